@@ -1,0 +1,44 @@
+/**
+ * Explicit limits on untrusted input, in one place. Every reader checks against these before it allocates.
+ * Change them with `setLimits({...})` (process-wide) — e.g. to accept larger images.
+ */
+export interface Limits {
+  /** Largest image (width × height) decoded, checked from the header before decoding. PIL warns at ~89.5 MP. */
+  maxImagePixels: number;
+  /** Largest caption, in UTF-16 code units, accepted by the tokenizer. */
+  maxCaptionChars: number;
+  /** Longest single pre-token run through BPE; longer "words" are split into chunks of this size first. */
+  maxBpeWordChars: number;
+  /** Largest JSON header of a safetensors file, and largest pickle, in bytes. */
+  maxHeaderBytes: number;
+  /** Largest single tensor (bytes, as float32) created from a checkpoint. */
+  maxTensorBytes: number;
+  /** Upper bound on the float32 activations of one encoder chunk; batches are split to stay below it. */
+  maxBatchBytes: number;
+}
+
+export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
+  maxImagePixels: 90_000_000,
+  maxCaptionChars: 1_000_000,
+  maxBpeWordChars: 1_000,
+  maxHeaderBytes: 100 * 1024 * 1024,
+  maxTensorBytes: 4 * 1024 * 1024 * 1024,
+  maxBatchBytes: 2 * 1024 * 1024 * 1024,
+});
+
+let current: Limits = { ...DEFAULT_LIMITS };
+
+export function getLimits(): Readonly<Limits> {
+  return current;
+}
+
+/** Override some limits; returns the previous values (so tests can restore them). */
+export function setLimits(patch: Partial<Limits>): Limits {
+  const prev = { ...current };
+  for (const [k, v] of Object.entries(patch)) {
+    if (!(k in DEFAULT_LIMITS)) throw new Error(`setLimits: unknown limit '${k}'`);
+    if (typeof v !== 'number' || !(v > 0)) throw new Error(`setLimits: ${k} must be a positive number`);
+  }
+  current = { ...current, ...patch };
+  return prev;
+}
