@@ -41,7 +41,12 @@ function fileSource(path: string): ByteSource {
   } catch (e) {
     throw new WeightsFormatError(path, `cannot open: ${(e as Error).message}`);
   }
-  const size = fs.fstatSync(fd).size;
+  const st = fs.fstatSync(fd);
+  if (!st.isFile()) {
+    fs.closeSync(fd);
+    throw new WeightsFormatError(path, 'not a regular file');
+  }
+  const size = st.size;
   return {
     label: path,
     size,
@@ -49,7 +54,12 @@ function fileSource(path: string): ByteSource {
       const out = new Uint8Array(end - begin);
       let off = 0;
       while (off < out.length) {
-        const n = fs.readSync(fd, out, off, out.length - off, begin + off);
+        let n: number;
+        try {
+          n = fs.readSync(fd, out, off, out.length - off, begin + off);
+        } catch (e) {
+          throw new WeightsFormatError(path, `read failed at byte ${begin + off}: ${(e as Error).message}`);
+        }
         if (n <= 0) throw new WeightsFormatError(path, `unexpected end of file at byte ${begin + off}`);
         off += n;
       }

@@ -1,0 +1,171 @@
+/**
+ * The CLIP model: both towers, logits, batching in chunks, and input validation. Built from canonical
+ * (OpenAI-named) weights; use src/weights/names.ts `canonicalize` for other layouts.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { InputError, WeightsFormatError } from '../errors';
+import { getLimits } from '../limits';
+import { ClipConfig, configProblems } from '../weights/config';
+import { canonicalShapes } from '../weights/names';
+import { TensorMap } from '../weights/types';
+import { checkIds, checkOptions, checkPixels } from './inputs';
+import { WeightStore } from './layers';
+import { eotPositions, TextTransformer } from './text';
+import { tokenizeForModel } from './tokenize';
+import type { EncodeOptions, EncoderOutput, TextEncodeOptions } from './types';
+import { VisionTransformer } from './vision';
+
+export interface LogitsOutput {
+  /** exp(logit_scale) · normalised image embeds @ normalised text embeds ᵀ: [n, m]. */
+  logitsPerImage: tf.Tensor2D;
+}
+
+/** Rows per chunk: the caller's batch size, lowered so one chunk's float32 activations stay under maxBatchBytes. */
+function rowsPerChunk(batchSize: number, T: number, W: number, heads: number, layers: number, collect: boolean): number {
+  // Live per row at the widest point: residual + LN + qkv + MLP (≈ 12·T·W) and the scores (2·H·T²); plus kept hidden states.
+  const perRow = 4 * (12 * T * W + 2 * heads * T * T + (collect ? (layers + 1) * T * W : 0));
+  return Math.max(1, Math.min(batchSize, Math.floor(getLimits().maxBatchBytes / perRow)));
+}
+
+async function inChunks(n: number, chunk: number, run: (start: number, size: number) => EncoderOutput, empty: () => EncoderOutput): Promise<EncoderOutput> {
+  if (n === 0) return empty();
+  const parts: EncoderOutput[] = [];
+  try {
+    for (let s = 0; s < n; s += chunk) {
+      if (s > 0) await tf.nextFrame(); // let the event loop breathe between chunks
+      parts.push(run(s, Math.min(chunk, n - s)));
+    }
+  } catch (e) {
+    for (const p of parts) disposeOutput(p);
+    throw e;
+  }
+  if (parts.length === 1) return parts[0];
+  const out: EncoderOutput = {
+    embeds: tf.concat(parts.map((p) => p.embeds), 0),
+    tokens: tf.concat(parts.map((p) => p.tokens), 0),
+  };
+  if (parts[0].hidden) out.hidden = parts[0].hidden.map((_, l) => tf.concat(parts.map((p) => p.hidden![l]), 0));
+  for (const p of parts) disposeOutput(p);
+  return out;
+}
+
+/** Dispose every tensor of an encoder output. */
+export function disposeOutput(o: EncoderOutput): void {
+  tf.dispose([o.embeds, o.tokens, ...(o.hidden ?? [])]);
+}
+
+export class ClipModel {
+  readonly config: Readonly<ClipConfig>;
+  readonly vision: VisionTransformer;
+  readonly text: TextTransformer;
+  /** exp(logit_scale), the temperature applied to cosine similarities. */
+  readonly logitScale: number;
+  private readonly store: WeightStore;
+  private disposed = false;
+
+  constructor(config: ClipConfig, weights: TensorMap, source = '<weights>') {
+    const problems = configProblems(config);
+    if (problems.length) throw new WeightsFormatError(source, `bad config: ${problems.join('; ')}`);
+    const bad: string[] = [];
+    for (const [name, shape] of canonicalShapes(config)) {
+      const t = weights.get(name);
+      if (!t) bad.push(`missing '${name}'`);
+      else if (t.dtype !== 'float32') bad.push(`'${name}' is ${t.dtype}, expected float32`);
+      else if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) bad.push(`'${name}' has shape [${t.shape}], expected [${shape}]`);
+    }
+    if (bad.length) throw new WeightsFormatError(source, `weights do not match the config (canonical names expected): ${bad.slice(0, 10).join('; ')}${bad.length > 10 ? ` … (${bad.length})` : ''}`);
+    this.config = Object.freeze({ ...config });
+    this.store = new WeightStore(weights);
+    try {
+      this.vision = new VisionTransformer(this.store, config);
+      this.text = new TextTransformer(this.store, config);
+    } catch (e) {
+      tf.dispose(this.store.owned);
+      throw e;
+    }
+    this.logitScale = Math.exp(weights.get('logit_scale')!.data[0]);
+  }
+
+  private alive(): void {
+    if (this.disposed) throw new InputError('model', 'used after dispose()');
+  }
+
+  /** pixels [n,3,R,R] (normalised) → embeds [n,E], tokens [n,1+P,E] (CLS first), hidden (opt-in) [n,1+P,Wv]. */
+  async encodeImages(pixels: tf.Tensor4D, opts?: EncodeOptions): Promise<EncoderOutput> {
+    this.alive();
+    const v = this.vision, c = this.config;
+    const px = checkPixels(pixels, c.imageResolution);
+    const o = checkOptions(opts, v.layers, false);
+    const chunk = rowsPerChunk(o.batchSize, v.tokens, v.width, c.visionHeads, v.layers, o.hiddenStates);
+    return inChunks(px.shape[0], chunk, (start, size) => tf.tidy(() => {
+      const x = size === px.shape[0] ? px : tf.slice(px, [start, 0, 0, 0], [size, -1, -1, -1]);
+      const { last, hidden } = v.transformer.run(v.embed(x), { hooks: o.hooks, batchStart: start, defaultMask: null, collect: o.hiddenStates });
+      const tokens = v.head(last);
+      const embeds = tf.reshape(tf.slice(tokens, [0, 0, 0], [size, 1, -1]), [size, c.embedDim]) as tf.Tensor2D;
+      return o.hiddenStates ? { embeds, tokens, hidden } : { embeds, tokens };
+    }), () => this.empty(v.tokens, v.width, v.layers, o.hiddenStates));
+  }
+
+  /**
+   * ids: int32 Tensor2D or number[][] [m,L] (L ≤ context), or captions (tokenized with the CLIP tokenizer) →
+   * embeds [m,E] pooled at each row's first largest id (EOT), tokens [m,L,E], hidden (opt-in) [m,L,Wt].
+   */
+  async encodeTexts(ids: tf.Tensor2D | number[][] | string[], opts?: TextEncodeOptions): Promise<EncoderOutput> {
+    this.alive();
+    const t = this.text, c = this.config;
+    const o = checkOptions(opts, t.layers, true);
+    const input = Array.isArray(ids) && ids.length > 0 && typeof ids[0] === 'string'
+      ? tokenizeForModel(ids as unknown[], c.contextLength, o.truncate) : ids;
+    const host = checkIds(input, c.vocabSize, c.contextLength);
+    const { rows, L } = host;
+    const pool = eotPositions(host.data, rows, L);
+    const chunk = rowsPerChunk(o.batchSize, L, t.width, c.textHeads, t.layers, o.hiddenStates);
+    return inChunks(rows, chunk, (start, size) => tf.tidy(() => {
+      const idt = tf.tensor2d(host.data.subarray(start * L, (start + size) * L), [size, L], 'int32');
+      const { last, hidden } = t.transformer.run(t.embed(idt), { hooks: o.hooks, batchStart: start, defaultMask: t.causalMask(L), collect: o.hiddenStates });
+      const tokens = t.head(last);
+      const flat = pool.slice(start, start + size).map((p, r) => r * L + p);
+      const embeds = tf.gather(tf.reshape(tokens, [size * L, c.embedDim]), tf.tensor1d(flat, 'int32')) as tf.Tensor2D;
+      return o.hiddenStates ? { embeds, tokens, hidden } : { embeds, tokens };
+    }), () => this.empty(L, t.width, t.layers, o.hiddenStates));
+  }
+
+  /** Image–text logits [n,m], as the reference `model(pixels, ids)[0]`. */
+  async logits(pixels: tf.Tensor4D, ids: tf.Tensor2D | number[][] | string[], opts?: { batchSize?: number; truncate?: boolean }): Promise<LogitsOutput> {
+    const img = await this.encodeImages(pixels, opts?.batchSize ? { batchSize: opts.batchSize } : undefined);
+    let txt: EncoderOutput;
+    try {
+      txt = await this.encodeTexts(ids, { ...(opts?.batchSize ? { batchSize: opts.batchSize } : {}), ...(opts?.truncate ? { truncate: true } : {}) });
+    } catch (e) {
+      disposeOutput(img);
+      throw e;
+    }
+    const logitsPerImage = tf.tidy(() => {
+      const a = tf.div(img.embeds, tf.norm(img.embeds, 'euclidean', 1, true));
+      const b = tf.div(txt.embeds, tf.norm(txt.embeds, 'euclidean', 1, true));
+      return tf.mul(tf.matMul(a, b, false, true), this.logitScale) as tf.Tensor2D;
+    });
+    disposeOutput(img);
+    disposeOutput(txt);
+    return { logitsPerImage };
+  }
+
+  private empty(T: number, W: number, layers: number, hidden: boolean): EncoderOutput {
+    const E = this.config.embedDim;
+    const out: EncoderOutput = { embeds: tf.zeros([0, E]), tokens: tf.zeros([0, T, E]) };
+    if (hidden) out.hidden = Array.from({ length: layers + 1 }, () => tf.zeros([0, T, W]) as tf.Tensor3D);
+    return out;
+  }
+
+  /** Free every weight tensor; the model cannot be used afterwards. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    tf.dispose(this.store.owned);
+  }
+}
+
+/** Build a model from canonical weights (see `canonicalize`). Weights are uploaded to the current backend once. */
+export function createClip(config: ClipConfig, weights: TensorMap): ClipModel {
+  return new ClipModel(config, weights);
+}

@@ -1,0 +1,91 @@
+/** The text tower: token + positional embeddings, causal blocks, ln_final, text_projection, EOT pooling. */
+import * as tf from '@tensorflow/tfjs';
+import type { ClipConfig } from '../weights/config';
+import { TEXT_BLOCK_PREFIX } from '../weights/names';
+import { LayerNorm, ResidualBlock, WeightStore } from './layers';
+import { Transformer } from './transformer';
+import type { Hooks } from './types';
+
+/** Additive value that blocks attention; finite so that a fully blocked row gives a uniform row, not NaN. */
+export const MASK_BLOCKED = -1e9;
+
+export class TextTransformer {
+  readonly contextLength: number;
+  readonly vocabSize: number;
+  readonly width: number;
+  readonly tokenEmbedding: tf.Tensor2D; // [V, W]
+  readonly positionalEmbedding: tf.Tensor2D; // [ctx, W]
+  readonly transformer: Transformer;
+  readonly lnFinal: LayerNorm;
+  readonly projection: tf.Tensor2D; // [W, E]
+  private readonly masks = new Map<number, tf.Tensor2D>();
+
+  constructor(private readonly ws: WeightStore, c: ClipConfig) {
+    this.contextLength = c.contextLength;
+    this.vocabSize = c.vocabSize;
+    this.width = c.textWidth;
+    this.tokenEmbedding = ws.tensor('token_embedding.weight') as tf.Tensor2D;
+    this.positionalEmbedding = ws.tensor('positional_embedding') as tf.Tensor2D;
+    const blocks: ResidualBlock[] = [];
+    for (let i = 0; i < c.textLayers; i++) {
+      blocks.push(ResidualBlock.load(ws, `${TEXT_BLOCK_PREFIX}${i}`, c.textHeads, c.act, c.layerNormEps));
+    }
+    this.transformer = new Transformer('text', blocks);
+    this.lnFinal = LayerNorm.load(ws, 'ln_final', c.layerNormEps);
+    this.projection = ws.tensor('text_projection') as tf.Tensor2D;
+  }
+
+  get blocks(): ResidualBlock[] { return this.transformer.blocks; }
+  get layers(): number { return this.transformer.layers; }
+
+  /** The causal additive mask [L,L] (kept with the model; callers must not dispose it). */
+  causalMask(L: number): tf.Tensor2D {
+    let m = this.masks.get(L);
+    if (!m) {
+      const data = new Float32Array(L * L);
+      for (let i = 0; i < L; i++) for (let j = i + 1; j < L; j++) data[i * L + j] = MASK_BLOCKED;
+      m = this.ws.derived(() => tf.tensor2d(data, [L, L]));
+      this.masks.set(L, m);
+    }
+    return m;
+  }
+
+  /** ids int32 [m,L] (L ≤ context) → hidden state 0 [m,L,W] = token + positional embedding. */
+  embed(ids: tf.Tensor2D): tf.Tensor3D {
+    return tf.tidy(() => {
+      const [m, L] = ids.shape;
+      const tok = tf.reshape(tf.gather(this.tokenEmbedding, tf.reshape(ids, [-1])), [m, L, this.width]);
+      const pos = L === this.contextLength ? this.positionalEmbedding : tf.slice(this.positionalEmbedding, [0, 0], [L, this.width]);
+      return tf.add(tok, pos) as tf.Tensor3D;
+    });
+  }
+
+  /** ln_final then @text_projection on every token: [m,L,W] → [m,L,E]. */
+  head(h: tf.Tensor3D): tf.Tensor3D {
+    return tf.tidy(() => {
+      const [m, L, W] = h.shape;
+      const y = tf.matMul(tf.reshape(this.lnFinal.apply(h), [m * L, W]), this.projection);
+      return tf.reshape(y, [m, L, this.projection.shape[1]]) as tf.Tensor3D;
+    });
+  }
+
+  /**
+   * Run the blocks from hidden index `layer` on an (edited) hidden state h [m,L,W] with the causal mask;
+   * returns the last hidden state. Hooks at later boundaries apply; the hook at `layer` itself does not.
+   */
+  runFrom(h: tf.Tensor3D, layer: number, hooks?: Hooks, batchStart = 0): tf.Tensor3D {
+    return tf.tidy(() => this.transformer.run(h,
+      { hooks, batchStart, defaultMask: this.causalMask(h.shape[1]), collect: false }, layer, this.layers, false).last);
+  }
+}
+
+/** Pooled position of each id row: the first position of its largest id (EOT), as the reference's argmax. */
+export function eotPositions(ids: Int32Array, rows: number, L: number): number[] {
+  const out: number[] = [];
+  for (let r = 0; r < rows; r++) {
+    let best = 0;
+    for (let j = 1; j < L; j++) if (ids[r * L + j] > ids[r * L + best]) best = j;
+    out.push(best);
+  }
+  return out;
+}

@@ -1,0 +1,78 @@
+/** The ViT image tower: patch embedding (conv1 as one matmul), class token, positions, ln_pre, blocks, ln_post, proj. */
+import * as tf from '@tensorflow/tfjs';
+import type { ClipConfig } from '../weights/config';
+import { VISION_BLOCK_PREFIX } from '../weights/names';
+import { LayerNorm, ResidualBlock, WeightStore } from './layers';
+import { Transformer } from './transformer';
+import type { Hooks } from './types';
+
+export class VisionTransformer {
+  readonly resolution: number;
+  readonly patch: number;
+  readonly grid: number;
+  /** 1 + grid² */
+  readonly tokens: number;
+  readonly width: number;
+  /** conv1 as a [3·p·p, W] matrix over (channel, row, col) patch vectors. */
+  readonly patchWeight: tf.Tensor2D;
+  readonly classEmbedding: tf.Tensor1D;
+  readonly positionalEmbedding: tf.Tensor2D; // [T, W]
+  readonly lnPre: LayerNorm;
+  readonly transformer: Transformer;
+  readonly lnPost: LayerNorm;
+  readonly proj: tf.Tensor2D; // [W, E]
+
+  constructor(ws: WeightStore, c: ClipConfig) {
+    this.resolution = c.imageResolution;
+    this.patch = c.visionPatchSize;
+    this.grid = c.imageResolution / c.visionPatchSize;
+    this.tokens = 1 + this.grid * this.grid;
+    this.width = c.visionWidth;
+    const conv = ws.raw('visual.conv1.weight');
+    this.patchWeight = ws.derived(() => tf.transpose(tf.tensor2d(conv.data as Float32Array, [this.width, 3 * this.patch * this.patch])));
+    this.classEmbedding = ws.vec('visual.class_embedding');
+    this.positionalEmbedding = ws.tensor('visual.positional_embedding') as tf.Tensor2D;
+    this.lnPre = LayerNorm.load(ws, 'visual.ln_pre', c.layerNormEps);
+    const blocks: ResidualBlock[] = [];
+    for (let i = 0; i < c.visionLayers; i++) {
+      blocks.push(ResidualBlock.load(ws, `${VISION_BLOCK_PREFIX}${i}`, c.visionHeads, c.act, c.layerNormEps));
+    }
+    this.transformer = new Transformer('image', blocks);
+    this.lnPost = LayerNorm.load(ws, 'visual.ln_post', c.layerNormEps);
+    this.proj = ws.tensor('visual.proj') as tf.Tensor2D;
+  }
+
+  get blocks(): ResidualBlock[] { return this.transformer.blocks; }
+  get layers(): number { return this.transformer.layers; }
+
+  /** pixels [n,3,R,R] → hidden state 0 [n,T,W] (ln_pre output; CLS first, patches row-major). */
+  embed(pixels: tf.Tensor4D): tf.Tensor3D {
+    return tf.tidy(() => {
+      const n = pixels.shape[0], g = this.grid, p = this.patch, W = this.width;
+      // [n,3,g,p,g,p] → [n,g,g,3,p,p] in two rank-4 transposes (kept to rank 4 for every backend).
+      const a = tf.transpose(tf.reshape(pixels, [n * 3 * g, p, g, p]), [0, 2, 1, 3]); // [n·3·g, g, p, p]
+      const b = tf.transpose(tf.reshape(a, [n, 3, g * g, p * p]), [0, 2, 1, 3]); // [n, g², 3, p²]
+      const patches = tf.matMul(tf.reshape(b, [n * g * g, 3 * p * p]), this.patchWeight); // [n·g², W]
+      const cls = tf.broadcastTo(tf.reshape(this.classEmbedding, [1, 1, W]), [n, 1, W]);
+      const x = tf.concat([cls, tf.reshape(patches, [n, g * g, W])], 1);
+      return this.lnPre.apply(tf.add(x, this.positionalEmbedding) as tf.Tensor3D);
+    });
+  }
+
+  /** ln_post then @proj on every token of any hidden state: [n,T,W] → [n,T,E]. */
+  head(h: tf.Tensor3D): tf.Tensor3D {
+    return tf.tidy(() => {
+      const [n, T, W] = h.shape;
+      const y = tf.matMul(tf.reshape(this.lnPost.apply(h), [n * T, W]), this.proj);
+      return tf.reshape(y, [n, T, this.proj.shape[1]]) as tf.Tensor3D;
+    });
+  }
+
+  /**
+   * Run the blocks from hidden index `layer` (0..layers) on an (edited) hidden state h [n,T,W]; returns the
+   * last hidden state. Hooks at later boundaries apply; the hook at `layer` itself does not.
+   */
+  runFrom(h: tf.Tensor3D, layer: number, hooks?: Hooks, batchStart = 0): tf.Tensor3D {
+    return tf.tidy(() => this.transformer.run(h, { hooks, batchStart, defaultMask: null, collect: false }, layer, this.layers, false).last);
+  }
+}

@@ -1,0 +1,215 @@
+import { expect } from 'chai';
+import * as tf from '@tensorflow/tfjs';
+import { disposeOutput } from '../../src/clip/model';
+import { InputError, OptionsError, WeightsFormatError } from '../../src/errors';
+import { createClip } from '../../src/clip/model';
+import { fixturePath } from '../helpers/paths';
+import { expectGolden, goldenTensor, loadRef, RefModel } from './goldens';
+
+const MICRO = fixturePath('micro');
+
+function expectTyped(fn: () => Promise<unknown>, cls: Function, source: RegExp | string, problem?: RegExp): Promise<void> {
+  return fn().then(() => { throw new Error('expected an error'); }, (e: Error & { source?: string }) => {
+    expect(e, e.message).to.be.instanceOf(cls);
+    if (typeof source === 'string') expect(e.source).to.equal(source); else expect(e.source).to.match(source);
+    if (problem) expect(e.message).to.match(problem);
+  });
+}
+
+for (const backend of ['cpu', 'wasm']) {
+  describe(`clip/model on micro goldens (${backend}, max abs err ≤ 1e-4·max(1,max|ref|))`, () => {
+    let ref: RefModel;
+    let px: tf.Tensor4D, ids: tf.Tensor2D;
+    let prev: string;
+    before(async () => {
+      await tf.ready(); // getBackend() is null until some backend is initialised
+      prev = tf.getBackend();
+      const { initBackend } = await import('../../src/backend');
+      await initBackend({ backend });
+      ref = loadRef(MICRO, 'openai.safetensors');
+      px = goldenTensor(ref.golden, 'pixel_values') as tf.Tensor4D;
+      ids = goldenTensor(ref.golden, 'input_ids') as tf.Tensor2D;
+    });
+    after(async () => {
+      ref.model.dispose();
+      tf.dispose([px, ids]);
+      await tf.setBackend(prev);
+    });
+
+    it('image_embeds, image_tokens, text_embeds, text_tokens, logits_per_image', async () => {
+      const im = await ref.model.encodeImages(px);
+      expectGolden(im.embeds, ref.golden, 'image_embeds');
+      expectGolden(im.tokens, ref.golden, 'image_tokens');
+      const tx = await ref.model.encodeTexts(ids);
+      expectGolden(tx.embeds, ref.golden, 'text_embeds');
+      expectGolden(tx.tokens, ref.golden, 'text_tokens');
+      const { logitsPerImage } = await ref.model.logits(px, ids);
+      expectGolden(logitsPerImage, ref.golden, 'logits_per_image');
+      disposeOutput(im); disposeOutput(tx); logitsPerImage.dispose();
+    });
+
+    it('chunked (batchSize 1 and 2) and number[][] input give the same goldens', async () => {
+      const im = await ref.model.encodeImages(px, { batchSize: 2, hiddenStates: true });
+      expectGolden(im.tokens, ref.golden, 'image_tokens');
+      expect(im.hidden).to.have.length(3);
+      const rows = (await ids.array()) as number[][];
+      const tx = await ref.model.encodeTexts(rows, { batchSize: 1 });
+      expectGolden(tx.embeds, ref.golden, 'text_embeds');
+      expectGolden(tx.tokens, ref.golden, 'text_tokens');
+      disposeOutput(im); disposeOutput(tx);
+    });
+
+    it('numTensors is unchanged after encode calls with and without hooks (outputs disposed)', async () => {
+      const m = ref.model;
+      await m.encodeImages(px).then(disposeOutput); // warm up lazy tensors (masks, q/k/v views)
+      await m.encodeTexts(ids).then(disposeOutput);
+      m.text.blocks[0].wq; // eslint-disable-line @typescript-eslint/no-unused-expressions
+      const before = tf.memory().numTensors;
+      const hooks = {
+        hidden: { 1: (h: tf.Tensor3D) => tf.mul(h, 1.5) as tf.Tensor3D, 2: () => undefined },
+        attentionMask: { 0: () => null, 1: () => tf.zeros([1, 1]).pad([[0, 15], [0, 15]]) as tf.Tensor2D },
+      };
+      for (const opts of [{}, { hiddenStates: true }, { batchSize: 2, hooks: { hidden: hooks.hidden } }]) {
+        await m.encodeImages(px, opts).then(disposeOutput);
+        expect(tf.memory().numTensors, `images ${JSON.stringify(opts)}`).to.equal(before);
+      }
+      for (const opts of [{}, { hiddenStates: true }, { batchSize: 3, hooks }]) {
+        await m.encodeTexts(ids, opts).then(disposeOutput);
+        expect(tf.memory().numTensors, `texts ${JSON.stringify(opts)}`).to.equal(before);
+      }
+      await m.logits(px, ids).then((o) => o.logitsPerImage.dispose());
+      await expectTyped(() => m.encodeTexts(ids, { hooks: { hidden: { 1: () => tf.zeros([1, 2, 3]) as tf.Tensor3D } } }), InputError, /hooks\.hidden\[1\]/);
+      expect(tf.memory().numTensors, 'after logits and a failing hook').to.equal(before);
+    });
+
+    it('hooks: read every boundary with its info; a replacement at the last boundary is what the head sees', async () => {
+      const m = ref.model;
+      const seen: string[] = [];
+      const read = (h: tf.Tensor3D, info: { encoder: string; layer: number; batchStart: number }): void => {
+        seen.push(`${info.encoder}:${info.layer}:${info.batchStart}:${h.shape}`);
+      };
+      const all = { 0: read, 1: read, 2: read };
+      const out = await m.encodeImages(px, { batchSize: 2, hiddenStates: true, hooks: { hidden: all } });
+      expect(seen).to.deep.equal(['image:0:0:2,17,128', 'image:1:0:2,17,128', 'image:2:0:2,17,128',
+        'image:0:2:1,17,128', 'image:1:2:1,17,128', 'image:2:2:1,17,128']);
+      const zeroed = await m.encodeImages(px, { hooks: { hidden: { 2: (h) => tf.zerosLike(h) } } });
+      const head = tf.tidy(() => m.vision.head(tf.zeros([3, 17, 128])));
+      expect(tf.tidy(() => tf.max(tf.abs(tf.sub(zeroed.tokens, head))).dataSync()[0])).to.equal(0);
+      // runFrom(hidden[1], 1) then head reproduces the tokens: the path for editing a state and continuing.
+      const tokens = tf.tidy(() => m.vision.head(m.vision.runFrom(out.hidden![1], 1)));
+      expectGolden(tokens, ref.golden, 'image_tokens');
+      const tx = await m.encodeTexts(ids, { hiddenStates: true });
+      const ttok = tf.tidy(() => m.text.head(m.text.runFrom(tx.hidden![1], 1)));
+      expectGolden(ttok, ref.golden, 'text_tokens');
+      tf.dispose([head, tokens, ttok]); disposeOutput(out); disposeOutput(zeroed); disposeOutput(tx);
+    });
+
+    it('attention-mask hooks: the default (causal) mask is offered and can be replaced', async () => {
+      const m = ref.model;
+      const infos: string[] = [];
+      const same = await m.encodeTexts(ids, { hooks: { attentionMask: { 0: (i) => { infos.push(`${i.encoder}:${i.block}:${i.batch}:${i.tokens}:${i.defaultMask?.shape}`); return i.defaultMask; } } } });
+      expect(infos).to.deep.equal(['text:0:4:16:16,16']);
+      expectGolden(same.embeds, ref.golden, 'text_embeds');
+      const open = await m.encodeTexts(ids, { hooks: { attentionMask: { 0: () => null, 1: () => null } } });
+      const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(open.embeds, same.embeds))).dataSync()[0]);
+      expect(diff, 'removing the causal mask must change the output').to.be.greaterThan(1e-2);
+      let visionDefault: unknown = 'unset';
+      const img = await m.encodeImages(px, { hooks: { attentionMask: { 1: (i) => { visionDefault = i.defaultMask; return tf.zeros([i.batch, i.tokens, i.tokens]) as tf.Tensor3D; } } } });
+      expect(visionDefault).to.equal(null);
+      expectGolden(img.embeds, ref.golden, 'image_embeds');
+      disposeOutput(same); disposeOutput(open); disposeOutput(img);
+    });
+  });
+}
+
+describe('clip/model API surface and bad input', () => {
+  let ref: RefModel;
+  before(() => { ref = loadRef(MICRO, 'hf.safetensors'); });
+  after(() => ref.model.dispose());
+
+  it('exposes config, logitScale, blocks with ln1 and [in,out] attention params, heads, headDim', () => {
+    const m = ref.model;
+    expect(m.logitScale).to.be.closeTo(15.7882, 1e-3);
+    expect(m.config.textHeads).to.equal(2);
+    const b = m.text.blocks[1];
+    expect(b.heads).to.equal(2);
+    expect(b.headDim).to.equal(32);
+    for (const w of [b.wq, b.wk, b.wv, b.wo]) expect(w.shape).to.deep.equal([64, 64]);
+    for (const v of [b.bq, b.bk, b.bv, b.bo]) expect(v.shape).to.deep.equal([64]);
+    expect(m.vision.blocks).to.have.length(2);
+    expect(m.vision.blocks[0].wq.shape).to.deep.equal([128, 128]);
+    const y = tf.tidy(() => b.ln1.apply(tf.ones([1, 2, 64])));
+    expect(y.shape).to.deep.equal([1, 2, 64]);
+    y.dispose();
+  });
+
+  it('wrong pixels → InputError naming pixels (rank, size, dtype, not a tensor)', async () => {
+    const m = ref.model;
+    const cases: [() => unknown, RegExp][] = [
+      [() => tf.zeros([3, 32, 32]), /rank 3/],
+      [() => tf.zeros([1, 3, 64, 64]), /expected \[n,3,32,32\]/],
+      [() => tf.zeros([1, 32, 32, 3]), /channels first/],
+      [() => tf.zeros([1, 3, 32, 32], 'int32'), /dtype int32/],
+      [() => [[1, 2]], /expected a tf\.Tensor4D/],
+    ];
+    for (const [make, re] of cases) {
+      const x = make();
+      await expectTyped(() => m.encodeImages(x as tf.Tensor4D), InputError, 'pixels', re);
+      if (x instanceof tf.Tensor) x.dispose();
+    }
+  });
+
+  it('wrong ids → InputError naming ids (dtype, rank, vocabulary, length, ragged, non-integer)', async () => {
+    const m = ref.model;
+    const cases: [() => unknown, RegExp, string?][] = [
+      [() => tf.zeros([2, 16]), /dtype float32, expected int32/],
+      [() => tf.zeros([16], 'int32'), /rank 1/],
+      [() => tf.tensor2d([[998, 1000]], [1, 2], 'int32'), /id 1000 .* outside the vocabulary \[0, 1000\)/],
+      [() => [[998, -1]], /id -1/],
+      [() => [Array(17).fill(1)], /length 17 per row, expected 1\.\.16/],
+      [() => [[1, 2], [3]], /row 0 has 2/, 'ids[1]'],
+      [() => [[1, 2.5]], /not an integer/, 'ids[0][1]'],
+      [() => 'a cat', /expected a tf\.Tensor2D/],
+    ];
+    for (const [make, re, src] of cases) {
+      const x = make();
+      await expectTyped(() => m.encodeTexts(x as tf.Tensor2D), InputError, src ?? 'ids', re);
+      if (x instanceof tf.Tensor) x.dispose();
+    }
+  });
+
+  it('bad options → OptionsError; use after dispose → InputError', async () => {
+    const m = ref.model;
+    const px = tf.zeros([1, 3, 32, 32]) as tf.Tensor4D;
+    await expectTyped(() => m.encodeImages(px, { batchSize: 0 }), OptionsError, 'opts.batchSize');
+    await expectTyped(() => m.encodeImages(px, { bogus: 1 } as never), OptionsError, 'opts.bogus');
+    await expectTyped(() => m.encodeImages(px, { hooks: { hidden: { 3: () => undefined } } }), OptionsError, 'opts.hooks.hidden[3]');
+    await expectTyped(() => m.encodeImages(px, { hooks: { attentionMask: { 2: () => null } } }), OptionsError, 'opts.hooks.attentionMask[2]');
+    await expectTyped(() => m.encodeImages(px, { hooks: { attentionMask: { 0: () => tf.zeros([3, 3]) as tf.Tensor2D } } }), InputError, /hooks\.attentionMask\[0\]/, /expected \[17,17\]/);
+    const other = loadRef(MICRO, 'openai.safetensors').model;
+    other.dispose();
+    await expectTyped(() => other.encodeImages(px), InputError, 'model', /after dispose/);
+    px.dispose();
+  });
+
+  it('empty batches give empty outputs', async () => {
+    const out = await ref.model.encodeTexts([] as number[][]);
+    expect(out.embeds.shape).to.deep.equal([0, 32]);
+    disposeOutput(out);
+  });
+
+  it('createClip rejects weights that do not match the config', () => {
+    const w = new Map(loadRefWeights());
+    w.delete('ln_final.bias');
+    expect(() => createClip(ref.model.config, w)).to.throw(WeightsFormatError, /missing 'ln_final\.bias'/);
+  });
+
+  function loadRefWeights() {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const { canonicalize } = require('../../src/weights/names');
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const { readSafetensors } = require('../../src/weights/safetensors');
+    return canonicalize(readSafetensors(fixturePath('micro', 'openai.safetensors')).tensors, { source: 'o', heads: { text: 2 } }).weights as Map<string, never>;
+  }
+});
+
