@@ -1,0 +1,7 @@
+export * from './constants';
+export { ClipTokenizer } from './tokenizer';
+export type { ClipTokenizerOptions, EncodingWithOffsets } from './tokenizer';
+export { tokenize, tokenizeToArrays } from './tokenize';
+export type { TokenizeOptions } from './tokenize';
+export { benchTokenizer } from './bench';
+export type { TokenizerBenchResult } from './bench';
