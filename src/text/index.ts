@@ -5,3 +5,5 @@ export { tokenize, tokenizeToArrays } from './tokenize';
 export type { TokenizeOptions } from './tokenize';
 export { benchTokenizer } from './bench';
 export type { TokenizerBenchResult } from './bench';
+export { parsePhrases, resolveGroups, groupTokenPositions, clearPhraseCache, PHRASE_CACHE_SIZE } from './phrases';
+export type { Span, PhraseGroup, SimpleGroup, GroupTokenPositions } from './phrases';
