@@ -45,6 +45,23 @@ export function floatToHalf(x: number): number {
   return sign | half;
 }
 
+let halfTable: Float32Array | undefined;
+/** All 65,536 halves as float32 (256 KB, built once): decoding becomes one lookup per element. */
+function halfLookup(): Float32Array {
+  if (!halfTable) {
+    halfTable = new Float32Array(65536);
+    for (let h = 0; h < 65536; h++) halfTable[h] = halfToFloat(h);
+  }
+  return halfTable;
+}
+
+const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** A typed-array view needs its offset aligned to the element size; copy when it is not. */
+function aligned(bytes: Uint8Array, size: number): Uint8Array {
+  return bytes.byteOffset % size === 0 ? bytes : bytes.slice();
+}
+
 export type StoredDtype = 'F32' | 'F16' | 'BF16' | 'I32' | 'I64' | 'F64';
 export const ITEM_SIZE: Record<StoredDtype, number> = { F32: 4, F16: 2, BF16: 2, I32: 4, I64: 8, F64: 8 };
 
@@ -57,6 +74,7 @@ export function decode(bytes: Uint8Array, dtype: StoredDtype, onRange: () => nev
   const n = bytes.byteLength / ITEM_SIZE[dtype];
   switch (dtype) {
     case 'F32': {
+      if (LITTLE_ENDIAN_HOST) return new Float32Array(bytes.slice().buffer, 0, n);
       const out = new Float32Array(n);
       for (let i = 0; i < n; i++) out[i] = dv.getFloat32(i * 4, true);
       return out;
@@ -67,6 +85,14 @@ export function decode(bytes: Uint8Array, dtype: StoredDtype, onRange: () => nev
       return out;
     }
     case 'F16': {
+      if (LITTLE_ENDIAN_HOST) {
+        const table = halfLookup();
+        const b = aligned(bytes, 2);
+        const src = new Uint16Array(b.buffer, b.byteOffset, n);
+        const out = new Float32Array(n);
+        for (let i = 0; i < n; i++) out[i] = table[src[i]];
+        return out;
+      }
       const out = new Float32Array(n);
       for (let i = 0; i < n; i++) out[i] = halfToFloat(dv.getUint16(i * 2, true));
       return out;

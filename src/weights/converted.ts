@@ -1,0 +1,353 @@
+/**
+ * Our converted format: a tfjs-style weights manifest (`model.json`) plus binary shards, so the same folder
+ * loads in Node (here, validated) and in a browser through `tf.io.loadWeights(manifest.weightsManifest, url)`.
+ *
+ *   { format: 'abe-clip-weights', version: 1, config: ClipConfig, source: {name, sha256, family},
+ *     weightsManifest: [{ paths: ['group1-shard1of3.bin', …],
+ *                         weights: [{name, shape, dtype: 'float32', quantization?: {dtype: 'float16'}}] }] }
+ *
+ * As in tfjs, a group's shards are one byte stream cut into pieces; a tensor may straddle two shards.
+ * float16 storage is tfjs's own 'float16' quantization, which `tf.io.decodeWeights` expands to float32.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { WeightsFormatError } from '../errors';
+import { getLimits } from '../limits';
+import type { ClipConfig } from './config';
+import { decode, floatToHalf } from './dtype';
+import { numel, RawTensor, TensorMap } from './types';
+
+export const MANIFEST_FILE = 'model.json';
+export const FORMAT_NAME = 'abe-clip-weights';
+export const FORMAT_VERSION = 1;
+/** Shard size of tfjs's own converter. */
+export const DEFAULT_SHARD_BYTES = 4 * 1024 * 1024;
+
+export interface WeightSpec {
+  name: string;
+  shape: number[];
+  dtype: 'float32';
+  quantization?: { dtype: 'float16' };
+}
+
+export interface WeightsGroup {
+  paths: string[];
+  weights: WeightSpec[];
+}
+
+export interface SourceInfo {
+  /** File or folder name the weights came from (base name, no local path). */
+  name: string;
+  /** sha256 of the weights file; for several shards, of their bytes concatenated in index order. */
+  sha256: string;
+  /** 'ViT-B/32', … or the inferred geometry. */
+  family: string;
+}
+
+export interface ConvertedManifest {
+  format: typeof FORMAT_NAME;
+  version: typeof FORMAT_VERSION;
+  config: ClipConfig;
+  source: SourceInfo;
+  weightsManifest: WeightsGroup[];
+}
+
+export type StorageDtype = 'f16' | 'f32';
+
+const LITTLE_ENDIAN = os.endianness() === 'LE';
+
+function bytesPerElement(spec: WeightSpec): number {
+  return spec.quantization?.dtype === 'float16' ? 2 : 4;
+}
+
+/** Little-endian bytes of one tensor in the stored dtype. */
+function encodeTensor(t: RawTensor, dtype: StorageDtype): Uint8Array {
+  const src = t.data;
+  if (dtype === 'f32') {
+    if (LITTLE_ENDIAN && src instanceof Float32Array) return new Uint8Array(src.buffer, src.byteOffset, src.byteLength);
+    const out = new Uint8Array(src.length * 4);
+    const dv = new DataView(out.buffer);
+    for (let i = 0; i < src.length; i++) dv.setFloat32(i * 4, src[i], true);
+    return out;
+  }
+  const out = new Uint8Array(src.length * 2);
+  const dv = new DataView(out.buffer);
+  for (let i = 0; i < src.length; i++) dv.setUint16(i * 2, floatToHalf(src[i]), true);
+  return out;
+}
+
+/** Appends bytes to a stream cut into fixed-size shard files. */
+class ShardWriter {
+  private readonly buf: Buffer;
+  private fill = 0;
+  private index = 0;
+  readonly paths: string[];
+  bytesWritten = 0;
+
+  constructor(private readonly dir: string, totalBytes: number, private readonly shardBytes: number, group = 1) {
+    const n = Math.max(1, Math.ceil(totalBytes / shardBytes));
+    this.paths = Array.from({ length: n }, (_, i) => `group${group}-shard${i + 1}of${n}.bin`);
+    this.buf = Buffer.allocUnsafe(Math.min(shardBytes, Math.max(1, totalBytes)));
+  }
+
+  write(bytes: Uint8Array): void {
+    let off = 0;
+    while (off < bytes.length) {
+      const n = Math.min(bytes.length - off, this.buf.length - this.fill);
+      this.buf.set(bytes.subarray(off, off + n), this.fill);
+      this.fill += n;
+      off += n;
+      if (this.fill === this.buf.length) this.flush();
+    }
+  }
+
+  private flush(): void {
+    if (this.index >= this.paths.length) throw new Error('ShardWriter: more bytes than planned');
+    fs.writeFileSync(path.join(this.dir, this.paths[this.index++]), this.buf.subarray(0, this.fill));
+    this.bytesWritten += this.fill;
+    this.fill = 0;
+  }
+
+  finish(): void {
+    if (this.fill > 0) this.flush();
+    if (this.index !== this.paths.length) throw new Error(`ShardWriter: wrote ${this.index} of ${this.paths.length} planned shards`);
+  }
+}
+
+export interface WriteOptions {
+  dtype: StorageDtype;
+  shardBytes?: number;
+  /** Called after each tensor is written. */
+  onTensor?: (name: string, index: number, count: number) => void;
+}
+
+/**
+ * Write a converted folder's files into `dir` (which must exist and be empty). `get` is called once per
+ * tensor, in `specs` order, so the caller can produce and drop tensors one at a time.
+ * Returns the number of bytes written (shards + manifest).
+ */
+export function writeConverted(
+  dir: string,
+  config: ClipConfig,
+  source: SourceInfo,
+  specs: { name: string; shape: number[] }[],
+  get: (name: string) => RawTensor,
+  opts: WriteOptions,
+): number {
+  const quant = opts.dtype === 'f16' ? { dtype: 'float16' as const } : undefined;
+  const weights: WeightSpec[] = specs.map((s) => ({ name: s.name, shape: s.shape.slice(), dtype: 'float32', ...(quant ? { quantization: quant } : {}) }));
+  const total = weights.reduce((sum, w) => sum + numel(w.shape) * bytesPerElement(w), 0);
+  const writer = new ShardWriter(dir, total, opts.shardBytes ?? DEFAULT_SHARD_BYTES);
+  specs.forEach((s, i) => {
+    const t = get(s.name);
+    if (t.dtype !== 'float32') throw new WeightsFormatError(s.name, `tensor is ${t.dtype}; converted weights are float`);
+    if (t.shape.join(',') !== s.shape.join(',') || t.data.length !== numel(s.shape)) {
+      throw new WeightsFormatError(s.name, `tensor shape [${t.shape}] differs from the planned [${s.shape}]`);
+    }
+    writer.write(encodeTensor(t, opts.dtype));
+    opts.onTensor?.(s.name, i, specs.length);
+  });
+  writer.finish();
+  const manifest: ConvertedManifest = {
+    format: FORMAT_NAME, version: FORMAT_VERSION, config, source,
+    weightsManifest: [{ paths: writer.paths, weights }],
+  };
+  const json = JSON.stringify(manifest, null, 1);
+  fs.writeFileSync(path.join(dir, MANIFEST_FILE), json);
+  return writer.bytesWritten + Buffer.byteLength(json);
+}
+
+function isPlainFileName(p: unknown): p is string {
+  return typeof p === 'string' && p.length > 0 && p.length < 256 && !/[\\/\0]/.test(p) && p !== '.' && p !== '..';
+}
+
+const CONFIG_NUMBERS: (keyof ClipConfig)[] = [
+  'embedDim', 'imageResolution', 'visionLayers', 'visionWidth', 'visionHeads', 'visionPatchSize',
+  'contextLength', 'vocabSize', 'textWidth', 'textHeads', 'textLayers',
+];
+
+/** Parse and check `model.json` (structure only; shard sizes are checked by `readConverted`). */
+export function parseManifest(json: unknown, label: string): ConvertedManifest {
+  const fail = (p: string): never => { throw new WeightsFormatError(label, p); };
+  if (!json || typeof json !== 'object' || Array.isArray(json)) fail('manifest is not a JSON object');
+  const m = json as Record<string, unknown>;
+  if (m.format !== FORMAT_NAME) fail(`format is ${JSON.stringify(m.format)}, expected '${FORMAT_NAME}'`);
+  if (m.version !== FORMAT_VERSION) fail(`version ${JSON.stringify(m.version)} is not supported (this library reads version ${FORMAT_VERSION})`);
+  const c = m.config as Record<string, unknown>;
+  if (!c || typeof c !== 'object') fail('no config object');
+  for (const k of CONFIG_NUMBERS) {
+    if (!Number.isSafeInteger(c[k]) || (c[k] as number) <= 0) fail(`config.${k} is ${JSON.stringify(c[k])}, not a positive integer`);
+  }
+  if (c.act !== 'quick_gelu' && c.act !== 'gelu') fail(`config.act is ${JSON.stringify(c.act)}`);
+  if (typeof c.layerNormEps !== 'number' || !(c.layerNormEps > 0)) fail(`config.layerNormEps is ${JSON.stringify(c.layerNormEps)}`);
+  const s = m.source as Record<string, unknown>;
+  if (!s || typeof s !== 'object' || typeof s.name !== 'string' || typeof s.sha256 !== 'string' || typeof s.family !== 'string') {
+    fail('source must be {name, sha256, family} strings');
+  }
+  const groups = m.weightsManifest;
+  if (!Array.isArray(groups) || groups.length === 0) fail('weightsManifest is not a non-empty list');
+  const names = new Set<string>();
+  const shardNames = new Set<string>();
+  (groups as unknown[]).forEach((g, gi) => {
+    const grp = g as Record<string, unknown>;
+    if (!grp || typeof grp !== 'object') fail(`weightsManifest[${gi}] is not an object`);
+    if (!Array.isArray(grp.paths) || grp.paths.length === 0) fail(`weightsManifest[${gi}].paths is not a non-empty list`);
+    for (const p of grp.paths as unknown[]) {
+      if (!isPlainFileName(p)) fail(`weightsManifest[${gi}].paths: ${JSON.stringify(p)} is not a plain file name inside the folder`);
+      if (shardNames.has(p as string)) fail(`shard '${p as string}' is listed twice`);
+      shardNames.add(p as string);
+    }
+    if (!Array.isArray(grp.weights)) fail(`weightsManifest[${gi}].weights is not a list`);
+    for (const w of grp.weights as unknown[]) {
+      const ws = w as Record<string, unknown>;
+      if (!ws || typeof ws.name !== 'string') fail(`weightsManifest[${gi}]: a weight has no name`);
+      const nm = ws.name as string;
+      if (names.has(nm)) fail(`weight '${nm}' is listed twice`);
+      names.add(nm);
+      if (!Array.isArray(ws.shape) || !ws.shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)) fail(`weight '${nm}': shape ${JSON.stringify(ws.shape)}`);
+      if (ws.dtype !== 'float32') fail(`weight '${nm}': dtype ${JSON.stringify(ws.dtype)} (only float32 is used)`);
+      const q = ws.quantization as Record<string, unknown> | undefined;
+      if (q !== undefined && !(q && q.dtype === 'float16' && Object.keys(q).length === 1)) {
+        fail(`weight '${nm}': quantization ${JSON.stringify(q)} is not supported (only {dtype: 'float16'})`);
+      }
+      if (numel(ws.shape as number[]) * 4 > getLimits().maxTensorBytes) fail(`weight '${nm}' exceeds the limit maxTensorBytes`);
+    }
+  });
+  return json as ConvertedManifest;
+}
+
+/** Read the byte range [begin, end) of the concatenation of `files` (sizes known). */
+function readRange(files: { fd: number; size: number }[], begin: number, out: Uint8Array): void {
+  let fileStart = 0;
+  let written = 0;
+  for (const f of files) {
+    const fileEnd = fileStart + f.size;
+    const want = begin + written;
+    if (want < fileEnd && written < out.length) {
+      const n = Math.min(out.length - written, fileEnd - want);
+      let got = 0;
+      while (got < n) {
+        const r = fs.readSync(f.fd, out, written + got, n - got, want - fileStart + got);
+        if (r <= 0) throw new Error('short read');
+        got += r;
+      }
+      written += n;
+    }
+    fileStart = fileEnd;
+    if (written === out.length) return;
+  }
+}
+
+export function isConvertedFolder(dir: string): boolean {
+  const f = path.join(dir, MANIFEST_FILE);
+  if (!fs.existsSync(f)) return false;
+  try {
+    const j = JSON.parse(fs.readFileSync(f, 'utf8'));
+    return j && j.format === FORMAT_NAME;
+  } catch {
+    return false;
+  }
+}
+
+export function readManifest(dir: string): ConvertedManifest {
+  const file = path.join(dir, MANIFEST_FILE);
+  let json: unknown;
+  try {
+    json = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new WeightsFormatError(file, `cannot read the manifest (${(e as Error).message})`);
+  }
+  return parseManifest(json, file);
+}
+
+/** A converted folder opened for reading: manifest and shard sizes checked, tensors read one at a time. */
+export interface OpenConverted {
+  manifest: ConvertedManifest;
+  config: ClipConfig;
+  specs: WeightSpec[];
+  /** Decode one tensor to float32 (a fresh array each call). */
+  read(name: string): RawTensor;
+  close(): void;
+}
+
+/**
+ * Open a converted folder: manifest validated, every shard present and each group's shards exactly as
+ * large as its weights need. Shard files stay open until `close()`.
+ */
+export function openConverted(dir: string): OpenConverted {
+  const manifest = readManifest(dir);
+  const where = new Map<string, { spec: WeightSpec; group: number; offset: number }>();
+  const groups: { fd: number; size: number }[][] = [];
+  const closeAll = (): void => { for (const g of groups) for (const f of g) fs.closeSync(f.fd); groups.length = 0; };
+  try {
+    manifest.weightsManifest.forEach((g, gi) => {
+      const files: { fd: number; size: number }[] = [];
+      groups.push(files);
+      for (const p of g.paths) {
+        const f = path.join(dir, p);
+        let fd: number;
+        try {
+          fd = fs.openSync(f, 'r');
+        } catch {
+          throw new WeightsFormatError(f, `shard listed in ${MANIFEST_FILE} is missing`);
+        }
+        files.push({ fd, size: fs.fstatSync(fd).size });
+      }
+      const expected = g.weights.reduce((s, w) => s + numel(w.shape) * bytesPerElement(w), 0);
+      const actual = files.reduce((s, f) => s + f.size, 0);
+      if (actual !== expected) {
+        throw new WeightsFormatError(path.join(dir, MANIFEST_FILE),
+          `group ${gi + 1}: shards hold ${actual} bytes but the manifest's weights need ${expected}`);
+      }
+      let offset = 0;
+      for (const w of g.weights) {
+        where.set(w.name, { spec: w, group: gi, offset });
+        offset += numel(w.shape) * bytesPerElement(w);
+      }
+    });
+  } catch (e) {
+    closeAll();
+    throw e;
+  }
+  return {
+    manifest,
+    config: manifest.config,
+    specs: manifest.weightsManifest.flatMap((g) => g.weights),
+    read(name: string): RawTensor {
+      const at = where.get(name);
+      if (!at) throw new WeightsFormatError(dir, `no weight named '${name}'`);
+      const files = groups[at.group];
+      if (!files) throw new WeightsFormatError(dir, 'read after close()');
+      const n = numel(at.spec.shape);
+      let data: Float32Array;
+      if (at.spec.quantization?.dtype === 'float16') {
+        const raw = new Uint8Array(n * 2);
+        readRange(files, at.offset, raw);
+        data = decode(raw, 'F16', () => { throw new Error('unreachable'); }) as Float32Array;
+      } else {
+        data = new Float32Array(n);
+        const raw = new Uint8Array(data.buffer);
+        readRange(files, at.offset, raw);
+        if (!LITTLE_ENDIAN) {
+          const dv = new DataView(raw.buffer);
+          for (let i = 0; i < n; i++) data[i] = dv.getFloat32(i * 4, true);
+        }
+      }
+      return { dtype: 'float32', shape: at.spec.shape.slice(), data, storedAs: at.spec.quantization ? 'F16' : 'F32' };
+    },
+    close: closeAll,
+  };
+}
+
+/** Load a whole converted folder into memory (see `openConverted` for one tensor at a time). */
+export function readConverted(dir: string): { manifest: ConvertedManifest; config: ClipConfig; weights: TensorMap } {
+  const c = openConverted(dir);
+  try {
+    const weights: TensorMap = new Map();
+    for (const s of c.specs) weights.set(s.name, c.read(s.name));
+    return { manifest: c.manifest, config: c.config, weights };
+  } finally {
+    c.close();
+  }
+}

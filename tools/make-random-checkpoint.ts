@@ -1,0 +1,112 @@
+/**
+ * Memory check for `convertCheckpoint`: writes a ViT-B/32-geometry random float32 safetensors file
+ * (OpenAI names, ≈ 605 MB) to a temp folder, converts it in a fresh child process, and prints the file
+ * size, the child's peak RSS, their ratio and the time. Not part of `npm test`.
+ *
+ *   npx ts-node --transpile-only tools/make-random-checkpoint.ts [--dtype f16|f32] [--backend cpu|wasm]
+ *       [--dir FOLDER] [--keep] [--no-verify]
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import type { ClipConfig } from '../src/weights/config';
+import { KNOWN_FAMILIES } from '../src/weights/family';
+import { canonicalShapes } from '../src/weights/names';
+
+const B32: ClipConfig = {
+  ...KNOWN_FAMILIES['ViT-B/32'], visionHeads: 12, textHeads: 8, act: 'quick_gelu', layerNormEps: 1e-5,
+};
+
+/** Plausible magnitudes, so the verification forward pass stays finite: LN gains ≈ 1, small weights. */
+function scaleFor(name: string): { base: number; amp: number } {
+  if (name === 'logit_scale') return { base: Math.log(100), amp: 0 };
+  if (/ln_|ln_final|ln_pre|ln_post/.test(name) && name.endsWith('.weight')) return { base: 1, amp: 0.05 };
+  if (name.endsWith('bias')) return { base: 0, amp: 0.01 };
+  return { base: 0, amp: 0.03 };
+}
+
+/** Stream the file: header, then each tensor generated and written in 4 MB pieces. */
+function writeRandomCheckpoint(file: string): number {
+  const shapes = canonicalShapes(B32);
+  const header: Record<string, unknown> = { __metadata__: { format: 'pt', source: 'tools/make-random-checkpoint.ts (random ViT-B/32 geometry)' } };
+  let off = 0;
+  for (const [name, shape] of shapes) {
+    const bytes = shape.reduce((a, b) => a * b, 1) * 4;
+    header[name] = { dtype: 'F32', shape, data_offsets: [off, off + bytes] };
+    off += bytes;
+  }
+  let json = JSON.stringify(header);
+  while (json.length % 8) json += ' ';
+  const fd = fs.openSync(file, 'w');
+  try {
+    const len = Buffer.alloc(8);
+    len.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
+    fs.writeSync(fd, len);
+    fs.writeSync(fd, json);
+    let s = 0x9e3779b9;
+    const chunk = new Float32Array(1 << 20);
+    for (const [name, shape] of shapes) {
+      const { base, amp } = scaleFor(name);
+      let left = shape.reduce((a, b) => a * b, 1);
+      while (left > 0) {
+        const n = Math.min(left, chunk.length);
+        for (let i = 0; i < n; i++) {
+          s ^= s << 13; s ^= s >>> 17; s ^= s << 5; // xorshift32
+          chunk[i] = base + amp * ((s >>> 0) / 4294967296 * 2 - 1);
+        }
+        fs.writeSync(fd, new Uint8Array(chunk.buffer, 0, n * 4));
+        left -= n;
+      }
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  return fs.statSync(file).size;
+}
+
+async function child(input: string, out: string, dtype: 'f16' | 'f32', backend: string, verify: boolean): Promise<void> {
+  const { initBackend } = await import('../src/backend');
+  await initBackend({ backend });
+  const { convertCheckpoint } = await import('../src/clip/convert');
+  const r = await convertCheckpoint(input, { out, dtype, verify });
+  process.stdout.write(JSON.stringify({ ...r, config: undefined }) + '\n');
+}
+
+function arg(name: string, dflt?: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : dflt;
+}
+
+async function main(): Promise<void> {
+  if (process.argv[2] === '--child') {
+    await child(process.argv[3], process.argv[4], process.argv[5] as 'f16' | 'f32', process.argv[6], process.argv[7] === 'verify');
+    return;
+  }
+  const dtype = (arg('dtype', 'f16') as 'f16' | 'f32');
+  const backend = arg('backend', 'cpu')!;
+  const verify = !process.argv.includes('--no-verify');
+  const dir = arg('dir') ?? fs.mkdtempSync(path.join(os.tmpdir(), 'abe-random-b32-'));
+  const file = path.join(dir, 'random-vit-b32.safetensors');
+  const out = path.join(dir, `converted-${dtype}`);
+  try {
+    let t = Date.now();
+    const size = fs.existsSync(file) ? fs.statSync(file).size : writeRandomCheckpoint(file);
+    console.log(`checkpoint   ${file}: ${(size / 1e6).toFixed(1)} MB (written in ${((Date.now() - t) / 1000).toFixed(1)} s)`);
+    fs.rmSync(out, { recursive: true, force: true });
+    t = Date.now();
+    const r = spawnSync(process.execPath, [...process.execArgv, __filename, '--child', file, out, dtype, backend, verify ? 'verify' : 'no'],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
+    const wall = (Date.now() - t) / 1000;
+    if (r.status !== 0) throw new Error(`conversion child failed (status ${r.status}): ${r.stdout}`);
+    const rep = JSON.parse(r.stdout.trim().split('\n').pop()!);
+    console.log(`converted    ${rep.family}, ${rep.params.toLocaleString('en-US')} parameters → ${(rep.outBytes / 1e6).toFixed(1)} MB ${dtype} (backend ${backend})`);
+    console.log(`verification max |Δ| = ${rep.maxAbsDiff}`);
+    console.log(`peak RSS     ${(rep.peakRssBytes / 1e6).toFixed(1)} MB = ${(rep.peakRssBytes / size).toFixed(2)} × the checkpoint (limit 1.5×)`);
+    console.log(`time         ${rep.seconds.toFixed(1)} s in convertCheckpoint, ${wall.toFixed(1)} s with process start`);
+  } finally {
+    if (!process.argv.includes('--keep') && !arg('dir')) fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((e) => { console.error(e); process.exit(1); });
