@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
  * Whether `linear` uses `tf.fused.matMul` for the bias. On wasm the fused kernel is wrong with transposes or
  * batch > 1 (measured), so `linear` only ever calls it 2-D without transposes, where it matches.
  */
-let fusedBias = false;
+let fusedBias = true;
 export function setFusedLinear(on: boolean): void { fusedBias = on; }
 
 /** y = x @ w + b over the last axis of x (any rank), w [in, out] prepared at load. Runs as one 2-D matmul. */

@@ -1,0 +1,223 @@
+/**
+ * `abe-clip bench`: encoder, preprocessing, tokenizer and scoring throughput on this machine, against the
+ * backend's own matMul rate measured in the same run. Needs no download: ViT-B/32 geometry runs with random
+ * weights generated in-process, and the bundled toy model with its real weights.
+ */
+import * as os from 'os';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../backend';
+import { createClip } from '../clip/model';
+import { loadWeights } from '../clip/load';
+import { benchCorpus, benchTokenizer } from '../text/bench';
+import type { ClipConfig } from '../weights/config';
+import { canonicalShapes } from '../weights/names';
+import type { TensorMap } from '../weights/types';
+import { EncoderPool, availableCores, shareWeights } from '../parallel/pool';
+import { OptionsError } from '../errors';
+import { benchImageEncoding, benchTextEncoding, BatchEncoder, EncodeResult } from './encoders';
+import { imageEncodeFlops, paramCount, textEncodeFlops, VIT_B32_CONFIG } from './geometry';
+import { matmulGflops, MatmulResult } from './matmul';
+import { forceGc } from './memory';
+import { benchPreprocess, PreprocessResult } from './preprocess';
+import { randomClipWeights, weightsBytes } from './random-weights';
+import { BenchReport, ModelBench } from './report';
+import { benchScoring, ScoreBenchResult } from './scoring';
+import type { MeasureOptions } from './stats';
+
+export { formatBenchTable } from './report';
+export type { BenchReport, ModelBench } from './report';
+export { VIT_B32_CONFIG, imageEncodeFlops, textEncodeFlops } from './geometry';
+export { randomClipWeights } from './random-weights';
+export { matmulGflops } from './matmul';
+export { measure } from './stats';
+
+export interface BenchOptions {
+  /** Accepted for the CLI's sake: runBench always returns the object; the caller prints JSON or the table. */
+  json?: boolean;
+  /** Tiny sizes (a smoke test in seconds): a small geometry instead of ViT-B/32, few repeats. */
+  quick?: boolean;
+  /** Worker threads for the all-cores figures (default: the cores available). */
+  threads?: number;
+  /** Backend to force (ABE_BACKEND names); default initBackend's choice. */
+  backend?: string;
+  onProgress?: (message: string) => void;
+}
+
+/** The small geometry of quick mode (the reference `tiny` model's shape, full vocabulary). */
+export const QUICK_CONFIG: Readonly<ClipConfig> = Object.freeze({
+  ...VIT_B32_CONFIG,
+  embedDim: 64, imageResolution: 64, visionLayers: 2, visionWidth: 128, visionHeads: 2, visionPatchSize: 16,
+  textWidth: 128, textHeads: 2, textLayers: 2,
+});
+
+interface Plan {
+  matmul: number[];
+  imageBatches: number[];
+  textBatches: number[];
+  poolImageBatches: number[];
+  poolTextBatches: number[];
+  scoring: [number, number][];
+  distinctCaptions: number;
+  preprocessImages: number;
+  small: MeasureOptions;
+  large: MeasureOptions;
+}
+
+const FULL: Plan = {
+  matmul: [1024, 2048], imageBatches: [8, 1, 32], textBatches: [1, 32], poolImageBatches: [8, 32], poolTextBatches: [32],
+  scoring: [[256, 256], [1024, 1024]], distinctCaptions: 16, preprocessImages: 16,
+  small: { warmup: 1, repeats: 5 }, large: { warmup: 1, repeats: 3 },
+};
+const QUICK: Plan = {
+  matmul: [128, 256], imageBatches: [8, 1], textBatches: [1, 8], poolImageBatches: [8], poolTextBatches: [8],
+  scoring: [[16, 16], [32, 32]], distinctCaptions: 4, preprocessImages: 2,
+  small: { warmup: 1, repeats: 2 }, large: { warmup: 1, repeats: 2 },
+};
+
+/** Large batches are the slowest calls: one warm-up less (the batch-8 run already packed the weights). */
+function opts(plan: Plan, batch: number): MeasureOptions {
+  return batch >= 32 ? { warmup: 0, repeats: 2 } : batch >= 8 ? plan.large : plan.small;
+}
+
+async function encoderRuns(enc: BatchEncoder, c: ClipConfig, plan: Plan, images: number[], texts: number[], progress: (m: string) => void, label: string): Promise<{ image: EncodeResult[]; text: EncodeResult[] }> {
+  const fi = imageEncodeFlops(c), ft = textEncodeFlops(c);
+  const image: EncodeResult[] = [], text: EncodeResult[] = [];
+  for (const b of images) { progress(`${label}: images, batch ${b}`); image.push(await benchImageEncoding(enc, c, b, fi, opts(plan, b))); }
+  for (const b of texts) { progress(`${label}: texts, batch ${b}`); text.push(await benchTextEncoding(enc, c, b, ft, opts(plan, b))); }
+  image.sort((a, b) => a.batch - b.batch);
+  return { image, text };
+}
+
+async function poolRuns(c: ClipConfig, weights: TensorMap, threads: number, backend: string, plan: Plan, progress: (m: string) => void, label: string): Promise<{ image: EncodeResult[]; text: EncodeResult[] }> {
+  if (threads < 2) return { image: [], text: [] };
+  progress(`${label}: starting ${threads} workers`);
+  const pool = await EncoderPool.create(c, weights, { workers: threads, backend });
+  try {
+    return await encoderRuns(pool, c, plan, plan.poolImageBatches, plan.poolTextBatches, progress, `${label} (${threads} workers)`);
+  } finally {
+    await pool.close();
+  }
+}
+
+function modelBench(name: string, c: ClipConfig, bytes: number): ModelBench {
+  return {
+    name, params: paramCount(canonicalShapes(c).values()), weightsBytes: bytes,
+    imageGflopPerImage: imageEncodeFlops(c) / 1e9, textGflopPerText: textEncodeFlops(c) / 1e9,
+    image: [], text: [], imagePool: [], textPool: [],
+  };
+}
+
+const at = (list: EncodeResult[], batch: number): EncodeResult | undefined => list.find((e) => e.batch === batch);
+
+/** Run every measurement; see BenchReport for the fields. Takes a few minutes (seconds with `quick`). */
+export async function runBench(o: BenchOptions = {}): Promise<BenchReport> {
+  const progress = o.onProgress ?? (() => {});
+  const quick = Boolean(o.quick), plan = quick ? QUICK : FULL;
+  const threads = o.threads ?? availableCores();
+  if (!Number.isSafeInteger(threads) || threads < 1) throw new OptionsError('threads', `${threads} is not a positive integer`);
+  const info = await initBackend(o.backend ? { backend: o.backend } : {});
+  const notes: string[] = [];
+
+  progress('matMul');
+  const matmul: MatmulResult[] = [];
+  for (const n of plan.matmul) matmul.push(await matmulGflops(n, n >= 2048 ? { warmup: 1, repeats: 3 } : {}));
+
+  // ViT-B/32 geometry (quick: a tiny one), random weights. The host copy is dropped once the model holds
+  // its own tensors, so that scoring runs with the memory a user's process would have.
+  const geo = quick ? QUICK_CONFIG : VIT_B32_CONFIG;
+  const geoName = quick ? 'tiny-random (quick)' : 'vit-b32-random';
+  progress(`${geoName}: generating weights`);
+  let w: TensorMap | undefined = randomClipWeights(geo);
+  const wBytes = weightsBytes(w);
+  const vit = modelBench(geoName, geo, wBytes);
+  let model = createClip(geo, w);
+  w.clear(); // the model's store keeps the map: empty it, as loadClip does, so the host copy can go
+  w = undefined;
+  forceGc();
+  const scoring: ScoreBenchResult[] = [];
+  try {
+    // Scoring first: the heap then holds the model and what scoring needs, not the large encoder batches.
+    for (const [n, m] of plan.scoring) {
+      progress(`scoreMatrix ${n}×${m}`);
+      scoring.push(await benchScoring(model, n, m, plan.distinctCaptions, { repeats: 3 }));
+    }
+    const r = await encoderRuns(model, geo, plan, plan.imageBatches, plan.textBatches, progress, geoName);
+    vit.image = r.image; vit.text = r.text;
+  } finally {
+    model.dispose();
+  }
+  forceGc();
+  const shared = randomClipWeights(geo, { shared: true });
+  const rp = await poolRuns(geo, shared, threads, info.name, plan, progress, geoName);
+  vit.imagePool = rp.image; vit.textPool = rp.text;
+
+  // The bundled toy model, real weights.
+  const models = [vit];
+  try {
+    progress('toy-shapes');
+    const lw = loadWeights('toy-shapes');
+    const toy = modelBench('toy-shapes', lw.config, weightsBytes(lw.weights));
+    const toySharedWeights = shareWeights(lw.weights);
+    model = createClip(lw.config, lw.weights);
+    lw.weights.clear();
+    try {
+      const r = await encoderRuns(model, lw.config, plan, plan.imageBatches, plan.textBatches, progress, 'toy-shapes');
+      toy.image = r.image; toy.text = r.text;
+    } finally {
+      model.dispose();
+    }
+    const tp = await poolRuns(lw.config, toySharedWeights, threads, info.name, plan, progress, 'toy-shapes');
+    toy.imagePool = tp.image; toy.textPool = tp.text;
+    models.push(toy);
+  } catch (e) {
+    notes.push(`toy-shapes not measured: ${(e as Error).message}`);
+  }
+
+  const preprocess: PreprocessResult[] = [];
+  for (const format of ['jpeg', 'png'] as const) {
+    progress(`preprocess ${format}`);
+    preprocess.push(await benchPreprocess(format, plan.preprocessImages, geo.imageResolution, plan.small));
+  }
+  progress('tokenizer');
+  const tk = benchTokenizer(quick ? { captions: benchCorpus(200), warmPasses: 1 } : {});
+
+  const one8 = at(vit.image, 8)!, all8 = at(vit.imagePool, 8) ?? one8;
+  const all32 = at(vit.imagePool, 32) ?? at(vit.image, 32) ?? all8;
+  const mm1024 = matmul.find((m) => m.n === 1024) ?? matmul[0];
+  const jpeg = preprocess.find((p) => p.format === 'jpeg')!;
+  const big = scoring[scoring.length - 1];
+  const encodeMsPerImage = one8.medianMs / 8;
+  const encodeMs1024 = (big.n * 1000) / all32.perSecond;
+  const report: BenchReport = {
+    quick, date: new Date().toISOString(), node: process.version, cpus: availableCores(),
+    backend: info.name, simd: info.simd ?? null, threads,
+    matmulGflops1024: mm1024.gflops, matmulGflops2048: (matmul.find((m) => m.n === 2048) ?? matmul[matmul.length - 1]).gflops,
+    matmul, models, preprocess, scoring,
+    tokenizer: { warmTokensPerSecond: tk.warmTokensPerSecond, coldTokensPerSecond: tk.coldTokensPerSecond },
+    imageGflopsBatch8OneThread: one8.gflops,
+    imageCpuGflopsBatch8OneThread: one8.cpuGflops,
+    imagesPerSecBatch8: all8.perSecond,
+    imagesPerSecBatch8OneThread: one8.perSecond,
+    preprocessMsPerImage: jpeg.msPerImage,
+    encodeMsPerImage,
+    scoreMs1024: big.medianMs,
+    encodeMs1024,
+    peakRssBytes: Math.max(...scoring.map((s) => s.peakRssBytes)),
+    processMaxRssBytes: process.resourceUsage().maxRSS * 1024,
+    weightsBytes: wBytes,
+    tfMemory: { numTensors: tf.memory().numTensors, numBytes: tf.memory().numBytes },
+    ratios: [],
+    notes,
+  };
+  const ratio = (name: string, value: number, target: string, ok: boolean) => report.ratios.push({ name, value, target, ok });
+  ratio('image GFLOP/s batch 8, one core / matMul 1024³', one8.gflops / mm1024.gflops, '≥ 0.60', one8.gflops / mm1024.gflops >= 0.6);
+  ratio('  same from CPU time (robust when cores are shared)', one8.cpuGflops / mm1024.cpuGflops, '≥ 0.60', one8.cpuGflops / mm1024.cpuGflops >= 0.6);
+  ratio(`images/s batch 8, ${threads} workers / one core`, all8.perSecond / one8.perSecond, '≥ 1.70', all8.perSecond / one8.perSecond >= 1.7);
+  ratio('preprocess 640×480 JPEG / encode one image (one core each)', jpeg.msPerImage / encodeMsPerImage, '≤ 0.25', jpeg.msPerImage / encodeMsPerImage <= 0.25);
+  ratio(`scoreMatrix ${big.n}×${big.m} / encode ${big.n} images (all cores)`, big.medianMs / encodeMs1024, '≤ 0.10', big.medianMs / encodeMs1024 <= 0.1);
+  ratio('peak RSS while scoring / weights float32', report.peakRssBytes / wBytes, '≤ 2.00', report.peakRssBytes / wBytes <= 2);
+  const load = os.loadavg()[0];
+  if (load > report.cpus * 0.75) notes.push(`the machine was busy (1-min load ${load.toFixed(1)} on ${report.cpus} cores): wall-clock figures are low and noisy; the CPU-time columns show each core's own rate`);
+  if (quick) notes.push('quick mode: tiny geometry and sizes; the acceptance targets apply to the full run');
+  return report;
+}

@@ -1,0 +1,108 @@
+/** The benchmark's report: one JSON object (stable field names) and its table rendering. */
+import type { EncodeResult } from './encoders';
+import type { MatmulResult } from './matmul';
+import type { PreprocessResult } from './preprocess';
+import type { ScoreBenchResult } from './scoring';
+
+export interface ModelBench {
+  /** `vit-b32-random` (ViT-B/32 geometry, random weights) or `toy-shapes` (the bundled model). */
+  name: string;
+  params: number;
+  weightsBytes: number;
+  imageGflopPerImage: number;
+  textGflopPerText: number;
+  /** One thread (this thread's backend). */
+  image: EncodeResult[];
+  text: EncodeResult[];
+  /** All cores (EncoderPool with `threads` workers); empty when threads = 1. */
+  imagePool: EncodeResult[];
+  textPool: EncodeResult[];
+}
+
+export interface BenchReport {
+  quick: boolean;
+  date: string;
+  node: string;
+  cpus: number;
+  backend: string;
+  simd: boolean | null;
+  /** Workers used for the all-cores figures. */
+  threads: number;
+  /** The backend's own matMul rate (one core on wasm), same run. */
+  matmulGflops1024: number;
+  matmulGflops2048: number;
+  matmul: MatmulResult[];
+  models: ModelBench[];
+  /** 640×480 files through loadImages, per format. */
+  preprocess: PreprocessResult[];
+  tokenizer: { warmTokensPerSecond: number; coldTokensPerSecond: number } | null;
+  scoring: ScoreBenchResult[];
+  // Acceptance figures (ViT-B/32 geometry):
+  imageGflopsBatch8OneThread: number;
+  imageCpuGflopsBatch8OneThread: number;
+  imagesPerSecBatch8: number;
+  imagesPerSecBatch8OneThread: number;
+  /** A 640×480 JPEG, read + decode + resize + normalise, one thread. */
+  preprocessMsPerImage: number;
+  /** One image's share of a batch-8 encode on one thread (the same core preprocessing gets). */
+  encodeMsPerImage: number;
+  /** scoreMatrix 1024 images × 1024 captions, cached features (quick mode: smaller, see `scoring`). */
+  scoreMs1024: number;
+  /** Time to encode 1024 images at batch 32 on all cores (from the measured rate). */
+  encodeMs1024: number;
+  /** Highest RSS sampled while scoring (ViT-B/32 model loaded, host weights released). */
+  peakRssBytes: number;
+  /** Lifetime maximum RSS of the process (includes weight loading and the pool's workers). */
+  processMaxRssBytes: number;
+  /** Float32 size of the ViT-B/32 weights. */
+  weightsBytes: number;
+  tfMemory: { numTensors: number; numBytes: number };
+  /** Each acceptance ratio and its target. */
+  ratios: { name: string; value: number; target: string; ok: boolean }[];
+  notes: string[];
+}
+
+const f = (x: number, d = 1): string => (Number.isFinite(x) ? x.toFixed(d) : '—');
+const mb = (b: number): string => `${(b / 2 ** 20).toFixed(0)} MiB`;
+const pm = (r: { spread: number }): string => `±${(r.spread * 50).toFixed(0)}%`;
+
+function table(rows: string[][]): string {
+  const w = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ')).join('\n');
+}
+
+/** A plain-text rendering of the report (medians; ± is half the max−min spread over the median). */
+export function formatBenchTable(r: BenchReport): string {
+  const out: string[] = [];
+  out.push(`abe-clip bench${r.quick ? ' (quick)' : ''} — ${r.date}, node ${r.node}, ${r.cpus} cores, backend ${r.backend}${r.simd === null ? '' : r.simd ? ' (SIMD)' : ' (no SIMD)'}, ${r.threads} worker thread(s) for "all cores"`);
+  out.push('');
+  out.push(table([['matMul (one core)', 'n', 'ms', 'GFLOP/s', 'spread', 'cpu GFLOP/s'],
+    ...r.matmul.map((m) => ['', `${m.n}³`, f(m.medianMs), f(m.gflops), pm(m), f(m.cpuGflops)])]));
+  for (const m of r.models) {
+    out.push('');
+    out.push(`${m.name}: ${(m.params / 1e6).toFixed(1)} M params (${mb(m.weightsBytes)} float32), ${f(m.imageGflopPerImage, 2)} GFLOP/image, ${f(m.textGflopPerText, 2)} GFLOP/text`);
+    const rows = [['encoder', 'threads', 'batch', 'ms/batch', 'spread', 'per s', 'GFLOP/s', 'cpu GFLOP/s', '% matMul1024']];
+    const add = (kind: string, threads: number, list: EncodeResult[]): void => {
+      for (const e of list) rows.push([kind, String(threads), String(e.batch), f(e.medianMs, 0), pm(e), f(e.perSecond, 2), f(e.gflops), threads === 1 ? f(e.cpuGflops) : '', `${f((100 * e.gflops) / r.matmulGflops1024, 0)}%`]);
+    };
+    add('image', 1, m.image); add('image', r.threads, m.imagePool); add('text', 1, m.text); add('text', r.threads, m.textPool);
+    out.push(table(rows));
+  }
+  out.push('');
+  if (r.preprocess.length) {
+    out.push(table([['preprocess 640×480', 'images', 'ms/image', 'images/s', 'spread'],
+      ...r.preprocess.map((p) => [p.format, String(p.images), f(p.msPerImage, 2), f(p.imagesPerSecond), pm(p)])]));
+  }
+  if (r.tokenizer) out.push(`tokenizer: ${f(r.tokenizer.warmTokensPerSecond / 1e3, 0)} k tokens/s warm, ${f(r.tokenizer.coldTokensPerSecond / 1e3, 0)} k cold`);
+  if (r.scoring.length) {
+    out.push('');
+    out.push(table([['ABE scoreMatrix (cached features)', 'N×M', 'ms', 'pairs/s', 'spread', 'peak RSS'],
+      ...r.scoring.map((s) => ['', `${s.n}×${s.m}`, f(s.medianMs, 0), f(s.pairsPerSecond, 0), pm(s), mb(s.peakRssBytes)])]));
+  }
+  out.push('');
+  out.push(`memory: peak RSS while scoring ${mb(r.peakRssBytes)}, process max RSS ${mb(r.processMaxRssBytes)}, weights ${mb(r.weightsBytes)} (float32); tf.memory ${r.tfMemory.numTensors} tensors, ${mb(r.tfMemory.numBytes)}`);
+  out.push('');
+  out.push(table([['acceptance', 'value', 'target', ''], ...r.ratios.map((x) => [x.name, f(x.value, 2), x.target, x.ok ? 'ok' : 'NOT MET'])]));
+  for (const n of r.notes) out.push(`note: ${n}`);
+  return out.join('\n');
+}
