@@ -5,6 +5,8 @@
 export interface Limits {
   /** Largest image (width × height) decoded, checked from the header before decoding. PIL warns at ~89.5 MP. */
   maxImagePixels: number;
+  /** Largest image file read from a path, in bytes, checked with fstat before any of it is read. */
+  maxImageFileBytes: number;
   /** Largest caption, in UTF-16 code units, accepted by the tokenizer. */
   maxCaptionChars: number;
   /** Longest single pre-token run through BPE; longer "words" are split into chunks of this size first. */
@@ -19,6 +21,7 @@ export interface Limits {
 
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxImagePixels: 90_000_000,
+  maxImageFileBytes: 512 * 1024 * 1024,
   maxCaptionChars: 1_000_000,
   maxBpeWordChars: 1_000,
   maxHeaderBytes: 100 * 1024 * 1024,

@@ -11,10 +11,12 @@ import bmpPlugin from '@jimp/js-bmp';
 import gifPlugin from '@jimp/js-gif';
 import pngPlugin from '@jimp/js-png';
 import tiffPlugin from '@jimp/js-tiff';
-import { AbeClipError, ImageDecodeError } from '../errors';
+import { AbeClipError, ImageDecodeError, LimitError } from '../errors';
+import { getLimits } from '../limits';
 import { ImageHeader, readHeader } from './header';
 import { decodeJpeg, tiffOrientation } from './jpeg';
 import { applyOrientation } from './orientation';
+import { tiffForDecoder } from './tiff';
 import { Raster } from './resize';
 
 /**
@@ -54,7 +56,7 @@ export async function decodeImage(input: string | Uint8Array, opts: DecodeOption
   return decodeBytes(input, label, opts);
 }
 
-/** Read a file, checking the header (and pixel limit) on its first bytes before reading the rest. */
+/** Read a file: its size against maxImageFileBytes, then the header (and pixel limit) on its first bytes before the rest. */
 async function readChecked(path: string): Promise<Uint8Array> {
   let fh: fs.promises.FileHandle;
   try {
@@ -65,6 +67,10 @@ async function readChecked(path: string): Promise<Uint8Array> {
   try {
     const st = await fh.stat();
     if (!st.isFile()) throw new ImageDecodeError(path, 'not a regular file');
+    const maxBytes = getLimits().maxImageFileBytes;
+    if (st.size > maxBytes) {
+      throw new LimitError(path, `image file is ${st.size} bytes, more than maxImageFileBytes=${maxBytes} (raise it with setLimits)`);
+    }
     const head = new Uint8Array(Math.min(st.size, HEAD_BYTES));
     await fh.read(head, 0, head.length, 0);
     if (st.size > head.length) {
@@ -106,7 +112,8 @@ export function decodeBytes(bytes: Uint8Array, source: string, opts: DecodeOptio
   } catch (e) {
     if (e instanceof AbeClipError) throw e;
     if (e instanceof RangeError && /allocat|Array buffer|memory/i.test(e.message)) throw e;
-    throw new ImageDecodeError(source, `corrupt or truncated ${h.format.toUpperCase()}: ${(e as Error).message}`);
+    // utif2 throws strings and numbers, not only Errors.
+    throw new ImageDecodeError(source, `corrupt or truncated ${h.format.toUpperCase()}: ${e instanceof Error ? e.message : String(e)}`);
   }
   if (img!.width !== h.width || img!.height !== h.height) {
     throw new ImageDecodeError(source, `decoder returned ${img!.width}×${img!.height}, header says ${h.width}×${h.height}`);
@@ -225,11 +232,21 @@ function decodeBmp(bytes: Uint8Array, h: ImageHeader, source: string): DecodedIm
 }
 
 function decodeTiff(bytes: Uint8Array, h: ImageHeader, source: string): DecodedImage {
-  const r = tiff.decode(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)) as { data: Uint8Array; width: number; height: number };
+  const safe = tiffForDecoder(bytes, (p) => { throw new ImageDecodeError(source, p); });
+  const r = withoutConsoleLog(safe.tiled, () => tiff.decode(safe.bytes)) as { data: Uint8Array; width: number; height: number };
+  if (r.data.length !== r.width * r.height * 4) throw new ImageDecodeError(source, `TIFF decoder returned ${r.data.length} bytes for ${r.width}×${r.height} RGBA`);
   const { samplesPerPixel: spp, photometric, bitsPerSample } = h.tiff!;
   let mode: PilMode;
   if (photometric === 3) mode = 'P';
   else if (photometric === 0 || photometric === 1) mode = spp >= 2 ? 'LA' : bitsPerSample === 1 ? '1' : 'L';
   else mode = spp >= 4 && photometric === 2 ? 'RGBA' : 'RGB';
   return { width: r.width, height: r.height, channels: CHANNELS[mode], data: fromRgba(r.data, r.width, r.height, mode), mode, source };
+}
+
+/** utif2's tile path prints a debug line (`==== tx ty`) to stdout, which would corrupt CLI output. */
+function withoutConsoleLog<T>(active: boolean, fn: () => T): T {
+  if (!active) return fn();
+  const log = console.log;
+  console.log = () => undefined;
+  try { return fn(); } finally { console.log = log; }
 }

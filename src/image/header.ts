@@ -5,6 +5,7 @@
  */
 import { ImageDecodeError, LimitError } from '../errors';
 import { getLimits } from '../limits';
+import { checkTiffChain, parseTiffIfd0, tiffInt } from './tiff';
 
 export type ImageFormat = 'png' | 'jpeg' | 'gif' | 'bmp' | 'tiff';
 
@@ -174,25 +175,13 @@ function bmpHeader(b: Uint8Array, fail: Fail): ImageHeader {
 }
 
 function tiffHeader(b: Uint8Array, fail: Fail): ImageHeader {
-  if (b.length < 8) fail('truncated TIFF header');
-  const le = b[0] === 0x49;
-  const r16 = (o: number) => (le ? u16le(b, o) : u16be(b, o));
-  const r32 = (o: number) => (le ? u32le(b, o) : u32be(b, o));
-  const ifd = r32(4);
-  if (ifd + 2 > b.length) fail('truncated TIFF: first IFD lies past the end of the file');
-  const n = r16(ifd);
-  if (ifd + 2 + n * 12 > b.length) fail('truncated TIFF IFD');
-  let width = 0, height = 0, spp = 1, photometric = -1, bps = 1;
-  for (let i = 0; i < n; i++) {
-    const e = ifd + 2 + i * 12;
-    const tag = r16(e), type = r16(e + 2), count = r32(e + 4);
-    const val = type === 3 ? r16(e + 8) : r32(e + 8);
-    if (tag === 256) width = val;
-    else if (tag === 257) height = val;
-    else if (tag === 277) spp = val;
-    else if (tag === 262) photometric = val;
-    else if (tag === 258) bps = count === 1 ? val : (() => { const off = r32(e + 8); return off + 2 <= b.length ? r16(off) : 8; })();
-  }
+  const ifd = parseTiffIfd0(b, fail);
+  checkTiffChain(b, ifd, fail);
+  const int = (tag: number, dflt: number, name: string) => tiffInt(b, ifd, tag, dflt, fail, name);
+  const width = int(256, 0, 'ImageWidth'), height = int(257, 0, 'ImageLength');
   if (!width || !height) fail('TIFF has no ImageWidth/ImageLength tag');
-  return { format: 'tiff', width, height, tiff: { samplesPerPixel: spp, photometric, bitsPerSample: bps } };
+  return {
+    format: 'tiff', width, height,
+    tiff: { samplesPerPixel: int(277, 1, 'SamplesPerPixel'), photometric: int(262, -1, 'PhotometricInterpretation'), bitsPerSample: int(258, 1, 'BitsPerSample') },
+  };
 }

@@ -37,9 +37,9 @@ export async function loadImages(inputs: readonly ImageInput[], options: LoadIma
   if (!Array.isArray(inputs)) throw new OptionsError(where, 'inputs must be an array of paths or Buffers');
   const { resolution: R, mean, std } = checkPreprocessOptions(options, where, ['onError', 'concurrency', 'applyExif']);
   const onError = options.onError ?? 'throw';
-  if (onError !== 'throw' && onError !== 'skip') throw new OptionsError(where, `onError must be 'throw' or 'skip', got ${JSON.stringify(onError)}`);
+  if (onError !== 'throw' && onError !== 'skip') throw new OptionsError(where, `onError must be 'throw' or 'skip', got ${typeof onError === 'string' ? JSON.stringify(onError) : String(onError)}`);
   const concurrency = options.concurrency ?? 8;
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new OptionsError(where, `concurrency must be a positive integer, got ${concurrency}`);
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new OptionsError(where, `concurrency must be a positive integer, got ${String(concurrency)}`);
   const applyExif = options.applyExif ?? false;
 
   const n = inputs.length;

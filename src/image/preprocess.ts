@@ -25,10 +25,10 @@ export function checkPreprocessOptions(o: PreprocessOptions, where: string, extr
   if (!o || typeof o !== 'object') throw new OptionsError(where, 'options must be an object with `resolution`');
   for (const k of Object.keys(o)) if (!KEYS.has(k) && !extra.includes(k)) throw new OptionsError(where, `unknown option '${k}'`);
   const R = o.resolution;
-  if (!Number.isInteger(R) || R < 1 || R > 8192) throw new OptionsError(where, `resolution must be an integer in 1..8192, got ${R}`);
+  if (!Number.isInteger(R) || R < 1 || R > 8192) throw new OptionsError(where, `resolution must be an integer in 1..8192, got ${String(R)}`);
   const triple = (v: Triple | undefined, name: string, def: Triple, positive: boolean): Triple => {
     if (v === undefined) return def;
-    if (!Array.isArray(v) && !(v as unknown as ArrayLike<number>).length) throw new OptionsError(where, `${name} must be 3 numbers`);
+    if (!Array.isArray(v) && !ArrayBuffer.isView(v)) throw new OptionsError(where, `${name} must be 3 numbers`);
     if (v.length !== 3 || !v.every((x) => Number.isFinite(x) && (!positive || x > 0))) {
       throw new OptionsError(where, `${name} must be 3 finite numbers${positive ? ' > 0' : ''}, got ${JSON.stringify(v)}`);
     }

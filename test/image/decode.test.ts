@@ -9,7 +9,7 @@ import { ImageDecodeError, LimitError } from '../../src/errors';
 import { decodeBytes, decodeImage } from '../../src/image/decode';
 import { readHeader } from '../../src/image/header';
 import { preprocess } from '../../src/image/preprocess';
-import { setLimits } from '../../src/limits';
+import { getLimits, setLimits } from '../../src/limits';
 import { IMG_FIXTURES } from './fixtures';
 import { chunk, makePng, noise, rgbPng } from './make';
 
@@ -182,6 +182,24 @@ describe('image/decode: bad input gives typed errors or correct tensors', () => 
       expect(e).to.be.instanceOf(LimitError);
       expect((e as Error).message).to.match(/^<buffer #0>: image is 50000×50000/);
     }
+  });
+
+  it('maxImageFileBytes: a file one byte over is refused from its size alone (LimitError, default 512 MiB); at the limit it decodes', async () => {
+    expect(getLimits().maxImageFileBytes).to.equal(512 * 1024 * 1024);
+    const png = rgbPng(20, 10, noise(600));
+    const p = write('sized.png', png);
+    const prev = setLimits({ maxImageFileBytes: png.length - 1 });
+    try {
+      await decodeImage(p);
+      expect.fail('no error');
+    } catch (e) {
+      expect(e).to.be.instanceOf(LimitError);
+      expect((e as Error).message).to.equal(`${p}: image file is ${png.length} bytes, more than maxImageFileBytes=${png.length - 1} (raise it with setLimits)`);
+    } finally {
+      setLimits(prev);
+    }
+    setLimits({ maxImageFileBytes: png.length });
+    try { expect((await decodeImage(p)).width).to.equal(20); } finally { setLimits(prev); }
   });
 
   it('the pixel limit is configurable (setLimits maxImagePixels) and checked on the header alone', () => {
