@@ -55,7 +55,7 @@ function describe(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return `an array of length ${v.length}`;
   if (v instanceof tf.Tensor) return `a ${v.dtype} tensor [${v.shape}]`;
-  return typeof v === 'object' ? (v.constructor?.name ?? 'an object') : `${typeof v} ${JSON.stringify(v)}`;
+  return typeof v === 'object' ? (v.constructor?.name ?? 'an object') : `${typeof v} ${typeof v === 'bigint' || typeof v === 'symbol' ? String(v) : JSON.stringify(v)}`;
 }
 
 const KNOWN = new Set(['batchSize', 'hiddenStates', 'hooks']);
@@ -87,7 +87,7 @@ export function checkOptions(opts: EncodeOptions | TextEncodeOptions | undefined
     if (!(text ? KNOWN_TEXT : KNOWN).has(k)) throw new OptionsError(`${arg}.${k}`, `unknown option (known: ${[...(text ? KNOWN_TEXT : KNOWN)].join(', ')})`);
   }
   const batchSize = o.batchSize ?? DEFAULT_BATCH_SIZE;
-  if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new OptionsError(`${arg}.batchSize`, `${batchSize} is not a positive integer`);
+  if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new OptionsError(`${arg}.batchSize`, `${String(batchSize)} is not a positive integer`);
   if (o.hooks !== undefined) checkHooks(o.hooks, layers, `${arg}.hooks`);
   return { batchSize, hiddenStates: Boolean(o.hiddenStates), hooks: o.hooks, truncate: Boolean(o.truncate) };
 }

@@ -111,7 +111,7 @@ export function decodeBytes(bytes: Uint8Array, source: string, opts: DecodeOptio
     }
   } catch (e) {
     if (e instanceof AbeClipError) throw e;
-    if (e instanceof RangeError && /allocat|Array buffer|memory/i.test(e.message)) throw e;
+    if (e instanceof RangeError && /allocation failed|Array buffer allocation/i.test(e.message)) throw e;
     // utif2 throws strings and numbers, not only Errors.
     throw new ImageDecodeError(source, `corrupt or truncated ${h.format.toUpperCase()}: ${e instanceof Error ? e.message : String(e)}`);
   }

@@ -137,7 +137,31 @@ function jpegHeader(b: Uint8Array, fail: Fail): ImageHeader {
 
 function gifHeader(b: Uint8Array, fail: Fail): ImageHeader {
   if (b.length < 13) fail('truncated GIF header');
-  return { format: 'gif', width: u16le(b, 6), height: u16le(b, 8) };
+  const width = u16le(b, 6), height = u16le(b, 8);
+  // The decoder allocates by the FIRST FRAME's own size, not the screen's: walk to its image descriptor and
+  // require it to lie inside the screen, so a 9×7 screen cannot smuggle in a 43022×20722 frame.
+  let pos = 13;
+  if (b[10] & 0x80) pos += 3 * (1 << ((b[10] & 7) + 1));
+  for (;;) {
+    if (pos >= b.length) fail('truncated GIF: no image frame');
+    const tag = b[pos];
+    if (tag === 0x2c) {
+      if (pos + 10 > b.length) fail('truncated GIF image descriptor');
+      const left = u16le(b, pos + 1), top = u16le(b, pos + 3), fw = u16le(b, pos + 5), fh = u16le(b, pos + 7);
+      if (left + fw > width || top + fh > height) {
+        fail(`GIF first frame ${fw}×${fh} at (${left}, ${top}) extends beyond the ${width}×${height} screen`);
+      }
+      break;
+    }
+    if (tag === 0x21) { // extension: label, then sub-blocks until a zero-length one
+      pos += 2;
+      while (pos < b.length && b[pos] !== 0) pos += b[pos] + 1;
+      pos += 1;
+      continue;
+    }
+    fail(tag === 0x3b ? 'GIF has no image frame' : `unexpected GIF block 0x${tag.toString(16)} at byte ${pos}`);
+  }
+  return { format: 'gif', width, height };
 }
 
 function bmpHeader(b: Uint8Array, fail: Fail): ImageHeader {

@@ -205,7 +205,7 @@ export function groupTokenPositions(
 ): GroupTokenPositions[] {
   const text = checkCaption(caption, 'groupTokenPositions(caption)');
   if (!Number.isInteger(contextLength) || contextLength < 3) {
-    throw new InputError('groupTokenPositions(contextLength)', `expected an integer ≥ 3, got ${contextLength}`);
+    throw new InputError('groupTokenPositions(contextLength)', `expected an integer ≥ 3, got ${String(contextLength)}`);
   }
   if (!Array.isArray(groups)) throw new InputError('groupTokenPositions(groups)', 'expected an array of groups');
   const explicit = groups.every((g) => !isPhraseGroup(g));

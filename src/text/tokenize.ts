@@ -33,8 +33,8 @@ function resolveOptions(opts: TokenizeOptions): { L: number; truncate: boolean; 
     if (!KNOWN_OPTIONS.has(k)) throw new OptionsError('tokenize', `unknown option '${k}'`);
   }
   const L = opts.contextLength ?? DEFAULT_CONTEXT_LENGTH;
-  if (!Number.isInteger(L) || L < 2) {
-    throw new OptionsError('tokenize', `contextLength must be an integer ≥ 2 (room for SOT and EOT), got ${L}`);
+  if (!Number.isInteger(L) || L < 2 || L > 65536) {
+    throw new OptionsError('tokenize', `contextLength must be an integer in 2..65536 (room for SOT and EOT), got ${String(L)}`);
   }
   return { L, truncate: opts.truncate === true, tok: opts.tokenizer ?? ClipTokenizer.default() };
 }

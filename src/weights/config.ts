@@ -179,7 +179,7 @@ export function configProblems(c: ClipConfig): string[] {
     'visionPatchSize', 'contextLength', 'vocabSize', 'textWidth', 'textHeads', 'textLayers'];
   for (const k of ints) {
     const v = c[k];
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0) out.push(`${k} = ${v} is not a positive integer`);
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0) out.push(`${k} = ${String(v)} is not a positive integer`);
   }
   if (out.length) return out;
   if (c.visionWidth % c.visionHeads) out.push(`visionWidth ${c.visionWidth} is not divisible by visionHeads ${c.visionHeads}`);
