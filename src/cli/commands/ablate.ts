@@ -1,0 +1,128 @@
+/** `abe-clip ablate`: sweep ABE options over a benchmark, reusing each image's features for every point. */
+import * as fs from 'fs';
+import * as path from 'path';
+import { resolveOptions } from '../../abe/options';
+import type { AbeOptions } from '../../abe/options';
+import { initBackend } from '../../backend';
+import { isTypedError, UsageError } from '../../errors';
+import { ablationPanels, ablationRows, gridPoints, parseGrid, pointLabel } from '../../eval/ablate';
+import { DATASET_KINDS, DatasetKind, loadDataset } from '../../eval/datasets';
+import { linePlots } from '../../eval/plots/charts';
+import { prepareOutDir, summarise } from '../../eval/report';
+import { runPairs } from '../../eval/runner';
+import { ModelScorer } from '../../eval/scoring';
+import { loadClip, resolveModelPath } from '../../clip/load';
+import { defineCommand } from '../command';
+import { backendLine, columns } from '../format';
+import { bundledBenchmark } from '../paths';
+import { parseSets } from '../setup';
+
+type Flags = {
+  grid: string[]; dataset: DatasetKind; data?: string; images?: string; 'caption-map'?: string; limit?: number; out: string;
+  strict?: boolean; weights: string; config: string; set: string[]; cache: string; 'no-cache'?: boolean; backend?: string; _: string[];
+};
+
+export const ablate = defineCommand<Flags>({
+  name: 'ablate',
+  summary: 'sweep ABE options over a benchmark: table, JSON and line plots of accuracy against each option',
+  usage: 'abe-clip ablate --grid lambda=0,0.5,1,2 topK=1,2,4 refine=none,contextual,isolated patchLayer=-1,-2 [--dataset toy] [options]',
+  positionals: true,
+  flags: [
+    { name: 'grid', type: 'string', multiple: true, placeholder: 'OPT=V1,V2', help: 'a swept option and its values; the words after it may be more OPT=… (every combination is run)' },
+    { name: 'dataset', type: 'string', default: 'toy', choices: DATASET_KINDS, placeholder: 'NAME', help: `benchmark format: ${DATASET_KINDS.join(', ')}` },
+    { name: 'data', type: 'string', placeholder: 'PATH', help: 'annotation file or folder (toy: default the bundled benchmark)' },
+    { name: 'images', type: 'string', placeholder: 'DIR', help: 'folder the image names are relative to' },
+    { name: 'caption-map', type: 'string', placeholder: 'FILE', help: 'ABC-6K caption → image map' },
+    { name: 'limit', type: 'int', min: 1, placeholder: 'N', help: 'use the first N items (spread over the subsets)' },
+    { name: 'out', type: 'string', default: 'abe-clip-ablate', placeholder: 'DIR', help: 'output folder (ablation.json, ablation.csv, ablation.md, ablation.png)' },
+    { name: 'strict', type: 'boolean', help: 'fail on missing or undecodable images' },
+    { name: 'weights', type: 'string', default: 'toy-shapes', placeholder: 'W', help: 'model (path or bundled name)' },
+    { name: 'config', type: 'string', default: 'abe', placeholder: 'NAME', help: 'configuration the grid modifies (abe or abe+regions)' },
+    { name: 'set', type: 'string', multiple: true, placeholder: 'KEY=VALUE', help: 'fixed option override for every grid point' },
+    { name: 'cache', type: 'string', default: '.abe-cache', placeholder: 'DIR', help: 'image-feature cache folder' },
+    { name: 'no-cache', type: 'boolean', help: 'do not read or write the feature cache' },
+  ],
+  notes: 'Grid options are ABE option names (see the README table): refine, gamma, refineLayer, template,\n' +
+    'patchFeatures, patchLayer, locate, topK, fuse, lambda, regionFeatures, maxRegions, regionLambda, …\n' +
+    'Choose settings on a development split and report them on a held-out one.\n',
+  async exec(f, io) {
+    const words = [...(f.grid ?? []), ...f._];
+    const axes = parseGrid(words);
+    const points = gridPoints(axes);
+    const fixed = parseSets(f.set ?? []);
+    // Validate every point before loading anything: a bad value is a usage error naming the grid word.
+    for (const p of points) {
+      try {
+        resolveOptions({ ...fixed, ...p } as never, resolveOptions(f.config as never));
+      } catch (e) {
+        if (isTypedError(e)) throw new UsageError(`--grid ${pointLabel(p)}`, (e as Error & { problem: string }).problem);
+        throw e;
+      }
+    }
+    const out = prepareOutDir(f.out);
+    const data = f.data ?? (f.dataset === 'toy' ? bundledBenchmark() : undefined);
+    if (!data) throw new UsageError('--data', `is required for --dataset ${f.dataset}`);
+    const ds = loadDataset(f.dataset, { data, images: f.images, captionMap: f['caption-map'], limit: f.limit });
+    const backend = await initBackend({ backend: f.backend });
+    io.stderr.write(`${backendLine(backend)}\n${points.length} grid point(s) × ${ds.items.length} items\n`);
+    const modelPath = resolveModelPath(f.weights);
+    const model = await loadClip(f.weights);
+    let scorer: ModelScorer;
+    try {
+      scorer = new ModelScorer(model, {
+        configs: [{ name: 'clip' }, ...points.map((p) => ({ name: pointLabel(p), base: f.config, overrides: { ...fixed, ...p } as Partial<AbeOptions> }))],
+        cacheDir: f['no-cache'] ? undefined : f.cache,
+        modelId: undefined,
+      });
+    } catch (e) {
+      model.dispose();
+      if (isTypedError(e)) throw new UsageError('--grid', (e as Error & { problem: string }).problem);
+      throw e;
+    }
+    try {
+      const run = await runPairs(ds, scorer, { strict: f.strict, progress: io.stderr, label: 'ablate' });
+      const sum = summarise(run, { halvings: 50 });
+      const table = ablationRows(sum, points);
+      const best = [...table.rows].sort((a, b) => b.overall - a.overall)[0];
+      const head = [...axes.map((a) => a.key as string), ...table.cells, 'p'];
+      const rows = [head, ...table.rows.map((r) => [
+        ...axes.map((a) => String(r.point[a.key])), ...table.cells.map((c) => r.accuracy[c].toFixed(3)), r.pVsBaseline < 0.001 ? '<.001' : r.pVsBaseline.toFixed(3),
+      ]), [...axes.map((_, i) => (i === 0 ? 'clip' : '')), ...table.cells.map((c) => table.baseline[c].toFixed(3)), '']];
+      const text = columns(rows, head.map((_, j) => j >= axes.length));
+      const json = {
+        tool: 'abe-clip', command: 'ablate', createdAt: new Date().toISOString(), model: f.weights, modelPath, backend: backend.name,
+        dataset: { name: ds.name, source: ds.source, items: ds.items.length, scored: run.scored.length },
+        base: f.config, fixed, grid: axes, baseline: 'clip', cells: table.cells, clip: table.baseline,
+        missingImages: run.missing, seconds: run.seconds,
+        points: table.rows.map((r) => ({ ...r, options: scorer.options[r.label] })),
+        best: { label: best.label, overall: best.overall },
+      };
+      fs.writeFileSync(path.join(out, 'ablation.json'), JSON.stringify(json, null, 1) + '\n');
+      const csvHead = [...axes.map((a) => a.key as string), ...table.cells.map((c) => `acc_${c}`), 'p_vs_clip'];
+      fs.writeFileSync(path.join(out, 'ablation.csv'), [csvHead.join(','), ...table.rows.map((r) =>
+        [...axes.map((a) => JSON.stringify(String(r.point[a.key]))), ...table.cells.map((c) => String(r.accuracy[c])), String(r.pVsBaseline)].join(','))].join('\n') + '\n');
+      const panels = ablationPanels(axes, table, 'clip');
+      const files = ['ablation.json', 'ablation.csv', 'ablation.md'];
+      if (panels.length) {
+        const plot = await linePlots(`${ds.name}: ${f.config} accuracy against each swept option (mean over the others)`, panels);
+        await plot.save(path.join(out, 'ablation.png'));
+        files.push('ablation.png');
+      }
+      const md = [
+        `# Ablation of \`${f.config}\` on ${ds.name} (${run.scored.length} items, model \`${f.weights}\`)`, '',
+        'Accuracy per cell for every grid point; p = McNemar exact test of the overall accuracy against CLIP.', '',
+        `| ${head.join(' | ')} |`, `|${head.map((_, j) => (j >= axes.length ? '---:' : '---')).join('|')}|`,
+        ...rows.slice(1).map((r) => `| ${r.join(' | ')} |`), '',
+        `Best overall: \`${best.label}\` (${best.overall.toFixed(3)}). Choose settings on a development split; report them on a held-out one.`, '',
+        ...(panels.length ? ['![ablation](ablation.png)', ''] : []),
+      ].join('\n');
+      fs.writeFileSync(path.join(out, 'ablation.md'), md);
+      io.stdout.write(`${text}\n\nbest overall: ${best.label} (${best.overall.toFixed(3)}); ${run.seconds.toFixed(1)} s\n` +
+        `wrote ${files.map((x) => path.join(path.relative(process.cwd(), out) || '.', x)).join(', ')}\n`);
+    } finally {
+      scorer.dispose();
+      model.dispose();
+    }
+    return 0;
+  },
+});

@@ -1,0 +1,46 @@
+/** `abe-clip convert`: any supported checkpoint → our converted weight folder, verified against the input. */
+import * as path from 'path';
+import { initBackend } from '../../backend';
+import { convertCheckpoint, ConvertProgress } from '../../clip/convert';
+import { defineCommand } from '../command';
+import { backendLine, bytes } from '../format';
+
+export const convert = defineCommand<{ input: string; out: string; dtype: 'f16' | 'f32'; act?: 'quick_gelu' | 'gelu'; 'no-verify'?: boolean; json?: boolean; backend?: string }>({
+  name: 'convert',
+  summary: 'convert a checkpoint (.safetensors, .pt, TorchScript, Hugging Face or open_clip folder) to the tfjs weight format',
+  usage: 'abe-clip convert --input CHECKPOINT --out FOLDER [--dtype f16|f32] [--act quick_gelu|gelu]',
+  flags: [
+    { name: 'input', type: 'string', required: true, placeholder: 'PATH', help: 'checkpoint file or folder' },
+    { name: 'out', type: 'string', required: true, placeholder: 'FOLDER', help: 'output folder (must not exist, or be empty)' },
+    { name: 'dtype', type: 'string', choices: ['f16', 'f32'], default: 'f32', placeholder: 'f16|f32', help: 'stored precision' },
+    { name: 'act', type: 'string', choices: ['quick_gelu', 'gelu'], placeholder: 'ACT', help: 'activation override (LAION open_clip models use gelu)' },
+    { name: 'no-verify', type: 'boolean', help: 'skip re-loading the output and comparing it with the input' },
+    { name: 'json', type: 'boolean', help: 'print the report as JSON' },
+  ],
+  notes: 'Example:\n  abe-clip convert --input ViT-B-32.pt --out weights/vit-b32 --dtype f16\n',
+  async exec(f, io) {
+    const backend = await initBackend({ backend: f.backend });
+    if (!f.json) io.stderr.write(backendLine(backend) + '\n');
+    let lastStage = '';
+    const onProgress = (p: ConvertProgress): void => {
+      if (f.json) return;
+      if (p.stage !== lastStage) { if (lastStage && io.stderr.isTTY) io.stderr.write('\n'); lastStage = p.stage; }
+      const frac = p.total ? ` ${Math.round((100 * p.done) / p.total)}%` : '';
+      const line = `${p.stage}${frac}${p.message ? ' ' + p.message : ''}`;
+      if (io.stderr.isTTY) io.stderr.write(`\r${line}\x1b[K`);
+      else if (p.done === p.total || p.done === 0) io.stderr.write(line + '\n');
+    };
+    const r = await convertCheckpoint(f.input, { out: f.out, dtype: f.dtype, act: f.act, onProgress, verify: !f['no-verify'] });
+    if (io.stderr.isTTY && !f.json) io.stderr.write('\n');
+    if (f.json) { io.stdout.write(JSON.stringify(r, null, 2) + '\n'); return 0; }
+    io.stdout.write([
+      `converted ${r.input} → ${path.resolve(r.out)}`,
+      `  family      ${r.family} (${r.inputKind}, ${r.tensors} tensors, ${r.params.toLocaleString('en-US')} parameters)`,
+      `  size        ${bytes(r.inputBytes)} → ${bytes(r.outBytes)} (${r.dtype})`,
+      `  verified    ${r.maxAbsDiff === null ? 'skipped' : `max |Δ| = ${r.maxAbsDiff.toExponential(2)} (embeds and logits on a fixed input)`}`,
+      `  peak memory ${bytes(r.peakRssBytes)}; ${r.seconds.toFixed(1)} s`,
+      '',
+    ].join('\n'));
+    return 0;
+  },
+});

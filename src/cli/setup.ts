@@ -1,0 +1,95 @@
+/**
+ * What the scoring subcommands share: the model and configuration flags, `--set key=value` option overrides
+ * (typed from the scorer's option defaults), and opening a model + scorer + feature cache from them.
+ */
+import * as path from 'path';
+import { DEFAULT_OPTIONS, NAMED_CONFIGS } from '../abe/options';
+import type { AbeOptions } from '../abe/options';
+import { loadClip, resolveModelPath } from '../clip/load';
+import { UsageError } from '../errors';
+import { ModelScorer } from '../eval/scoring';
+import type { FlagSpec } from './args';
+
+export interface ConfigFlags {
+  weights: string;
+  configs: string;
+  set: string[];
+  cache: string;
+  'no-cache'?: boolean;
+}
+
+export const CONFIG_FLAGS: FlagSpec[] = [
+  { name: 'weights', type: 'string', default: 'toy-shapes', placeholder: 'W', help: 'model: a converted folder, .safetensors, .pt, HF/open_clip folder, or a bundled name' },
+  { name: 'configs', type: 'string', default: Object.keys(NAMED_CONFIGS).join(','), placeholder: 'LIST', help: `configurations to compare (${Object.keys(NAMED_CONFIGS).join(', ')})` },
+  { name: 'set', type: 'string', multiple: true, placeholder: 'KEY=VALUE', help: 'override an ABE option in every non-clip configuration, e.g. --set topK=2' },
+  { name: 'cache', type: 'string', default: '.abe-cache', placeholder: 'DIR', help: 'image-feature cache folder' },
+  { name: 'no-cache', type: 'boolean', help: 'do not read or write the feature cache' },
+];
+
+/** Parse one option value by the type of its default; unknown keys are usage errors. */
+export function parseOptionValue(key: string, raw: string, where: string): string | number {
+  if (!(key in DEFAULT_OPTIONS)) {
+    throw new UsageError(where, `unknown option '${key}' (known: ${Object.keys(DEFAULT_OPTIONS).join(', ')})`);
+  }
+  const def = (DEFAULT_OPTIONS as unknown as Record<string, unknown>)[key];
+  if (typeof def === 'number') {
+    const v = Number(raw);
+    if (raw.trim() === '' || !Number.isFinite(v)) throw new UsageError(where, `${key} needs a number, got '${raw}'`);
+    return v;
+  }
+  return raw;
+}
+
+export function parseSets(sets: string[]): Partial<AbeOptions> {
+  const o: Record<string, string | number> = {};
+  for (const s of sets) {
+    const eq = s.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--set ${s}`, 'expected KEY=VALUE');
+    o[s.slice(0, eq)] = parseOptionValue(s.slice(0, eq), s.slice(eq + 1), `--set ${s}`);
+  }
+  return o as Partial<AbeOptions>;
+}
+
+export function parseConfigs(list: string): string[] {
+  const names = list.split(',').map((s) => s.trim()).filter(Boolean);
+  if (!names.length) throw new UsageError('--configs', 'is empty');
+  for (const n of names) {
+    if (!(n in NAMED_CONFIGS)) throw new UsageError('--configs', `unknown configuration '${n}' (known: ${Object.keys(NAMED_CONFIGS).join(', ')})`);
+  }
+  return [...new Set(names)];
+}
+
+export interface OpenScorer {
+  scorer: ModelScorer;
+  modelLabel: string;
+  cacheLine(): string;
+  dispose(): void;
+}
+
+export async function openScorer(f: ConfigFlags, io: { stderr: NodeJS.WritableStream }, extra: Partial<AbeOptions> = {}): Promise<OpenScorer> {
+  const names = parseConfigs(f.configs);
+  const overrides = { ...parseSets(f.set ?? []), ...extra };
+  const modelPath = resolveModelPath(f.weights);
+  const t0 = Date.now();
+  const model = await loadClip(f.weights);
+  const rel = path.relative(process.cwd(), modelPath);
+  const shown = rel && !rel.startsWith('..') ? rel : path.resolve(modelPath);
+  io.stderr.write(`model: ${f.weights}${modelPath !== f.weights ? ` (${shown})` : ''}, loaded in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+  let scorer: ModelScorer;
+  try {
+    scorer = new ModelScorer(model, {
+      configs: names.map((n) => ({ name: n, overrides: n === 'clip' ? {} : overrides })),
+      modelId: modelPath,
+      cacheDir: f['no-cache'] ? undefined : f.cache,
+    });
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+  return {
+    scorer,
+    modelLabel: f.weights,
+    cacheLine: () => scorer.cacheLine(),
+    dispose: () => { scorer.dispose(); model.dispose(); },
+  };
+}

@@ -1,0 +1,59 @@
+/** File readers shared by the dataset loaders: every failure is a DatasetError naming the file, line or field. */
+import * as fs from 'fs';
+import * as path from 'path';
+import { DatasetError } from '../../errors';
+
+export function readText(file: string): string {
+  let st: fs.Stats;
+  try { st = fs.statSync(file); } catch { throw new DatasetError(file, 'file not found'); }
+  if (st.isDirectory()) throw new DatasetError(file, 'is a folder, expected a file');
+  try { return fs.readFileSync(file, 'utf8'); } catch (e) { throw new DatasetError(file, `cannot read: ${(e as Error).message}`); }
+}
+
+export function readJson(file: string): unknown {
+  const text = readText(file);
+  try { return JSON.parse(text); } catch (e) {
+    const m = /position (\d+)/.exec((e as Error).message);
+    const where = m ? ` at line ${text.slice(0, Number(m[1])).split('\n').length}` : '';
+    throw new DatasetError(file, `not valid JSON${where}: ${(e as Error).message}`);
+  }
+}
+
+/** Non-empty lines of a JSON-lines file, each parsed, with its 1-based line number. */
+export function readJsonl(file: string): { line: number; value: Record<string, unknown> }[] {
+  const out: { line: number; value: Record<string, unknown> }[] = [];
+  readText(file).split(/\r?\n/).forEach((raw, k) => {
+    if (!raw.trim()) return;
+    let v: unknown;
+    try { v = JSON.parse(raw); } catch (e) { throw new DatasetError(`${file}:${k + 1}`, `not valid JSON: ${(e as Error).message}`); }
+    if (!v || typeof v !== 'object' || Array.isArray(v)) throw new DatasetError(`${file}:${k + 1}`, 'expected a JSON object');
+    out.push({ line: k + 1, value: v as Record<string, unknown> });
+  });
+  return out;
+}
+
+/** A required string field of a record; `where` names the file and line or key. */
+export function str(rec: Record<string, unknown>, field: string, where: string): string {
+  const v = rec[field];
+  if (typeof v !== 'string') {
+    throw new DatasetError(where, v === undefined ? `missing field '${field}'` : `field '${field}' must be a string, got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+export function num(rec: Record<string, unknown>, field: string, where: string): number {
+  const v = rec[field];
+  if (typeof v !== 'number' || !Number.isFinite(v)) {
+    throw new DatasetError(where, v === undefined ? `missing field '${field}'` : `field '${field}' must be a number, got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+/** Join an image reference onto the images folder unless it is absolute. */
+export function imagePath(imagesDir: string, ref: string): string {
+  return path.isAbsolute(ref) ? ref : path.join(imagesDir, ref);
+}
+
+export function isObject(v: unknown): v is Record<string, unknown> {
+  return !!v && typeof v === 'object' && !Array.isArray(v);
+}

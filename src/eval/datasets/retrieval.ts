@@ -1,0 +1,40 @@
+/**
+ * Retrieval set: an images folder plus a captions file, either JSON lines `{image, caption}` /
+ * `{image, captions: [...]}` or tab-separated `image<TAB>caption` lines. Each caption belongs to one image;
+ * an image may have several captions (COCO/Flickr have five).
+ */
+import { DatasetError } from '../../errors';
+import type { RetrievalSet } from '../types';
+import { imagePath, readJsonl, readText, str } from './read';
+
+export function loadRetrieval(file: string, imagesDir: string): RetrievalSet {
+  const pairs: { image: string; caption: string }[] = [];
+  if (file.endsWith('.jsonl')) {
+    for (const { line, value } of readJsonl(file)) {
+      const where = `${file}:${line}`;
+      const image = str(value, 'image', where);
+      if (Array.isArray(value.captions)) {
+        value.captions.forEach((c, k) => {
+          if (typeof c !== 'string') throw new DatasetError(where, `captions[${k}] must be a string`);
+          pairs.push({ image, caption: c });
+        });
+      } else pairs.push({ image, caption: str(value, 'caption', where) });
+    }
+  } else {
+    readText(file).split(/\r?\n/).forEach((raw, k) => {
+      if (!raw.trim()) return;
+      const tab = raw.indexOf('\t');
+      if (tab <= 0) throw new DatasetError(`${file}:${k + 1}`, 'expected image<TAB>caption (or use a .jsonl of {image, caption})');
+      pairs.push({ image: raw.slice(0, tab), caption: raw.slice(tab + 1).trim() });
+    });
+  }
+  if (!pairs.length) throw new DatasetError(file, 'holds no captions');
+  const index = new Map<string, number>();
+  const images: string[] = [];
+  const captionImage = pairs.map((p) => {
+    let k = index.get(p.image);
+    if (k === undefined) { k = images.length; index.set(p.image, k); images.push(imagePath(imagesDir, p.image)); }
+    return k;
+  });
+  return { source: file, images, captions: pairs.map((p) => p.caption), captionImage };
+}

@@ -1,0 +1,138 @@
+/** Evaluation statistics: pairwise accuracy, the paired McNemar exact test, split-half stability, Recall@K. */
+
+export function accuracy(correct: ArrayLike<boolean>): number {
+  if (!correct.length) return NaN;
+  let c = 0;
+  for (let i = 0; i < correct.length; i++) if (correct[i]) c++;
+  return c / correct.length;
+}
+
+/** log(n choose k) via lgamma-free summation (exact enough for n up to millions). */
+function logChoose(n: number, k: number): number {
+  k = Math.min(k, n - k);
+  let s = 0;
+  for (let i = 1; i <= k; i++) s += Math.log(n - k + i) - Math.log(i);
+  return s;
+}
+
+export interface McNemarResult {
+  /** Items A got right and B got wrong. */
+  onlyA: number;
+  /** Items B got right and A got wrong. */
+  onlyB: number;
+  /** Two-sided exact binomial p-value on the discordant pairs (1 when there are none). */
+  p: number;
+}
+
+/**
+ * McNemar's exact test for two methods scored on the same items: under H0 the discordant items split
+ * Binomial(n, 1/2); p = min(1, 2·P[X ≤ min(b, c)]).
+ */
+export function mcnemarExact(a: ArrayLike<boolean>, b: ArrayLike<boolean>): McNemarResult {
+  if (a.length !== b.length) throw new RangeError(`mcnemarExact: ${a.length} vs ${b.length} items`);
+  let onlyA = 0, onlyB = 0;
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] && !b[i]) onlyA++;
+    else if (b[i] && !a[i]) onlyB++;
+  }
+  const n = onlyA + onlyB;
+  if (n === 0) return { onlyA, onlyB, p: 1 };
+  const k = Math.min(onlyA, onlyB);
+  let tail = 0;
+  for (let i = 0; i <= k; i++) tail += Math.exp(logChoose(n, i) - n * Math.LN2);
+  return { onlyA, onlyB, p: Math.min(1, 2 * tail) };
+}
+
+/** Deterministic PRNG (mulberry32) so split-half results reproduce. */
+export function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface SplitHalfResult {
+  halvings: number;
+  /** Mean over halvings of the gain (accuracy B − A) on each half. */
+  meanGain: number;
+  /** Standard deviation of the per-half gains. */
+  sdGain: number;
+  /** Fraction of halvings in which both halves show a gain of the same sign as the full-set gain. */
+  agreement: number;
+}
+
+/**
+ * Split-half stability of the gain of B over A: split the groups (e.g. images; items of one image stay
+ * together) at random into two halves `halvings` times and see whether the gain holds in both halves.
+ */
+export function splitHalf(a: ArrayLike<boolean>, b: ArrayLike<boolean>, groups: ArrayLike<string | number>,
+  opts: { halvings?: number; seed?: number } = {}): SplitHalfResult {
+  const halvings = opts.halvings ?? 500;
+  const rand = rng(opts.seed ?? 1);
+  const ids = [...new Set(Array.from(groups))];
+  const full = accuracy(b) - accuracy(a);
+  const sign = Math.sign(full);
+  const gains: number[] = [];
+  let agree = 0;
+  const pos = new Map(ids.map((g, k) => [g, k]));
+  const side = new Uint8Array(ids.length);
+  for (let h = 0; h < halvings; h++) {
+    const order = ids.map((_, k) => k);
+    for (let i = order.length - 1; i > 0; i--) { const j = Math.floor(rand() * (i + 1)); [order[i], order[j]] = [order[j], order[i]]; }
+    order.forEach((k, r) => { side[k] = r < order.length / 2 ? 0 : 1; });
+    const cnt = [0, 0], ca = [0, 0], cb = [0, 0];
+    for (let i = 0; i < a.length; i++) {
+      const s = side[pos.get(groups[i])!];
+      cnt[s]++; if (a[i]) ca[s]++; if (b[i]) cb[s]++;
+    }
+    const g = [0, 1].map((s) => (cnt[s] ? (cb[s] - ca[s]) / cnt[s] : 0));
+    gains.push(...g);
+    if (sign !== 0 && Math.sign(g[0]) === sign && Math.sign(g[1]) === sign) agree++;
+  }
+  const mean = gains.reduce((x, y) => x + y, 0) / gains.length;
+  const sd = Math.sqrt(gains.reduce((x, y) => x + (y - mean) ** 2, 0) / Math.max(1, gains.length - 1));
+  return { halvings, meanGain: mean, sdGain: sd, agreement: agree / halvings };
+}
+
+export interface RecallResult {
+  /** Image → text: fraction of images with one of their captions in the top K. */
+  imageToText: Record<string, number>;
+  /** Text → image: fraction of captions whose image is in the top K. */
+  textToImage: Record<string, number>;
+}
+
+/**
+ * Recall@K both ways from a similarity matrix `sim` [nImages, nCaptions] (row-major).
+ * Ties count against the query (a strictly higher score is needed to outrank), like argsort-based code.
+ */
+export function recallAtK(sim: ArrayLike<number>, nImages: number, captionImage: ArrayLike<number>, ks: number[] = [1, 5, 10]): RecallResult {
+  const nCap = captionImage.length;
+  if (sim.length !== nImages * nCap) throw new RangeError(`recallAtK: sim has ${sim.length} values, expected ${nImages}×${nCap}`);
+  const i2t: Record<string, number> = {}, t2i: Record<string, number> = {};
+  const rankI2T = new Array<number>(nImages).fill(Infinity);
+  for (let i = 0; i < nImages; i++) {
+    for (let c = 0; c < nCap; c++) {
+      if (captionImage[c] !== i) continue;
+      const s = sim[i * nCap + c];
+      let rank = 0;
+      for (let d = 0; d < nCap; d++) if (d !== c && sim[i * nCap + d] >= s && captionImage[d] !== i) rank++;
+      rankI2T[i] = Math.min(rankI2T[i], rank);
+    }
+  }
+  const rankT2I = new Array<number>(nCap);
+  for (let c = 0; c < nCap; c++) {
+    const gi = captionImage[c], s = sim[gi * nCap + c];
+    let rank = 0;
+    for (let i = 0; i < nImages; i++) if (i !== gi && sim[i * nCap + c] >= s) rank++;
+    rankT2I[c] = rank;
+  }
+  for (const k of ks) {
+    i2t[`R@${k}`] = rankI2T.filter((r) => r < k).length / nImages;
+    t2i[`R@${k}`] = rankT2I.filter((r) => r < k).length / nCap;
+  }
+  return { imageToText: i2t, textToImage: t2i };
+}

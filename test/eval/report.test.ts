@@ -1,0 +1,79 @@
+import { expect } from 'chai';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { UsageError } from '../../src/errors';
+import { formatTable, prepareOutDir, reportJson, reportMarkdown, summarise, toCsv, toMarkdownTable } from '../../src/eval/report';
+import type { RunResult } from '../../src/eval/runner';
+import type { PairDataset, PairItem } from '../../src/eval/types';
+
+function item(id: string, kind: string, split: string, image = `${id}.png`): PairItem {
+  return { id, kind, split, image, positive: 'p', negative: 'n' };
+}
+
+// Four items in two cells; clip right on 2 of them, abe on 3 (one discordant pair in abe's favour).
+const items = [item('a', 'swap', 'seen'), item('b', 'swap', 'seen'), item('c', 'swap', 'unseen'), item('d', 'repl', 'unseen')];
+const run: RunResult = {
+  configs: ['clip', 'abe'],
+  scored: [
+    { item: items[0], scores: { clip: [2, 1], abe: [2, 1] } },
+    { item: items[1], scores: { clip: [1, 2], abe: [3, 2] } },
+    { item: items[2], scores: { clip: [1, 1], abe: [1, 1] } }, // a tie is wrong (strictly greater needed)
+    { item: items[3], scores: { clip: [5, 0], abe: [5, 0] } },
+  ],
+  missing: [{ file: '/x/missing.png', items: 2 }],
+  failed: [],
+  seconds: 1.5,
+};
+const ds: PairDataset = { name: 'pairs', source: 'pairs.jsonl', items };
+
+describe('eval/report', () => {
+  const sum = summarise(run, { halvings: 20 });
+
+  it('cells per (kind, split), per kind, per split and overall, with counts; ties count as wrong', () => {
+    const byName = new Map(sum.cells.map((c) => [`${c.kind}/${c.split}`, c]));
+    expect([...byName.keys()]).to.deep.equal(['swap/seen', 'swap/unseen', 'swap/all', 'repl/unseen', 'repl/all', 'all/seen', 'all/unseen', 'all/all']);
+    expect(byName.get('swap/seen')).to.deep.include({ n: 2, correct: { clip: 1, abe: 2 }, accuracy: { clip: 0.5, abe: 1 } });
+    expect(byName.get('swap/unseen')!.correct).to.deep.equal({ clip: 0, abe: 0 });
+    expect(byName.get('all/all')).to.deep.include({ n: 4, correct: { clip: 2, abe: 3 } });
+    expect(byName.get('all/all')!.vsBaseline.abe).to.deep.equal({ onlyA: 1, onlyB: 0, p: 1 });
+    expect(sum.baseline).to.equal('clip');
+  });
+
+  it('text, markdown and CSV tables carry every config side by side', () => {
+    const t = formatTable(sum).split('\n');
+    expect(t[0]).to.match(/^kind\s+split\s+n\s+clip\s+abe\s+p\(abe\)$/);
+    expect(t.find((l) => /^swap\s+seen/.test(l))).to.match(/0\.500 \(1\)\s+1\.000 \(2\)/);
+    const md = toMarkdownTable(sum).split('\n');
+    expect(md[0]).to.equal('| kind | split | n | clip | abe | p(abe) |');
+    expect(md[1]).to.equal('| --- | --- | ---: | ---: | ---: | ---: |');
+    const csv = toCsv(sum).trim().split('\n');
+    expect(csv[0]).to.equal('kind,split,n,clip_accuracy,clip_correct,abe_accuracy,abe_correct,abe_vs_clip_p');
+    expect(csv[1]).to.equal('swap,seen,2,0.5,1,1,2,1');
+  });
+
+  it('report.json holds every item as {id, kind, split, clip: [pos, neg], abe: [pos, neg]} and the missing files', () => {
+    const j = reportJson(run, sum, { command: 'eval', dataset: ds, model: 'm', backend: 'cpu', options: {} });
+    expect((j.items as unknown[])[1]).to.deep.equal({ id: 'b', kind: 'swap', split: 'seen', clip: [1, 2], abe: [3, 2] });
+    expect(j.missingImages).to.deep.equal({ count: 1, items: 2, files: ['/x/missing.png'] });
+    expect(j.cells).to.have.length(8);
+  });
+
+  it('markdown report names the missing images and embeds the figures', () => {
+    const md = reportMarkdown(run, sum, { command: 'eval', dataset: ds, model: 'm', backend: 'cpu', options: {} }, ['accuracy.png']);
+    expect(md).to.contain('1 image file(s) missing').and.contain('`/x/missing.png`').and.contain('![accuracy](accuracy.png)');
+  });
+
+  it('prepareOutDir creates the folder, and an unwritable --out is a UsageError naming it', () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'abe-report-'));
+    try {
+      expect(fs.existsSync(prepareOutDir(path.join(tmp, 'a', 'b')))).to.equal(true);
+      const file = path.join(tmp, 'file');
+      fs.writeFileSync(file, 'x');
+      expect(() => prepareOutDir(path.join(file, 'sub'))).to.throw(UsageError, /--out .*file\/sub: cannot write there/);
+      expect(() => prepareOutDir(file)).to.throw(UsageError, /exists and is not a folder/);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+});
