@@ -79,6 +79,7 @@ export function readHeader(b: Uint8Array, source: string): ImageHeader {
   }
   if (!(h!.width >= 1 && h!.height >= 1)) fail(`${format!.toUpperCase()} header declares an empty image (${h!.width}×${h!.height})`);
   checkPixelLimit(h!.width, h!.height, source);
+  if (format === 'gif') checkGifFirstFrame(b, h!.width, h!.height, fail);
   return h!;
 }
 
@@ -137,9 +138,14 @@ function jpegHeader(b: Uint8Array, fail: Fail): ImageHeader {
 
 function gifHeader(b: Uint8Array, fail: Fail): ImageHeader {
   if (b.length < 13) fail('truncated GIF header');
-  const width = u16le(b, 6), height = u16le(b, 8);
-  // The decoder allocates by the FIRST FRAME's own size, not the screen's: walk to its image descriptor and
-  // require it to lie inside the screen, so a 9×7 screen cannot smuggle in a 43022×20722 frame.
+  return { format: 'gif', width: u16le(b, 6), height: u16le(b, 8) };
+}
+
+/**
+ * The decoder allocates by the FIRST FRAME's own size, not the screen's: walk to its image descriptor and
+ * require it to lie inside the screen, so a 9×7 screen cannot smuggle in a 43022×20722 frame.
+ */
+function checkGifFirstFrame(b: Uint8Array, width: number, height: number, fail: Fail): void {
   let pos = 13;
   if (b[10] & 0x80) pos += 3 * (1 << ((b[10] & 7) + 1));
   for (;;) {
@@ -161,7 +167,6 @@ function gifHeader(b: Uint8Array, fail: Fail): ImageHeader {
     }
     fail(tag === 0x3b ? 'GIF has no image frame' : `unexpected GIF block 0x${tag.toString(16)} at byte ${pos}`);
   }
-  return { format: 'gif', width, height };
 }
 
 function bmpHeader(b: Uint8Array, fail: Fail): ImageHeader {
