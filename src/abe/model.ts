@@ -1,0 +1,38 @@
+/**
+ * What the ABE scorer needs from a CLIP model — a structural subset of `ClipModel` (src/clip/model.ts), so
+ * that the method stays testable with small fakes and depends on the encoder contract only.
+ */
+import type * as tf from '@tensorflow/tfjs';
+import type { EncodeOptions, EncoderOutput, TextEncodeOptions } from '../clip/types';
+import type { ClipConfig } from '../weights/config';
+
+export interface AbeLayerNorm {
+  apply<T extends tf.Tensor>(x: T): T;
+}
+
+/** One residual block's attention parameters ([in, out] weights). */
+export interface AbeBlock {
+  ln1: AbeLayerNorm;
+  wq: tf.Tensor2D; wv: tf.Tensor2D; wo: tf.Tensor2D;
+  bq: tf.Tensor1D; bv: tf.Tensor1D; bo: tf.Tensor1D;
+  heads: number;
+  headDim: number;
+}
+
+export interface AbeModel {
+  config: ClipConfig;
+  /** exp(logit_scale). */
+  logitScale: number;
+  vision: {
+    layers: number;
+    blocks: AbeBlock[];
+    /** ln_post then @proj on every token: [n,T,W] → [n,T,E]. */
+    head(h: tf.Tensor3D): tf.Tensor3D;
+  };
+  text: {
+    layers: number;
+    head(h: tf.Tensor3D): tf.Tensor3D;
+  };
+  encodeImages(pixels: tf.Tensor4D, opts?: EncodeOptions): Promise<EncoderOutput> | EncoderOutput;
+  encodeTexts(texts: tf.Tensor2D | string[], opts?: TextEncodeOptions): Promise<EncoderOutput> | EncoderOutput;
+}

@@ -1,0 +1,183 @@
+/**
+ * Every option of the ABE-CLIP scorer, its default and its valid range — the one place these facts live
+ * (METHOD.md names them; tests, the CLI and reports import them from here).
+ *
+ * The defaults of the method's free choices were chosen on the toy-shapes DEVELOPMENT split only
+ * (tools/abe-toy.ts, table in METHOD.md "Our results on the development split"); never on an evaluation split.
+ */
+import { OptionsError } from '../errors';
+
+export type RefineMode = 'isolated' | 'contextual' | 'none';
+export type PatchFeatures = 'tokens' | 'value' | 'selfself';
+export type LocateMode = 'object' | 'phrase';
+/** `none` switches the patch-level term off (S_abe = S_clip + the region term, if any). */
+export type FuseMode = 'binding-difference' | 'additive' | 'convex' | 'none';
+export type RegionFeatures = 'none' | 'crop';
+export type RegionAssign = 'joint' | 'indep';
+
+export interface AbeOptions {
+  // Semantic Refinement (METHOD.md §2)
+  refine: RefineMode;
+  /** Leakage-removal strength of `contextual` (ignored by the other modes; `none` means γ = 0). */
+  gamma: number;
+  /** Text hidden-state index edited by `contextual`/`none`; negative counts from the end (−1 = final state). */
+  refineLayer: number;
+  /** Phrase template; `{}` is replaced by "attr… object". */
+  template: string;
+  // Local Token-Patch Alignment (§3)
+  patchFeatures: PatchFeatures;
+  /** Vision hidden-state index for `tokens` (0 = after ln_pre); negative counts from the end (−1 = last). */
+  patchLayer: number;
+  locate: LocateMode;
+  topK: number;
+  // Fusion (§4)
+  fuse: FuseMode;
+  lambda: number;
+  // Region re-encoding (METHOD.md "Extension")
+  regionFeatures: RegionFeatures;
+  /** Feature source for finding regions (distance to the median patch feature). */
+  regionSource: PatchFeatures;
+  maxRegions: number;
+  /** Dilation of each region, in patches (8-neighbourhood). */
+  regionDilation: number;
+  regionAssign: RegionAssign;
+  /** λ of the region term: S_abe += regionLambda · s · mean_k p_k·r_σ(k). */
+  regionLambda: number;
+  /** Joint assignment enumerates all maps while maxRegions^K ≤ this; greedy beyond. */
+  regionMaxMaps: number;
+  // Batching
+  /** Images per image-encoder forward chunk. */
+  imageBatchSize: number;
+  /** Texts per text-encoder forward chunk. */
+  textBatchSize: number;
+  /** Images per scoring chunk (bounds the [n·P, 2Q] similarity tensor). */
+  scoreChunk: number;
+}
+
+/**
+ * Chosen on the toy-shapes development split (tools/abe-toy.ts; 1320 patch-level and 448 region
+ * configurations; rule: highest mean accuracy over the 6 kind × split cells among configurations within
+ * 1 point of CLIP on every cell). The patch-level choice does NOT survive the split-half check (see README).
+ */
+export const DEFAULT_OPTIONS: Readonly<AbeOptions> = Object.freeze({
+  refine: 'contextual',
+  gamma: 0.5,
+  refineLayer: -2,
+  template: 'a photo of a {}',
+  patchFeatures: 'tokens',
+  patchLayer: -1,
+  locate: 'phrase',
+  topK: 1,
+  fuse: 'binding-difference',
+  lambda: 0.25,
+  regionFeatures: 'none',
+  regionSource: 'value',
+  maxRegions: 2,
+  regionDilation: 1,
+  regionAssign: 'joint',
+  regionLambda: 3.0,
+  regionMaxMaps: 4096,
+  imageBatchSize: 32,
+  textBatchSize: 256,
+  scoreChunk: 64,
+} as AbeOptions);
+
+/**
+ * Named configurations (reports name their columns after these):
+ * - `clip`: the plain CLIP score (S_abe = S_clip).
+ * - `abe`: the paper's patch-level reading with the best patch-level switches on the toy development split.
+ * - `abe+regions`: region re-encoding (our extension) with joint assignment and additive fusion (λ_r = 3),
+ *   plus the patch-level binding-difference term at λ = 0.5 (chosen jointly on the same split).
+ */
+export const NAMED_CONFIGS: Readonly<Record<string, Readonly<Partial<AbeOptions>>>> = Object.freeze({
+  clip: Object.freeze({ fuse: 'none', regionFeatures: 'none' } as Partial<AbeOptions>),
+  abe: Object.freeze({} as Partial<AbeOptions>),
+  'abe+regions': Object.freeze({ regionFeatures: 'crop', lambda: 0.5 } as Partial<AbeOptions>),
+});
+
+export type ConfigName = keyof typeof NAMED_CONFIGS;
+
+const ENUMS: Partial<Record<keyof AbeOptions, readonly string[]>> = {
+  refine: ['isolated', 'contextual', 'none'],
+  patchFeatures: ['tokens', 'value', 'selfself'],
+  locate: ['object', 'phrase'],
+  fuse: ['binding-difference', 'additive', 'convex', 'none'],
+  regionFeatures: ['none', 'crop'],
+  regionSource: ['tokens', 'value', 'selfself'],
+  regionAssign: ['joint', 'indep'],
+};
+
+/** [min, max, integer?] */
+const RANGES: Partial<Record<keyof AbeOptions, [number, number, boolean]>> = {
+  gamma: [0, 10, false],
+  refineLayer: [-1000, 1000, true],
+  patchLayer: [-1000, 1000, true],
+  topK: [1, 100_000, true],
+  lambda: [-100, 100, false],
+  maxRegions: [1, 16, true],
+  regionDilation: [0, 16, true],
+  regionLambda: [-100, 100, false],
+  regionMaxMaps: [1, 1_000_000, true],
+  imageBatchSize: [1, 1_000_000, true],
+  textBatchSize: [1, 1_000_000, true],
+  scoreChunk: [1, 1_000_000, true],
+};
+
+/**
+ * Defaults ← named configuration ← overrides, validated. `base` may be a config name or a full options object.
+ * Unknown keys, wrong types and out-of-range values throw OptionsError naming the key.
+ */
+export function resolveOptions(
+  overrides: Partial<AbeOptions> | ConfigName | undefined = undefined,
+  base: Readonly<AbeOptions> = DEFAULT_OPTIONS,
+  label = 'options',
+): AbeOptions {
+  if (typeof overrides === 'string') {
+    const named = NAMED_CONFIGS[overrides];
+    if (!named) throw new OptionsError(label, `unknown configuration '${overrides}' (known: ${Object.keys(NAMED_CONFIGS).join(', ')})`);
+    return validate({ ...DEFAULT_OPTIONS, ...named }, label);
+  }
+  if (overrides === undefined || overrides === null) return validate({ ...base }, label);
+  if (typeof overrides !== 'object' || Array.isArray(overrides)) throw new OptionsError(label, 'options must be an object or a configuration name');
+  for (const k of Object.keys(overrides)) {
+    if (!(k in DEFAULT_OPTIONS)) throw new OptionsError(label, `unknown option '${k}' (known: ${Object.keys(DEFAULT_OPTIONS).join(', ')})`);
+  }
+  const merged: AbeOptions = { ...base };
+  for (const [k, v] of Object.entries(overrides)) if (v !== undefined) (merged as unknown as Record<string, unknown>)[k] = v;
+  return validate(merged, label);
+}
+
+function validate(o: AbeOptions, label: string): AbeOptions {
+  for (const [key, def] of Object.entries(DEFAULT_OPTIONS) as [keyof AbeOptions, unknown][]) {
+    const v = o[key] as unknown;
+    const allowed = ENUMS[key];
+    if (allowed) {
+      if (typeof v !== 'string' || !allowed.includes(v)) throw new OptionsError(label, `${key} must be one of ${allowed.join('|')}, got ${typeof v === 'bigint' ? `${v}n` : JSON.stringify(v)}`);
+      continue;
+    }
+    const range = RANGES[key];
+    if (range) {
+      const [lo, hi, int] = range;
+      if (typeof v !== 'number' || !Number.isFinite(v)) throw new OptionsError(label, `${key} must be a finite number, got ${typeof v === 'bigint' ? `${v}n` : JSON.stringify(v)}`);
+      if (int && !Number.isInteger(v)) throw new OptionsError(label, `${key} must be an integer, got ${v}`);
+      if (v < lo || v > hi) throw new OptionsError(label, `${key} must be in [${lo}, ${hi}], got ${v}`);
+      continue;
+    }
+    if (typeof def === 'string' && typeof v !== 'string') throw new OptionsError(label, `${key} must be a string`);
+  }
+  const parts = o.template.split('{}');
+  if (parts.length !== 2) throw new OptionsError(label, `template must contain '{}' exactly once, got ${JSON.stringify(o.template)}`);
+  if (o.fuse === 'convex' && (o.lambda < 0 || o.lambda > 1)) throw new OptionsError(label, `lambda must be in [0, 1] for convex fusion, got ${o.lambda}`);
+  return o;
+}
+
+/** Resolve a possibly negative hidden-state index against `layers` blocks (states 0..layers). */
+export function hiddenIndex(index: number, layers: number, key: string): number {
+  const i = index < 0 ? layers + 1 + index : index;
+  if (i < 0 || i > layers) throw new OptionsError('options', `${key} ${index} is outside the hidden states 0..${layers} (or −1..−${layers + 1})`);
+  return i;
+}
+
+export function applyTemplate(template: string, phrase: string): string {
+  return template.replace('{}', phrase);
+}

@@ -1,0 +1,165 @@
+/**
+ * Semantic Refinement (METHOD.md §2; reference/abe/README.md step 3): the bound phrase embedding p_k and the
+ * object embedding o_k of every group, all L2-normalised, as host arrays [Q·E].
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { AbeModel } from './model';
+import { applyTemplate, AbeOptions } from './options';
+import { l2normalize } from './patches';
+import type { PreparedCaption } from './captions';
+import { tokenizeToArrays } from '../text/tokenize';
+
+function concatInt(rows: Int32Array[]): Int32Array {
+  const out = new Int32Array(rows.reduce((a, r) => a + r.length, 0));
+  let off = 0;
+  for (const r of rows) { out.set(r, off); off += r.length; }
+  return out;
+}
+
+/** Normalised E_T(text) by string; shared across calls of one scorer. */
+export type EmbeddingCache = Map<string, Float32Array>;
+
+export function isolatedPhrase(attributes: readonly string[], object: string): string {
+  return [...attributes, object].join(' ');
+}
+
+/**
+ * E_T of every string, normalised: the uncached ones, de-duplicated, in ONE batched text pass (chunked by
+ * the encoder). Long strings are truncated to the context (last token EOT).
+ */
+export async function embedStrings(model: AbeModel, strings: readonly string[], cache: EmbeddingCache, batchSize: number): Promise<Float32Array[]> {
+  const missing = [...new Set(strings.filter((s) => !cache.has(s)))];
+  if (missing.length) {
+    const L = model.config.contextLength;
+    const rows = tokenizeToArrays(missing, { contextLength: L, truncate: true });
+    const ids = tf.tensor2d(concatInt(rows), [missing.length, L], 'int32');
+    let out;
+    try {
+      out = await model.encodeTexts(ids, { batchSize });
+    } finally {
+      ids.dispose();
+    }
+    try {
+      const E = out.embeds.shape[1];
+      const data = tf.tidy(() => l2normalize(out.embeds).dataSync() as Float32Array);
+      missing.forEach((s, i) => cache.set(s, data.slice(i * E, (i + 1) * E)));
+    } finally {
+      tf.dispose([out.embeds, out.tokens, ...(out.hidden ?? [])]);
+    }
+  }
+  return strings.map((s) => cache.get(s)!);
+}
+
+/** The caption's ids as an int32 [m, L] tensor (callers dispose). */
+export function idsTensor(caps: readonly PreparedCaption[], L: number): tf.Tensor2D {
+  const data = new Int32Array(caps.length * L);
+  caps.forEach((c, r) => data.set(c.ids.subarray(0, L), r * L));
+  return tf.tensor2d(data, [caps.length, L], 'int32');
+}
+
+/**
+ * The [L, L] edit matrix A of one caption: h' = h − γ·A h. Row i of a position of group k averages the
+ * positions U_k of the caption's other groups (each position once); a caption with one group is not edited.
+ * A position in two groups takes the row of the later group (the reference assigns group by group).
+ */
+function editMatrix(c: PreparedCaption, L: number, out: Float32Array, offset: number): boolean {
+  if (c.groups.length < 2) return false;
+  let any = false;
+  c.groups.forEach((g, k) => {
+    const others = new Set<number>();
+    c.groups.forEach((h, j) => { if (j !== k) for (const p of h.positions) others.add(p); });
+    if (!others.size) return;
+    for (const i of g.positions) {
+      const row = offset + i * L;
+      out.fill(0, row, row + L);
+      for (const j of others) out[row + j] = 1 / others.size;
+      any = true;
+    }
+  });
+  return any;
+}
+
+/**
+ * `contextual` / `none` p_k [Q·E]: the caption's token at each group's last object token after the text
+ * hidden state `layer` was edited (γ = 0: the plain caption tokens). One pass over all captions.
+ */
+export async function contextualPhrases(
+  model: AbeModel, caps: readonly PreparedCaption[], gamma: number, layer: number, batchSize: number,
+): Promise<Float32Array> {
+  const withGroups = caps.filter((c) => c.groups.length > 0);
+  const E = model.config.embedDim;
+  const Q = withGroups.reduce((a, c) => a + c.groups.length, 0);
+  if (!Q) return new Float32Array(0);
+  const L = withGroups[0].ids.length;
+  const A = new Float32Array(withGroups.length * L * L);
+  let edited = false;
+  if (gamma !== 0) withGroups.forEach((c, r) => { edited = editMatrix(c, L, A, r * L * L) || edited; });
+  const ids = idsTensor(withGroups, L);
+  const At = edited ? tf.tensor3d(A, [withGroups.length, L, L]) : null;
+  try {
+    const hooks = At ? {
+      hidden: {
+        [layer]: (h: tf.Tensor3D, info: { batchStart: number }) => {
+          const a = tf.slice(At, [info.batchStart, 0, 0], [h.shape[0], L, L]);
+          return tf.sub(h, tf.mul(tf.matMul(a, h), gamma)) as tf.Tensor3D;
+        },
+      },
+    } : undefined;
+    const out = await model.encodeTexts(ids, { batchSize, ...(hooks ? { hooks } : {}) });
+    try {
+      const flat: number[] = [];
+      withGroups.forEach((c, r) => { for (const g of c.groups) flat.push(r * L + g.objectLast); });
+      return tf.tidy(() => {
+        const rows = tf.gather(out.tokens.reshape([withGroups.length * L, E]), tf.tensor1d(flat, 'int32'));
+        return l2normalize(rows).dataSync() as Float32Array;
+      });
+    } finally {
+      tf.dispose([out.embeds, out.tokens, ...(out.hidden ?? [])]);
+    }
+  } finally {
+    ids.dispose();
+    At?.dispose();
+  }
+}
+
+/** p [Q·E] and o [Q·E] for the captions' groups in caption order, per the refinement options. */
+export async function refine(
+  model: AbeModel, caps: readonly PreparedCaption[], o: AbeOptions, refineIndex: number, cache: EmbeddingCache,
+  contextualCache: EmbeddingCache = new Map(),
+): Promise<{ p: Float32Array; o: Float32Array }> {
+  const groups = caps.flatMap((c) => c.groups);
+  const E = model.config.embedDim;
+  const objStrings = groups.map((g) => applyTemplate(o.template, g.object));
+  const phraseStrings = o.refine === 'isolated'
+    ? groups.map((g) => applyTemplate(o.template, isolatedPhrase(g.attributes, g.object))) : [];
+  const embs = await embedStrings(model, [...objStrings, ...phraseStrings], cache, o.textBatchSize);
+  const oArr = new Float32Array(groups.length * E);
+  groups.forEach((_, q) => oArr.set(embs[q], q * E));
+  let pArr: Float32Array;
+  if (o.refine === 'isolated') {
+    pArr = new Float32Array(groups.length * E);
+    groups.forEach((_, q) => pArr.set(embs[groups.length + q], q * E));
+  } else {
+    const gamma = o.refine === 'none' ? 0 : o.gamma;
+    // Per caption: its ids, group positions, γ and layer decide its p_k rows.
+    const keys = caps.map((c) => `${gamma}|${refineIndex}|${Array.from(c.ids).join(',')}|${JSON.stringify(c.groups.map((g) => [g.positions, g.objectLast]))}`);
+    const todo = caps.filter((c, i) => c.groups.length && !contextualCache.has(keys[i]));
+    const todoKeys = keys.filter((k, i) => caps[i].groups.length && !contextualCache.has(k));
+    if (todo.length) {
+      const fresh = await contextualPhrases(model, todo, gamma, refineIndex, o.textBatchSize);
+      let q = 0;
+      todo.forEach((c, r) => {
+        contextualCache.set(todoKeys[r], fresh.slice(q * E, (q + c.groups.length) * E));
+        q += c.groups.length;
+      });
+    }
+    pArr = new Float32Array(groups.length * E);
+    let q = 0;
+    caps.forEach((c, i) => {
+      if (!c.groups.length) return;
+      pArr.set(contextualCache.get(keys[i])!, q * E);
+      q += c.groups.length;
+    });
+  }
+  return { p: pArr, o: oArr };
+}

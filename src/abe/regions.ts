@@ -1,0 +1,230 @@
+/**
+ * Region re-encoding (METHOD.md "Extension", ours): regions found from the image alone, each re-encoded by the
+ * image encoder with the rest of the image painted over, and the caption's groups assigned to distinct regions.
+ * Region finding and assignment work on a few dozen numbers per image or pair, on the host.
+ */
+
+/** Per-image regions on the patch grid. */
+export interface RegionSet {
+  /** Foreground patches (before dilation), [P] 0/1. */
+  foreground: Uint8Array;
+  /** One [P] 0/1 mask per region (dilated), largest component first. */
+  masks: Uint8Array[];
+}
+
+/** Exact Otsu threshold over the values: maximises the between-class variance; foreground = value > t. */
+export function otsuThreshold(values: ArrayLike<number>): number {
+  const v = Float64Array.from(values).sort();
+  const n = v.length;
+  if (n < 2 || v[0] === v[n - 1]) return Infinity;
+  let total = 0;
+  for (const x of v) total += x;
+  let best = -1, t = v[0], sumLow = 0;
+  for (let i = 0; i < n - 1; i++) {
+    sumLow += v[i];
+    if (v[i] === v[i + 1]) continue;
+    const w0 = (i + 1) / n, w1 = 1 - w0;
+    const m0 = sumLow / (i + 1), m1 = (total - sumLow) / (n - i - 1);
+    const between = w0 * w1 * (m0 - m1) * (m0 - m1);
+    if (between > best) { best = between; t = (v[i] + v[i + 1]) / 2; }
+  }
+  return t;
+}
+
+/** 8-connected components of a [g,g] 0/1 mask, largest first (ties: the one whose first patch comes first). */
+export function components(mask: Uint8Array, grid: number): number[][] {
+  const seen = new Uint8Array(mask.length);
+  const out: number[][] = [];
+  for (let s = 0; s < mask.length; s++) {
+    if (!mask[s] || seen[s]) continue;
+    const comp: number[] = [];
+    const stack = [s];
+    seen[s] = 1;
+    while (stack.length) {
+      const j = stack.pop()!;
+      comp.push(j);
+      const r = Math.floor(j / grid), c = j % grid;
+      for (let dr = -1; dr <= 1; dr++) for (let dc = -1; dc <= 1; dc++) {
+        const rr = r + dr, cc = c + dc;
+        if (rr < 0 || cc < 0 || rr >= grid || cc >= grid) continue;
+        const k = rr * grid + cc;
+        if (mask[k] && !seen[k]) { seen[k] = 1; stack.push(k); }
+      }
+    }
+    comp.sort((a, b) => a - b);
+    out.push(comp);
+  }
+  return out.sort((a, b) => b.length - a.length || a[0] - b[0]);
+}
+
+export function dilate(mask: Uint8Array, grid: number, steps: number): Uint8Array {
+  let cur = mask;
+  for (let s = 0; s < steps; s++) {
+    const next = cur.slice();
+    for (let j = 0; j < cur.length; j++) {
+      if (!cur[j]) continue;
+      const r = Math.floor(j / grid), c = j % grid;
+      for (let dr = -1; dr <= 1; dr++) for (let dc = -1; dc <= 1; dc++) {
+        const rr = r + dr, cc = c + dc;
+        if (rr >= 0 && cc >= 0 && rr < grid && cc < grid) next[rr * grid + cc] = 1;
+      }
+    }
+    cur = next;
+  }
+  return cur;
+}
+
+/**
+ * 2-means on [feature, position] of the patches of one component. Positions are scaled to [0, 1] over the
+ * grid so that they weigh like a unit-vector feature difference. Deterministic start: the patch farthest
+ * from the component's mean, then the patch farthest from that one.
+ */
+export function splitTwoMeans(patches: readonly number[], feats: Float32Array, E: number, grid: number, iters = 20): number[][] {
+  const D = E + 2;
+  const x = patches.map((j) => {
+    const v = new Float64Array(D);
+    for (let e = 0; e < E; e++) v[e] = feats[j * E + e];
+    v[E] = Math.floor(j / grid) / Math.max(1, grid - 1);
+    v[E + 1] = (j % grid) / Math.max(1, grid - 1);
+    return v;
+  });
+  const dist = (a: Float64Array, b: Float64Array) => { let s = 0; for (let d = 0; d < D; d++) s += (a[d] - b[d]) ** 2; return s; };
+  const mean = new Float64Array(D);
+  for (const v of x) for (let d = 0; d < D; d++) mean[d] += v[d] / x.length;
+  const far = (from: Float64Array) => { let bi = 0, bd = -1; x.forEach((v, i) => { const dd = dist(v, from); if (dd > bd) { bd = dd; bi = i; } }); return bi; };
+  const a0 = far(mean);
+  const b0 = far(x[a0]);
+  if (a0 === b0) return [patches.slice()];
+  let c = [x[a0].slice(), x[b0].slice()];
+  let label = new Int32Array(x.length);
+  for (let it = 0; it < iters; it++) {
+    const next = Int32Array.from(x, (v) => (dist(v, c[0]) <= dist(v, c[1]) ? 0 : 1));
+    const changed = it === 0 || next.some((l, i) => l !== label[i]);
+    label = next;
+    const sums = [new Float64Array(D), new Float64Array(D)], counts = [0, 0];
+    x.forEach((v, i) => { counts[label[i]]++; for (let d = 0; d < D; d++) sums[label[i]][d] += v[d]; });
+    if (!counts[0] || !counts[1]) return [patches.slice()];
+    c = sums.map((s, k) => s.map((t) => t / counts[k]));
+    if (!changed) break;
+  }
+  const parts: number[][] = [[], []];
+  patches.forEach((j, i) => parts[label[i]].push(j));
+  return parts.sort((a, b) => b.length - a.length || a[0] - b[0]);
+}
+
+/**
+ * Regions of one image from its patch features f [P·E] (L2-normalised): d_j = 1 − cos(f_j, median f),
+ * Otsu on d, 8-connected components (largest first, at most maxRegions; one component is split by 2-means),
+ * each dilated by `dilation` patches.
+ */
+export function findRegions(feats: Float32Array, P: number, E: number, maxRegions: number, dilation: number): RegionSet {
+  const grid = Math.round(Math.sqrt(P));
+  const med = new Float32Array(E);
+  const col = new Float64Array(P);
+  for (let e = 0; e < E; e++) {
+    for (let j = 0; j < P; j++) col[j] = feats[j * E + e];
+    col.sort();
+    med[e] = P % 2 ? col[(P - 1) / 2] : (col[P / 2 - 1] + col[P / 2]) / 2;
+  }
+  let mn = 0;
+  for (let e = 0; e < E; e++) mn += med[e] * med[e];
+  mn = Math.sqrt(mn) || 1;
+  const d = new Float64Array(P);
+  for (let j = 0; j < P; j++) {
+    let dot = 0, nf = 0;
+    for (let e = 0; e < E; e++) { dot += feats[j * E + e] * med[e]; nf += feats[j * E + e] ** 2; }
+    d[j] = 1 - dot / (mn * (Math.sqrt(nf) || 1));
+  }
+  const t = otsuThreshold(d);
+  const foreground = Uint8Array.from(d, (x) => (x > t ? 1 : 0));
+  let comps = components(foreground, grid);
+  if (comps.length === 1 && maxRegions > 1 && comps[0].length > 1) comps = splitTwoMeans(comps[0], feats, E, grid);
+  const masks = comps.slice(0, maxRegions).map((c) => {
+    const m = new Uint8Array(P);
+    for (const j of c) m[j] = 1;
+    return dilate(m, grid, dilation);
+  });
+  return { foreground, masks };
+}
+
+/**
+ * The image [3,R,R] (normalised, channels first) with every pixel outside the mask's patches replaced by the
+ * median (per channel) of the background pixels (patches outside `foreground`; all pixels if none).
+ */
+export function maskImage(pixels: Float32Array, R: number, grid: number, mask: Uint8Array, foreground: Uint8Array): Float32Array {
+  const p = R / grid;
+  const patchOf = (y: number, x: number) => Math.floor(y / p) * grid + Math.floor(x / p);
+  const out = new Float32Array(pixels.length);
+  const hasBg = foreground.some((f) => !f);
+  for (let ch = 0; ch < 3; ch++) {
+    const base = ch * R * R;
+    const bg: number[] = [];
+    for (let y = 0; y < R; y++) for (let x = 0; x < R; x++) {
+      if (!hasBg || !foreground[patchOf(y, x)]) bg.push(pixels[base + y * R + x]);
+    }
+    bg.sort((a, b) => a - b);
+    const n = bg.length;
+    const fill = n % 2 ? bg[(n - 1) / 2] : (bg[n / 2 - 1] + bg[n / 2]) / 2;
+    for (let y = 0; y < R; y++) for (let x = 0; x < R; x++) {
+      const i = base + y * R + x;
+      out[i] = mask[patchOf(y, x)] ? pixels[i] : fill;
+    }
+  }
+  return out;
+}
+
+/**
+ * Best assignment of K groups to an image's `count` regions given sims [K·Rmax] (row k = group k), maximising
+ * the summed similarity. `joint`: distinct regions while K ≤ count (when K > count every region is used and
+ * groups share), all count^K maps enumerated while that is ≤ maxMaps, greedy beyond (highest (group, region)
+ * pair first). `indep`: each group its best region. Returns the chosen region per group and the mean score,
+ * or null when the image has no region.
+ */
+export function assignRegions(
+  sims: Float32Array, offset: number, K: number, Rmax: number, count: number, mode: 'joint' | 'indep', maxMaps: number,
+): { regions: number[]; mean: number } | null {
+  if (count === 0 || K === 0) return null;
+  const s = (k: number, r: number) => sims[offset + k * Rmax + r];
+  if (mode === 'indep' || count === 1) {
+    const regions: number[] = [];
+    let sum = 0;
+    for (let k = 0; k < K; k++) {
+      let br = 0;
+      for (let r = 1; r < count; r++) if (s(k, r) > s(k, br)) br = r;
+      regions.push(br); sum += s(k, br);
+    }
+    return { regions, mean: sum / K };
+  }
+  const need = Math.min(K, count);
+  if (count ** K <= maxMaps) {
+    const sigma = new Array<number>(K).fill(0);
+    let best: number[] | null = null, bestSum = -Infinity;
+    const used = new Int32Array(count);
+    const total = count ** K;
+    for (let code = 0; code < total; code++) {
+      let c = code, distinct = 0, sum = 0;
+      used.fill(0);
+      for (let k = 0; k < K; k++) {
+        const r = c % count; c = Math.floor(c / count);
+        sigma[k] = r; sum += s(k, r);
+        if (!used[r]++) distinct++;
+      }
+      if (distinct === need && sum > bestSum) { bestSum = sum; best = sigma.slice(); }
+    }
+    return { regions: best!, mean: bestSum / K };
+  }
+  // Greedy: take the highest remaining (group, free region) pair; once regions run out, groups take their best.
+  const regions = new Array<number>(K).fill(-1);
+  const free = new Uint8Array(count).fill(1);
+  let sum = 0;
+  for (let step = 0; step < K; step++) {
+    let bk = -1, br = -1, bv = -Infinity;
+    const anyFree = free.some((f) => f);
+    for (let k = 0; k < K; k++) {
+      if (regions[k] >= 0) continue;
+      for (let r = 0; r < count; r++) if ((!anyFree || free[r]) && s(k, r) > bv) { bv = s(k, r); bk = k; br = r; }
+    }
+    regions[bk] = br; free[br] = 0; sum += bv;
+  }
+  return { regions, mean: sum / K };
+}

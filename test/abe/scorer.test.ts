@@ -1,0 +1,232 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { expect } from 'chai';
+import { AbeScorer, prepareCaptions, refine, resolveOptions } from '../../src/abe';
+import type { AbeOptions, ImageFeatures } from '../../src/abe';
+import { patchKey } from '../../src/abe/patches';
+import { regionKey } from '../../src/abe/features';
+import { assignRegions } from '../../src/abe/regions';
+import { InputError, OptionsError } from '../../src/errors';
+import type { ClipModel } from '../../src/clip/model';
+import { randomClip, randomPixels, TINY_CONFIG } from './tinyModel';
+
+const R = TINY_CONFIG.imageResolution, E = TINY_CONFIG.embedDim, P = 16;
+const CAPTIONS = [
+  'a red cube and a blue sphere',
+  'a blue cube and a red sphere',
+  'two dogs playing in the snow', // no attribute group → CLIP
+  'the car is green',
+  '!!!', // no groups
+  { text: 'a small wooden chair next to a dog', groups: [{ attributes: ['small', 'wooden'], object: 'chair' }, { attributes: [], object: 'dog' }] },
+  'a big white plate with a black knife',
+];
+
+/** The per-pair reference: plain loops over one image and one caption, from the features and p, o. */
+async function perPair(model: ClipModel, feats: ImageFeatures[], o: AbeOptions): Promise<Float32Array> {
+  const caps = prepareCaptions(CAPTIONS, TINY_CONFIG.contextLength);
+  const { p, o: ob } = await refine(model, caps, o, 1, new Map());
+  const pIso = (await refine(model, caps, { ...o, refine: 'isolated' }, 1, new Map())).p; // the region term's phrases
+  const s = model.logitScale;
+  const gT = await model.encodeTexts(tf.tensor2d(Int32Array.from(caps.flatMap((c) => Array.from(c.ids))), [caps.length, TINY_CONFIG.contextLength], 'int32'));
+  const gTd = gT.embeds.dataSync() as Float32Array;
+  tf.dispose([gT.embeds, gT.tokens]);
+  const dot = (a: Float32Array, ai: number, b: Float32Array, bi: number) => { let x = 0; for (let e = 0; e < E; e++) x += a[ai + e] * b[bi + e]; return x; };
+  const out = new Float32Array(feats.length * caps.length);
+  feats.forEach((f, i) => {
+    let q = 0;
+    caps.forEach((cap, m) => {
+      const norm = Math.sqrt(dot(gTd, m * E, gTd, m * E));
+      const clip = s * dot(f.embed, 0, gTd, m * E) / norm;
+      const V = f.patches[patchKey(o.patchFeatures, o.patchLayer < 0 ? TINY_CONFIG.visionLayers + 1 + o.patchLayer : o.patchLayer)];
+      const lps: number[] = [], deltas: number[] = [], rsims: number[] = [];
+      const K = cap.groups.length;
+      const regionSims = new Float32Array(K * o.maxRegions);
+      cap.groups.forEach((g, k) => {
+        const sp = [], so = [];
+        if (o.fuse !== 'none') for (let j = 0; j < P; j++) { sp.push(dot(p, (q + k) * E, V, j * E)); so.push(dot(ob, (q + k) * E, V, j * E)); }
+        const byO = [...so.keys()].sort((a, b) => so[b] - so[a]).slice(0, o.topK);
+        const byP = [...sp.keys()].sort((a, b) => sp[b] - sp[a]).slice(0, o.topK);
+        const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+        const lo = mean(byO.map((j) => so[j]));
+        const lp = mean((o.locate === 'object' ? byO : byP).map((j) => sp[j]));
+        lps.push(lp);
+        if (g.attributes.length && o.fuse !== 'none') deltas.push(lp - lo);
+        if (o.regionFeatures === 'crop') {
+          const reg = f.regions[regionKey(o.regionSource, o.maxRegions, o.regionDilation)];
+          for (let r = 0; r < reg.masks.length; r++) regionSims[k * o.maxRegions + r] = dot(pIso, (q + k) * E, reg.embeds, r * E);
+        }
+      });
+      let abe = clip;
+      if (cap.groups.some((g) => g.attributes.length)) {
+        const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+        if (o.fuse === 'binding-difference') abe = clip + o.lambda * s * mean(deltas);
+        if (o.fuse === 'additive') abe = clip + o.lambda * s * mean(lps);
+        if (o.fuse === 'convex') abe = (1 - o.lambda) * clip + o.lambda * s * mean(lps);
+        if (o.regionFeatures === 'crop') {
+          const reg = f.regions[regionKey(o.regionSource, o.maxRegions, o.regionDilation)];
+          const a = assignRegions(regionSims, 0, K, o.maxRegions, reg.masks.length, o.regionAssign, o.regionMaxMaps);
+          if (a) abe += o.regionLambda * s * a.mean;
+        }
+      }
+      void rsims;
+      out[i * caps.length + m] = abe;
+      q += K;
+    });
+  });
+  return out;
+}
+
+describe('abe/scorer (random tiny model)', function () {
+  this.timeout(120000);
+  let model: ClipModel;
+  let pixels: tf.Tensor4D;
+  const N = 7; // not a multiple of scoreChunk 3
+  before(() => {
+    model = randomClip(7);
+    pixels = tf.tensor4d(randomPixels(N, 11), [N, 3, R, R]);
+  });
+  after(() => { pixels.dispose(); model.dispose(); });
+
+  const configs: Partial<AbeOptions>[] = [
+    { patchFeatures: 'tokens', locate: 'object', topK: 1, fuse: 'binding-difference' },
+    { patchFeatures: 'tokens', patchLayer: 1, locate: 'phrase', topK: 2, fuse: 'additive', lambda: 0.5 },
+    { patchFeatures: 'value', locate: 'object', topK: 3, fuse: 'convex', lambda: 0.3 },
+    { patchFeatures: 'selfself', refine: 'contextual', gamma: 0.5, refineLayer: 1 },
+    { patchFeatures: 'value', refine: 'none' },
+    { fuse: 'none', regionFeatures: 'crop', maxRegions: 2 },
+    { fuse: 'binding-difference', regionFeatures: 'crop', maxRegions: 3, regionAssign: 'indep', regionDilation: 0 },
+    { refine: 'contextual', fuse: 'binding-difference', lambda: 0.5, regionFeatures: 'crop', regionLambda: 3 },
+  ];
+  for (const c of configs) {
+    it(`scoreMatrix = scorePairs = the per-pair loop within 1e-5 (N=7, M=7, scoreChunk 3): ${JSON.stringify(c)}`, async () => {
+      const scorer = new AbeScorer(model, { ...c, scoreChunk: 3 });
+      const feats = await scorer.imageFeatures(pixels);
+      const res = await scorer.scoreMatrix(feats, CAPTIONS);
+      expect(res.n).to.equal(N);
+      expect(res.m).to.equal(CAPTIONS.length);
+      const ref = await perPair(model, feats, scorer.options);
+      for (let k = 0; k < ref.length; k++) expect(res.abe[k], `abe[${k}]`).to.be.closeTo(ref[k], 1e-5 * Math.max(1, Math.abs(ref[k])));
+      const pairs: [number, number][] = [];
+      for (let i = 0; i < N; i++) for (let m = 0; m < CAPTIONS.length; m++) pairs.push([i, m]);
+      const pr = await scorer.scorePairs(feats, CAPTIONS, pairs.reverse());
+      pairs.forEach(([i, m], j) => {
+        expect(pr.abe[j]).to.be.closeTo(res.abe[i * CAPTIONS.length + m], 1e-5 * Math.max(1, Math.abs(pr.abe[j])));
+        expect(pr.clip[j]).to.be.closeTo(res.clip[i * CAPTIONS.length + m], 1e-5 * Math.max(1, Math.abs(pr.clip[j])));
+      });
+      // Captions without attribute groups score as CLIP.
+      for (const m of [2, 4]) for (let i = 0; i < N; i++) expect(res.abe[i * CAPTIONS.length + m]).to.equal(res.clip[i * CAPTIONS.length + m]);
+    });
+  }
+
+  it('parts: per-group l_p, l_o, Δ = l_p − l_o, R in range, group table in caption order', async () => {
+    const scorer = new AbeScorer(model, { topK: 2 });
+    const res = await scorer.scoreMatrix(pixels, CAPTIONS, { parts: true });
+    const parts = res.parts!;
+    const Q = parts.groups.length;
+    expect(parts.groups.map((g) => g.caption)).to.deep.equal([...parts.groups.map((g) => g.caption)].sort((a, b) => a - b));
+    expect(parts.lp!.length).to.equal(N * Q);
+    for (let k = 0; k < N * Q; k++) expect(parts.delta![k]).to.be.closeTo(parts.lp![k] - parts.lo![k], 1e-6);
+    expect(parts.R!.length).to.equal(N * Q * 2);
+    expect(Array.from(parts.R!).every((j) => j >= 0 && j < P)).to.equal(true);
+  });
+
+  it('the clip configuration gives S_abe = S_clip', async () => {
+    const res = await new AbeScorer(model, 'clip').scoreMatrix(pixels, CAPTIONS);
+    expect(Array.from(res.abe)).to.deep.equal(Array.from(res.clip));
+  });
+
+  it('bad captions give defined results: no nouns, punctuation, 500 words, non-English, emoji → CLIP fallback or groups', async () => {
+    const words500 = Array.from({ length: 500 }, (_, i) => (i % 2 ? 'red' : 'cube')).join(' ');
+    const caps = ['', '...!?', 'runs quickly', words500, 'ein roter Würfel und eine blaue Kugel', '一只红色的猫', '🐶🔴 🐱🔵', 'a red 🐶 and a blue cat'];
+    const scorer = new AbeScorer(model);
+    const res = await scorer.scoreMatrix(pixels, caps, { parts: true });
+    expect(res.abe.every((x) => Number.isFinite(x))).to.equal(true);
+    for (const m of [0, 1, 2, 5, 6]) for (let i = 0; i < N; i++) expect(res.abe[i * caps.length + m]).to.equal(res.clip[i * caps.length + m]);
+    expect(res.parts!.dropped[3]).to.be.greaterThan(0); // groups past the context (16 tokens) are dropped
+  });
+
+  it('bad groups and inputs throw typed errors; empty lists give empty matrices', async () => {
+    const scorer = new AbeScorer(model);
+    await expectReject(scorer.scoreMatrix(pixels, [{ text: 'a red cube', groups: [{ attributes: ['blue'], object: 'cube' }] }]), InputError);
+    await expectReject(scorer.scoreMatrix(pixels, [{ text: 'a red cube', groups: [{ attributes: [], object: 'cube', positions: [2], objectLast: 99 }] }]), InputError, 'positions without ids past the context are dropped', true);
+    await expectReject(scorer.scoreMatrix(pixels, [42 as never]), InputError);
+    await expectReject(scorer.scoreMatrix(pixels, [{ text: 'x', bogus: 1 } as never]), InputError);
+    await expectReject(scorer.scoreMatrix(tf.zeros([1, 3, 8, 8]) as tf.Tensor4D, ['a cube']), InputError);
+    await expectReject(scorer.scoreMatrix(pixels, ['a cube'], { topK: 99 }), InputError);
+    await expectReject(scorer.scoreMatrix(pixels, ['a cube'], { nope: 1 } as never), OptionsError);
+    await expectReject(scorer.scorePairs(pixels, ['a cube'], [[N, 0]]), InputError);
+    expect(() => new AbeScorer(model, { patchLayer: 5 })).to.throw(OptionsError);
+    const e1 = await scorer.scoreMatrix(pixels, []);
+    expect([e1.n, e1.m, e1.abe.length]).to.deep.equal([N, 0, 0]);
+    const e2 = await scorer.scoreMatrix([], ['a red cube']);
+    expect([e2.n, e2.m, e2.abe.length]).to.deep.equal([0, 1, 0]);
+    const e3 = await scorer.scorePairs(pixels, ['a red cube'], []);
+    expect(e3.abe.length).to.equal(0);
+  });
+
+  it('features without the needed patch key are refused with a hint', async () => {
+    const scorer = new AbeScorer(model, { patchFeatures: 'tokens' });
+    const feats = await scorer.imageFeatures(pixels);
+    await expectReject(scorer.scoreMatrix(feats, ['a red cube'], { patchFeatures: 'value' }), InputError);
+    const both = await scorer.imageFeatures(pixels, [{ patchFeatures: 'tokens' }, { patchFeatures: 'value' }, { regionFeatures: 'crop' }]);
+    const r = await scorer.scoreMatrix(both, ['a red cube'], { patchFeatures: 'value' });
+    expect(r.abe.length).to.equal(N);
+  });
+
+  it('image features are cached in memory and on disk (content hash + model identity)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'abe-cache-'));
+    try {
+      const a = new AbeScorer(model, { regionFeatures: 'crop' }, { dir });
+      const f1 = await a.imageFeatures(pixels);
+      const f2 = await a.imageFeatures(pixels);
+      expect(f2[0]).to.equal(f1[0]); // same object: memory hit
+      const files = fs.readdirSync(dir, { recursive: true }).filter((x) => String(x).endsWith('.json'));
+      expect(files).to.have.length(N);
+      const b = new AbeScorer(model, { regionFeatures: 'crop' }, { dir });
+      const f3 = await b.imageFeatures(pixels);
+      expect(f3[3]).to.not.equal(f1[3]);
+      expect(Array.from(f3[3].embed)).to.deep.equal(Array.from(f1[3].embed));
+      const key = Object.keys(f1[3].regions)[0];
+      expect(Array.from(f3[3].regions[key].embeds)).to.deep.equal(Array.from(f1[3].regions[key].embeds));
+      // Another model gets its own folder.
+      const other = randomClip(8);
+      try {
+        const c = new AbeScorer(other, { regionFeatures: 'crop' }, { dir });
+        const f4 = await c.imageFeatures(pixels);
+        expect(Array.from(f4[0].embed)).to.not.deep.equal(Array.from(f1[0].embed));
+        expect(fs.readdirSync(dir)).to.have.length(2);
+      } finally {
+        other.dispose();
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('no tensor leaks across 100 scorer calls', async () => {
+    const scorer = new AbeScorer(model, { regionFeatures: 'crop', refine: 'contextual', patchFeatures: 'selfself' });
+    const two = tf.slice(pixels, [0, 0, 0, 0], [2, -1, -1, -1]);
+    try {
+      await scorer.scoreMatrix(two, CAPTIONS, { parts: true }); // warm-up: the model derives views lazily
+      const before = tf.memory().numTensors;
+      for (let k = 0; k < 100; k++) {
+        if (k % 25 === 0) scorer.clearCaches(); // recompute features and text now and then
+        if (k % 2) await scorer.scoreMatrix(two, CAPTIONS, { parts: true, scoreChunk: 1 });
+        else await scorer.scorePairs(two, CAPTIONS, [[0, 0], [1, 1], [1, 5]]);
+      }
+      expect(tf.memory().numTensors).to.equal(before);
+    } finally {
+      two.dispose();
+    }
+  });
+});
+
+async function expectReject(p: Promise<unknown>, cls: new (...a: never[]) => Error, _why = '', resolves = false): Promise<void> {
+  let err: unknown = null;
+  try { await p; } catch (e) { err = e; }
+  if (resolves) { expect(err, String(err)).to.equal(null); return; }
+  expect(err, 'expected a rejection').to.be.instanceOf(cls);
+}
+void resolveOptions;

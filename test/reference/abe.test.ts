@@ -1,0 +1,87 @@
+import * as tf from '@tensorflow/tfjs';
+import { expect } from 'chai';
+import { AbeScorer, prepareCaptions, refine } from '../../src/abe';
+import type { AbeOptions } from '../../src/abe';
+import { createClip, ClipModel } from '../../src/clip/model';
+import { canonicalize } from '../../src/weights/names';
+import { readSafetensors, SafetensorsFile } from '../../src/weights/safetensors';
+import { expectClose } from '../helpers/close';
+import { sharedPath } from '../helpers/paths';
+import { AbeGolden } from '../abe/golden';
+
+/** The golden's mode → our options (patchLayer as a hidden index; `none` keeps γ at its metadata 0). */
+function optionsOf(m: ReturnType<AbeGolden['mode']>): Partial<AbeOptions> {
+  return {
+    refine: m.refine, gamma: m.gamma ?? 0.5, refineLayer: m.refineLayer ?? 1, locate: m.locate, topK: m.topK,
+    fuse: m.fuse, lambda: m.lambda, patchFeatures: m.patchFeatures, patchLayer: m.patchLayer_index, template: m.template,
+  };
+}
+
+describe('reference: ABE-CLIP goldens m1–m10 on the tiny model (reference/abe)', function () {
+  this.timeout(300000);
+  let model: ClipModel;
+  let g: AbeGolden;
+  let pixels: tf.Tensor4D;
+  before(() => {
+    const { tensors } = readSafetensors(sharedPath('reference', 'tiny', 'openai.safetensors'));
+    const c = canonicalize(tensors, { source: 'tiny' });
+    model = createClip(c.config, c.weights);
+    g = new AbeGolden(sharedPath('reference', 'abe', 'golden.safetensors'));
+    const f = SafetensorsFile.open(sharedPath('reference', 'tiny', 'golden.safetensors'));
+    const px = f.read('pixel_values');
+    f.close();
+    pixels = tf.tensor4d(px.data as Float32Array, px.shape as [number, number, number, number]);
+  });
+  after(() => { pixels.dispose(); model.dispose(); g.close(); });
+
+  const captionsWithGroups = (ids: Int32Array, explicitPositions: boolean) => g.captions.map((text, m) => ({
+    text,
+    ...(explicitPositions ? { ids: Array.from(ids.subarray(m * 77, (m + 1) * 77)) } : {}),
+    groups: g.groups.filter((x) => x.caption === m).map((x) => ({
+      attributes: x.attrs, object: x.object,
+      ...(explicitPositions ? { positions: x.positions, objectLast: x.object_last_position } : {}),
+    })),
+  }));
+
+  for (const mode of ['m1', 'm2', 'm3', 'm4', 'm5', 'm6', 'm7', 'm8', 'm9', 'm10']) {
+    it(`${mode}: clip/abe within 5e-4, g_I/v/p/o/l_p/l_o/delta within 2e-5, R exact (groups placed by word matching)`, async () => {
+      const o = optionsOf(g.mode(mode));
+      const scorer = new AbeScorer(model, o);
+      const feats = await scorer.imageFeatures(pixels);
+      const key = o.patchFeatures === 'tokens' ? `tokens@${o.patchLayer}` : o.patchFeatures!;
+      const V = new Float32Array(8 * 16 * 64);
+      feats.forEach((f, i) => V.set(f.patches[key], i * 16 * 64));
+      expectClose(V, g.data(g.has(`${mode}/v`) ? `${mode}/v` : g.patchesName(mode)), 2e-5, 'v', false);
+      const gI = new Float32Array(8 * 64);
+      feats.forEach((f, i) => gI.set(f.embed, i * 64));
+      expectClose(gI, g.data('g_I'), 2e-5, 'g_I', false);
+      const caps = captionsWithGroups(g.data('input_ids') as Int32Array, false);
+      const po = await refine(model, prepareCaptions(caps, 77), scorer.options, 1, new Map());
+      expectClose(po.p, g.data(`${mode}/p`), 2e-5, 'p', false);
+      expectClose(po.o, g.data(`${mode}/o`), 2e-5, 'o', false);
+      const res = await scorer.scoreMatrix(feats, caps, { parts: true });
+      expect(res.parts!.groups.map((x) => x.positions)).to.deep.equal(g.groups.map((x) => x.positions));
+      expectClose(res.clip, g.data(`${mode}/clip`), 5e-4, 'clip', false);
+      expectClose(res.abe, g.data(`${mode}/abe`), 5e-4, 'abe', false);
+      expectClose(res.parts!.lp!, g.data(`${mode}/l_p`), 2e-5, 'l_p', false);
+      expectClose(res.parts!.lo!, g.data(`${mode}/l_o`), 2e-5, 'l_o', false);
+      expectClose(res.parts!.delta!, g.data(`${mode}/delta`), 2e-5, 'delta', false);
+      expect(Array.from(res.parts!.R!)).to.deep.equal(Array.from(g.data(`${mode}/R`)));
+      // The same through explicit ids and positions (no tokenizer, no parser).
+      const res2 = await scorer.scoreMatrix(feats, captionsWithGroups(g.data('input_ids') as Int32Array, true));
+      expectClose(res2.abe, g.data(`${mode}/abe`), 5e-4, 'abe (explicit positions)', false);
+    });
+  }
+
+  it('leaves tf.memory().numTensors unchanged across repeated feature + scoring calls (after the model\'s lazy caches)', async () => {
+    const run = async (mode: string) => {
+      const scorer = new AbeScorer(model, optionsOf(g.mode(mode)));
+      await scorer.scoreMatrix(pixels, captionsWithGroups(g.data('input_ids') as Int32Array, false), { parts: true });
+      await scorer.scorePairs(pixels, g.captions, [[0, 0], [7, 4]]);
+    };
+    for (const m of ['m6', 'm10']) await run(m); // warm-up: the model derives q/k/v views and masks once
+    const before = tf.memory().numTensors;
+    for (const m of ['m1', 'm6', 'm9', 'm10']) await run(m);
+    expect(tf.memory().numTensors).to.equal(before);
+  });
+});
