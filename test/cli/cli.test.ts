@@ -181,11 +181,15 @@ describe('abe-clip command line (spawned, bundled toy-shapes model)', function (
     expect(badValue.stderr).to.match(/refine must be one of isolated\|contextual\|none/);
   });
 
-  it('convert: a checkpoint to the converted folder, verified', () => {
-    const r = cli(['convert', '--input', fixturePath('micro', 'openai.safetensors'), '--out', path.join(tmp, 'micro-conv')], tmp);
+  it('convert: a checkpoint (positional) to the converted folder, verified; --config gives the geometry', async () => {
+    const out = path.join(tmp, 'micro-conv');
+    const r = cli(['convert', fixturePath('micro', 'openai.safetensors'), '--out', out, '--config', fixturePath('micro', 'config.json')], tmp);
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stdout).to.match(/verified\s+max \|Δ\| = /);
-    expect(fs.existsSync(path.join(tmp, 'micro-conv', 'model.json'))).to.equal(true);
+    expect(JSON.parse(fs.readFileSync(path.join(out, 'model.json'), 'utf8')).config.textHeads).to.equal(2);
+    const none = await inProcess(['convert', '--out', path.join(tmp, 'x')]);
+    expect(none.code).to.equal(2);
+    expect(none.stderr).to.match(/missing the checkpoint/);
   });
 
   it('bench --quick --json: a report object', () => {

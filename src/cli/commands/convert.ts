@@ -2,23 +2,28 @@
 import * as path from 'path';
 import { initBackend } from '../../backend';
 import { convertCheckpoint, ConvertProgress } from '../../clip/convert';
+import { UsageError } from '../../errors';
 import { defineCommand } from '../command';
 import { backendLine, bytes } from '../format';
 
-export const convert = defineCommand<{ input: string; out: string; dtype: 'f16' | 'f32'; act?: 'quick_gelu' | 'gelu'; 'no-verify'?: boolean; json?: boolean; backend?: string }>({
+export const convert = defineCommand<{ input?: string; config?: string; out: string; dtype: 'f16' | 'f32'; act?: 'quick_gelu' | 'gelu'; 'no-verify'?: boolean; json?: boolean; backend?: string }>({
   name: 'convert',
   summary: 'convert a checkpoint (.safetensors, .pt, TorchScript, Hugging Face or open_clip folder) to the tfjs weight format',
-  usage: 'abe-clip convert --input CHECKPOINT --out FOLDER [--dtype f16|f32] [--act quick_gelu|gelu]',
+  usage: 'abe-clip convert CHECKPOINT --out FOLDER [--dtype f16|f32] [--act quick_gelu|gelu] [--config FILE]',
+  positionals: true,
   flags: [
-    { name: 'input', type: 'string', required: true, placeholder: 'PATH', help: 'checkpoint file or folder' },
+    { name: 'input', type: 'string', placeholder: 'PATH', help: 'checkpoint file or folder (or give it as the first argument)' },
+    { name: 'config', type: 'string', placeholder: 'FILE', help: 'geometry config JSON (HF, open_clip or openai style) for a bare file whose heads are not width/64' },
     { name: 'out', type: 'string', required: true, placeholder: 'FOLDER', help: 'output folder (must not exist, or be empty)' },
     { name: 'dtype', type: 'string', choices: ['f16', 'f32'], default: 'f32', placeholder: 'f16|f32', help: 'stored precision' },
     { name: 'act', type: 'string', choices: ['quick_gelu', 'gelu'], placeholder: 'ACT', help: 'activation override (LAION open_clip models use gelu)' },
     { name: 'no-verify', type: 'boolean', help: 'skip re-loading the output and comparing it with the input' },
     { name: 'json', type: 'boolean', help: 'print the report as JSON' },
   ],
-  notes: 'Example:\n  abe-clip convert --input ViT-B-32.pt --out weights/vit-b32 --dtype f16\n',
+  notes: 'Example:\n  abe-clip convert ViT-B-32.pt --out weights/vit-b32 --dtype f16\n',
   async exec(f, io) {
+    const inputs = [...(f.input ? [f.input] : []), ...f._];
+    if (inputs.length !== 1) throw new UsageError('convert', inputs.length ? `one checkpoint expected, got ${inputs.length}: ${inputs.join(' ')}` : 'missing the checkpoint to convert (abe-clip convert CHECKPOINT --out FOLDER)');
     const backend = await initBackend({ backend: f.backend });
     if (!f.json) io.stderr.write(backendLine(backend) + '\n');
     let lastStage = '';
@@ -30,7 +35,7 @@ export const convert = defineCommand<{ input: string; out: string; dtype: 'f16' 
       if (io.stderr.isTTY) io.stderr.write(`\r${line}\x1b[K`);
       else if (p.done === p.total || p.done === 0) io.stderr.write(line + '\n');
     };
-    const r = await convertCheckpoint(f.input, { out: f.out, dtype: f.dtype, act: f.act, onProgress, verify: !f['no-verify'] });
+    const r = await convertCheckpoint(inputs[0], { out: f.out, config: f.config, dtype: f.dtype, act: f.act, onProgress, verify: !f['no-verify'] });
     if (io.stderr.isTTY && !f.json) io.stderr.write('\n');
     if (f.json) { io.stdout.write(JSON.stringify(r, null, 2) + '\n'); return 0; }
     io.stdout.write([
