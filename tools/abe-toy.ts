@@ -21,6 +21,8 @@ import { createClip } from '../src/clip/model';
 import { loadImages } from '../src/image';
 import { canonicalize } from '../src/weights/names';
 import { readSafetensors } from '../src/weights/safetensors';
+import { rng } from '../src/random';
+import { mcnemarExact } from '../src/eval/metrics';
 
 const args = process.argv.slice(2);
 const arg = (k: string, d: string) => { const i = args.indexOf(k); return i >= 0 ? args[i + 1] : d; };
@@ -42,20 +44,11 @@ function groupsOf(caption: string): CaptionInput {
   return { text: caption, groups: [{ attributes: [m[1]], object: m[2] }, { attributes: [m[3]], object: m[4] }] };
 }
 
-function mulberry(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => { a = (a + 0x6d2b79f5) >>> 0; let t = a; t = Math.imul(t ^ (t >>> 15), t | 1); t ^= t + Math.imul(t ^ (t >>> 7), t | 61); return ((t ^ (t >>> 14)) >>> 0) / 4294967296; };
-}
 
-/** Exact two-sided McNemar (binomial on the discordant pairs). */
+/** Exact two-sided McNemar on the items `idx` (b = base right only, c = other right only). */
 function mcnemar(base: Uint8Array, other: Uint8Array, idx: number[]): { b: number; c: number; p: number } {
-  let b = 0, c = 0;
-  for (const i of idx) { if (base[i] && !other[i]) b++; if (!base[i] && other[i]) c++; }
-  const n = b + c, k = Math.min(b, c);
-  if (n === 0) return { b, c, p: 1 };
-  let logC = 0, tail = 0;
-  for (let x = 0; x <= k; x++) { if (x > 0) logC += Math.log((n - x + 1) / x); tail += Math.exp(logC - n * Math.LN2); }
-  return { b, c, p: Math.min(1, 2 * tail) };
+  const r = mcnemarExact(idx.map((i) => base[i] === 1), idx.map((i) => other[i] === 1));
+  return { b: r.onlyA, c: r.onlyB, p: r.p };
 }
 
 async function main(): Promise<void> {
@@ -185,7 +178,7 @@ async function main(): Promise<void> {
   log(`chosen regions: ${JSON.stringify(bestRegion.opts)}`);
 
   // Split-half check: choose on the items of a random half of the images, evaluate on the other half.
-  const rand = mulberry(20251129);
+  const rand = rng(20251129);
   const halves = { patch: [] as Record<string, number>[], region: [] as Record<string, number>[], samePatch: 0, sameRegion: 0 };
   const imgs = imagePaths.length;
   for (let h = 0; h < HALVINGS; h++) {

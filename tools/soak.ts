@@ -19,6 +19,7 @@ import { ClipModel, createClip, disposeOutput } from '../src/clip/model';
 import { isTypedError } from '../src/errors';
 import { canonicalize } from '../src/weights/names';
 import { readSafetensors } from '../src/weights/safetensors';
+import { rng } from '../src/random';
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -27,16 +28,6 @@ function arg(name: string, def: string): string {
   return i >= 0 ? process.argv[i + 1] : def;
 }
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;

@@ -5,6 +5,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { OptionsError, WeightsFormatError } from '../errors';
+import { packageRoot } from '../package-root';
+
+export { packageRoot };
 import { CLIP_MEAN, CLIP_STD } from '../image/constants';
 import { openCheckpoint, Checkpoint } from '../weights/checkpoint';
 import type { ClipConfig } from '../weights/config';
@@ -26,25 +29,6 @@ export interface LoadClipOptions {
 
 /** Models shipped in the package's `weights/` folder. */
 export const BUNDLED_MODELS = ['toy-shapes'] as const;
-
-let packageRootCache: string | undefined;
-
-/** The folder holding abe-clip's package.json, found from this module (works from src/ and dist/src/). */
-export function packageRoot(): string {
-  if (packageRootCache) return packageRootCache;
-  let dir = __dirname;
-  for (;;) {
-    const pj = path.join(dir, 'package.json');
-    if (fs.existsSync(pj)) {
-      try {
-        if (JSON.parse(fs.readFileSync(pj, 'utf8')).name === 'abe-clip') return (packageRootCache = dir);
-      } catch { /* keep looking */ }
-    }
-    const up = path.dirname(dir);
-    if (up === dir) throw new WeightsFormatError(__dirname, 'cannot find the abe-clip package root (package.json)');
-    dir = up;
-  }
-}
 
 /** A path as given, or a bundled model's folder. */
 export function resolveModelPath(x: string): string {

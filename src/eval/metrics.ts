@@ -1,4 +1,7 @@
 /** Evaluation statistics: pairwise accuracy, the paired McNemar exact test, split-half stability, Recall@K. */
+import { rng } from '../random';
+
+export { rng };
 
 export function accuracy(correct: ArrayLike<boolean>): number {
   if (!correct.length) return NaN;
@@ -43,17 +46,6 @@ export function mcnemarExact(a: ArrayLike<boolean>, b: ArrayLike<boolean>): McNe
   return { onlyA, onlyB, p: Math.min(1, 2 * tail) };
 }
 
-/** Deterministic PRNG (mulberry32) so split-half results reproduce. */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface SplitHalfResult {
   halvings: number;

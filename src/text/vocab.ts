@@ -9,6 +9,7 @@ import * as zlib from 'zlib';
 import { TokenizerError } from '../errors';
 import { BYTE_ORDER, BYTE_TO_CHAR } from './byteUnicode';
 import { BPE_VOCAB_FILE, EOT_TOKEN, NUM_MERGES, SOT_TOKEN, VOCAB_SIZE } from './constants';
+import { packageRoot } from '../package-root';
 
 export interface Vocab {
   /** Rank of merging id a with id b, keyed by `a * VOCAB_SIZE + b`. */
@@ -23,18 +24,9 @@ export interface Vocab {
 
 const END_OF_WORD = '</w>';
 
-/**
- * Where the package keeps the merges file: `assets/` at the package root, found by walking up from this
- * module (src/text under ts-node, dist/src/text after tsc).
- */
+/** The merges file bundled in the package's `assets/`. */
 export function defaultBpePath(): string {
-  let dir = __dirname;
-  for (let i = 0; i < 5; i++) {
-    const candidate = path.join(dir, 'assets', BPE_VOCAB_FILE);
-    if (fs.existsSync(candidate)) return candidate;
-    dir = path.dirname(dir);
-  }
-  throw new TokenizerError(BPE_VOCAB_FILE, `not found in an assets/ folder above ${__dirname}`);
+  return path.join(packageRoot(), 'assets', BPE_VOCAB_FILE);
 }
 
 export function loadVocab(bpePath: string = defaultBpePath()): Vocab {

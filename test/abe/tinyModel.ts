@@ -3,17 +3,10 @@ import { createClip, ClipModel } from '../../src/clip/model';
 import type { ClipConfig } from '../../src/weights/config';
 import { canonicalShapes } from '../../src/weights/names';
 import type { TensorMap } from '../../src/weights/types';
+import { rng } from '../../src/random';
 
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng };
+
 
 export const TINY_CONFIG: ClipConfig = {
   embedDim: 16, imageResolution: 32, visionLayers: 2, visionWidth: 32, visionHeads: 2, visionPatchSize: 8,
