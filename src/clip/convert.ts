@@ -18,7 +18,10 @@ import type { ClipConfig } from '../weights/config';
 import { DEFAULT_SHARD_BYTES, StorageDtype, writeConverted } from '../weights/converted';
 import { familyOf } from '../weights/family';
 import { numel } from '../weights/types';
+import type { ResidualBlock } from './layers';
 import { modelFromWeights, OpenedWeights, openWeights, resolveModelPath } from './load';
+import type { Transformer } from './transformer';
+import type { Hooks } from './types';
 
 export interface ConvertProgress {
   stage: 'hash' | 'read' | 'write' | 'verify' | 'done';
@@ -61,6 +64,11 @@ export interface ConvertReport {
   sha256: string;
   /** max |output − input| over image embeds, text embeds and logits on the fixed input; null without verification. */
   maxAbsDiff: number | null;
+  /**
+   * The tfjs backend the verification ran on (null without verification): the current one, except 'cpu' in
+   * place of wasm when wasm would take the peak over PEAK_LIMIT × the input (see `verificationBackend`).
+   */
+  verifyBackend: string | null;
   /** Peak resident memory of the process during the conversion (VmHWM where the OS reports it). */
   peakRssBytes: number;
   seconds: number;
@@ -79,7 +87,8 @@ class RssTracker {
     this.hwm = reset;
     this.sample();
   }
-  sample(): void { this.peak = Math.max(this.peak, process.memoryUsage.rss()); }
+  sample(): void { this.peak = Math.max(this.peak, this.now()); }
+  now(): number { return process.memoryUsage.rss(); }
   value(): number {
     this.sample();
     if (this.hwm) {
@@ -148,6 +157,27 @@ export function fixedInput(c: ClipConfig): { pixels: tf.Tensor4D; ids: number[][
   return { pixels: tf.tensor4d(px, [2, 3, R, R]), ids: [row(6, 1), row(4, 2)] };
 }
 
+/** Every weight tensor one residual block holds (its attention's lazily made q/k/v views are never made here). */
+function blockWeights(b: ResidualBlock): tf.Tensor[] {
+  const a = b.attn, m = b.mlp;
+  const all: (tf.Tensor | undefined)[] = [b.ln1.gamma, b.ln1.beta, a.wqkv, a.bqkv, a.wo, a.bo, b.ln2.gamma, b.ln2.beta, m.fc.w, m.fc.b, m.proj.w, m.proj.b];
+  return all.filter((t): t is tf.Tensor => t !== undefined);
+}
+
+/**
+ * Hooks that dispose each block's weights once the last rows of the fixed input have passed through it. The
+ * verification model runs once and is thrown away, and on wasm the first matmul with a weight makes a packed
+ * copy of it inside the wasm heap (XNNPACK's cached operator, freed only with the weight): kept until the end,
+ * those copies doubled the heap (≈ +80 % of an f32 checkpoint), and wasm memory never shrinks.
+ */
+function releaseBlocksAsUsed(t: Transformer, rows: number): Hooks {
+  const hidden: NonNullable<Hooks['hidden']> = {};
+  t.blocks.forEach((b, i) => {
+    hidden[i + 1] = (h, info) => { if (info.batchStart + h.shape[0] >= rows) tf.dispose(blockWeights(b)); };
+  });
+  return { hidden };
+}
+
 async function runFixed(w: OpenedWeights, onStep: () => void): Promise<Float32Array[]> {
   let model: ReturnType<typeof modelFromWeights>;
   try {
@@ -159,9 +189,10 @@ async function runFixed(w: OpenedWeights, onStep: () => void): Promise<Float32Ar
   const made: tf.Tensor[] = [pixels];
   try {
     onStep();
-    const img = await model.encodeImages(pixels);
+    // The model is consumed: each tower runs once, and each block's weights go as soon as it has run.
+    const img = await model.encodeImages(pixels, { hooks: releaseBlocksAsUsed(model.vision.transformer, pixels.shape[0]) });
     made.push(img.embeds, img.tokens);
-    const txt = await model.encodeTexts(ids);
+    const txt = await model.encodeTexts(ids, { hooks: releaseBlocksAsUsed(model.text.transformer, ids.length) });
     made.push(txt.embeds, txt.tokens);
     // The reference's logits, from the embeds already computed (model.logits would run both towers again).
     const logits = tf.tidy(() => {
@@ -177,6 +208,26 @@ async function runFixed(w: OpenedWeights, onStep: () => void): Promise<Float32Ar
     tf.dispose(made);
     model.dispose();
   }
+}
+
+/** The issue's bound on peak resident memory, as a multiple of the input checkpoint's size. */
+export const PEAK_LIMIT = 1.5;
+
+/**
+ * Which backend runs the verification. Each verification model holds its weights as float32 on the backend
+ * (modelBytes) while the reader's host copies of the largest tensor are live. On wasm the heap, once grown by
+ * the first model, stays resident, and the upload copies the host array into it: the second load costs
+ * ≈ rss + 1.05·model + 2·largest (measured: random ViT-B/32, 1.69× its f32 file). The cpu backend adopts the
+ * host arrays (≈ rss + model + largest, 1.31×) but runs the two forwards ≈ 9× slower, so it is only chosen when
+ * it alone keeps the peak under the limit.
+ */
+export function verificationBackend(rssNow: number, modelBytes: number, largestBytes: number, inputBytes: number): string {
+  const current = tf.getBackend();
+  if (current !== 'wasm') return current;
+  const limit = PEAK_LIMIT * inputBytes;
+  const wasmPeak = rssNow + 1.05 * modelBytes + 2 * largestBytes;
+  const cpuPeak = rssNow + modelBytes + largestBytes;
+  return wasmPeak > limit && cpuPeak <= limit ? 'cpu' : current;
 }
 
 function maxDiff(a: Float32Array[], b: Float32Array[]): number {
@@ -263,20 +314,30 @@ export async function convertCheckpoint(input: string, opts: ConvertOptions): Pr
     }
 
     let maxAbsDiff: number | null = null;
+    let verifyBackend: string | null = null;
     if (opts.verify !== false) {
       let step = 0;
       const tick = (): void => progress({ stage: 'verify', done: ++step, total: 4 });
       collectGarbage();
-      const converted = await runFixed(openWeights(tmp), tick);
-      collectGarbage();
-      const original = await runFixed(openWeights(src, { act: opts.act, config: opts.config }), tick);
-      maxAbsDiff = maxDiff(converted, original);
+      await tf.ready(); // before the first tensor no backend may be chosen yet, and there is none to restore
+      const maxTensor = specs.reduce((m, x) => Math.max(m, numel(x.shape)), 0);
+      verifyBackend = verificationBackend(rss.now(), params * 4, maxTensor * 4, inputBytes);
+      const back = tf.getBackend();
+      if (verifyBackend !== back) await tf.setBackend(verifyBackend);
+      try {
+        const converted = await runFixed(openWeights(tmp), tick);
+        collectGarbage();
+        const original = await runFixed(openWeights(src, { act: opts.act, config: opts.config }), tick);
+        maxAbsDiff = maxDiff(converted, original);
+      } finally {
+        if (tf.getBackend() !== back) await tf.setBackend(back);
+      }
     }
     if (fs.existsSync(out)) fs.rmdirSync(out); // checked empty above
     fs.renameSync(tmp, out);
     const report: ConvertReport = {
       input: src, out, family, config, inputKind: loaded.kind, dtype, tensors: specs.length, params, inputBytes,
-      outBytes, sha256, maxAbsDiff, peakRssBytes: rss.value(), seconds: (Date.now() - t0) / 1000,
+      outBytes, sha256, maxAbsDiff, verifyBackend, peakRssBytes: rss.value(), seconds: (Date.now() - t0) / 1000,
     };
     progress({ stage: 'done', done: 1, total: 1 });
     return report;

@@ -42,7 +42,7 @@ export const convert = defineCommand<{ input?: string; config?: string; out: str
       `converted ${r.input} → ${path.resolve(r.out)}`,
       `  family      ${r.family} (${r.inputKind}, ${r.tensors} tensors, ${r.params.toLocaleString('en-US')} parameters)`,
       `  size        ${bytes(r.inputBytes)} → ${bytes(r.outBytes)} (${r.dtype})`,
-      `  verified    ${r.maxAbsDiff === null ? 'skipped' : `max |Δ| = ${r.maxAbsDiff.toExponential(2)} (embeds and logits on a fixed input)`}`,
+      `  verified    ${r.maxAbsDiff === null ? 'skipped' : `max |Δ| = ${r.maxAbsDiff.toExponential(2)} (embeds and logits on a fixed input, ${r.verifyBackend} backend)`}`,
       `  peak memory ${bytes(r.peakRssBytes)}; ${r.seconds.toFixed(1)} s`,
       '',
     ].join('\n'));
