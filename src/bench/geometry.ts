@@ -23,6 +23,13 @@ export const VIT_B32_CONFIG: Readonly<ClipConfig> = Object.freeze({
   layerNormEps: DEFAULT_LAYER_NORM_EPS,
 });
 
+/** The small geometry of the benchmark's quick mode (the reference `tiny` model's shape, full vocabulary). */
+export const QUICK_CONFIG: Readonly<ClipConfig> = Object.freeze({
+  ...VIT_B32_CONFIG,
+  embedDim: 64, imageResolution: 64, visionLayers: 2, visionWidth: 128, visionHeads: 2, visionPatchSize: 16,
+  textWidth: 128, textHeads: 2, textLayers: 2,
+});
+
 /** FLOP of the transformer blocks over T tokens of width W: q/k/v, out, MLP (12·W² MACs per token) and attention. */
 function blockFlops(T: number, W: number, layers: number): number {
   return layers * 2 * (12 * T * W * W + 2 * T * T * W);

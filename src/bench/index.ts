@@ -15,18 +15,19 @@ import type { TensorMap } from '../weights/types';
 import { EncoderPool, availableCores, shareWeights } from '../parallel/pool';
 import { OptionsError } from '../errors';
 import { benchImageEncoding, benchTextEncoding, BatchEncoder, EncodeResult } from './encoders';
-import { imageEncodeFlops, paramCount, textEncodeFlops, VIT_B32_CONFIG } from './geometry';
+import { imageEncodeFlops, paramCount, QUICK_CONFIG, textEncodeFlops, VIT_B32_CONFIG } from './geometry';
 import { matmulGflops, MatmulResult } from './matmul';
 import { forceGc } from './memory';
 import { benchPreprocess, PreprocessResult } from './preprocess';
 import { randomClipWeights, weightsBytes } from './random-weights';
 import { BenchReport, ModelBench } from './report';
 import { benchScoring, ScoreBenchResult } from './scoring';
+import { scoringInFreshProcess } from './scoring-job';
 import type { MeasureOptions } from './stats';
 
 export { formatBenchTable } from './report';
 export type { BenchReport, ModelBench } from './report';
-export { VIT_B32_CONFIG, imageEncodeFlops, textEncodeFlops } from './geometry';
+export { QUICK_CONFIG, VIT_B32_CONFIG, imageEncodeFlops, textEncodeFlops } from './geometry';
 export { randomClipWeights } from './random-weights';
 export { matmulGflops } from './matmul';
 export { measure } from './stats';
@@ -43,20 +44,16 @@ export interface BenchOptions {
   onProgress?: (message: string) => void;
 }
 
-/** The small geometry of quick mode (the reference `tiny` model's shape, full vocabulary). */
-export const QUICK_CONFIG: Readonly<ClipConfig> = Object.freeze({
-  ...VIT_B32_CONFIG,
-  embedDim: 64, imageResolution: 64, visionLayers: 2, visionWidth: 128, visionHeads: 2, visionPatchSize: 16,
-  textWidth: 128, textHeads: 2, textLayers: 2,
-});
-
 interface Plan {
   matmul: number[];
   imageBatches: number[];
   textBatches: number[];
   poolImageBatches: number[];
   poolTextBatches: number[];
+  /** In-process scoreMatrix sizes (throughput with synthetic features). */
   scoring: [number, number][];
+  /** The scoring job in a fresh process: N = M, timed repeats (its figures give the acceptance ratios). */
+  job: { n: number; repeats: number };
   distinctCaptions: number;
   preprocessImages: number;
   small: MeasureOptions;
@@ -65,12 +62,12 @@ interface Plan {
 
 const FULL: Plan = {
   matmul: [1024, 2048], imageBatches: [8, 1, 32], textBatches: [1, 32], poolImageBatches: [8, 32], poolTextBatches: [32],
-  scoring: [[256, 256], [1024, 1024]], distinctCaptions: 16, preprocessImages: 16,
+  scoring: [[256, 256]], job: { n: 1024, repeats: 3 }, distinctCaptions: 16, preprocessImages: 16,
   small: { warmup: 1, repeats: 5 }, large: { warmup: 1, repeats: 3 },
 };
 const QUICK: Plan = {
   matmul: [128, 256], imageBatches: [8, 1], textBatches: [1, 8], poolImageBatches: [8], poolTextBatches: [8],
-  scoring: [[16, 16], [32, 32]], distinctCaptions: 4, preprocessImages: 2,
+  scoring: [[16, 16]], job: { n: 32, repeats: 2 }, distinctCaptions: 4, preprocessImages: 2,
   small: { warmup: 1, repeats: 2 }, large: { warmup: 1, repeats: 2 },
 };
 
@@ -122,6 +119,12 @@ export async function runBench(o: BenchOptions = {}): Promise<BenchReport> {
   const matmul: MatmulResult[] = [];
   for (const n of plan.matmul) matmul.push(await matmulGflops(n, n >= 2048 ? { warmup: 1, repeats: 3 } : {}));
 
+  // What a user's scoring job costs, apart from this process's history (its wasm heap only grows).
+  progress(`scoring job in a fresh process: ${plan.job.n} images × ${plan.job.n} captions`);
+  const job = await scoringInFreshProcess({
+    quick, backend: info.name, n: plan.job.n, m: plan.job.n, distinct: plan.distinctCaptions, repeats: plan.job.repeats, imageBatch: 8,
+  }, progress);
+
   // ViT-B/32 geometry (quick: a tiny one), random weights. The host copy is dropped once the model holds
   // its own tensors, so that scoring runs with the memory a user's process would have.
   const geo = quick ? QUICK_CONFIG : VIT_B32_CONFIG;
@@ -136,7 +139,6 @@ export async function runBench(o: BenchOptions = {}): Promise<BenchReport> {
   forceGc();
   const scoring: ScoreBenchResult[] = [];
   try {
-    // Scoring first: the heap then holds the model and what scoring needs, not the large encoder batches.
     for (const [n, m] of plan.scoring) {
       progress(`scoreMatrix ${n}×${m}`);
       scoring.push(await benchScoring(model, n, m, plan.distinctCaptions, { repeats: 3 }));
@@ -146,6 +148,7 @@ export async function runBench(o: BenchOptions = {}): Promise<BenchReport> {
   } finally {
     model.dispose();
   }
+  scoring.push(job);
   forceGc();
   const shared = randomClipWeights(geo, { shared: true });
   const rp = await poolRuns(geo, shared, threads, info.name, plan, progress, geoName);
@@ -202,7 +205,8 @@ export async function runBench(o: BenchOptions = {}): Promise<BenchReport> {
     encodeMsPerImage,
     scoreMs1024: big.medianMs,
     encodeMs1024,
-    peakRssBytes: Math.max(...scoring.map((s) => s.peakRssBytes)),
+    peakRssBytes: job.peakRssBytes,
+    scoringJob: job,
     processMaxRssBytes: process.resourceUsage().maxRSS * 1024,
     weightsBytes: wBytes,
     tfMemory: { numTensors: tf.memory().numTensors, numBytes: tf.memory().numBytes },

@@ -3,6 +3,7 @@ import type { EncodeResult } from './encoders';
 import type { MatmulResult } from './matmul';
 import type { PreprocessResult } from './preprocess';
 import type { ScoreBenchResult } from './scoring';
+import type { ScoringJobResult } from './scoring-job';
 
 export interface ModelBench {
   /** `vit-b32-random` (ViT-B/32 geometry, random weights) or `toy-shapes` (the bundled model). */
@@ -50,8 +51,11 @@ export interface BenchReport {
   scoreMs1024: number;
   /** Time to encode 1024 images at batch 32 on all cores (from the measured rate). */
   encodeMs1024: number;
-  /** Highest RSS sampled while scoring (ViT-B/32 model loaded, host weights released). */
+  /** Peak RSS of the scoring job in a fresh process (ViT-B/32 model, host weights released, image features at
+   *  batch 8, then scoreMatrix): the kernel's high-water mark over that work. */
   peakRssBytes: number;
+  /** The fresh-process scoring job: its timing, peak RSS and memory breakdown. */
+  scoringJob: ScoringJobResult;
   /** Lifetime maximum RSS of the process (includes weight loading and the pool's workers). */
   processMaxRssBytes: number;
   /** Float32 size of the ViT-B/32 weights. */
@@ -97,9 +101,11 @@ export function formatBenchTable(r: BenchReport): string {
   if (r.scoring.length) {
     out.push('');
     out.push(table([['ABE scoreMatrix (cached features)', 'N×M', 'ms', 'pairs/s', 'spread', 'peak RSS'],
-      ...r.scoring.map((s) => ['', `${s.n}×${s.m}`, f(s.medianMs, 0), f(s.pairsPerSecond, 0), pm(s), mb(s.peakRssBytes)])]));
+      ...r.scoring.map((s) => ['peakSource' in s ? 'fresh process, real features' : 'this process', `${s.n}×${s.m}`, f(s.medianMs, 0), f(s.pairsPerSecond, 0), pm(s), mb(s.peakRssBytes)])]));
   }
   out.push('');
+  const j = r.scoringJob, a = j.memory.afterScoring;
+  out.push(`scoring job (fresh process): features of ${j.n} images ${f(j.featuresMs / 1000)} s; peak RSS ${mb(j.peakRssBytes)} (${j.peakSource}); after scoring: wasm heap ${a.wasmHeap === null ? '—' : mb(a.wasmHeap)}, tensors ${mb(a.tensorBytes)}, JS heap ${mb(a.jsHeapUsed)}, external ${mb(a.external)} (array buffers ${mb(a.arrayBuffers)})`);
   out.push(`memory: peak RSS while scoring ${mb(r.peakRssBytes)}, process max RSS ${mb(r.processMaxRssBytes)}, weights ${mb(r.weightsBytes)} (float32); tf.memory ${r.tfMemory.numTensors} tensors, ${mb(r.tfMemory.numBytes)}`);
   out.push('');
   out.push(table([['acceptance', 'value', 'target', ''], ...r.ratios.map((x) => [x.name, f(x.value, 2), x.target, x.ok ? 'ok' : 'NOT MET'])]));
