@@ -50,7 +50,7 @@ export interface AbeOptions {
   imageBatchSize: number;
   /** Texts per text-encoder forward chunk. */
   textBatchSize: number;
-  /** Images per scoring chunk (bounds the [n·P, 2Q] similarity tensor). */
+  /** Images per scoring chunk, at most (fewer when the [n·P, 2Q] similarity tensor would pass 16 MiB). */
   scoreChunk: number;
 }
 

@@ -97,6 +97,9 @@ interface TextSide {
 
 type ImagesInput = tf.Tensor4D | readonly ImageFeatures[];
 
+/** Budget for one scoring chunk's similarity tensor [n·P, 2Q] (float32 bytes). */
+const SCORE_SIM_BYTES = 16 * 1024 * 1024;
+
 export class AbeScorer {
   readonly model: AbeModel;
   readonly options: AbeOptions;
@@ -378,9 +381,13 @@ export class AbeScorer {
     const PT = patchOn ? tf.tensor2d(t.p, [Q, E]) : null;
     const OT = patchOn ? tf.tensor2d(t.o, [Q, E]) : null;
     const ft = fusionTensors(membership(t.table), Q, M);
+    // Images per chunk: scoreChunk at most, fewer when many groups make the [n·P, 2Q] similarity tensor large —
+    // on wasm every temporary raises the heap's high-water mark for good (the heap never shrinks).
+    const simBytesPerImage = patchOn ? feats[0].P * 2 * Q * 4 : 0;
+    const step = Math.max(1, Math.min(o.scoreChunk, simBytesPerImage ? Math.floor(SCORE_SIM_BYTES / simBytesPerImage) : o.scoreChunk));
     try {
-      for (let s0 = 0; s0 < N; s0 += o.scoreChunk) {
-        const chunk = feats.slice(s0, s0 + o.scoreChunk);
+      for (let s0 = 0; s0 < N; s0 += step) {
+        const chunk = feats.slice(s0, s0 + step);
         const n = chunk.length;
         const extra = regionOn ? this.regionTerm(chunk, t, rk.key, o, s0, parts) : null;
         const res = tf.tidy(() => {
@@ -408,7 +415,7 @@ export class AbeScorer {
         } finally {
           tf.dispose(Object.values(res).filter((x): x is tf.Tensor => x !== undefined));
         }
-        if (s0 + o.scoreChunk < N) await tf.nextFrame();
+        if (s0 + step < N) await tf.nextFrame();
       }
     } finally {
       tf.dispose([GTt, ...(PT ? [PT] : []), ...(OT ? [OT] : [])]);
