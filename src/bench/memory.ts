@@ -1,22 +1,8 @@
 /** Process memory for the benchmark: a forced GC (so freed host weights leave RSS) and an RSS high-water sampler. */
 import * as fs from 'fs';
-import * as v8 from 'v8';
-import * as vm from 'vm';
+import { forceGc } from '../gc';
 
-let gcFn: (() => void) | undefined;
-
-/** Run a full garbage collection, enabling `gc` at runtime when node was started without --expose-gc. */
-export function forceGc(): void {
-  if (!gcFn) {
-    const g = (globalThis as { gc?: () => void }).gc;
-    if (g) gcFn = g;
-    else {
-      v8.setFlagsFromString('--expose-gc');
-      gcFn = vm.runInNewContext('gc') as () => void;
-    }
-  }
-  gcFn();
-}
+export { forceGc };
 
 /** Samples the resident set size every `everyMs` while running; `stop()` returns the highest value seen. */
 export function rssSampler(everyMs = 10): { stop(): number } {

@@ -9,10 +9,9 @@
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import * as v8 from 'v8';
-import * as vm from 'vm';
 import * as tf from '@tensorflow/tfjs';
 import { OptionsError } from '../errors';
+import { forceGc } from '../gc';
 import { openCheckpoint } from '../weights/checkpoint';
 import type { ClipConfig } from '../weights/config';
 import { DEFAULT_SHARD_BYTES, StorageDtype, writeConverted } from '../weights/converted';
@@ -101,23 +100,12 @@ class RssTracker {
   }
 }
 
-let gcFn: (() => void) | undefined;
 /**
  * Collect garbage between the stages: a disposed model's host arrays are only returned to the OS after a
  * GC, and V8 alone may let two models' worth of dead arrays pile up before it runs one.
  */
 function collectGarbage(): void {
-  try {
-    if (!gcFn) {
-      const g = (globalThis as { gc?: () => void }).gc;
-      if (g) gcFn = g;
-      else {
-        v8.setFlagsFromString('--expose-gc');
-        gcFn = vm.runInNewContext('gc') as () => void;
-      }
-    }
-    gcFn();
-  } catch { /* best effort: memory is then only sampled, not trimmed */ }
+  try { forceGc(); } catch { /* best effort: memory is then only sampled, not trimmed */ }
 }
 
 function sha256Files(files: string[], onBytes: (n: number) => void): string {
