@@ -26,6 +26,15 @@ export const CONFIG_FLAGS: FlagSpec[] = [
   { name: 'no-cache', type: 'boolean', help: 'do not read or write the feature cache' },
 ];
 
+/** Where a benchmark's items and images come from (eval and ablate). */
+export const DATASET_FLAGS: FlagSpec[] = [
+  { name: 'data', type: 'string', placeholder: 'PATH', help: 'annotation file or folder (toy: default the bundled benchmark; retrieval: captions file)' },
+  { name: 'images', type: 'string', placeholder: 'DIR', help: 'folder the image names are relative to' },
+  { name: 'caption-map', type: 'string', placeholder: 'FILE', help: 'ABC-6K: JSON {caption: image file} or JSONL {caption, image}' },
+  { name: 'limit', type: 'int', min: 1, placeholder: 'N', help: 'use the first N items (spread over the subsets)' },
+  { name: 'strict', type: 'boolean', help: 'fail when an image is missing or undecodable (default: list them and go on)' },
+];
+
 /** Parse one option value by the type of its default; unknown keys are usage errors. */
 export function parseOptionValue(key: string, raw: string, where: string): string | number {
   if (!(key in DEFAULT_OPTIONS)) {

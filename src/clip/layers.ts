@@ -49,6 +49,15 @@ export class LayerNorm {
   }
 }
 
+/** The towers' output head: LayerNorm, then a projection [W,E], on every token: [n,T,W] → [n,T,E]. */
+export function normProject(ln: LayerNorm, proj: tf.Tensor2D, h: tf.Tensor3D): tf.Tensor3D {
+  return tf.tidy(() => {
+    const [n, T, W] = h.shape;
+    const y = tf.matMul(tf.reshape(ln.apply(h), [n * T, W]), proj);
+    return tf.reshape(y, [n, T, proj.shape[1]]) as tf.Tensor3D;
+  });
+}
+
 export class Linear {
   constructor(readonly w: tf.Tensor2D /* [in, out] */, readonly b?: tf.Tensor1D) {}
   static load(ws: WeightStore, prefix: string): Linear {

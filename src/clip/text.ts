@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ClipConfig } from '../weights/config';
 import { TEXT_BLOCK_PREFIX } from '../weights/names';
-import { LayerNorm, ResidualBlock, WeightStore } from './layers';
+import { LayerNorm, normProject, ResidualBlock, WeightStore } from './layers';
 import { Transformer } from './transformer';
 import type { Hooks } from './types';
 
@@ -62,11 +62,7 @@ export class TextTransformer {
 
   /** ln_final then @text_projection on every token: [m,L,W] → [m,L,E]. */
   head(h: tf.Tensor3D): tf.Tensor3D {
-    return tf.tidy(() => {
-      const [m, L, W] = h.shape;
-      const y = tf.matMul(tf.reshape(this.lnFinal.apply(h), [m * L, W]), this.projection);
-      return tf.reshape(y, [m, L, this.projection.shape[1]]) as tf.Tensor3D;
-    });
+    return normProject(this.lnFinal, this.projection, h);
   }
 
   /**

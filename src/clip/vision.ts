@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ClipConfig } from '../weights/config';
 import { VISION_BLOCK_PREFIX } from '../weights/names';
-import { LayerNorm, ResidualBlock, WeightStore } from './layers';
+import { LayerNorm, normProject, ResidualBlock, WeightStore } from './layers';
 import { Transformer } from './transformer';
 import type { Hooks } from './types';
 
@@ -61,11 +61,7 @@ export class VisionTransformer {
 
   /** ln_post then @proj on every token of any hidden state: [n,T,W] → [n,T,E]. */
   head(h: tf.Tensor3D): tf.Tensor3D {
-    return tf.tidy(() => {
-      const [n, T, W] = h.shape;
-      const y = tf.matMul(tf.reshape(this.lnPost.apply(h), [n * T, W]), this.proj);
-      return tf.reshape(y, [n, T, this.proj.shape[1]]) as tf.Tensor3D;
-    });
+    return normProject(this.lnPost, this.proj, h);
   }
 
   /**

@@ -15,7 +15,7 @@ import { loadClip, resolveModelPath } from '../../clip/load';
 import { defineCommand } from '../command';
 import { backendLine, columns } from '../format';
 import { bundledBenchmark } from '../paths';
-import { parseSets } from '../setup';
+import { DATASET_FLAGS, parseSets } from '../setup';
 
 type Flags = {
   grid: string[]; dataset: DatasetKind; data?: string; images?: string; 'caption-map'?: string; limit?: number; out: string;
@@ -30,12 +30,8 @@ export const ablate = defineCommand<Flags>({
   flags: [
     { name: 'grid', type: 'string', multiple: true, placeholder: 'OPT=V1,V2', help: 'a swept option and its values; the words after it may be more OPT=… (every combination is run)' },
     { name: 'dataset', type: 'string', default: 'toy', choices: DATASET_KINDS, placeholder: 'NAME', help: `benchmark format: ${DATASET_KINDS.join(', ')}` },
-    { name: 'data', type: 'string', placeholder: 'PATH', help: 'annotation file or folder (toy: default the bundled benchmark)' },
-    { name: 'images', type: 'string', placeholder: 'DIR', help: 'folder the image names are relative to' },
-    { name: 'caption-map', type: 'string', placeholder: 'FILE', help: 'ABC-6K caption → image map' },
-    { name: 'limit', type: 'int', min: 1, placeholder: 'N', help: 'use the first N items (spread over the subsets)' },
+    ...DATASET_FLAGS,
     { name: 'out', type: 'string', default: 'abe-clip-ablate', placeholder: 'DIR', help: 'output folder (ablation.json, ablation.csv, ablation.md, ablation.png)' },
-    { name: 'strict', type: 'boolean', help: 'fail on missing or undecodable images' },
     { name: 'weights', type: 'string', default: 'toy-shapes', placeholder: 'W', help: 'model (path or bundled name)' },
     { name: 'config', type: 'string', default: 'abe', placeholder: 'NAME', help: 'configuration the grid modifies (abe or abe+regions)' },
     { name: 'set', type: 'string', multiple: true, placeholder: 'KEY=VALUE', help: 'fixed option override for every grid point' },

@@ -13,7 +13,7 @@ import { writeReport } from '../../eval/write';
 import { defineCommand } from '../command';
 import { backendLine, columns } from '../format';
 import { bundledBenchmark } from '../paths';
-import { CONFIG_FLAGS, ConfigFlags, openScorer } from '../setup';
+import { CONFIG_FLAGS, ConfigFlags, DATASET_FLAGS, openScorer } from '../setup';
 
 type EvalFlags = ConfigFlags & {
   dataset: DatasetKind; data?: string; images?: string; 'caption-map'?: string; limit?: number; out: string;
@@ -26,12 +26,8 @@ export const evalCommand = defineCommand<EvalFlags>({
   usage: 'abe-clip eval --dataset toy|sugarcrepe|aro-attribution|abc6k|winoground|pairs --data PATH --images DIR [options]',
   flags: [
     { name: 'dataset', type: 'string', required: true, choices: DATASET_KINDS, placeholder: 'NAME', help: `benchmark format: ${DATASET_KINDS.join(', ')}` },
-    { name: 'data', type: 'string', placeholder: 'PATH', help: 'annotation file or folder (toy: default the bundled benchmark; retrieval: captions file)' },
-    { name: 'images', type: 'string', placeholder: 'DIR', help: 'folder the image names are relative to' },
-    { name: 'caption-map', type: 'string', placeholder: 'FILE', help: 'ABC-6K: JSON {caption: image file} or JSONL {caption, image}' },
-    { name: 'limit', type: 'int', min: 1, placeholder: 'N', help: 'evaluate the first N items (spread over the subsets)' },
+    ...DATASET_FLAGS,
     { name: 'out', type: 'string', default: 'abe-clip-eval', placeholder: 'DIR', help: 'output folder for report.json/.csv/.md and accuracy.png' },
-    { name: 'strict', type: 'boolean', help: 'fail when an image is missing or undecodable (default: list them and go on)' },
     { name: 'task', type: 'string', choices: ['pairs', 'retrieval'], default: 'pairs', placeholder: 'pairs|retrieval', help: 'retrieval: Recall@1/5/10 both ways on --images + a captions file (--data)' },
     ...CONFIG_FLAGS,
   ],
