@@ -10,11 +10,15 @@ export interface AbeLayerNorm {
   apply<T extends tf.Tensor>(x: T): T;
 }
 
-/** One residual block's attention parameters ([in, out] weights). */
+/** A linear layer over the last axis: [..., in] → [..., out]. */
+export interface AbeLinear {
+  apply<R extends tf.Rank>(x: tf.Tensor<R>): tf.Tensor<R>;
+}
+
+/** One residual block's attention projections. */
 export interface AbeBlock {
   ln1: AbeLayerNorm;
-  wq: tf.Tensor2D; wv: tf.Tensor2D; wo: tf.Tensor2D;
-  bq: tf.Tensor1D; bv: tf.Tensor1D; bo: tf.Tensor1D;
+  attn: { q: AbeLinear; v: AbeLinear; out: AbeLinear };
   heads: number;
   headDim: number;
 }

@@ -35,16 +35,16 @@ export function attentionPathPatches(model: AbeModel, block: AbeBlock, hPrev: tf
   return tf.tidy(() => {
     const [n, T, W] = hPrev.shape;
     const x = block.ln1.apply(hPrev).reshape([n * T, W]);
-    const u = tf.add(tf.matMul(x, block.wv), block.bv); // [n·T, W]
+    const u = block.attn.v.apply(x); // [n·T, W]
     let merged: tf.Tensor2D = u as tf.Tensor2D;
     if (mode === 'selfself') {
       const H = block.heads, d = block.headDim;
       const heads = (t: tf.Tensor) => t.reshape([n, T, H, d]).transpose([0, 2, 1, 3]) as tf.Tensor4D; // [n,H,T,d]
-      const q = heads(tf.add(tf.matMul(x, block.wq), block.bq));
+      const q = heads(block.attn.q.apply(x));
       const a = tf.softmax(tf.matMul(q, q, false, true).mul(1 / Math.sqrt(d))); // [n,H,T,T]
       merged = tf.matMul(a, heads(u)).transpose([0, 2, 1, 3]).reshape([n * T, W]) as tf.Tensor2D;
     }
-    const z = tf.add(tf.matMul(merged, block.wo), block.bo).reshape([n, T, W]) as tf.Tensor3D;
+    const z = block.attn.out.apply(merged).reshape([n, T, W]) as tf.Tensor3D;
     return headPatches(model, z);
   });
 }

@@ -145,13 +145,6 @@ export function fixedInput(c: ClipConfig): { pixels: tf.Tensor4D; ids: number[][
   return { pixels: tf.tensor4d(px, [2, 3, R, R]), ids: [row(6, 1), row(4, 2)] };
 }
 
-/** Every weight tensor one residual block holds (its attention's lazily made q/k/v views are never made here). */
-function blockWeights(b: ResidualBlock): tf.Tensor[] {
-  const a = b.attn, m = b.mlp;
-  const all: (tf.Tensor | undefined)[] = [b.ln1.gamma, b.ln1.beta, a.wqkv, a.bqkv, a.wo, a.bo, b.ln2.gamma, b.ln2.beta, m.fc.w, m.fc.b, m.proj.w, m.proj.b];
-  return all.filter((t): t is tf.Tensor => t !== undefined);
-}
-
 /**
  * Hooks that dispose each block's weights once the last rows of the fixed input have passed through it. The
  * verification model runs once and is thrown away, and on wasm the first matmul with a weight makes a packed
@@ -161,7 +154,7 @@ function blockWeights(b: ResidualBlock): tf.Tensor[] {
 function releaseBlocksAsUsed(t: Transformer, rows: number): Hooks {
   const hidden: NonNullable<Hooks['hidden']> = {};
   t.blocks.forEach((b, i) => {
-    hidden[i + 1] = (h, info) => { if (info.batchStart + h.shape[0] >= rows) tf.dispose(blockWeights(b)); };
+    hidden[i + 1] = (h, info) => { if (info.batchStart + h.shape[0] >= rows) tf.dispose(b.tensors); };
   });
   return { hidden };
 }

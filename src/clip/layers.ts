@@ -1,16 +1,16 @@
 /**
- * The building blocks of both CLIP towers, each holding its weights as tensors prepared once at load
- * (linear weights transposed to [in, out]). `apply` methods are synchronous and must run inside a tf.tidy.
+ * The building blocks of both CLIP towers, each holding its weights as tensors prepared once at load, linear
+ * weights in the model's layout (src/tensor/linear.ts). `apply` methods are synchronous and must run inside a tf.tidy.
  */
 import * as tf from '@tensorflow/tfjs';
-import { linear } from '../tensor/linear';
+import { linear, linearColumns, WeightLayout } from '../tensor/linear';
 import { RawTensor } from '../weights/types';
 import type { ClipConfig } from '../weights/config';
 
-/** Creates kept tensors from canonical weights and remembers them for dispose(). */
+/** Creates kept tensors from canonical weights, in the model's weight layout, and remembers them for dispose(). */
 export class WeightStore {
   readonly owned: tf.Tensor[] = [];
-  constructor(private readonly weights: Map<string, RawTensor>) {}
+  constructor(private readonly weights: Map<string, RawTensor>, readonly layout: WeightLayout) {}
 
   // tf.keep: lazily derived tensors may be created inside a caller's tidy and must outlive it.
   private keep<T extends tf.Tensor>(t: T): T { this.owned.push(tf.keep(t)); return t; }
@@ -25,10 +25,11 @@ export class WeightStore {
     return this.keep(tf.tensor(t.data, t.shape, 'float32'));
   }
   vec(name: string): tf.Tensor1D { return this.tensor(name) as tf.Tensor1D; }
-  /** A PyTorch [out, in] linear weight, as [in, out]. */
+  /** A PyTorch [out, in] linear weight, in the store's layout. */
   linearWeight(name: string): tf.Tensor2D {
     const t = this.raw(name);
-    return this.keep(tf.tidy(() => tf.transpose(tf.tensor2d(t.data as Float32Array, t.shape as [number, number]))));
+    const w = (): tf.Tensor2D => tf.tensor2d(t.data as Float32Array, t.shape as [number, number]);
+    return this.keep(this.layout === 'out-in' ? w() : tf.tidy(() => tf.transpose(w())));
   }
   /** Any tensor derived at load time (kept and disposed with the model). */
   derived<T extends tf.Tensor>(f: () => T): T { return this.keep(tf.tidy(f)); }
@@ -39,6 +40,7 @@ export class LayerNorm {
   static load(ws: WeightStore, prefix: string, eps: number): LayerNorm {
     return new LayerNorm(ws.vec(`${prefix}.weight`), ws.vec(`${prefix}.bias`), eps);
   }
+  get tensors(): tf.Tensor[] { return [this.gamma, this.beta]; }
   /** Normalises over the last axis (biased variance, as torch). */
   apply<T extends tf.Tensor>(x: T): T {
     return tf.tidy(() => {
@@ -58,77 +60,104 @@ export function normProject(ln: LayerNorm, proj: tf.Tensor2D, h: tf.Tensor3D): t
   });
 }
 
+/** A linear layer y = x·Wᵀ + b (PyTorch's convention), its weight held in the model's layout. */
 export class Linear {
-  constructor(readonly w: tf.Tensor2D /* [in, out] */, readonly b?: tf.Tensor1D) {}
-  static load(ws: WeightStore, prefix: string): Linear {
-    return new Linear(ws.linearWeight(`${prefix}.weight`), ws.vec(`${prefix}.bias`));
+  readonly inDim: number;
+  readonly outDim: number;
+  constructor(readonly w: tf.Tensor2D /* `layout` */, readonly b: tf.Tensor1D | undefined, readonly layout: WeightLayout) {
+    [this.inDim, this.outDim] = layout === 'in-out' ? w.shape : [w.shape[1], w.shape[0]];
   }
-  apply<R extends tf.Rank>(x: tf.Tensor<R>): tf.Tensor<R> { return linear(x, this.w, this.b); }
+  static load(ws: WeightStore, prefix: string): Linear {
+    return new Linear(ws.linearWeight(`${prefix}.weight`), ws.vec(`${prefix}.bias`), ws.layout);
+  }
+  /** x [..., in] → [..., out]. */
+  apply<R extends tf.Rank>(x: tf.Tensor<R>): tf.Tensor<R> { return linear(x, this.w, this.b, this.layout); }
+  /** xᵀ [in, N] → yᵀ [out, N] (no transposes in the `out-in` layout). */
+  applyColumns(xT: tf.Tensor2D): tf.Tensor2D { return linearColumns(xT, this.w, this.b, this.layout); }
+  /** Output features [from, from + size) as their own layer (a copy). */
+  rows(ws: WeightStore, from: number, size: number): Linear {
+    const w = ws.derived(() => this.layout === 'in-out'
+      ? tf.slice(this.w, [0, from], [this.inDim, size]) : tf.slice(this.w, [from, 0], [size, this.inDim]));
+    return new Linear(w, this.b && ws.derived(() => tf.slice(this.b!, [from], [size])), this.layout);
+  }
+  /** The weight as [in, out], for callers that multiply by it themselves (a kept copy in the `out-in` layout). */
+  inOut(ws: WeightStore): tf.Tensor2D {
+    return this.layout === 'in-out' ? this.w : ws.derived(() => tf.transpose(this.w));
+  }
+  get tensors(): tf.Tensor[] { return this.b ? [this.w, this.b] : [this.w]; }
 }
 
 /**
- * Multi-head self-attention (torch nn.MultiheadAttention, batch-first). q, k, v run as one [W, 3W] matmul;
- * `wq`, `wk`, `wv` ([in, out]) and `bq`, `bk`, `bv` are views made on first access, for callers that
- * need the separate projections.
+ * Multi-head self-attention (torch nn.MultiheadAttention, batch-first). q, k, v run as one [W → 3W] linear
+ * layer; `q`, `k`, `v` are that layer's thirds as their own layers, and `wq`…`bo` its weights as [in, out]
+ * matrices and bias vectors, all made on first access, for callers that need the separate projections.
  */
 export class Attention {
   readonly width: number;
   readonly headDim: number;
-  private split?: { w: tf.Tensor2D[]; b: tf.Tensor1D[] };
+  private parts?: Linear[];
+  private inOut?: tf.Tensor2D[];
 
-  constructor(
-    private readonly ws: WeightStore,
-    readonly wqkv: tf.Tensor2D /* [W, 3W] */, readonly bqkv: tf.Tensor1D /* [3W] */,
-    readonly wo: tf.Tensor2D /* [W, W] */, readonly bo: tf.Tensor1D,
-    readonly heads: number,
-  ) {
-    this.width = wo.shape[0];
+  constructor(private readonly ws: WeightStore, readonly qkv: Linear, readonly out: Linear, readonly heads: number) {
+    this.width = out.outDim;
     this.headDim = this.width / heads;
   }
 
   static load(ws: WeightStore, prefix: string, heads: number): Attention {
-    return new Attention(ws, ws.linearWeight(`${prefix}.in_proj_weight`), ws.vec(`${prefix}.in_proj_bias`),
-      ws.linearWeight(`${prefix}.out_proj.weight`), ws.vec(`${prefix}.out_proj.bias`), heads);
+    const qkv = new Linear(ws.linearWeight(`${prefix}.in_proj_weight`), ws.vec(`${prefix}.in_proj_bias`), ws.layout);
+    return new Attention(ws, qkv, Linear.load(ws, `${prefix}.out_proj`), heads);
   }
 
-  private parts(): { w: tf.Tensor2D[]; b: tf.Tensor1D[] } {
-    if (!this.split) {
-      const W = this.width;
-      this.split = {
-        w: [0, 1, 2].map((i) => this.ws.derived(() => tf.slice(this.wqkv, [0, i * W], [W, W]))),
-        b: [0, 1, 2].map((i) => this.ws.derived(() => tf.slice(this.bqkv, [i * W], [W]))),
-      };
-    }
-    return this.split;
+  /** The q, k and v projections as separate layers. */
+  get projections(): Linear[] {
+    if (!this.parts) this.parts = [0, 1, 2].map((i) => this.qkv.rows(this.ws, i * this.width, this.width));
+    return this.parts;
   }
-  get wq(): tf.Tensor2D { return this.parts().w[0]; }
-  get wk(): tf.Tensor2D { return this.parts().w[1]; }
-  get wv(): tf.Tensor2D { return this.parts().w[2]; }
-  get bq(): tf.Tensor1D { return this.parts().b[0]; }
-  get bk(): tf.Tensor1D { return this.parts().b[1]; }
-  get bv(): tf.Tensor1D { return this.parts().b[2]; }
-
-  /** [n,T,H,D] ← [n,T,W] → [n,H,T,D] */
-  private toHeads(x: tf.Tensor3D): tf.Tensor4D {
-    const [n, T] = x.shape;
-    return tf.transpose(tf.reshape(x, [n, T, this.heads, this.headDim]), [0, 2, 1, 3]);
+  get q(): Linear { return this.projections[0]; }
+  get k(): Linear { return this.projections[1]; }
+  get v(): Linear { return this.projections[2]; }
+  private matrices(): tf.Tensor2D[] {
+    if (!this.inOut) this.inOut = [...this.projections, this.out].map((l) => l.inOut(this.ws));
+    return this.inOut;
   }
+  get wq(): tf.Tensor2D { return this.matrices()[0]; }
+  get wk(): tf.Tensor2D { return this.matrices()[1]; }
+  get wv(): tf.Tensor2D { return this.matrices()[2]; }
+  get wo(): tf.Tensor2D { return this.matrices()[3]; }
+  get bq(): tf.Tensor1D { return this.q.b!; }
+  get bk(): tf.Tensor1D { return this.k.b!; }
+  get bv(): tf.Tensor1D { return this.v.b!; }
+  get bo(): tf.Tensor1D { return this.out.b!; }
 
   /**
    * x [n,T,W] → [n,T,W]. `mask`: additive, [T,T] or [n,T,T] (0 = attend, large negative = blocked), or null.
+   * Heads are cut from whichever form the layout's matmuls produce, so `out-in` never transposes the rows.
    */
   apply(x: tf.Tensor3D, mask: tf.Tensor2D | tf.Tensor3D | null): tf.Tensor3D {
     return tf.tidy(() => {
       const [n, T, W] = x.shape;
-      const [q, k, v] = tf.split(linear(x, this.wqkv, this.bqkv), 3, -1) as tf.Tensor3D[];
-      const qh = tf.mul(this.toHeads(q), 1 / Math.sqrt(this.headDim));
-      let scores = tf.matMul(qh, this.toHeads(k), false, true); // [n,H,T,T]
+      const H = this.heads, D = this.headDim;
+      const rows = tf.reshape(x, [n * T, W]);
+      const columns = this.qkv.layout === 'out-in';
+      let q: tf.Tensor, kT: tf.Tensor, v: tf.Tensor; // [n,H,T,D], [n,H,D,T], [n,H,T,D]
+      if (columns) {
+        const [qc, kc, vc] = tf.split(tf.reshape(this.qkv.applyColumns(tf.transpose(rows as tf.Tensor2D)), [3 * H, D, n, T]), 3, 0);
+        [q, kT, v] = [tf.transpose(qc, [2, 0, 3, 1]), tf.transpose(kc, [2, 0, 1, 3]), tf.transpose(vc, [2, 0, 3, 1])];
+      } else {
+        const [qr, kr, vr] = tf.split(tf.reshape(this.qkv.apply(rows), [n, T, 3 * H, D]), 3, 2);
+        [q, kT, v] = [tf.transpose(qr, [0, 2, 1, 3]), tf.transpose(kr, [0, 2, 3, 1]), tf.transpose(vr, [0, 2, 1, 3])];
+      }
+      let scores = tf.matMul(tf.mul(q, 1 / Math.sqrt(D)), kT); // [n,H,T,T]
       if (mask) scores = tf.add(scores, mask.rank === 3 ? tf.expandDims(mask, 1) : mask);
-      const ctx = tf.matMul(tf.softmax(scores), this.toHeads(v)); // [n,H,T,D]
-      const merged = tf.reshape(tf.transpose(ctx, [0, 2, 1, 3]), [n, T, W]) as tf.Tensor3D;
-      return linear(merged, this.wo, this.bo);
+      const ctx = tf.matMul(tf.softmax(scores), v); // [n,H,T,D]
+      const y = columns
+        ? tf.transpose(this.out.applyColumns(tf.reshape(tf.transpose(ctx, [1, 3, 0, 2]), [W, n * T])))
+        : this.out.apply(tf.reshape(tf.transpose(ctx, [0, 2, 1, 3]), [n * T, W]));
+      return tf.reshape(y, [n, T, W]) as tf.Tensor3D;
     });
   }
+
+  get tensors(): tf.Tensor[] { return [...this.qkv.tensors, ...this.out.tensors]; }
 }
 
 export type Activation = ClipConfig['act'];
@@ -138,15 +167,23 @@ export class Mlp {
   static load(ws: WeightStore, prefix: string, act: Activation): Mlp {
     return new Mlp(Linear.load(ws, `${prefix}.c_fc`), Linear.load(ws, `${prefix}.c_proj`), act);
   }
+  private activate<T extends tf.Tensor>(h: T): T {
+    return (this.act === 'quick_gelu'
+      ? tf.mul(h, tf.sigmoid(tf.mul(h, 1.702)))
+      : tf.mul(tf.mul(h, 0.5), tf.add(1, tf.erf(tf.mul(h, Math.SQRT1_2))))) as T;
+  }
+  /** x [n,T,W] → [n,T,W]; in the `out-in` layout the hidden activation stays in column form. */
   apply(x: tf.Tensor3D): tf.Tensor3D {
     return tf.tidy(() => {
-      const h = this.fc.apply(x);
-      const a = this.act === 'quick_gelu'
-        ? tf.mul(h, tf.sigmoid(tf.mul(h, 1.702)))
-        : tf.mul(tf.mul(h, 0.5), tf.add(1, tf.erf(tf.mul(h, Math.SQRT1_2))));
-      return this.proj.apply(a as tf.Tensor3D);
+      const [n, T, W] = x.shape;
+      const rows = tf.reshape(x, [n * T, W]) as tf.Tensor2D;
+      const y = this.fc.layout === 'out-in'
+        ? tf.transpose(this.proj.applyColumns(this.activate(this.fc.applyColumns(tf.transpose(rows)))))
+        : this.proj.apply(this.activate(this.fc.apply(rows)));
+      return tf.reshape(y, [n, T, W]) as tf.Tensor3D;
     });
   }
+  get tensors(): tf.Tensor[] { return [...this.fc.tensors, ...this.proj.tensors]; }
 }
 
 /** Pre-LN residual block: x + attn(ln_1(x)), then + mlp(ln_2(·)). */
@@ -173,4 +210,7 @@ export class ResidualBlock {
       return tf.add(h, this.mlp.apply(this.ln2.apply(h))) as tf.Tensor3D;
     });
   }
+
+  /** Every weight tensor the block was loaded with (not the lazily made per-projection copies). */
+  get tensors(): tf.Tensor[] { return [...this.ln1.tensors, ...this.attn.tensors, ...this.ln2.tensors, ...this.mlp.tensors]; }
 }

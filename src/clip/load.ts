@@ -14,9 +14,9 @@ import type { ClipConfig } from '../weights/config';
 import { isConvertedFolder, openConverted, readConverted } from '../weights/converted';
 import { canonicalize } from '../weights/names';
 import type { RawTensor, TensorMap } from '../weights/types';
-import { ClipModel, createClip } from './model';
+import { ClipModel, createClip, ModelOptions } from './model';
 
-export interface LoadClipOptions {
+export interface LoadClipOptions extends ModelOptions {
   /** Activation override (e.g. `gelu` for a LAION checkpoint without a config that says so). */
   act?: 'quick_gelu' | 'gelu';
   /**
@@ -166,8 +166,8 @@ export function openWeights(x: string, opts: LoadClipOptions = {}): OpenedWeight
 }
 
 /** Build the model from host weights, then let go of the host copies (the model keeps its own tensors). */
-export function modelFromWeights(w: LoadedWeights): ClipModel {
-  const model = createClip(w.config, w.weights);
+export function modelFromWeights(w: LoadedWeights, opts: ModelOptions = {}): ClipModel {
+  const model = createClip(w.config, w.weights, opts);
   // createClip uploads everything at construction; dropping the map halves the memory of a loaded model.
   w.weights.clear();
   return model;
@@ -181,7 +181,7 @@ export function modelFromWeights(w: LoadedWeights): ClipModel {
 export async function loadClip(x: string, opts: LoadClipOptions = {}): Promise<ClipModel> {
   const w = openWeights(x, opts);
   try {
-    return modelFromWeights(w);
+    return modelFromWeights(w, opts.weightLayout ? { weightLayout: opts.weightLayout } : {});
   } finally {
     w.close();
   }

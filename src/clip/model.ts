@@ -3,7 +3,8 @@
  * (OpenAI-named) weights; use src/weights/names.ts `canonicalize` for other layouts.
  */
 import * as tf from '@tensorflow/tfjs';
-import { InputError, WeightsFormatError } from '../errors';
+import { InputError, OptionsError, WeightsFormatError } from '../errors';
+import { defaultWeightLayout, WEIGHT_LAYOUTS, WeightLayout } from '../tensor/linear';
 import { getLimits } from '../limits';
 import { ClipConfig, configProblems } from '../weights/config';
 import { canonicalShapes } from '../weights/names';
@@ -54,8 +55,17 @@ export function disposeOutput(o: EncoderOutput): void {
   tf.dispose([o.embeds, o.tokens, ...(o.hidden ?? [])]);
 }
 
+export interface ModelOptions {
+  /**
+   * How linear weights are held (src/tensor/linear.ts): `out-in` halves the weight memory on wasm, `in-out`
+   * is a few per cent faster there. Default: `out-in` on wasm, `in-out` on every other backend.
+   */
+  weightLayout?: WeightLayout;
+}
+
 export class ClipModel {
   readonly config: Readonly<ClipConfig>;
+  readonly weightLayout: WeightLayout;
   readonly vision: VisionTransformer;
   readonly text: TextTransformer;
   /** exp(logit_scale), the temperature applied to cosine similarities. */
@@ -63,7 +73,9 @@ export class ClipModel {
   private readonly store: WeightStore;
   private disposed = false;
 
-  constructor(config: ClipConfig, weights: TensorMap, source = '<weights>') {
+  constructor(config: ClipConfig, weights: TensorMap, source = '<weights>', opts: ModelOptions = {}) {
+    const layout = opts.weightLayout ?? defaultWeightLayout();
+    if (!WEIGHT_LAYOUTS.includes(layout)) throw new OptionsError('weightLayout', `expected one of ${WEIGHT_LAYOUTS.join(', ')}, got ${JSON.stringify(layout)}`);
     const problems = configProblems(config);
     if (problems.length) throw new WeightsFormatError(source, `bad config: ${problems.join('; ')}`);
     const bad: string[] = [];
@@ -75,7 +87,8 @@ export class ClipModel {
     }
     if (bad.length) throw new WeightsFormatError(source, `weights do not match the config (canonical names expected): ${bad.slice(0, 10).join('; ')}${bad.length > 10 ? ` … (${bad.length})` : ''}`);
     this.config = Object.freeze({ ...config });
-    this.store = new WeightStore(weights);
+    this.weightLayout = layout;
+    this.store = new WeightStore(weights, layout);
     try {
       this.vision = new VisionTransformer(this.store, config);
       this.text = new TextTransformer(this.store, config);
@@ -166,6 +179,6 @@ export class ClipModel {
 }
 
 /** Build a model from canonical weights (see `canonicalize`). Weights are uploaded to the current backend once. */
-export function createClip(config: ClipConfig, weights: TensorMap): ClipModel {
-  return new ClipModel(config, weights);
+export function createClip(config: ClipConfig, weights: TensorMap, opts: ModelOptions = {}): ClipModel {
+  return new ClipModel(config, weights, undefined, opts);
 }

@@ -2,7 +2,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { createClip, ClipModel } from '../../src/clip/model';
+import { createClip, ClipModel, ModelOptions } from '../../src/clip/model';
 import { canonicalize } from '../../src/weights/names';
 import { readSafetensors } from '../../src/weights/safetensors';
 import { TensorMap } from '../../src/weights/types';
@@ -13,11 +13,11 @@ export const TOL = 1e-4;
 
 export interface RefModel { model: ClipModel; golden: TensorMap; dir: string }
 
-export function loadRef(dir: string, weightsFile: string): RefModel {
+export function loadRef(dir: string, weightsFile: string, opts: ModelOptions = {}): RefModel {
   const { tensors } = readSafetensors(path.join(dir, weightsFile));
   const hfConfig = JSON.parse(fs.readFileSync(path.join(dir, 'hf_config.json'), 'utf8'));
   const { config, weights } = canonicalize(tensors, { source: weightsFile, hfConfig });
-  return { model: createClip(config, weights), golden: readSafetensors(path.join(dir, 'golden.safetensors')).tensors, dir };
+  return { model: createClip(config, weights, opts), golden: readSafetensors(path.join(dir, 'golden.safetensors')).tensors, dir };
 }
 
 export function goldenTensor(g: TensorMap, name: string): tf.Tensor {

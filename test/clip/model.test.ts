@@ -4,6 +4,7 @@ import { disposeOutput } from '../../src/clip/model';
 import { InputError, OptionsError, WeightsFormatError } from '../../src/errors';
 import { createClip } from '../../src/clip/model';
 import { fixturePath } from '../helpers/paths';
+import { defaultWeightLayout, WEIGHT_LAYOUTS } from '../../src/tensor/linear';
 import { expectGolden, goldenTensor, loadRef, RefModel } from './goldens';
 
 const MICRO = fixturePath('micro');
@@ -16,8 +17,8 @@ function expectTyped(fn: () => Promise<unknown>, cls: Function, source: RegExp |
   });
 }
 
-for (const backend of ['cpu', 'wasm']) {
-  describe(`clip/model on micro goldens (${backend}, max abs err ≤ 1e-4·max(1,max|ref|))`, () => {
+for (const backend of ['cpu', 'wasm']) for (const weightLayout of WEIGHT_LAYOUTS) {
+  describe(`clip/model on micro goldens (${backend}, ${weightLayout} weights, max abs err ≤ 1e-4·max(1,max|ref|))`, () => {
     let ref: RefModel;
     let px: tf.Tensor4D, ids: tf.Tensor2D;
     let prev: string;
@@ -26,7 +27,7 @@ for (const backend of ['cpu', 'wasm']) {
       prev = tf.getBackend();
       const { initBackend } = await import('../../src/backend');
       await initBackend({ backend });
-      ref = loadRef(MICRO, 'openai.safetensors');
+      ref = loadRef(MICRO, 'openai.safetensors', { weightLayout });
       px = goldenTensor(ref.golden, 'pixel_values') as tf.Tensor4D;
       ids = goldenTensor(ref.golden, 'input_ids') as tf.Tensor2D;
     });
@@ -196,6 +197,31 @@ describe('clip/model API surface and bad input', () => {
     const out = await ref.model.encodeTexts([] as number[][]);
     expect(out.embeds.shape).to.deep.equal([0, 32]);
     disposeOutput(out);
+  });
+
+  it('weightLayout: out-in on wasm and in-out elsewhere by default; projections and [in,out] views agree in both layouts; bad value → OptionsError', () => {
+    expect(defaultWeightLayout('wasm')).to.equal('out-in');
+    expect(defaultWeightLayout('cpu')).to.equal('in-out');
+    expect(defaultWeightLayout('tensorflow')).to.equal('in-out');
+    expect(ref.model.weightLayout).to.equal(defaultWeightLayout());
+    const models = WEIGHT_LAYOUTS.map((weightLayout) => createClip(ref.model.config, new Map(loadRefWeights()), { weightLayout }));
+    try {
+      const [a, b] = models.map((m) => m.text.blocks[0]);
+      expect(a.attn.qkv.w.shape).to.deep.equal([64, 192]); // in-out
+      expect(b.attn.qkv.w.shape).to.deep.equal([192, 64]); // out-in, PyTorch's
+      const x = tf.randomNormal([3, 64], 0, 1, 'float32', 5) as tf.Tensor2D;
+      for (const blk of [a, b]) {
+        // q·x through the layer equals x @ wq + bq through the [in,out] view.
+        const d = tf.tidy(() => tf.max(tf.abs(tf.sub(blk.attn.q.apply(x), tf.add(tf.matMul(x, blk.wq), blk.bq)))).dataSync()[0]);
+        expect(d).to.be.lessThan(1e-5);
+      }
+      const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(a.wv, b.wv))).dataSync()[0]);
+      expect(diff).to.equal(0);
+      x.dispose();
+    } finally {
+      for (const m of models) m.dispose();
+    }
+    expect(() => createClip(ref.model.config, new Map(loadRefWeights()), { weightLayout: 'rows' as never })).to.throw(OptionsError, /weightLayout/);
   });
 
   it('createClip rejects weights that do not match the config', () => {

@@ -5,6 +5,7 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
 import { disposeOutput } from '../../src/clip/model';
+import { WEIGHT_LAYOUTS } from '../../src/tensor/linear';
 import { expectGolden, goldenTensor, loadRef, RefModel } from '../clip/goldens';
 import { sharedPath } from '../helpers/paths';
 
@@ -15,9 +16,9 @@ function positions(T: number, pick: (t: number) => boolean): tf.Tensor3D {
   return tf.tensor3d(Array.from({ length: T }, (_, t) => (pick(t) ? 1 : 0)), [1, T, 1]);
 }
 
-for (const backend of ['cpu', 'wasm']) {
+for (const backend of ['cpu', 'wasm']) for (const weightLayout of WEIGHT_LAYOUTS) {
   for (const [name, file] of MODELS) {
-    describe(`reference ${name} (${file}) on ${backend}: max abs err ≤ 1e-4·max(1,max|ref|)`, () => {
+    describe(`reference ${name} (${file}) on ${backend}, ${weightLayout} weights: max abs err ≤ 1e-4·max(1,max|ref|)`, () => {
       let ref: RefModel;
       let px: tf.Tensor4D, ids: tf.Tensor2D;
       let prev: string;
@@ -26,7 +27,7 @@ for (const backend of ['cpu', 'wasm']) {
         prev = tf.getBackend();
         const { initBackend } = await import('../../src/backend');
         await initBackend({ backend });
-        ref = loadRef(sharedPath('reference', name), file);
+        ref = loadRef(sharedPath('reference', name), file, { weightLayout });
         px = goldenTensor(ref.golden, 'pixel_values') as tf.Tensor4D;
         ids = goldenTensor(ref.golden, 'input_ids') as tf.Tensor2D;
       });
