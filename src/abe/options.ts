@@ -48,7 +48,10 @@ export interface AbeOptions {
   // Batching
   /** Images per image-encoder forward chunk. */
   imageBatchSize: number;
-  /** Texts per text-encoder forward chunk. */
+  /**
+   * Texts per text-encoder forward chunk. 32 × 77 tokens already fill the matmuls; larger chunks only raise the
+   * peak memory (on wasm the heap keeps its high-water mark for the life of the process).
+   */
   textBatchSize: number;
   /** Images per scoring chunk, at most (fewer when the [n·P, 2Q] similarity tensor would pass 16 MiB). */
   scoreChunk: number;
@@ -78,7 +81,7 @@ export const DEFAULT_OPTIONS: Readonly<AbeOptions> = Object.freeze({
   regionLambda: 3.0,
   regionMaxMaps: 4096,
   imageBatchSize: 32,
-  textBatchSize: 256,
+  textBatchSize: 32,
   scoreChunk: 64,
 } as AbeOptions);
 

@@ -75,7 +75,9 @@ export async function imagePass(model: AbeModel, pixels: tf.Tensor4D, keys: Patc
   }
   let out;
   try {
-    out = await model.encodeImages(pixels, { batchSize, hooks: { hidden } });
+    // The per-token head is needed only when the last hidden state's patches are asked for.
+    const tokens = keys.includes(patchKey('tokens', layers));
+    out = await model.encodeImages(pixels, { batchSize, tokens, hooks: { hidden } });
   } catch (e) {
     for (const list of captured.values()) for (const c of list) c.h.dispose();
     throw e;

@@ -35,7 +35,7 @@ export async function embedStrings(model: AbeModel, strings: readonly string[], 
     const ids = tf.tensor2d(concatInt(rows), [missing.length, L], 'int32');
     let out;
     try {
-      out = await model.encodeTexts(ids, { batchSize });
+      out = await model.encodeTexts(ids, { batchSize, tokens: false });
     } finally {
       ids.dispose();
     }
@@ -96,29 +96,40 @@ export async function contextualPhrases(
   if (gamma !== 0) withGroups.forEach((c, r) => { edited = editMatrix(c, L, A, r * L * L) || edited; });
   const ids = idsTensor(withGroups, L);
   const At = edited ? tf.tensor3d(A, [withGroups.length, L, L]) : null;
+  // Rows (in the caption batch) of each group's last object token; only those go through the head.
+  const rows: number[][] = withGroups.map((c) => c.groups.map((g) => g.objectLast));
+  const picked: { start: number; h: tf.Tensor2D }[] = [];
+  const last = model.text.layers;
+  const edit = (h: tf.Tensor3D, start: number): tf.Tensor3D => {
+    if (!At) return h;
+    const a = tf.slice(At, [start, 0, 0], [h.shape[0], L, L]);
+    return tf.sub(h, tf.mul(tf.matMul(a, h), gamma)) as tf.Tensor3D;
+  };
+  const pick = (h: tf.Tensor3D, start: number): void => {
+    const flat = rows.slice(start, start + h.shape[0]).flatMap((ps, r) => ps.map((p) => r * L + p));
+    picked.push({ start, h: tf.keep(tf.gather(tf.reshape(h, [-1, h.shape[2]]), tf.tensor1d(flat, 'int32')) as tf.Tensor2D) });
+  };
+  const hidden: Record<number, (h: tf.Tensor3D, info: { batchStart: number }) => tf.Tensor3D | void> = {};
+  if (At) hidden[layer] = (h, info) => edit(h, info.batchStart);
+  const before = hidden[last];
+  hidden[last] = (h, info) => {
+    const x = before?.(h, info) ?? h;
+    pick(x, info.batchStart);
+    return x;
+  };
   try {
-    const hooks = At ? {
-      hidden: {
-        [layer]: (h: tf.Tensor3D, info: { batchStart: number }) => {
-          const a = tf.slice(At, [info.batchStart, 0, 0], [h.shape[0], L, L]);
-          return tf.sub(h, tf.mul(tf.matMul(a, h), gamma)) as tf.Tensor3D;
-        },
-      },
-    } : undefined;
-    const out = await model.encodeTexts(ids, { batchSize, ...(hooks ? { hooks } : {}) });
-    try {
-      const flat: number[] = [];
-      withGroups.forEach((c, r) => { for (const g of c.groups) flat.push(r * L + g.objectLast); });
-      return tf.tidy(() => {
-        const rows = tf.gather(out.tokens.reshape([withGroups.length * L, E]), tf.tensor1d(flat, 'int32'));
-        return l2normalize(rows).dataSync() as Float32Array;
-      });
-    } finally {
-      tf.dispose([out.embeds, out.tokens, ...(out.hidden ?? [])]);
-    }
+    const out = await model.encodeTexts(ids, { batchSize, tokens: false, hooks: { hidden } });
+    tf.dispose([out.embeds, out.tokens, ...(out.hidden ?? [])]);
+    picked.sort((a, b) => a.start - b.start);
+    return tf.tidy(() => {
+      const h = picked.length === 1 ? picked[0].h : tf.concat(picked.map((p) => p.h), 0);
+      const E2 = model.text.head(tf.expandDims(h, 0) as tf.Tensor3D);
+      return l2normalize(tf.reshape(E2, [-1, E])).dataSync() as Float32Array;
+    });
   } finally {
     ids.dispose();
     At?.dispose();
+    tf.dispose(picked.map((p) => p.h));
   }
 }
 
@@ -143,8 +154,11 @@ export async function refine(
     const gamma = o.refine === 'none' ? 0 : o.gamma;
     // Per caption: its ids, group positions, γ and layer decide its p_k rows.
     const keys = caps.map((c) => `${gamma}|${refineIndex}|${Array.from(c.ids).join(',')}|${JSON.stringify(c.groups.map((g) => [g.positions, g.objectLast]))}`);
-    const todo = caps.filter((c, i) => c.groups.length && !contextualCache.has(keys[i]));
-    const todoKeys = keys.filter((k, i) => caps[i].groups.length && !contextualCache.has(k));
+    // Each distinct caption once (a benchmark repeats captions across images).
+    const firstOf = new Map<string, PreparedCaption>();
+    caps.forEach((c, i) => { if (c.groups.length && !contextualCache.has(keys[i]) && !firstOf.has(keys[i])) firstOf.set(keys[i], c); });
+    const todo = [...firstOf.values()];
+    const todoKeys = [...firstOf.keys()];
     if (todo.length) {
       const fresh = await contextualPhrases(model, todo, gamma, refineIndex, o.textBatchSize);
       let q = 0;

@@ -145,7 +145,7 @@ export class AbeScorer {
     const probe = new Float32Array(3 * R * R).map((_, i) => Math.sin(i * 0.37));
     const px = tf.tensor4d(probe, [1, 3, R, R]);
     try {
-      const out = await this.model.encodeImages(px);
+      const out = await this.model.encodeImages(px, { tokens: false });
       const e = out.embeds.dataSync() as Float32Array;
       tf.dispose([out.embeds, out.tokens, ...(out.hidden ?? [])]);
       this.fixedModelId = contentHash(Float32Array.from([...e, this.model.logitScale])).slice(0, 16)
@@ -251,7 +251,7 @@ export class AbeScorer {
       masked.forEach((m, k) => all.set(m, k * size));
       const px = tf.tensor4d(all, [masked.length, 3, R, R]);
       try {
-        const out = await this.model.encodeImages(px, { batchSize: o.imageBatchSize });
+        const out = await this.model.encodeImages(px, { batchSize: o.imageBatchSize, tokens: false });
         embeds = tf.tidy(() => l2normalize(out.embeds).dataSync() as Float32Array);
         tf.dispose([out.embeds, out.tokens, ...(out.hidden ?? [])]);
       } finally {
@@ -282,7 +282,7 @@ export class AbeScorer {
       const L = c.contextLength;
       const ids = tf.tensor2d(Int32Array.from(list.flatMap((x) => Array.from(x.ids))), [list.length, L], 'int32');
       try {
-        const out = await this.model.encodeTexts(ids, { batchSize: o.textBatchSize });
+        const out = await this.model.encodeTexts(ids, { batchSize: o.textBatchSize, tokens: false });
         const d = tf.tidy(() => l2normalize(out.embeds).dataSync() as Float32Array);
         tf.dispose([out.embeds, out.tokens, ...(out.hidden ?? [])]);
         list.forEach((x, r) => this.captionEmbeds.set(keyOf(x), d.slice(r * E, (r + 1) * E)));

@@ -147,9 +147,9 @@ export function fixedInput(c: ClipConfig): { pixels: tf.Tensor4D; ids: number[][
 
 /**
  * Hooks that dispose each block's weights once the last rows of the fixed input have passed through it. The
- * verification model runs once and is thrown away, and on wasm the first matmul with a weight makes a packed
- * copy of it inside the wasm heap (XNNPACK's cached operator, freed only with the weight): kept until the end,
- * those copies doubled the heap (≈ +80 % of an f32 checkpoint), and wasm memory never shrinks.
+ * verification model runs once and is thrown away; what it frees early is reused by the second model's load
+ * (wasm memory never shrinks). In the `in-out` weight layout this also frees the packed copy XNNPACK makes of
+ * each weight at its first matmul (≈ +80 % of an f32 checkpoint when kept to the end).
  */
 function releaseBlocksAsUsed(t: Transformer, rows: number): Hooks {
   const hidden: NonNullable<Hooks['hidden']> = {};

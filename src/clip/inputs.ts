@@ -58,7 +58,7 @@ function describe(v: unknown): string {
   return typeof v === 'object' ? (v.constructor?.name ?? 'an object') : `${typeof v} ${typeof v === 'bigint' || typeof v === 'symbol' ? String(v) : JSON.stringify(v)}`;
 }
 
-const KNOWN = new Set(['batchSize', 'hiddenStates', 'hooks']);
+const KNOWN = new Set(['batchSize', 'hiddenStates', 'tokens', 'hooks']);
 const KNOWN_TEXT = new Set([...KNOWN, 'truncate']);
 
 function checkHooks(hooks: Hooks, layers: number, arg: string): void {
@@ -80,7 +80,7 @@ function checkHooks(hooks: Hooks, layers: number, arg: string): void {
   table('attentionMask', layers - 1);
 }
 
-export function checkOptions(opts: EncodeOptions | TextEncodeOptions | undefined, layers: number, text: boolean, arg = 'opts'): { batchSize: number; hiddenStates: boolean; hooks?: Hooks; truncate: boolean } {
+export function checkOptions(opts: EncodeOptions | TextEncodeOptions | undefined, layers: number, text: boolean, arg = 'opts'): { batchSize: number; hiddenStates: boolean; tokens: boolean; hooks?: Hooks; truncate: boolean } {
   const o = (opts ?? {}) as TextEncodeOptions;
   if (typeof o !== 'object') throw new OptionsError(arg, 'options must be an object');
   for (const k of Object.keys(o)) {
@@ -89,5 +89,6 @@ export function checkOptions(opts: EncodeOptions | TextEncodeOptions | undefined
   const batchSize = o.batchSize ?? DEFAULT_BATCH_SIZE;
   if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new OptionsError(`${arg}.batchSize`, `${String(batchSize)} is not a positive integer`);
   if (o.hooks !== undefined) checkHooks(o.hooks, layers, `${arg}.hooks`);
-  return { batchSize, hiddenStates: Boolean(o.hiddenStates), hooks: o.hooks, truncate: Boolean(o.truncate) };
+  if (o.tokens !== undefined && typeof o.tokens !== 'boolean') throw new OptionsError(`${arg}.tokens`, `expected true or false, got ${JSON.stringify(o.tokens)}`);
+  return { batchSize, hiddenStates: Boolean(o.hiddenStates), tokens: o.tokens ?? true, hooks: o.hooks, truncate: Boolean(o.truncate) };
 }

@@ -147,9 +147,11 @@ export class Attention {
         const [qr, kr, vr] = tf.split(tf.reshape(this.qkv.apply(rows), [n, T, 3 * H, D]), 3, 2);
         [q, kT, v] = [tf.transpose(qr, [0, 2, 1, 3]), tf.transpose(kr, [0, 2, 3, 1]), tf.transpose(vr, [0, 2, 1, 3])];
       }
-      let scores = tf.matMul(tf.mul(q, 1 / Math.sqrt(D)), kT); // [n,H,T,T]
-      if (mask) scores = tf.add(scores, mask.rank === 3 ? tf.expandDims(mask, 1) : mask);
-      const ctx = tf.matMul(tf.softmax(scores), v); // [n,H,T,D]
+      const probs = tf.tidy(() => { // [n,H,T,T]; its temporaries go before the next matmul
+        const scores = tf.matMul(tf.mul(q, 1 / Math.sqrt(D)), kT);
+        return tf.softmax(mask ? tf.add(scores, mask.rank === 3 ? tf.expandDims(mask, 1) : mask) : scores);
+      });
+      const ctx = tf.matMul(probs, v); // [n,H,T,D]
       const y = columns
         ? tf.transpose(this.out.applyColumns(tf.reshape(tf.transpose(ctx, [1, 3, 0, 2]), [W, n * T])))
         : this.out.apply(tf.reshape(tf.transpose(ctx, [0, 2, 1, 3]), [n * T, W]));
@@ -168,18 +170,25 @@ export class Mlp {
     return new Mlp(Linear.load(ws, `${prefix}.c_fc`), Linear.load(ws, `${prefix}.c_proj`), act);
   }
   private activate<T extends tf.Tensor>(h: T): T {
-    return (this.act === 'quick_gelu'
+    return tf.tidy(() => (this.act === 'quick_gelu'
       ? tf.mul(h, tf.sigmoid(tf.mul(h, 1.702)))
-      : tf.mul(tf.mul(h, 0.5), tf.add(1, tf.erf(tf.mul(h, Math.SQRT1_2))))) as T;
+      : tf.mul(tf.mul(h, 0.5), tf.add(1, tf.erf(tf.mul(h, Math.SQRT1_2))))) as T);
   }
-  /** x [n,T,W] → [n,T,W]; in the `out-in` layout the hidden activation stays in column form. */
+  /**
+   * x [n,T,W] → [n,T,W]; in the `out-in` layout the hidden activation stays in column form. The hidden
+   * activation (4W per token) is the widest tensor of a block: at most two are alive at once (wasm keeps its
+   * heap's high-water mark, so a transient peak is paid for the life of the process).
+   */
   apply(x: tf.Tensor3D): tf.Tensor3D {
     return tf.tidy(() => {
       const [n, T, W] = x.shape;
       const rows = tf.reshape(x, [n * T, W]) as tf.Tensor2D;
-      const y = this.fc.layout === 'out-in'
-        ? tf.transpose(this.proj.applyColumns(this.activate(this.fc.applyColumns(tf.transpose(rows)))))
-        : this.proj.apply(this.activate(this.fc.apply(rows)));
+      const columns = this.fc.layout === 'out-in';
+      const h = columns ? this.fc.applyColumns(tf.transpose(rows)) : this.fc.apply(rows);
+      const a = this.activate(h);
+      h.dispose();
+      const y = columns ? tf.transpose(this.proj.applyColumns(a)) : this.proj.apply(a);
+      a.dispose();
       return tf.reshape(y, [n, T, W]) as tf.Tensor3D;
     });
   }

@@ -50,6 +50,20 @@ async function inChunks(n: number, chunk: number, run: (start: number, size: num
   return out;
 }
 
+/**
+ * The head on the pooled rows, and on every token when asked: `pool` picks each row's pooled token [n,1,·]
+ * from any [n,T,·] tensor. Pooling before or after the head gives the same rows (the head is per token).
+ */
+function pooledHead(last: tf.Tensor3D, head: (h: tf.Tensor3D) => tf.Tensor3D, allTokens: boolean, pool: (x: tf.Tensor3D) => tf.Tensor): { embeds: tf.Tensor2D; tokens: tf.Tensor3D } {
+  const n = last.shape[0];
+  if (allTokens) {
+    const tokens = head(last);
+    return { embeds: tf.reshape(pool(tokens), [n, -1]) as tf.Tensor2D, tokens };
+  }
+  const embeds = tf.reshape(head(pool(last) as tf.Tensor3D), [n, -1]) as tf.Tensor2D;
+  return { embeds, tokens: tf.zeros([n, 0, embeds.shape[1]]) as tf.Tensor3D };
+}
+
 /** Dispose every tensor of an encoder output. */
 export function disposeOutput(o: EncoderOutput): void {
   tf.dispose([o.embeds, o.tokens, ...(o.hidden ?? [])]);
@@ -113,10 +127,9 @@ export class ClipModel {
     return inChunks(px.shape[0], chunk, (start, size) => tf.tidy(() => {
       const x = size === px.shape[0] ? px : tf.slice(px, [start, 0, 0, 0], [size, -1, -1, -1]);
       const { last, hidden } = v.transformer.run(v.embed(x), { hooks: o.hooks, batchStart: start, defaultMask: null, collect: o.hiddenStates });
-      const tokens = v.head(last);
-      const embeds = tf.reshape(tf.slice(tokens, [0, 0, 0], [size, 1, -1]), [size, c.embedDim]) as tf.Tensor2D;
+      const { embeds, tokens } = pooledHead(last, (h) => v.head(h), o.tokens, (all) => tf.slice(all, [0, 0, 0], [size, 1, -1]));
       return o.hiddenStates ? { embeds, tokens, hidden } : { embeds, tokens };
-    }), () => this.empty(v.tokens, v.width, v.layers, o.hiddenStates));
+    }), () => this.empty(o.tokens ? v.tokens : 0, v.width, v.layers, o.hiddenStates));
   }
 
   /**
@@ -136,11 +149,11 @@ export class ClipModel {
     return inChunks(rows, chunk, (start, size) => tf.tidy(() => {
       const idt = tf.tensor2d(host.data.subarray(start * L, (start + size) * L), [size, L], 'int32');
       const { last, hidden } = t.transformer.run(t.embed(idt), { hooks: o.hooks, batchStart: start, defaultMask: t.causalMask(L), collect: o.hiddenStates });
-      const tokens = t.head(last);
-      const flat = pool.slice(start, start + size).map((p, r) => r * L + p);
-      const embeds = tf.gather(tf.reshape(tokens, [size * L, c.embedDim]), tf.tensor1d(flat, 'int32')) as tf.Tensor2D;
+      const flat = tf.tensor1d(pool.slice(start, start + size).map((p, r) => r * L + p), 'int32');
+      const { embeds, tokens } = pooledHead(last, (h) => t.head(h), o.tokens,
+        (all) => tf.expandDims(tf.gather(tf.reshape(all, [size * L, all.shape[2]]), flat), 1));
       return o.hiddenStates ? { embeds, tokens, hidden } : { embeds, tokens };
-    }), () => this.empty(L, t.width, t.layers, o.hiddenStates));
+    }), () => this.empty(o.tokens ? L : 0, t.width, t.layers, o.hiddenStates));
   }
 
   /** Image–text logits [n,m], as the reference `model(pixels, ids)[0]`. */

@@ -47,6 +47,12 @@ export interface EncodeOptions {
   batchSize?: number;
   /** Also return every hidden state (index 0..layers). */
   hiddenStates?: boolean;
+  /**
+   * Compute the head on every token (default true). False: only the pooled rows go through the head, and
+   * `tokens` is an empty [n, 0, E] tensor — what embedding-only jobs want (no n·T·E output, no per-token
+   * projection).
+   */
+  tokens?: boolean;
   hooks?: Hooks;
 }
 
@@ -58,7 +64,7 @@ export interface TextEncodeOptions extends EncodeOptions {
 export interface EncoderOutput {
   /** Pooled, projected, NOT normalised: [n, E]. */
   embeds: tf.Tensor2D;
-  /** Final LayerNorm + projection at every token: [n, T, E] (vision: CLS first) or [m, L, E] (text). */
+  /** Final LayerNorm + projection at every token: [n, T, E] (vision: CLS first) or [m, L, E] (text); [n, 0, E] with `tokens: false`. */
   tokens: tf.Tensor3D;
   /** With `hiddenStates`: layers+1 tensors [n, T, W]. */
   hidden?: tf.Tensor3D[];

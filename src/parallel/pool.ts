@@ -26,6 +26,8 @@ export interface EncoderPoolOptions {
 export interface PoolEncodeOptions {
   /** Rows one worker encodes per forward chunk (default 32). */
   batchSize?: number;
+  /** As EncodeOptions.tokens: false returns `tokens` as [n, 0, E] (default true). */
+  tokens?: boolean;
 }
 
 /** The cores this process may use. */
@@ -224,10 +226,10 @@ export class EncoderPool {
     } else {
       throw new InputError('pixels', 'expected a tf.Tensor4D or a Float32Array');
     }
-    const rows = data.length / per, batchSize = checkBatch(opts);
-    const T = 1 + (R / this.config.visionPatchSize) ** 2;
+    const rows = data.length / per, { batchSize, tokens } = checkPoolOptions(opts);
+    const T = tokens ? 1 + (R / this.config.visionPatchSize) ** 2 : 0;
     return this.gather(rows, T, this.shares(rows, batchSize), (start, size, id) => ({
-      kind: 'image', id, rows: size, batchSize, pixels: data.slice(start * per, (start + size) * per),
+      kind: 'image', id, rows: size, batchSize, tokens, pixels: data.slice(start * per, (start + size) * per),
     }));
   }
 
@@ -247,9 +249,9 @@ export class EncoderPool {
     } else {
       throw new InputError('ids', 'expected a tf.Tensor2D int32 or number[][]');
     }
-    const batchSize = checkBatch(opts);
-    return this.gather(rows, L, this.shares(rows, batchSize), (start, size, id) => ({
-      kind: 'text', id, rows: size, L, batchSize, ids: data.slice(start * L, (start + size) * L),
+    const { batchSize, tokens } = checkPoolOptions(opts);
+    return this.gather(rows, tokens ? L : 0, this.shares(rows, batchSize), (start, size, id) => ({
+      kind: 'text', id, rows: size, L, batchSize, tokens, ids: data.slice(start * L, (start + size) * L),
     }));
   }
 
@@ -270,8 +272,9 @@ export class EncoderPool {
   }
 }
 
-function checkBatch(opts: PoolEncodeOptions): number {
+function checkPoolOptions(opts: PoolEncodeOptions): { batchSize: number; tokens: boolean } {
   const b = opts.batchSize ?? 32;
   if (!Number.isSafeInteger(b) || b < 1) throw new OptionsError('opts.batchSize', `${b} is not a positive integer`);
-  return b;
+  if (opts.tokens !== undefined && typeof opts.tokens !== 'boolean') throw new OptionsError('opts.tokens', `expected true or false, got ${JSON.stringify(opts.tokens)}`);
+  return { batchSize: b, tokens: opts.tokens ?? true };
 }

@@ -11,8 +11,8 @@ export interface WorkerInit {
 }
 
 export type Job =
-  | { kind: 'image'; id: number; pixels: Float32Array; rows: number; batchSize: number }
-  | { kind: 'text'; id: number; ids: Int32Array; rows: number; L: number; batchSize: number };
+  | { kind: 'image'; id: number; pixels: Float32Array; rows: number; batchSize: number; tokens: boolean }
+  | { kind: 'text'; id: number; ids: Int32Array; rows: number; L: number; batchSize: number; tokens: boolean };
 
 export type Request = Job | { kind: 'close' };
 

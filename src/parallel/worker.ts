@@ -18,10 +18,10 @@ async function run(model: ClipModel, job: Job): Promise<Reply & { kind: 'done' }
   let res;
   if (job.kind === 'image') {
     const px = tf.tensor4d(job.pixels, [job.rows, 3, c.imageResolution, c.imageResolution]);
-    try { res = await model.encodeImages(px, { batchSize: job.batchSize }); } finally { px.dispose(); }
+    try { res = await model.encodeImages(px, { batchSize: job.batchSize, tokens: job.tokens }); } finally { px.dispose(); }
   } else {
     const ids = tf.tensor2d(job.ids, [job.rows, job.L], 'int32');
-    try { res = await model.encodeTexts(ids, { batchSize: job.batchSize }); } finally { ids.dispose(); }
+    try { res = await model.encodeTexts(ids, { batchSize: job.batchSize, tokens: job.tokens }); } finally { ids.dispose(); }
   }
   try {
     const embeds = (await res.embeds.data()) as Float32Array;

@@ -60,6 +60,16 @@ for (const backend of ['cpu', 'wasm']) for (const weightLayout of WEIGHT_LAYOUTS
       disposeOutput(im); disposeOutput(tx);
     });
 
+    it('tokens: false gives the same embeds goldens (pooled rows only) and an empty [n,0,E] tokens tensor', async () => {
+      const im = await ref.model.encodeImages(px, { tokens: false, batchSize: 2 });
+      expectGolden(im.embeds, ref.golden, 'image_embeds');
+      expect(im.tokens.shape).to.deep.equal([px.shape[0], 0, ref.model.config.embedDim]);
+      const tx = await ref.model.encodeTexts(ids, { tokens: false });
+      expectGolden(tx.embeds, ref.golden, 'text_embeds');
+      expect(tx.tokens.shape).to.deep.equal([ids.shape[0], 0, ref.model.config.embedDim]);
+      disposeOutput(im); disposeOutput(tx);
+    });
+
     it('numTensors is unchanged after encode calls with and without hooks (outputs disposed)', async () => {
       const m = ref.model;
       await m.encodeImages(px).then(disposeOutput); // warm up lazy tensors (masks, q/k/v views)
@@ -184,6 +194,7 @@ describe('clip/model API surface and bad input', () => {
     const px = tf.zeros([1, 3, 32, 32]) as tf.Tensor4D;
     await expectTyped(() => m.encodeImages(px, { batchSize: 0 }), OptionsError, 'opts.batchSize');
     await expectTyped(() => m.encodeImages(px, { bogus: 1 } as never), OptionsError, 'opts.bogus');
+    await expectTyped(() => m.encodeImages(px, { tokens: 'no' } as never), OptionsError, 'opts.tokens');
     await expectTyped(() => m.encodeImages(px, { hooks: { hidden: { 3: () => undefined } } }), OptionsError, 'opts.hooks.hidden[3]');
     await expectTyped(() => m.encodeImages(px, { hooks: { attentionMask: { 2: () => null } } }), OptionsError, 'opts.hooks.attentionMask[2]');
     await expectTyped(() => m.encodeImages(px, { hooks: { attentionMask: { 0: () => tf.zeros([3, 3]) as tf.Tensor2D } } }), InputError, /hooks\.attentionMask\[0\]/, /expected \[17,17\]/);

@@ -45,7 +45,11 @@ describe('parallel/EncoderPool (wasm workers vs the single-thread model, max abs
     // A Float32Array input gives the same rows.
     const fromHost = await pool.encodeImages(px.dataSync() as Float32Array);
     expect(maxAbsDiff(fromHost.embeds.dataSync(), ref.embeds.dataSync())).to.be.at.most(1e-5);
-    disposeOutput(ref); disposeOutput(out); disposeOutput(fromHost);
+    // tokens: false — embeds only, tokens [n,0,E].
+    const lean = await pool.encodeImages(px, { batchSize: 2, tokens: false });
+    expect(lean.tokens.shape).to.deep.equal([5, 0, CONFIG.embedDim]);
+    expect(maxAbsDiff(lean.embeds.dataSync(), ref.embeds.dataSync())).to.be.at.most(1e-5);
+    disposeOutput(ref); disposeOutput(out); disposeOutput(fromHost); disposeOutput(lean);
     expect(tf.memory().numTensors).to.equal(before);
     px.dispose();
   });
@@ -72,6 +76,7 @@ describe('parallel/EncoderPool (wasm workers vs the single-thread model, max abs
     expect(await err(pool.encodeImages(new Float32Array(7)))).to.be.instanceOf(InputError).with.property('source', 'pixels');
     expect(await err(pool.encodeImages(tf.zeros([1, 3, 8, 8]) as tf.Tensor4D))).to.be.instanceOf(InputError);
     expect(await err(pool.encodeImages(new Float32Array(0), { batchSize: 0 }))).to.be.instanceOf(OptionsError);
+    expect(await err(pool.encodeTexts([[1, 2]], { tokens: 1 as never }))).to.be.instanceOf(OptionsError).with.property('source', 'opts.tokens');
     expect(await err(pool.encodeTexts([[1, 2], [3]]))).to.be.instanceOf(InputError).with.property('source', 'ids');
     expect(await err(EncoderPool.create(CONFIG, weights, { workers: 0 }))).to.be.instanceOf(OptionsError);
   });
