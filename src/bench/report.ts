@@ -12,8 +12,13 @@ export interface ModelBench {
   weightsBytes: number;
   imageGflopPerImage: number;
   textGflopPerText: number;
+  /** Weight layout of the one-thread model (the backend's default) and of the pool's workers. */
+  weightLayout: string;
+  poolWeightLayout: string;
   /** One thread (this thread's backend). */
   image: EncodeResult[];
+  /** One thread, batch 8, with the pool's layout when it differs from the default (like-for-like base). */
+  imagePoolLayout: EncodeResult[];
   text: EncodeResult[];
   /** All cores (EncoderPool with `threads` workers); empty when threads = 1. */
   imagePool: EncodeResult[];
@@ -38,11 +43,13 @@ export interface BenchReport {
   preprocess: PreprocessResult[];
   tokenizer: { warmTokensPerSecond: number; coldTokensPerSecond: number } | null;
   scoring: ScoreBenchResult[];
-  // Acceptance figures (ViT-B/32 geometry):
+  // Acceptance figures (ViT-B/32 geometry). The one-thread figures use the pool workers' weight layout, so that
+  // the all-cores ratio compares like with like; `oneThreadDefaultLayout` has the backend's default model.
   imageGflopsBatch8OneThread: number;
   imageCpuGflopsBatch8OneThread: number;
   imagesPerSecBatch8: number;
   imagesPerSecBatch8OneThread: number;
+  oneThreadDefaultLayout: { weightLayout: string; imagesPerSecBatch8: number; imageGflopsBatch8: number; imageCpuGflopsBatch8: number };
   /** A 640×480 JPEG, read + decode + resize + normalise, one thread. */
   preprocessMsPerImage: number;
   /** One image's share of a batch-8 encode on one thread (the same core preprocessing gets). */
@@ -89,7 +96,9 @@ export function formatBenchTable(r: BenchReport): string {
     const add = (kind: string, threads: number, list: EncodeResult[]): void => {
       for (const e of list) rows.push([kind, String(threads), String(e.batch), f(e.medianMs, 0), pm(e), f(e.perSecond, 2), f(e.gflops), threads === 1 ? f(e.cpuGflops) : '', `${f((100 * e.gflops) / r.matmulGflops1024, 0)}%`]);
     };
-    add('image', 1, m.image); add('image', r.threads, m.imagePool); add('text', 1, m.text); add('text', r.threads, m.textPool);
+    add(`image (${m.weightLayout})`, 1, m.image); add(`image (${m.poolWeightLayout})`, 1, m.imagePoolLayout);
+    add(`image (${m.poolWeightLayout})`, r.threads, m.imagePool);
+    add(`text (${m.weightLayout})`, 1, m.text); add(`text (${m.poolWeightLayout})`, r.threads, m.textPool);
     out.push(table(rows));
   }
   out.push('');

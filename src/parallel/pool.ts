@@ -12,6 +12,7 @@ import { Worker } from 'worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { AbeClipError, ERROR_CLASSES, InputError, OptionsError } from '../errors';
 import type { EncoderOutput } from '../clip/types';
+import { WEIGHT_LAYOUTS, WeightLayout } from '../tensor/linear';
 import type { ClipConfig } from '../weights/config';
 import type { TensorMap } from '../weights/types';
 import type { Job, Reply, SerializedError, WorkerInit } from './protocol';
@@ -21,6 +22,11 @@ export interface EncoderPoolOptions {
   workers?: number;
   /** Backend each worker forces (ABE_BACKEND names); default the same choice `initBackend()` makes. */
   backend?: string;
+  /**
+   * Each worker's weight layout (src/tensor/linear.ts). Default `in-out`: a pool is for throughput, and with
+   * every core busy `in-out` measured ≈ 11 % more images/s than `out-in` on wasm, for twice the weight memory.
+   */
+  weightLayout?: WeightLayout;
 }
 
 export interface PoolEncodeOptions {
@@ -91,22 +97,26 @@ export class EncoderPool {
   readonly config: Readonly<ClipConfig>;
   /** Backend name the workers report. */
   readonly backend: string;
+  readonly weightLayout: WeightLayout;
   private readonly slots: Slot[];
   private readonly queue: Pending[] = [];
   private nextId = 1;
   private closed = false;
 
-  private constructor(config: ClipConfig, slots: Slot[], backend: string) {
+  private constructor(config: ClipConfig, slots: Slot[], backend: string, weightLayout: WeightLayout) {
     this.config = Object.freeze({ ...config });
     this.slots = slots;
     this.backend = backend;
+    this.weightLayout = weightLayout;
   }
 
   /** Start the workers and load the model in each (weights are shared, not copied, between them). */
   static async create(config: ClipConfig, weights: TensorMap, opts: EncoderPoolOptions = {}): Promise<EncoderPool> {
     const n = opts.workers ?? availableCores();
     if (!Number.isSafeInteger(n) || n < 1) throw new OptionsError('workers', `${n} is not a positive integer`);
-    const init: WorkerInit = { config, weights: [...shareWeights(weights)], ...(opts.backend ? { backend: opts.backend } : {}) };
+    const weightLayout = opts.weightLayout ?? 'in-out';
+    if (!WEIGHT_LAYOUTS.includes(weightLayout)) throw new OptionsError('weightLayout', `expected one of ${WEIGHT_LAYOUTS.join(', ')}, got ${JSON.stringify(weightLayout)}`);
+    const init: WorkerInit = { config, weights: [...shareWeights(weights)], weightLayout, ...(opts.backend ? { backend: opts.backend } : {}) };
     const slots: Slot[] = [];
     const ready = (s: Slot): Promise<string> => new Promise((resolve, reject) => {
       s.worker.once('error', reject);
@@ -130,7 +140,7 @@ export class EncoderPool {
       await Promise.all(slots.map((s) => s.worker.terminate()));
       throw e;
     }
-    const pool = new EncoderPool(config, slots, backends[0]);
+    const pool = new EncoderPool(config, slots, backends[0], weightLayout);
     for (const s of slots) pool.watch(s);
     return pool;
   }

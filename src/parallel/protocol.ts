@@ -1,6 +1,7 @@
 /** Messages between an EncoderPool and its workers. Arrays travel as typed arrays (shared or transferred). */
 import type { ClipConfig } from '../weights/config';
 import type { RawTensor } from '../weights/types';
+import type { WeightLayout } from '../tensor/linear';
 
 export interface WorkerInit {
   config: ClipConfig;
@@ -8,6 +9,7 @@ export interface WorkerInit {
   weights: [string, RawTensor][];
   /** Backend to force in the worker (ABE_BACKEND names); default the worker's own choice. */
   backend?: string;
+  weightLayout: WeightLayout;
 }
 
 export type Job =

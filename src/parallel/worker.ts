@@ -46,7 +46,7 @@ async function main(): Promise<void> {
   let model: ClipModel;
   try {
     const info = await initBackend(init.backend ? { backend: init.backend } : {});
-    model = createClip(init.config, new Map(init.weights));
+    model = createClip(init.config, new Map(init.weights), { weightLayout: init.weightLayout });
     post({ kind: 'ready', backend: info.name });
   } catch (e) {
     post({ kind: 'init-failed', error: serializeError(e) });

@@ -20,7 +20,10 @@ describe('bench/runBench (quick, one thread: report shape, no timing assertions)
       expect(r.threads).to.equal(1);
       expect(r.models.map((m) => m.name)).to.include('toy-shapes');
       expect(r.preprocess.map((p) => p.format)).to.deep.equal(['jpeg', 'png']);
-      expect(r.ratios).to.have.length(6);
+      // wasm: one-core GFLOP ratios for the pool's layout (in-out) and the default (out-in), plus 4 others.
+      expect(r.ratios).to.have.length(8);
+      expect(r.oneThreadDefaultLayout.weightLayout).to.equal('out-in');
+      expect(r.models[0].imagePoolLayout.map((e) => e.batch)).to.deep.equal([8]);
       expect(r.tfMemory.numTensors).to.equal(before);
       expect(tf.memory().numTensors).to.equal(before);
       expect(progress.length).to.be.greaterThan(3);

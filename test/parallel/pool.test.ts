@@ -79,6 +79,8 @@ describe('parallel/EncoderPool (wasm workers vs the single-thread model, max abs
     expect(await err(pool.encodeTexts([[1, 2]], { tokens: 1 as never }))).to.be.instanceOf(OptionsError).with.property('source', 'opts.tokens');
     expect(await err(pool.encodeTexts([[1, 2], [3]]))).to.be.instanceOf(InputError).with.property('source', 'ids');
     expect(await err(EncoderPool.create(CONFIG, weights, { workers: 0 }))).to.be.instanceOf(OptionsError);
+    expect(await err(EncoderPool.create(CONFIG, weights, { weightLayout: 'cols' as never }))).to.be.instanceOf(OptionsError).with.property('source', 'weightLayout');
+    expect(pool.weightLayout).to.equal('in-out');
   });
 
   it('a worker-side error (id outside the vocabulary) rejects with the typed error and the pool keeps working', async () => {
