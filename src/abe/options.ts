@@ -53,7 +53,7 @@ export interface AbeOptions {
    * peak memory (on wasm the heap keeps its high-water mark for the life of the process).
    */
   textBatchSize: number;
-  /** Images per scoring chunk, at most (fewer when the [n·P, 2Q] similarity tensor would pass 16 MiB). */
+  /** Images per scoring chunk, at most (fewer when the [U, n·P] similarity tensor would pass 16 MiB). */
   scoreChunk: number;
 }
 

@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { InputError } from '../errors';
-import { align, gatherLast } from './align';
+import { alignRows, distinctTextRows, gatherLast, TextRows } from './align';
 import { CaptionInput, prepareCaption, PreparedCaption } from './captions';
 import { contentHash, FeatureCache, ImageFeatures, ImageRegions, regionKey } from './features';
 import { disposeFusion, fuse, fuseScores, fusionTensors, GroupTable, membership } from './fuse';
@@ -97,7 +97,7 @@ interface TextSide {
 
 type ImagesInput = tf.Tensor4D | readonly ImageFeatures[];
 
-/** Budget for one scoring chunk's similarity tensor [n·P, 2Q] (float32 bytes). */
+/** Budget for one scoring chunk's similarity tensor [U, n·P] (float32 bytes). */
 const SCORE_SIM_BYTES = 16 * 1024 * 1024;
 
 export class AbeScorer {
@@ -378,12 +378,18 @@ export class AbeScorer {
     const s = this.model.logitScale;
     // Text operands pre-transposed to [E, ·]: on wasm a transposed matMul operand takes a ~10× slower kernel.
     const GTt = tf.tidy(() => tf.tensor2d(t.gT, [M, E]).transpose()) as tf.Tensor2D;
-    const PT = patchOn ? tf.tensor2d(t.p, [Q, E]) : null;
-    const OT = patchOn ? tf.tensor2d(t.o, [Q, E]) : null;
+    // Each distinct p_k / o_k once (captions repeat objects, benchmarks repeat captions).
+    const distinct = patchOn ? distinctTextRows(t.p, t.o, Q, E) : null;
+    const rows: TextRows | null = distinct && {
+      texts: tf.tensor2d(distinct.rows, [distinct.rows.length / E, E]),
+      phrase: tf.tensor1d(distinct.phrase, 'int32'), object: tf.tensor1d(distinct.object, 'int32'),
+    };
     const ft = fusionTensors(membership(t.table), Q, M);
-    // Images per chunk: scoreChunk at most, fewer when many groups make the [n·P, 2Q] similarity tensor large —
-    // on wasm every temporary raises the heap's high-water mark for good (the heap never shrinks).
-    const simBytesPerImage = patchOn ? feats[0].P * 2 * Q * 4 : 0;
+    // Images per chunk: scoreChunk at most, fewer when many text rows make the [U, n·P] similarity tensor (and,
+    // locating by object, its gathered [Q, n, P] phrase rows) large — on wasm every temporary raises the heap's
+    // high-water mark for good (the heap never shrinks).
+    const simRows = rows ? rows.texts.shape[0] + (o.locate === 'object' ? Q : 0) : 0;
+    const simBytesPerImage = patchOn ? feats[0].P * simRows * 4 : 0;
     const step = Math.max(1, Math.min(o.scoreChunk, simBytesPerImage ? Math.floor(SCORE_SIM_BYTES / simBytesPerImage) : o.scoreChunk));
     try {
       for (let s0 = 0; s0 < N; s0 += step) {
@@ -397,7 +403,7 @@ export class AbeScorer {
           if (patchOn) {
             const P = chunk[0].P;
             const V = tf.tensor3d(concat(chunk.map((f) => f.patches[pk])), [n, P, E]);
-            al = align(V, PT!, OT!, o.locate, o.topK);
+            al = alignRows(V, rows!, o.locate, o.topK);
           }
           const ex = extra ? tf.tensor2d(extra, [n, M]) : null;
           const abeT = fuse(clipT, al?.lp ?? null, al?.delta ?? null, ft, o.fuse, o.lambda, s, ex);
@@ -418,7 +424,7 @@ export class AbeScorer {
         if (s0 + step < N) await tf.nextFrame();
       }
     } finally {
-      tf.dispose([GTt, ...(PT ? [PT] : []), ...(OT ? [OT] : [])]);
+      tf.dispose([GTt, ...(rows ? [rows.texts, rows.phrase, rows.object] : [])]);
       disposeFusion(ft);
     }
     return { n: N, m: M, clip, abe, parts, options: o };

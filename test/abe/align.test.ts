@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
-import { align } from '../../src/abe/align';
+import { align, alignRows, distinctTextRows } from '../../src/abe/align';
 import { disposeFusion, fuse, fusionTensors, membership } from '../../src/abe/fuse';
 import { expectClose } from '../helpers/close';
 import { AbeGolden } from './golden';
@@ -37,6 +37,43 @@ describe('abe/align + fuse from the stored golden features (tiny model, modes m1
       expectClose(abe.dataSync(), g.data(`${mode}/abe`), 5e-4, 'abe', false);
       disposeFusion(ft);
       tf.dispose([V, P, O, out.lp, out.lo, out.delta, out.R, out.simP!, out.simO!, gI, gT, clip, abe]);
+      expect(tf.memory().numTensors).to.equal(before);
+    });
+  }
+});
+
+describe('abe/align: distinct text rows (each repeated p_k / o_k compared with the patches once)', () => {
+  const g = new AbeGolden();
+  after(() => g.close());
+
+  it('distinctTextRows maps equal rows (within and across p and o) to one row, and keeps their values', () => {
+    const E = 3;
+    const p = Float32Array.from([1, 2, 3, 4, 5, 6, 1, 2, 3]);
+    const o = Float32Array.from([4, 5, 6, 7, 8, 9, 7, 8, 9]);
+    const d = distinctTextRows(p, o, 3, E);
+    expect(Array.from(d.phrase)).to.deep.equal([0, 1, 0]);
+    expect(Array.from(d.object)).to.deep.equal([1, 2, 2]);
+    expect(Array.from(d.rows)).to.deep.equal([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    // −0 and 0 differ in bits: kept apart (exact equality only).
+    expect(distinctTextRows(Float32Array.from([0]), Float32Array.from([-0]), 1, 1).rows.length).to.equal(2);
+  });
+
+  for (const mode of ['m2', 'm3']) { // locate by object (top-3) and by phrase (top-2)
+    it(`${mode}: alignRows on deduplicated rows of repeated groups equals align on the repeated groups (exact)`, () => {
+      const before = tf.memory().numTensors;
+      const m = g.mode(mode);
+      const V = g.tensor(g.patchesName(mode)) as tf.Tensor3D;
+      const p = g.data(`${mode}/p`) as Float32Array, o = g.data(`${mode}/o`) as Float32Array;
+      const E = V.shape[2], Q = p.length / E;
+      const twice = (a: Float32Array): Float32Array => { const r = new Float32Array(2 * a.length); r.set(a); r.set(a, a.length); return r; };
+      const P2 = tf.tensor2d(twice(p), [2 * Q, E]), O2 = tf.tensor2d(twice(o), [2 * Q, E]);
+      const full = align(V, P2, O2, m.locate, m.topK);
+      const d = distinctTextRows(twice(p), twice(o), 2 * Q, E);
+      expect(d.rows.length / E).to.be.at.most(2 * Q);
+      const rows = { texts: tf.tensor2d(d.rows, [d.rows.length / E, E]), phrase: tf.tensor1d(d.phrase, 'int32'), object: tf.tensor1d(d.object, 'int32') };
+      const dd = alignRows(V, rows, m.locate, m.topK);
+      for (const k of ['lp', 'lo', 'delta', 'R'] as const) expect(Array.from(dd[k].dataSync()), k).to.deep.equal(Array.from(full[k].dataSync()));
+      tf.dispose([V, P2, O2, rows.texts, rows.phrase, rows.object, full.lp, full.lo, full.delta, full.R, dd.lp, dd.lo, dd.delta, dd.R]);
       expect(tf.memory().numTensors).to.equal(before);
     });
   }
