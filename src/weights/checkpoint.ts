@@ -266,6 +266,19 @@ function openFolder(dir: string): Omit<Checkpoint, 'readAll'> {
   } else {
     candidates = ['model.safetensors.index.json', 'model.safetensors', 'pytorch_model.bin.index.json', 'pytorch_model.bin'];
   }
+  if (!openClipConfig && has('preprocessor_config.json')) {
+    // Hugging Face's CLIPImageProcessor settings: the normalisation the model was trained with.
+    const pc = readJson(at('preprocessor_config.json')) as { image_mean?: unknown; image_std?: unknown } | null;
+    if (!pc || typeof pc !== 'object' || Array.isArray(pc)) throw new WeightsFormatError(at('preprocessor_config.json'), 'not a JSON object');
+    for (const [k, v] of [['image_mean', pc.image_mean], ['image_std', pc.image_std]] as const) {
+      const t = asTriple(v);
+      if (v !== undefined && (!t || (k === 'image_std' && t.some((x) => x <= 0)))) {
+        throw new WeightsFormatError(at('preprocessor_config.json'), `${k} must be 3 finite numbers${k === 'image_std' ? ' > 0' : ''}, got ${JSON.stringify(v)}`);
+      }
+    }
+    imageMean = asTriple(pc.image_mean);
+    imageStd = asTriple(pc.image_std);
+  }
   if (hfConfig && !act) {
     const h = hfConfig as { text_config?: { hidden_act?: unknown }; vision_config?: { hidden_act?: unknown } };
     const a = h.vision_config?.hidden_act ?? h.text_config?.hidden_act;

@@ -79,6 +79,12 @@ describe('clip/load (loadClip)', function () {
         m.dispose();
       }
       expect(tf.memory().numTensors).to.equal(before);
+      // The folder's preprocessor_config.json normalisation reaches the model's config (what preprocessing uses).
+      fs.writeFileSync(path.join(dir, 'preprocessor_config.json'), JSON.stringify({ image_mean: [0.5, 0.5, 0.5], image_std: [0.5, 0.5, 0.5] }));
+      const m = await loadClip(dir);
+      expect(m.config.imageMean).to.deep.equal([0.5, 0.5, 0.5]);
+      expect(m.config.imageStd).to.deep.equal([0.5, 0.5, 0.5]);
+      m.dispose();
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

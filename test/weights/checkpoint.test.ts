@@ -85,6 +85,18 @@ describe('weights/checkpoint (files and folders of every layout)', () => {
       model_cfg: { embed_dim: 32, vision_cfg: { image_size: 32, layers: 2, width: 128, patch_size: 8 }, text_cfg: { context_length: 16, vocab_size: 1000, width: 64, heads: 2, layers: 2 } },
       preprocess_cfg: { mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] },
     }));
+    // A Hugging Face folder's preprocessor_config.json gives the normalisation; bad values name the file.
+    fs.writeFileSync(path.join(h, 'preprocessor_config.json'), JSON.stringify({ image_mean: [0.5, 0.4, 0.3], image_std: [0.2, 0.25, 0.3], crop_size: 32 }));
+    c = openCheckpoint(h);
+    try { expect(c.imageMean).to.deep.equal([0.5, 0.4, 0.3]); expect(c.imageStd).to.deep.equal([0.2, 0.25, 0.3]); } finally { c.close(); }
+    fs.writeFileSync(path.join(h, 'preprocessor_config.json'), JSON.stringify({ image_mean: [0.5, 0.4, 0.3], image_std: [0.2, 0, 0.3] }));
+    expect(() => openCheckpoint(h)).to.throw(WeightsFormatError, /preprocessor_config\.json.*image_std must be 3 finite numbers > 0/);
+    fs.writeFileSync(path.join(h, 'preprocessor_config.json'), JSON.stringify({ image_mean: ['x', 1, 2] }));
+    expect(() => openCheckpoint(h)).to.throw(WeightsFormatError, /image_mean must be 3 finite numbers/);
+    fs.writeFileSync(path.join(h, 'preprocessor_config.json'), '[1]');
+    expect(() => openCheckpoint(h)).to.throw(WeightsFormatError, /not a JSON object/);
+    fs.unlinkSync(path.join(h, 'preprocessor_config.json'));
+
     c = openCheckpoint(o);
     try {
       expect(c.layout).to.equal('open_clip');
