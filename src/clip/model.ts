@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { InputError, OptionsError, WeightsFormatError } from '../errors';
 import { defaultWeightLayout, WEIGHT_LAYOUTS, WeightLayout } from '../tensor/linear';
 import { getLimits } from '../limits';
-import { ClipConfig, configProblems } from '../weights/config';
+import { ClipConfig, configProblems, mlpWidth } from '../weights/config';
 import { canonicalShapes } from '../weights/names';
 import { TensorMap } from '../weights/types';
 import { checkIds, checkOptions, checkPixels } from './inputs';
@@ -22,9 +22,10 @@ export interface LogitsOutput {
 }
 
 /** Rows per chunk: the caller's batch size, lowered so one chunk's float32 activations stay under maxBatchBytes. */
-function rowsPerChunk(batchSize: number, T: number, W: number, heads: number, layers: number, collect: boolean): number {
-  // Live per row at the widest point: residual + LN + qkv + MLP (≈ 12·T·W) and the scores (2·H·T²); plus kept hidden states.
-  const perRow = 4 * (12 * T * W + 2 * heads * T * T + (collect ? (layers + 1) * T * W : 0));
+function rowsPerChunk(batchSize: number, T: number, W: number, mlp: number, heads: number, layers: number, collect: boolean): number {
+  // Live per row at the widest point: residual + LN + qkv (≈ 4·T·W), two MLP-wide tensors (2·T·mlp) and the scores
+  // (2·H·T²); plus kept hidden states.
+  const perRow = 4 * (4 * T * W + 2 * T * mlp + 2 * heads * T * T + (collect ? (layers + 1) * T * W : 0));
   return Math.max(1, Math.min(batchSize, Math.floor(getLimits().maxBatchBytes / perRow)));
 }
 
@@ -123,7 +124,7 @@ export class ClipModel {
     const v = this.vision, c = this.config;
     const px = checkPixels(pixels, c.imageResolution);
     const o = checkOptions(opts, v.layers, false);
-    const chunk = rowsPerChunk(o.batchSize, v.tokens, v.width, c.visionHeads, v.layers, o.hiddenStates);
+    const chunk = rowsPerChunk(o.batchSize, v.tokens, v.width, mlpWidth(c, 'vision'), c.visionHeads, v.layers, o.hiddenStates);
     return inChunks(px.shape[0], chunk, (start, size) => tf.tidy(() => {
       const x = size === px.shape[0] ? px : tf.slice(px, [start, 0, 0, 0], [size, -1, -1, -1]);
       const { last, hidden } = v.transformer.run(v.embed(x), { hooks: o.hooks, batchStart: start, defaultMask: null, collect: o.hiddenStates });
@@ -145,7 +146,7 @@ export class ClipModel {
     const host = checkIds(input, c.vocabSize, c.contextLength);
     const { rows, L } = host;
     const pool = eotPositions(host.data, rows, L);
-    const chunk = rowsPerChunk(o.batchSize, L, t.width, c.textHeads, t.layers, o.hiddenStates);
+    const chunk = rowsPerChunk(o.batchSize, L, t.width, mlpWidth(c, 'text'), c.textHeads, t.layers, o.hiddenStates);
     return inChunks(rows, chunk, (start, size) => tf.tidy(() => {
       const idt = tf.tensor2d(host.data.subarray(start * L, (start + size) * L), [size, L], 'int32');
       const { last, hidden } = t.transformer.run(t.embed(idt), { hooks: o.hooks, batchStart: start, defaultMask: t.causalMask(L), collect: o.hiddenStates });

@@ -21,9 +21,25 @@ export interface ClipConfig {
   /** QuickGELU (OpenAI) or exact GELU (open_clip LAION models). */
   act: 'quick_gelu' | 'gelu';
   layerNormEps: number;
+  /** Hidden width of each tower's MLP when it is not 4 × the tower's width (open_clip `mlp_ratio`, HF `intermediate_size`). */
+  visionMlpWidth?: number;
+  textMlpWidth?: number;
   /** Per-channel normalisation; defaults to CLIP_MEAN / CLIP_STD of src/image/constants.ts. */
   imageMean?: [number, number, number];
   imageStd?: [number, number, number];
+}
+
+/** openai/CLIP's MLP is 4 × the width; other ratios are stated in the config (and read from the shapes). */
+export const DEFAULT_MLP_RATIO = 4;
+
+/** The MLP hidden width of a tower. */
+export function mlpWidth(c: ClipConfig, tower: 'vision' | 'text'): number {
+  return tower === 'vision' ? c.visionMlpWidth ?? DEFAULT_MLP_RATIO * c.visionWidth : c.textMlpWidth ?? DEFAULT_MLP_RATIO * c.textWidth;
+}
+
+/** An MLP width only when it differs from the default ratio (configs of 4× models stay as they were). */
+function unlessDefault(hidden: number | undefined, width: number | undefined): number | undefined {
+  return hidden !== undefined && width !== undefined && hidden === DEFAULT_MLP_RATIO * width ? undefined : hidden;
 }
 
 /** openai/CLIP fixes the head size at 64 when it infers heads from a width. */
@@ -96,6 +112,8 @@ export function parseConfigJson(json: unknown, source: string): PartialClipConfi
       textWidth: int(t, 'hidden_size', source),
       textHeads: int(t, 'num_attention_heads', source),
       textLayers: int(t, 'num_hidden_layers', source),
+      visionMlpWidth: unlessDefault(int(v, 'intermediate_size', source), int(v, 'hidden_size', source)),
+      textMlpWidth: unlessDefault(int(t, 'intermediate_size', source), int(t, 'hidden_size', source)),
       act: ta ?? va,
       layerNormEps: te ?? ve,
     });
@@ -103,8 +121,13 @@ export function parseConfigJson(json: unknown, source: string): PartialClipConfi
   if ('vision_cfg' in o || 'text_cfg' in o) {
     const v = obj(o.vision_cfg ?? {}, source, 'vision_cfg');
     const t = obj(o.text_cfg ?? {}, source, 'text_cfg');
-    const vw = int(v, 'width', source);
+    const vw = int(v, 'width', source), tw = int(t, 'width', source);
     const hw = int(v, 'head_width', source) ?? DEFAULT_HEAD_WIDTH;
+    // open_clip: mlp_width = int(width * mlp_ratio).
+    const hidden = (w: number | undefined, cfg: Record<string, unknown>): number | undefined => {
+      const r = num(cfg, 'mlp_ratio', source);
+      return w !== undefined && r !== undefined ? unlessDefault(Math.floor(w * r), w) : undefined;
+    };
     // open_clip: QuickGELU only when the config says so (OpenAI-trained weights); LAION models use GELU.
     const quick = o.quick_gelu === true;
     return dropUndefined({
@@ -116,9 +139,11 @@ export function parseConfigJson(json: unknown, source: string): PartialClipConfi
       visionPatchSize: int(v, 'patch_size', source),
       contextLength: int(t, 'context_length', source),
       vocabSize: int(t, 'vocab_size', source),
-      textWidth: int(t, 'width', source),
+      textWidth: tw,
       textHeads: int(t, 'heads', source),
       textLayers: int(t, 'layers', source),
+      visionMlpWidth: hidden(vw, v),
+      textMlpWidth: hidden(tw, t),
       act: quick ? 'quick_gelu' : 'gelu',
     });
   }
@@ -155,6 +180,14 @@ export function inferConfigFromShapes(shapeOf: ShapeOf, layerCount: (prefix: str
   const visionPatchSize = s('visual.conv1.weight')[3];
   const grid = Math.round(Math.sqrt(s('visual.positional_embedding')[0] - 1));
   const textWidth = s('ln_final.weight')[0];
+  // The MLP width from block 0's c_fc [hidden, width] — only when that tensor fits the width, so that a malformed
+  // tensor is reported against the shape the rest of the model implies.
+  const hiddenOf = (name: string, width: number): number | undefined => {
+    const sh = shapeOf(name);
+    return sh && sh.length === 2 && sh[1] === width ? unlessDefault(sh[0], width) : undefined;
+  };
+  const visionMlpWidth = hiddenOf('visual.transformer.resblocks.0.mlp.c_fc.weight', visionWidth);
+  const textMlpWidth = hiddenOf('transformer.resblocks.0.mlp.c_fc.weight', textWidth);
   return {
     embedDim: s('text_projection')[1],
     imageResolution: visionPatchSize * grid,
@@ -167,6 +200,8 @@ export function inferConfigFromShapes(shapeOf: ShapeOf, layerCount: (prefix: str
     textWidth,
     textHeads: Math.max(1, Math.floor(textWidth / DEFAULT_HEAD_WIDTH)),
     textLayers: layerCount('transformer.resblocks.'),
+    ...(visionMlpWidth !== undefined ? { visionMlpWidth } : {}),
+    ...(textMlpWidth !== undefined ? { textMlpWidth } : {}),
     act: 'quick_gelu',
     layerNormEps: DEFAULT_LAYER_NORM_EPS,
   };
@@ -180,6 +215,10 @@ export function configProblems(c: ClipConfig): string[] {
   for (const k of ints) {
     const v = c[k];
     if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0) out.push(`${k} = ${String(v)} is not a positive integer`);
+  }
+  for (const k of ['visionMlpWidth', 'textMlpWidth'] as const) {
+    const v = c[k];
+    if (v !== undefined && (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0)) out.push(`${k} = ${String(v)} is not a positive integer`);
   }
   if (out.length) return out;
   if (c.visionWidth % c.visionHeads) out.push(`visionWidth ${c.visionWidth} is not divisible by visionHeads ${c.visionHeads}`);

@@ -179,6 +179,9 @@ export function parseManifest(json: unknown, label: string): ConvertedManifest {
   for (const k of CONFIG_NUMBERS) {
     if (!Number.isSafeInteger(c[k]) || (c[k] as number) <= 0) fail(`config.${k} is ${JSON.stringify(c[k])}, not a positive integer`);
   }
+  for (const k of ['visionMlpWidth', 'textMlpWidth']) {
+    if (c[k] !== undefined && (!Number.isSafeInteger(c[k]) || (c[k] as number) <= 0)) fail(`config.${k} is ${JSON.stringify(c[k])}, not a positive integer`);
+  }
   if (c.act !== 'quick_gelu' && c.act !== 'gelu') fail(`config.act is ${JSON.stringify(c.act)}`);
   if (typeof c.layerNormEps !== 'number' || !(c.layerNormEps > 0)) fail(`config.layerNormEps is ${JSON.stringify(c.layerNormEps)}`);
   const s = m.source as Record<string, unknown>;

@@ -7,7 +7,7 @@
 import { WeightsFormatError } from '../errors';
 import { concatRows, transpose2d } from '../tensor/host';
 import {
-  ClipConfig, configProblems, inferConfigFromShapes, parseConfigJson, PartialClipConfig,
+  ClipConfig, configProblems, inferConfigFromShapes, mlpWidth, parseConfigJson, PartialClipConfig,
 } from './config';
 import { RawTensor, TensorMap } from './types';
 
@@ -34,16 +34,17 @@ export interface Canonical {
 const IGNORED_OPENAI = new Set(['input_resolution', 'context_length', 'vocab_size', 'attn_mask']);
 const IGNORED_HF = /^(text_model|vision_model)\.embeddings\.position_ids$/;
 
-const BLOCK_PARTS: Record<string, (w: number) => number[]> = {
+/** Each block tensor's shape from the tower's width w and MLP hidden width h. */
+const BLOCK_PARTS: Record<string, (w: number, h: number) => number[]> = {
   'attn.in_proj_weight': (w) => [3 * w, w],
   'attn.in_proj_bias': (w) => [3 * w],
   'attn.out_proj.weight': (w) => [w, w],
   'attn.out_proj.bias': (w) => [w],
   'ln_1.weight': (w) => [w],
   'ln_1.bias': (w) => [w],
-  'mlp.c_fc.weight': (w) => [4 * w, w],
-  'mlp.c_fc.bias': (w) => [4 * w],
-  'mlp.c_proj.weight': (w) => [w, 4 * w],
+  'mlp.c_fc.weight': (w, h) => [h, w],
+  'mlp.c_fc.bias': (_w, h) => [h],
+  'mlp.c_proj.weight': (w, h) => [w, h],
   'mlp.c_proj.bias': (w) => [w],
   'ln_2.weight': (w) => [w],
   'ln_2.bias': (w) => [w],
@@ -63,7 +64,7 @@ export function canonicalShapes(c: ClipConfig): Map<string, number[]> {
   m.set('visual.ln_pre.weight', [wv]);
   m.set('visual.ln_pre.bias', [wv]);
   for (let i = 0; i < c.visionLayers; i++) {
-    for (const [k, f] of Object.entries(BLOCK_PARTS)) m.set(`${VISION_BLOCK_PREFIX}${i}.${k}`, f(wv));
+    for (const [k, f] of Object.entries(BLOCK_PARTS)) m.set(`${VISION_BLOCK_PREFIX}${i}.${k}`, f(wv, mlpWidth(c, 'vision')));
   }
   m.set('visual.ln_post.weight', [wv]);
   m.set('visual.ln_post.bias', [wv]);
@@ -71,7 +72,7 @@ export function canonicalShapes(c: ClipConfig): Map<string, number[]> {
   m.set('token_embedding.weight', [c.vocabSize, wt]);
   m.set('positional_embedding', [c.contextLength, wt]);
   for (let i = 0; i < c.textLayers; i++) {
-    for (const [k, f] of Object.entries(BLOCK_PARTS)) m.set(`${TEXT_BLOCK_PREFIX}${i}.${k}`, f(wt));
+    for (const [k, f] of Object.entries(BLOCK_PARTS)) m.set(`${TEXT_BLOCK_PREFIX}${i}.${k}`, f(wt, mlpWidth(c, 'text')));
   }
   m.set('ln_final.weight', [wt]);
   m.set('ln_final.bias', [wt]);
@@ -275,6 +276,11 @@ export function canonicalize(tensors: TensorMap, opts: CanonicalizeOptions): Can
   for (const k of ['embedDim', 'imageResolution', 'visionLayers', 'visionWidth', 'visionPatchSize', 'contextLength',
     'vocabSize', 'textWidth', 'textLayers'] as const) {
     if (fromFile[k] !== undefined && fromFile[k] !== inferred[k]) conflicts.push(`${k}: config says ${fromFile[k]}, tensors imply ${inferred[k]}`);
+  }
+  for (const [k, tower, w] of [['visionMlpWidth', 'vision', 'visionWidth'], ['textMlpWidth', 'text', 'textWidth']] as const) {
+    const stated = fromFile[k], implied = mlpWidth(inferred, tower);
+    if (stated !== undefined && fromFile[w] === undefined) continue; // a ratio without its width says nothing
+    if (stated !== undefined && stated !== implied) conflicts.push(`${k}: config says ${stated}, tensors imply ${implied}`);
   }
   if (conflicts.length) fail(`config does not match the tensors (${conflicts.join('; ')})`);
   const config: ClipConfig = {

@@ -6,6 +6,10 @@ import { createClip } from '../../src/clip/model';
 import { fixturePath } from '../helpers/paths';
 import { defaultWeightLayout, WEIGHT_LAYOUTS } from '../../src/tensor/linear';
 import { expectGolden, goldenTensor, loadRef, RefModel } from './goldens';
+import { mlpWidth, parseConfigJson } from '../../src/weights/config';
+import { canonicalize } from '../../src/weights/names';
+import { readSafetensors } from '../../src/weights/safetensors';
+import type { RawTensor, TensorMap } from '../../src/weights/types';
 
 const MICRO = fixturePath('micro');
 
@@ -250,3 +254,64 @@ describe('clip/model API surface and bad input', () => {
   }
 });
 
+
+describe('clip/model with an MLP width other than 4 × width (open_clip mlp_ratio, HF intermediate_size)', () => {
+  // micro's MLPs widened from 4W to 5W: the extra hidden units get random c_fc rows but zero c_proj columns, so the
+  // widened model must still give micro's goldens — a test that fails if the width is ignored or misread.
+  function widened(): { weights: Map<string, RawTensor>; golden: TensorMap } {
+    const { tensors } = readSafetensors(fixturePath('micro', 'openai.safetensors'));
+    const out = new Map<string, RawTensor>();
+    let seed = 7;
+    const rnd = (): number => { seed = (seed * 1103515245 + 12345) >>> 0; return (seed / 2 ** 32 - 0.5) * 0.2; };
+    for (const [name, t] of tensors) {
+      const m = /mlp\.(c_fc|c_proj)\.(weight|bias)$/.exec(name);
+      if (!m || (m[1] === 'c_proj' && m[2] === 'bias')) { out.set(name, t); continue; }
+      const data = t.data as Float32Array;
+      if (m[1] === 'c_fc') { // [4W, W] → [5W, W], bias [4W] → [5W]
+        const rows = t.shape[0], cols = t.shape.length === 2 ? t.shape[1] : 1, extra = rows / 4;
+        const d = new Float32Array((rows + extra) * cols);
+        d.set(data);
+        for (let i = rows * cols; i < d.length; i++) d[i] = rnd();
+        out.set(name, { ...t, shape: t.shape.length === 2 ? [rows + extra, cols] : [rows + extra], data: d });
+      } else { // c_proj [W, 4W] → [W, 5W], zero columns
+        const [W, H] = t.shape, H2 = H + H / 4;
+        const d = new Float32Array(W * H2);
+        for (let r = 0; r < W; r++) d.set(data.subarray(r * H, (r + 1) * H), r * H2);
+        out.set(name, { ...t, shape: [W, H2], data: d });
+      }
+    }
+    return { weights: out, golden: readSafetensors(fixturePath('micro', 'golden.safetensors')).tensors };
+  }
+
+  it('shapes imply the widths (vision 640, text 320); the widened model gives micro\'s goldens (max abs err ≤ 1e-4·max(1,max|ref|))', async () => {
+    const { weights, golden } = widened();
+    const { config, weights: canon } = canonicalize(weights, { source: 'widened', heads: { text: 2 } });
+    expect(config.visionMlpWidth).to.equal(640);
+    expect(config.textMlpWidth).to.equal(320);
+    expect(mlpWidth(config, 'vision')).to.equal(640);
+    const before = tf.memory().numTensors;
+    const m = createClip(config, canon);
+    const px = goldenTensor(golden, 'pixel_values') as tf.Tensor4D;
+    const ids = goldenTensor(golden, 'input_ids') as tf.Tensor2D;
+    const im = await m.encodeImages(px);
+    const tx = await m.encodeTexts(ids);
+    expectGolden(im.embeds, golden, 'image_embeds');
+    expectGolden(tx.embeds, golden, 'text_embeds');
+    disposeOutput(im); disposeOutput(tx); tf.dispose([px, ids]); m.dispose();
+    expect(tf.memory().numTensors).to.equal(before);
+  });
+
+  it('configs state the width (HF intermediate_size, open_clip mlp_ratio); a config that contradicts the shapes is refused', () => {
+    const hf = parseConfigJson({ text_config: { hidden_size: 64, intermediate_size: 320 }, vision_config: { hidden_size: 128, intermediate_size: 512 } }, 'c');
+    expect(hf.textMlpWidth).to.equal(320);
+    expect(hf.visionMlpWidth).to.equal(undefined); // 4 × 128: the default, not recorded
+    const oc = parseConfigJson({ vision_cfg: { width: 1664, mlp_ratio: 4.9231 }, text_cfg: { width: 1280 } }, 'c');
+    expect(oc.visionMlpWidth).to.equal(8192); // open_clip ViT-bigG-14: int(1664 · 4.9231)
+    expect(oc.textMlpWidth).to.equal(undefined);
+    const { weights } = widened();
+    const hfConfig = { text_config: { hidden_size: 64, intermediate_size: 256, num_attention_heads: 2 }, vision_config: { hidden_size: 128, intermediate_size: 512 } };
+    expect(() => canonicalize(weights, { source: 'widened', hfConfig: { ...hfConfig, text_config: { ...hfConfig.text_config, intermediate_size: 300 } } }))
+      .to.throw(WeightsFormatError, /textMlpWidth: config says 300, tensors imply 320/);
+    expect(() => parseConfigJson({ vision_cfg: { width: 64, mlp_ratio: -1 } }, 'c')).to.throw(WeightsFormatError, /mlp_ratio/);
+  });
+});

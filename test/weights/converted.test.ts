@@ -105,6 +105,7 @@ describe('weights/converted (model.json + shards)', () => {
       ['another format', (m) => { m.format = 'tfjs-layers'; }, /format is "tfjs-layers"/],
       ['a newer version', (m) => { m.version = 2; }, /version 2 is not supported/],
       ['a config without a field', (m) => { delete m.config.textHeads; }, /config\.textHeads/],
+      ['a config with a bad MLP width', (m) => { m.config.visionMlpWidth = 2.5; }, /config\.visionMlpWidth is 2\.5/],
       ['no source', (m) => { delete m.source; }, /source/],
     ];
     for (const [what, f, re] of cases) {
