@@ -43,4 +43,7 @@ export { ModelScorer } from './eval/scoring';
 export { accuracy, mcnemarExact, splitHalf, recallAtK } from './eval/metrics';
 export { runBench, formatBenchTable } from './bench';
 export type { BenchReport } from './bench';
-export { EncoderPool } from './parallel/pool';
+export { EncoderPool, DEFAULT_POOL_LAYOUT } from './parallel/pool';
+export type { EncoderPoolOptions, PoolEncodeOptions } from './parallel/pool';
+export { defaultWeightLayout, WEIGHT_LAYOUTS } from './tensor/linear';
+export type { WeightLayout } from './tensor/linear';

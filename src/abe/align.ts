@@ -1,6 +1,7 @@
 /**
  * Local Token-Patch Alignment (METHOD.md §3), batched: one [U, E] × [E, n·P] product of the U distinct text
- * embeddings against the patches of a chunk of n images gives every sim_p and sim_o of its Q groups; top-k over P and a gather give l_p, l_o and Δ.
+ * embeddings against the patches of a chunk of n images gives every sim_p and sim_o of its Q groups; top-k over
+ * P and a gather give l_p, l_o and Δ.
  * Pure tensor functions: the caller owns (and disposes) what they return.
  */
 import * as tf from '@tensorflow/tfjs';

@@ -123,8 +123,8 @@ export async function contextualPhrases(
     picked.sort((a, b) => a.start - b.start);
     return tf.tidy(() => {
       const h = picked.length === 1 ? picked[0].h : tf.concat(picked.map((p) => p.h), 0);
-      const E2 = model.text.head(tf.expandDims(h, 0) as tf.Tensor3D);
-      return l2normalize(tf.reshape(E2, [-1, E])).dataSync() as Float32Array;
+      const y = model.text.head(tf.expandDims(h, 0) as tf.Tensor3D); // [1, Q, E]
+      return l2normalize(tf.reshape(y, [-1, E])).dataSync() as Float32Array;
     });
   } finally {
     ids.dispose();

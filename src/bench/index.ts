@@ -7,13 +7,13 @@ import * as os from 'os';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend';
 import { createClip } from '../clip/model';
-import { defaultWeightLayout, WeightLayout } from '../tensor/linear';
+import { defaultWeightLayout } from '../tensor/linear';
 import { loadWeights } from '../clip/load';
 import { benchCorpus, benchTokenizer } from '../text/bench';
 import type { ClipConfig } from '../weights/config';
 import { canonicalShapes } from '../weights/names';
 import type { TensorMap } from '../weights/types';
-import { EncoderPool, availableCores, shareWeights } from '../parallel/pool';
+import { EncoderPool, availableCores, DEFAULT_POOL_LAYOUT, shareWeights } from '../parallel/pool';
 import { OptionsError } from '../errors';
 import { benchImageEncoding, benchTextEncoding, BatchEncoder, EncodeResult } from './encoders';
 import { imageEncodeFlops, paramCount, QUICK_CONFIG, textEncodeFlops, VIT_B32_CONFIG } from './geometry';
@@ -89,7 +89,7 @@ async function encoderRuns(enc: BatchEncoder, c: ClipConfig, plan: Plan, images:
 async function poolRuns(c: ClipConfig, weights: TensorMap, threads: number, backend: string, plan: Plan, progress: (m: string) => void, label: string): Promise<{ image: EncodeResult[]; text: EncodeResult[] }> {
   if (threads < 2) return { image: [], text: [] };
   progress(`${label}: starting ${threads} workers`);
-  const pool = await EncoderPool.create(c, weights, { workers: threads, backend, weightLayout: POOL_LAYOUT });
+  const pool = await EncoderPool.create(c, weights, { workers: threads, backend, weightLayout: DEFAULT_POOL_LAYOUT });
   try {
     return await encoderRuns(pool, c, plan, plan.poolImageBatches, plan.poolTextBatches, progress, `${label} (${threads} workers)`);
   } finally {
@@ -97,15 +97,12 @@ async function poolRuns(c: ClipConfig, weights: TensorMap, threads: number, back
   }
 }
 
-/** The layout EncoderPool workers use by default. */
-const POOL_LAYOUT: WeightLayout = 'in-out';
-
 /** One-thread batch-8 images with the pool's layout, when the default differs (regenerates the weights). */
 async function poolLayoutRun(c: ClipConfig, weights: () => TensorMap, plan: Plan, progress: (m: string) => void, label: string): Promise<EncodeResult[]> {
-  if (defaultWeightLayout() === POOL_LAYOUT) return [];
-  progress(`${label}: images, batch 8, ${POOL_LAYOUT} weights`);
+  if (defaultWeightLayout() === DEFAULT_POOL_LAYOUT) return [];
+  progress(`${label}: images, batch 8, ${DEFAULT_POOL_LAYOUT} weights`);
   const w = weights();
-  const model = createClip(c, w, { weightLayout: POOL_LAYOUT });
+  const model = createClip(c, w, { weightLayout: DEFAULT_POOL_LAYOUT });
   w.clear();
   try {
     return [await benchImageEncoding(model, c, 8, imageEncodeFlops(c), opts(plan, 8))];
@@ -118,7 +115,7 @@ function modelBench(name: string, c: ClipConfig, bytes: number): ModelBench {
   return {
     name, params: paramCount(canonicalShapes(c).values()), weightsBytes: bytes,
     imageGflopPerImage: imageEncodeFlops(c) / 1e9, textGflopPerText: textEncodeFlops(c) / 1e9,
-    weightLayout: defaultWeightLayout(), poolWeightLayout: POOL_LAYOUT,
+    weightLayout: defaultWeightLayout(), poolWeightLayout: DEFAULT_POOL_LAYOUT,
     image: [], imagePoolLayout: [], text: [], imagePool: [], textPool: [],
   };
 }
@@ -236,11 +233,11 @@ export async function runBench(o: BenchOptions = {}): Promise<BenchReport> {
     notes,
   };
   const ratio = (name: string, value: number, target: string, ok: boolean) => report.ratios.push({ name, value, target, ok });
-  for (const [layout, e] of one8 === default8 ? [[vit.weightLayout, one8] as const] : [[POOL_LAYOUT, one8] as const, [vit.weightLayout, default8] as const]) {
+  for (const [layout, e] of one8 === default8 ? [[vit.weightLayout, one8] as const] : [[DEFAULT_POOL_LAYOUT, one8] as const, [vit.weightLayout, default8] as const]) {
     ratio(`image GFLOP/s batch 8, one core (${layout}) / matMul 1024³`, e.gflops / mm1024.gflops, '≥ 0.60', e.gflops / mm1024.gflops >= 0.6);
     ratio('  same from CPU time (robust when cores are shared)', e.cpuGflops / mm1024.cpuGflops, '≥ 0.60', e.cpuGflops / mm1024.cpuGflops >= 0.6);
   }
-  ratio(`images/s batch 8, ${threads} workers / one core (${POOL_LAYOUT} both)`, all8.perSecond / one8.perSecond, '≥ 1.70', all8.perSecond / one8.perSecond >= 1.7);
+  ratio(`images/s batch 8, ${threads} workers / one core (${DEFAULT_POOL_LAYOUT} both)`, all8.perSecond / one8.perSecond, '≥ 1.70', all8.perSecond / one8.perSecond >= 1.7);
   ratio('preprocess 640×480 JPEG / encode one image (one core each)', jpeg.msPerImage / encodeMsPerImage, '≤ 0.25', jpeg.msPerImage / encodeMsPerImage <= 0.25);
   ratio(`scoreMatrix ${big.n}×${big.m} / encode ${big.n} images (all cores)`, big.medianMs / encodeMs1024, '≤ 0.10', big.medianMs / encodeMs1024 <= 0.1);
   ratio('peak RSS while scoring / weights float32', report.peakRssBytes / wBytes, '≤ 2.00', report.peakRssBytes / wBytes <= 2);

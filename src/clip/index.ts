@@ -1,6 +1,6 @@
 /** Public API of the CLIP model layer. */
 export { ClipModel, createClip, disposeOutput } from './model';
-export type { LogitsOutput } from './model';
+export type { LogitsOutput, ModelOptions } from './model';
 export { VisionTransformer } from './vision';
 export { TextTransformer, MASK_BLOCKED } from './text';
 export { Attention, LayerNorm, Linear, Mlp, ResidualBlock } from './layers';
