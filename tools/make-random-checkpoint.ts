@@ -4,7 +4,8 @@
  * size, the child's peak RSS, their ratio and the time. Not part of `npm test`.
  *
  *   npx ts-node --transpile-only tools/make-random-checkpoint.ts [--dtype f16|f32] [--backend cpu|wasm]
- *       [--dir FOLDER] [--keep] [--no-verify]
+ *       [--input-dtype f32|f16] [--dir FOLDER] [--keep] [--no-verify]
+ * `--input-dtype f16` writes the checkpoint itself in float16 (≈ 302 MB, as OpenAI's released .pt files store it).
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -13,6 +14,7 @@ import * as path from 'path';
 import type { ClipConfig } from '../src/weights/config';
 import { KNOWN_FAMILIES } from '../src/weights/family';
 import { canonicalShapes } from '../src/weights/names';
+import { floatToHalf } from '../src/weights/dtype';
 
 const B32: ClipConfig = {
   ...KNOWN_FAMILIES['ViT-B/32'], visionHeads: 12, textHeads: 8, act: 'quick_gelu', layerNormEps: 1e-5,
@@ -27,13 +29,14 @@ function scaleFor(name: string): { base: number; amp: number } {
 }
 
 /** Stream the file: header, then each tensor generated and written in 4 MB pieces. */
-function writeRandomCheckpoint(file: string): number {
+function writeRandomCheckpoint(file: string, stored: 'F32' | 'F16'): number {
   const shapes = canonicalShapes(B32);
+  const width = stored === 'F16' ? 2 : 4;
   const header: Record<string, unknown> = { __metadata__: { format: 'pt', source: 'tools/make-random-checkpoint.ts (random ViT-B/32 geometry)' } };
   let off = 0;
   for (const [name, shape] of shapes) {
-    const bytes = shape.reduce((a, b) => a * b, 1) * 4;
-    header[name] = { dtype: 'F32', shape, data_offsets: [off, off + bytes] };
+    const bytes = shape.reduce((a, b) => a * b, 1) * width;
+    header[name] = { dtype: stored, shape, data_offsets: [off, off + bytes] };
     off += bytes;
   }
   let json = JSON.stringify(header);
@@ -46,6 +49,7 @@ function writeRandomCheckpoint(file: string): number {
     fs.writeSync(fd, json);
     let s = 0x9e3779b9;
     const chunk = new Float32Array(1 << 20);
+    const half = new Uint16Array(chunk.length);
     for (const [name, shape] of shapes) {
       const { base, amp } = scaleFor(name);
       let left = shape.reduce((a, b) => a * b, 1);
@@ -55,7 +59,12 @@ function writeRandomCheckpoint(file: string): number {
           s ^= s << 13; s ^= s >>> 17; s ^= s << 5; // xorshift32
           chunk[i] = base + amp * ((s >>> 0) / 4294967296 * 2 - 1);
         }
-        fs.writeSync(fd, new Uint8Array(chunk.buffer, 0, n * 4));
+        if (stored === 'F16') {
+          for (let i = 0; i < n; i++) half[i] = floatToHalf(chunk[i]);
+          fs.writeSync(fd, new Uint8Array(half.buffer, 0, n * 2));
+        } else {
+          fs.writeSync(fd, new Uint8Array(chunk.buffer, 0, n * 4));
+        }
         left -= n;
       }
     }
@@ -87,11 +96,12 @@ async function main(): Promise<void> {
   const backend = arg('backend', 'cpu')!;
   const verify = !process.argv.includes('--no-verify');
   const dir = arg('dir') ?? fs.mkdtempSync(path.join(os.tmpdir(), 'abe-random-b32-'));
-  const file = path.join(dir, 'random-vit-b32.safetensors');
+  const stored = arg('input-dtype', 'f32') === 'f16' ? 'F16' : 'F32';
+  const file = path.join(dir, `random-vit-b32-${stored.toLowerCase()}.safetensors`);
   const out = path.join(dir, `converted-${dtype}`);
   try {
     let t = Date.now();
-    const size = fs.existsSync(file) ? fs.statSync(file).size : writeRandomCheckpoint(file);
+    const size = fs.existsSync(file) ? fs.statSync(file).size : writeRandomCheckpoint(file, stored);
     console.log(`checkpoint   ${file}: ${(size / 1e6).toFixed(1)} MB (written in ${((Date.now() - t) / 1000).toFixed(1)} s)`);
     fs.rmSync(out, { recursive: true, force: true });
     t = Date.now();

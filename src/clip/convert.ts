@@ -2,8 +2,8 @@
  * `convertCheckpoint(input, {out})`: any supported checkpoint → our converted folder (model.json + shards),
  * then a verification: the written folder re-loaded and run on a fixed input against the input checkpoint.
  *
- * Memory: tensors are written and dropped one at a time, and the two verification models exist one after
- * the other, never together. Output: written into a temp folder beside `out` and renamed at the end, so
+ * Memory: tensors are written and dropped one at a time, and the verification runs each side block by block
+ * (one block's weights on the backend at a time), one side after the other. Output: written into a temp folder beside `out` and renamed at the end, so
  * a failure leaves nothing (and nothing is ever written elsewhere).
  */
 import * as crypto from 'crypto';
@@ -17,10 +17,13 @@ import type { ClipConfig } from '../weights/config';
 import { DEFAULT_SHARD_BYTES, StorageDtype, writeConverted } from '../weights/converted';
 import { familyOf } from '../weights/family';
 import { numel } from '../weights/types';
-import type { ResidualBlock } from './layers';
-import { modelFromWeights, OpenedWeights, openWeights, resolveModelPath } from './load';
-import type { Transformer } from './transformer';
-import type { Hooks } from './types';
+import { defaultWeightLayout, WeightLayout } from '../tensor/linear';
+import { TEXT_BLOCK_PREFIX, VISION_BLOCK_PREFIX } from '../weights/names';
+import { checkIds } from './inputs';
+import { ResidualBlock, WeightStore } from './layers';
+import { OpenedWeights, openWeights, resolveModelPath } from './load';
+import { eotPositions, TextTransformer } from './text';
+import { VisionTransformer } from './vision';
 
 export interface ConvertProgress {
   stage: 'hash' | 'read' | 'write' | 'verify' | 'done';
@@ -63,10 +66,7 @@ export interface ConvertReport {
   sha256: string;
   /** max |output − input| over image embeds, text embeds and logits on the fixed input; null without verification. */
   maxAbsDiff: number | null;
-  /**
-   * The tfjs backend the verification ran on (null without verification): the current one, except 'cpu' in
-   * place of wasm when wasm would take the peak over PEAK_LIMIT × the input (see `verificationBackend`).
-   */
+  /** The tfjs backend the verification ran on (the current one; null without verification). */
   verifyBackend: string | null;
   /** Peak resident memory of the process during the conversion (VmHWM where the OS reports it). */
   peakRssBytes: number;
@@ -145,70 +145,72 @@ export function fixedInput(c: ClipConfig): { pixels: tf.Tensor4D; ids: number[][
   return { pixels: tf.tensor4d(px, [2, 3, R, R]), ids: [row(6, 1), row(4, 2)] };
 }
 
+/** The fixed input's hidden states through blocks `prefix`0…`layers`−1, each uploaded just before it runs and freed after. */
+function throughBlocks(w: OpenedWeights, layout: WeightLayout, h: tf.Tensor3D, prefix: string, layers: number, heads: number, mask: tf.Tensor2D | null): tf.Tensor3D {
+  const c = w.config;
+  let x = h;
+  for (let i = 0; i < layers; i++) {
+    const ws = new WeightStore(w.weights, layout);
+    try {
+      const y = ResidualBlock.load(ws, `${prefix}${i}`, heads, c.act, c.layerNormEps).apply(x, mask);
+      if (x !== h) x.dispose();
+      x = y;
+    } finally {
+      tf.dispose(ws.owned);
+    }
+  }
+  return x;
+}
+
 /**
- * Hooks that dispose each block's weights once the last rows of the fixed input have passed through it. The
- * verification model runs once and is thrown away; what it frees early is reused by the second model's load
- * (wasm memory never shrinks). In the `in-out` weight layout this also frees the packed copy XNNPACK makes of
- * each weight at its first matmul (≈ +80 % of an f32 checkpoint when kept to the end).
+ * Image embeds, text embeds and logits of the fixed input, computed with the model's own layers but with the
+ * weights on the backend one block at a time (plus the embeddings and heads): the float32 model alone is twice a
+ * float16 checkpoint, so building it whole could not verify such a file within the memory bound. Exported for
+ * the test that holds it equal to a whole ClipModel.
  */
-function releaseBlocksAsUsed(t: Transformer, rows: number): Hooks {
-  const hidden: NonNullable<Hooks['hidden']> = {};
-  t.blocks.forEach((b, i) => {
-    hidden[i + 1] = (h, info) => { if (info.batchStart + h.shape[0] >= rows) tf.dispose(b.tensors); };
-  });
-  return { hidden };
+export function verificationOutputs(w: OpenedWeights): Float32Array[] {
+  const c = w.config;
+  const layout = defaultWeightLayout();
+  const ends = new WeightStore(w.weights, layout); // embeddings, ln_pre/post, ln_final, projections
+  const made: tf.Tensor[] = [];
+  const keep = <T extends tf.Tensor>(t: T): T => { made.push(t); return t; };
+  try {
+    const { pixels, ids } = fixedInput(c);
+    keep(pixels);
+    const vision = new VisionTransformer(ends, { ...c, visionLayers: 0 });
+    const text = new TextTransformer(ends, { ...c, textLayers: 0 });
+    const h0 = keep(vision.embed(pixels));
+    const hv = keep(throughBlocks(w, layout, h0, VISION_BLOCK_PREFIX, c.visionLayers, c.visionHeads, null));
+    const img = keep(tf.tidy(() => tf.reshape(tf.slice(vision.head(hv), [0, 0, 0], [-1, 1, -1]), [pixels.shape[0], c.embedDim])));
+    const host = checkIds(ids, c.vocabSize, c.contextLength);
+    const idt = keep(tf.tensor2d(host.data, [host.rows, host.L], 'int32'));
+    const t0 = keep(text.embed(idt));
+    const ht = keep(throughBlocks(w, layout, t0, TEXT_BLOCK_PREFIX, c.textLayers, c.textHeads, text.causalMask(host.L)));
+    const pooled = eotPositions(host.data, host.rows, host.L).map((p, r) => r * host.L + p);
+    const txt = keep(tf.tidy(() => tf.gather(tf.reshape(text.head(ht), [host.rows * host.L, c.embedDim]), tf.tensor1d(pooled, 'int32'))));
+    // The reference's logits, from the embeds (model.logits would run both towers again).
+    const scale = Math.exp(w.weights.get('logit_scale')!.data[0]);
+    const logits = keep(tf.tidy(() => {
+      const a = tf.div(img, tf.norm(img, 'euclidean', 1, true));
+      const b = tf.div(txt, tf.norm(txt, 'euclidean', 1, true));
+      return tf.mul(tf.matMul(a, b, false, true), scale);
+    }));
+    return [img, txt, logits].map((t) => Float32Array.from(t.dataSync() as Float32Array));
+  } finally {
+    tf.dispose(made);
+    tf.dispose(ends.owned);
+  }
 }
 
 async function runFixed(w: OpenedWeights, onStep: () => void): Promise<Float32Array[]> {
-  let model: ReturnType<typeof modelFromWeights>;
-  try {
-    model = modelFromWeights(w);
-  } finally {
-    w.close();
-  }
-  const { pixels, ids } = fixedInput(model.config as ClipConfig);
-  const made: tf.Tensor[] = [pixels];
   try {
     onStep();
-    // The model is consumed: each tower runs once, and each block's weights go as soon as it has run.
-    const img = await model.encodeImages(pixels, { hooks: releaseBlocksAsUsed(model.vision.transformer, pixels.shape[0]) });
-    made.push(img.embeds, img.tokens);
-    const txt = await model.encodeTexts(ids, { hooks: releaseBlocksAsUsed(model.text.transformer, ids.length) });
-    made.push(txt.embeds, txt.tokens);
-    // The reference's logits, from the embeds already computed (model.logits would run both towers again).
-    const logits = tf.tidy(() => {
-      const a = tf.div(img.embeds, tf.norm(img.embeds, 'euclidean', 1, true));
-      const b = tf.div(txt.embeds, tf.norm(txt.embeds, 'euclidean', 1, true));
-      return tf.mul(tf.matMul(a, b, false, true), model.logitScale);
-    });
-    made.push(logits);
-    const out = [img.embeds, txt.embeds, logits].map((t) => Float32Array.from(t.dataSync() as Float32Array));
+    const out = verificationOutputs(w);
     onStep();
     return out;
   } finally {
-    tf.dispose(made);
-    model.dispose();
+    w.close();
   }
-}
-
-/** The issue's bound on peak resident memory, as a multiple of the input checkpoint's size. */
-export const PEAK_LIMIT = 1.5;
-
-/**
- * Which backend runs the verification. Each verification model holds its weights as float32 on the backend
- * (modelBytes) while the reader's host copies of the largest tensor are live. On wasm the heap, once grown by
- * the first model, stays resident, and the upload copies the host array into it: the second load costs
- * ≈ rss + 1.05·model + 2·largest (measured: random ViT-B/32, 1.69× its f32 file). The cpu backend adopts the
- * host arrays (≈ rss + model + largest, 1.31×) but runs the two forwards ≈ 9× slower, so it is only chosen when
- * it alone keeps the peak under the limit.
- */
-export function verificationBackend(rssNow: number, modelBytes: number, largestBytes: number, inputBytes: number): string {
-  const current = tf.getBackend();
-  if (current !== 'wasm') return current;
-  const limit = PEAK_LIMIT * inputBytes;
-  const wasmPeak = rssNow + 1.05 * modelBytes + 2 * largestBytes;
-  const cpuPeak = rssNow + modelBytes + largestBytes;
-  return wasmPeak > limit && cpuPeak <= limit ? 'cpu' : current;
 }
 
 function maxDiff(a: Float32Array[], b: Float32Array[]): number {
@@ -300,19 +302,12 @@ export async function convertCheckpoint(input: string, opts: ConvertOptions): Pr
       let step = 0;
       const tick = (): void => progress({ stage: 'verify', done: ++step, total: 4 });
       collectGarbage();
-      await tf.ready(); // before the first tensor no backend may be chosen yet, and there is none to restore
-      const maxTensor = specs.reduce((m, x) => Math.max(m, numel(x.shape)), 0);
-      verifyBackend = verificationBackend(rss.now(), params * 4, maxTensor * 4, inputBytes);
-      const back = tf.getBackend();
-      if (verifyBackend !== back) await tf.setBackend(verifyBackend);
-      try {
-        const converted = await runFixed(openWeights(tmp), tick);
-        collectGarbage();
-        const original = await runFixed(openWeights(src, { act: opts.act, config: opts.config }), tick);
-        maxAbsDiff = maxDiff(converted, original);
-      } finally {
-        if (tf.getBackend() !== back) await tf.setBackend(back);
-      }
+      await tf.ready(); // before the first tensor no backend may be chosen yet
+      verifyBackend = tf.getBackend();
+      const converted = await runFixed(openWeights(tmp), tick);
+      collectGarbage();
+      const original = await runFixed(openWeights(src, { act: opts.act, config: opts.config }), tick);
+      maxAbsDiff = maxDiff(converted, original);
     }
     if (fs.existsSync(out)) fs.rmdirSync(out); // checked empty above
     fs.renameSync(tmp, out);

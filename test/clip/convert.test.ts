@@ -3,8 +3,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { convertCheckpoint, ConvertReport } from '../../src/clip/convert';
-import { loadClip } from '../../src/clip/load';
+import { convertCheckpoint, ConvertReport, fixedInput, verificationOutputs } from '../../src/clip/convert';
+import { loadClip, openWeights } from '../../src/clip/load';
 import { OptionsError, UnsafePickleError, WeightsFormatError } from '../../src/errors';
 import { readConverted } from '../../src/weights/converted';
 import { floatToHalf, halfToFloat } from '../../src/weights/dtype';
@@ -88,6 +88,24 @@ describe('clip/convert (checkpoint → converted folder, verified)', function ()
       expect(tf.memory().numTensors).to.equal(before);
     });
   }
+
+  it('the block-by-block verification run equals a whole ClipModel on the fixed input (exact, default layout of the backend)', async () => {
+    const { createClip } = await import('../../src/clip/model');
+    const { defaultWeightLayout } = await import('../../src/tensor/linear');
+    const before = tf.memory().numTensors;
+    const streamed = verificationOutputs(openWeights(MICRO('openai.safetensors')));
+    const w = openWeights(MICRO('openai.safetensors'));
+    const model = createClip(w.config, w.weights, { weightLayout: defaultWeightLayout() });
+    const { pixels, ids } = fixedInput(model.config);
+    const img = await model.encodeImages(pixels);
+    const txt = await model.encodeTexts(ids);
+    expect(Array.from(streamed[0]), 'image embeds').to.deep.equal(Array.from(img.embeds.dataSync()));
+    expect(Array.from(streamed[1]), 'text embeds').to.deep.equal(Array.from(txt.embeds.dataSync()));
+    expect(streamed[2].length).to.equal(4);
+    tf.dispose([pixels, img.embeds, img.tokens, txt.embeds, txt.tokens]);
+    model.dispose();
+    expect(tf.memory().numTensors).to.equal(before);
+  });
 
   it('f16 output: half the bytes, maxAbsDiff small but reported; converting leaves no tensors behind', async () => {
     const before = tf.memory().numTensors;
