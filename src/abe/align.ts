@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { InputError } from '../errors';
+import { concatRows } from '../tensor/host';
 import type { LocateMode } from './options';
 
 export interface AlignOutput {
@@ -109,9 +110,7 @@ export function distinctTextRows(p: Float32Array, o: Float32Array, Q: number, E:
   };
   const phrase = Int32Array.from({ length: Q }, (_, q) => rowOf(p, q));
   const object = Int32Array.from({ length: Q }, (_, q) => rowOf(o, q));
-  const rows = new Float32Array(kept.length * E);
-  kept.forEach((r, i) => rows.set(r, i * E));
-  return { rows, phrase, object };
+  return { rows: concatRows(kept), phrase, object };
 }
 
 /**

@@ -8,13 +8,7 @@ import { applyTemplate, AbeOptions } from './options';
 import { l2normalize } from './patches';
 import type { PreparedCaption } from './captions';
 import { tokenizeToArrays } from '../text/tokenize';
-
-function concatInt(rows: Int32Array[]): Int32Array {
-  const out = new Int32Array(rows.reduce((a, r) => a + r.length, 0));
-  let off = 0;
-  for (const r of rows) { out.set(r, off); off += r.length; }
-  return out;
-}
+import { concatIntRows } from '../tensor/host';
 
 /** Normalised E_T(text) by string; shared across calls of one scorer. */
 export type EmbeddingCache = Map<string, Float32Array>;
@@ -32,7 +26,7 @@ export async function embedStrings(model: AbeModel, strings: readonly string[], 
   if (missing.length) {
     const L = model.config.contextLength;
     const rows = tokenizeToArrays(missing, { contextLength: L, truncate: true });
-    const ids = tf.tensor2d(concatInt(rows), [missing.length, L], 'int32');
+    const ids = tf.tensor2d(concatIntRows(rows), [missing.length, L], 'int32');
     let out;
     try {
       out = await model.encodeTexts(ids, { batchSize, tokens: false });

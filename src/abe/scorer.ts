@@ -9,6 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { InputError } from '../errors';
+import { concatRows } from '../tensor/host';
 import { alignRows, distinctTextRows, gatherLast, TextRows } from './align';
 import { CaptionInput, prepareCaption, PreparedCaption } from './captions';
 import { contentHash, FeatureCache, ImageFeatures, ImageRegions, regionKey } from './features';
@@ -397,12 +398,12 @@ export class AbeScorer {
         const n = chunk.length;
         const extra = regionOn ? this.regionTerm(chunk, t, rk.key, o, s0, parts) : null;
         const res = tf.tidy(() => {
-          const GI = tf.tensor2d(concat(chunk.map((f) => f.embed)), [n, E]);
+          const GI = tf.tensor2d(concatRows(chunk.map((f) => f.embed)), [n, E]);
           const clipT = tf.matMul(GI, GTt).mul(s) as tf.Tensor2D;
           let al = null;
           if (patchOn) {
             const P = chunk[0].P;
-            const V = tf.tensor3d(concat(chunk.map((f) => f.patches[pk])), [n, P, E]);
+            const V = tf.tensor3d(concatRows(chunk.map((f) => f.patches[pk])), [n, P, E]);
             al = alignRows(V, rows!, o.locate, o.topK);
           }
           const ex = extra ? tf.tensor2d(extra, [n, M]) : null;
@@ -516,13 +517,13 @@ export class AbeScorer {
           });
         }
         const res = tf.tidy(() => {
-          const GI = tf.tensor2d(concat(chunk.map(([i]) => feats[i].embed)), [C, E]);
-          const GTp = tf.tensor2d(concat(chunk.map(([, m]) => t.gT.subarray(m * E, (m + 1) * E))), [C, E]);
+          const GI = tf.tensor2d(concatRows(chunk.map(([i]) => feats[i].embed)), [C, E]);
+          const GTp = tf.tensor2d(concatRows(chunk.map(([, m]) => t.gT.subarray(m * E, (m + 1) * E))), [C, E]);
           const clipT = tf.sum(tf.mul(GI, GTp), 1).mul(s) as tf.Tensor1D;
           let meanLp: tf.Tensor1D | null = null, meanDelta: tf.Tensor1D | null = null;
           if (patchOn && t.Q > 0) {
             const P = feats[imgs[0]].P;
-            const V = tf.tensor3d(concat(imgs.map((i) => feats[i].patches[pk])), [imgs.length, P, E]);
+            const V = tf.tensor3d(concatRows(imgs.map((i) => feats[i].patches[pk])), [imgs.length, P, E]);
             const Vg = tf.gather(V, tf.tensor1d(rowImg, 'int32')); // [G,P,E]
             const qIdx = tf.tensor1d(rowQ, 'int32');
             const texts = tf.stack([tf.gather(PT!, qIdx), tf.gather(OT!, qIdx)], 2); // [G,E,2]
@@ -558,15 +559,6 @@ export class AbeScorer {
     this.prepared.clear();
     this.contextual.clear();
   }
-}
-
-function concat(arrays: readonly Float32Array[]): Float32Array {
-  let n = 0;
-  for (const a of arrays) n += a.length;
-  const out = new Float32Array(n);
-  let off = 0;
-  for (const a of arrays) { out.set(a, off); off += a.length; }
-  return out;
 }
 
 function dot(a: Float32Array, ao: number, b: Float32Array, bo: number, n: number): number {

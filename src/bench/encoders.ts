@@ -47,28 +47,25 @@ export function benchIds(m: number, c: ClipConfig): tf.Tensor2D {
   return tf.tensor2d(data, [m, L], 'int32');
 }
 
-export async function benchImageEncoding(enc: BatchEncoder, c: ClipConfig, batch: number, flopsPerImage: number, opts: MeasureOptions): Promise<EncodeResult> {
-  const px = benchPixels(batch, c.imageResolution);
+/** Time `encode` on one prepared input (disposed after), outputs freed each call. */
+async function benchEncoding(input: tf.Tensor, encode: () => Promise<EncoderOutput>, batch: number, flopsPerRow: number, opts: MeasureOptions): Promise<EncodeResult> {
   try {
     const t = await measure(async () => {
-      const o = await enc.encodeImages(px, { batchSize: batch });
+      const o = await encode();
       tf.dispose([o.embeds, o.tokens, ...(o.hidden ?? [])]);
     }, opts);
-    return finish(t, batch, flopsPerImage);
+    return finish(t, batch, flopsPerRow);
   } finally {
-    px.dispose();
+    input.dispose();
   }
 }
 
-export async function benchTextEncoding(enc: BatchEncoder, c: ClipConfig, batch: number, flopsPerText: number, opts: MeasureOptions): Promise<EncodeResult> {
+export function benchImageEncoding(enc: BatchEncoder, c: ClipConfig, batch: number, flopsPerImage: number, opts: MeasureOptions): Promise<EncodeResult> {
+  const px = benchPixels(batch, c.imageResolution);
+  return benchEncoding(px, () => enc.encodeImages(px, { batchSize: batch }), batch, flopsPerImage, opts);
+}
+
+export function benchTextEncoding(enc: BatchEncoder, c: ClipConfig, batch: number, flopsPerText: number, opts: MeasureOptions): Promise<EncodeResult> {
   const ids = benchIds(batch, c);
-  try {
-    const t = await measure(async () => {
-      const o = await enc.encodeTexts(ids, { batchSize: batch });
-      tf.dispose([o.embeds, o.tokens, ...(o.hidden ?? [])]);
-    }, opts);
-    return finish(t, batch, flopsPerText);
-  } finally {
-    ids.dispose();
-  }
+  return benchEncoding(ids, () => enc.encodeTexts(ids, { batchSize: batch }), batch, flopsPerText, opts);
 }

@@ -22,6 +22,7 @@ import { TEXT_BLOCK_PREFIX, VISION_BLOCK_PREFIX } from '../weights/names';
 import { checkIds } from './inputs';
 import { ResidualBlock, WeightStore } from './layers';
 import { OpenedWeights, openWeights, resolveModelPath } from './load';
+import { clsToken, logitsFromEmbeds, pooledHead, tokensAt } from './model';
 import { eotPositions, TextTransformer } from './text';
 import { VisionTransformer } from './vision';
 
@@ -181,20 +182,18 @@ export function verificationOutputs(w: OpenedWeights): Float32Array[] {
     const text = new TextTransformer(ends, { ...c, textLayers: 0 });
     const h0 = keep(vision.embed(pixels));
     const hv = keep(throughBlocks(w, layout, h0, VISION_BLOCK_PREFIX, c.visionLayers, c.visionHeads, null));
-    const img = keep(tf.tidy(() => tf.reshape(tf.slice(vision.head(hv), [0, 0, 0], [-1, 1, -1]), [pixels.shape[0], c.embedDim])));
+    // Pooled after the head on every token, as encodeImages/encodeTexts do by default.
+    const pool = (last: tf.Tensor3D, head: (h: tf.Tensor3D) => tf.Tensor3D, at: (all: tf.Tensor3D) => tf.Tensor): tf.Tensor2D =>
+      keep(tf.tidy(() => pooledHead(last, head, true, at).embeds));
+    const img = pool(hv, (h) => vision.head(h), clsToken);
     const host = checkIds(ids, c.vocabSize, c.contextLength);
     const idt = keep(tf.tensor2d(host.data, [host.rows, host.L], 'int32'));
     const t0 = keep(text.embed(idt));
     const ht = keep(throughBlocks(w, layout, t0, TEXT_BLOCK_PREFIX, c.textLayers, c.textHeads, text.causalMask(host.L)));
-    const pooled = eotPositions(host.data, host.rows, host.L).map((p, r) => r * host.L + p);
-    const txt = keep(tf.tidy(() => tf.gather(tf.reshape(text.head(ht), [host.rows * host.L, c.embedDim]), tf.tensor1d(pooled, 'int32'))));
+    const eot = keep(tf.tensor1d(eotPositions(host.data, host.rows, host.L).map((p, r) => r * host.L + p), 'int32'));
+    const txt = pool(ht, (h) => text.head(h), (all) => tokensAt(all, eot));
     // The reference's logits, from the embeds (model.logits would run both towers again).
-    const scale = Math.exp(w.weights.get('logit_scale')!.data[0]);
-    const logits = keep(tf.tidy(() => {
-      const a = tf.div(img, tf.norm(img, 'euclidean', 1, true));
-      const b = tf.div(txt, tf.norm(txt, 'euclidean', 1, true));
-      return tf.mul(tf.matMul(a, b, false, true), scale);
-    }));
+    const logits = keep(logitsFromEmbeds(img, txt, Math.exp(w.weights.get('logit_scale')!.data[0])));
     return [img, txt, logits].map((t) => Float32Array.from(t.dataSync() as Float32Array));
   } finally {
     tf.dispose(made);

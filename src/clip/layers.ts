@@ -75,7 +75,7 @@ export class Linear {
   /** xᵀ [in, N] → yᵀ [out, N] (no transposes in the `out-in` layout). */
   applyColumns(xT: tf.Tensor2D): tf.Tensor2D { return linearColumns(xT, this.w, this.b, this.layout); }
   /** Output features [from, from + size) as their own layer (a copy). */
-  rows(ws: WeightStore, from: number, size: number): Linear {
+  sliceOutputs(ws: WeightStore, from: number, size: number): Linear {
     const w = ws.derived(() => this.layout === 'in-out'
       ? tf.slice(this.w, [0, from], [this.inDim, size]) : tf.slice(this.w, [from, 0], [size, this.inDim]));
     return new Linear(w, this.b && ws.derived(() => tf.slice(this.b!, [from], [size])), this.layout);
@@ -110,7 +110,7 @@ export class Attention {
 
   /** The q, k and v projections as separate layers. */
   get projections(): Linear[] {
-    if (!this.parts) this.parts = [0, 1, 2].map((i) => this.qkv.rows(this.ws, i * this.width, this.width));
+    if (!this.parts) this.parts = [0, 1, 2].map((i) => this.qkv.sliceOutputs(this.ws, i * this.width, this.width));
     return this.parts;
   }
   get q(): Linear { return this.projections[0]; }

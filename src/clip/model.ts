@@ -55,7 +55,7 @@ async function inChunks(n: number, chunk: number, run: (start: number, size: num
  * The head on the pooled rows, and on every token when asked: `pool` picks each row's pooled token [n,1,·]
  * from any [n,T,·] tensor. Pooling before or after the head gives the same rows (the head is per token).
  */
-function pooledHead(last: tf.Tensor3D, head: (h: tf.Tensor3D) => tf.Tensor3D, allTokens: boolean, pool: (x: tf.Tensor3D) => tf.Tensor): { embeds: tf.Tensor2D; tokens: tf.Tensor3D } {
+export function pooledHead(last: tf.Tensor3D, head: (h: tf.Tensor3D) => tf.Tensor3D, allTokens: boolean, pool: (x: tf.Tensor3D) => tf.Tensor): { embeds: tf.Tensor2D; tokens: tf.Tensor3D } {
   const n = last.shape[0];
   if (allTokens) {
     const tokens = head(last);
@@ -63,6 +63,26 @@ function pooledHead(last: tf.Tensor3D, head: (h: tf.Tensor3D) => tf.Tensor3D, al
   }
   const embeds = tf.reshape(head(pool(last) as tf.Tensor3D), [n, -1]) as tf.Tensor2D;
   return { embeds, tokens: tf.zeros([n, 0, embeds.shape[1]]) as tf.Tensor3D };
+}
+
+/** Each image's CLS token: [n,T,·] → [n,1,·]. */
+export function clsToken(all: tf.Tensor3D): tf.Tensor {
+  return tf.slice(all, [0, 0, 0], [-1, 1, -1]);
+}
+
+/** Each text's pooled token, `flat` = row·L + its EOT position: [m,L,·] → [m,1,·]. */
+export function tokensAt(all: tf.Tensor3D, flat: tf.Tensor1D): tf.Tensor {
+  const [m, L, W] = all.shape;
+  return tf.reshape(tf.gather(tf.reshape(all, [m * L, W]), flat), [m, 1, W]);
+}
+
+/** scale · normalised image embeds [n,E] @ normalised text embeds [m,E]ᵀ → [n,m], as the reference. */
+export function logitsFromEmbeds(img: tf.Tensor2D, txt: tf.Tensor2D, scale: number): tf.Tensor2D {
+  return tf.tidy(() => {
+    const a = tf.div(img, tf.norm(img, 'euclidean', 1, true));
+    const b = tf.div(txt, tf.norm(txt, 'euclidean', 1, true));
+    return tf.mul(tf.matMul(a, b, false, true), scale) as tf.Tensor2D;
+  });
 }
 
 /** Dispose every tensor of an encoder output. */
@@ -128,7 +148,7 @@ export class ClipModel {
     return inChunks(px.shape[0], chunk, (start, size) => tf.tidy(() => {
       const x = size === px.shape[0] ? px : tf.slice(px, [start, 0, 0, 0], [size, -1, -1, -1]);
       const { last, hidden } = v.transformer.run(v.embed(x), { hooks: o.hooks, batchStart: start, defaultMask: null, collect: o.hiddenStates });
-      const { embeds, tokens } = pooledHead(last, (h) => v.head(h), o.tokens, (all) => tf.slice(all, [0, 0, 0], [size, 1, -1]));
+      const { embeds, tokens } = pooledHead(last, (h) => v.head(h), o.tokens, clsToken);
       return o.hiddenStates ? { embeds, tokens, hidden } : { embeds, tokens };
     }), () => this.empty(o.tokens ? v.tokens : 0, v.width, v.layers, o.hiddenStates));
   }
@@ -151,8 +171,7 @@ export class ClipModel {
       const idt = tf.tensor2d(host.data.subarray(start * L, (start + size) * L), [size, L], 'int32');
       const { last, hidden } = t.transformer.run(t.embed(idt), { hooks: o.hooks, batchStart: start, defaultMask: t.causalMask(L), collect: o.hiddenStates });
       const flat = tf.tensor1d(pool.slice(start, start + size).map((p, r) => r * L + p), 'int32');
-      const { embeds, tokens } = pooledHead(last, (h) => t.head(h), o.tokens,
-        (all) => tf.expandDims(tf.gather(tf.reshape(all, [size * L, all.shape[2]]), flat), 1));
+      const { embeds, tokens } = pooledHead(last, (h) => t.head(h), o.tokens, (all) => tokensAt(all, flat));
       return o.hiddenStates ? { embeds, tokens, hidden } : { embeds, tokens };
     }), () => this.empty(o.tokens ? L : 0, t.width, t.layers, o.hiddenStates));
   }
@@ -167,11 +186,7 @@ export class ClipModel {
       disposeOutput(img);
       throw e;
     }
-    const logitsPerImage = tf.tidy(() => {
-      const a = tf.div(img.embeds, tf.norm(img.embeds, 'euclidean', 1, true));
-      const b = tf.div(txt.embeds, tf.norm(txt.embeds, 'euclidean', 1, true));
-      return tf.mul(tf.matMul(a, b, false, true), this.logitScale) as tf.Tensor2D;
-    });
+    const logitsPerImage = logitsFromEmbeds(img.embeds, txt.embeds, this.logitScale);
     disposeOutput(img);
     disposeOutput(txt);
     return { logitsPerImage };

@@ -1,4 +1,4 @@
-/** Host-side (Float32Array) reshuffles used once at load time, before any tensor exists. */
+/** Host-side typed-array reshuffles (loading weights, assembling batches before they become tensors). */
 
 /** [rows, cols] row-major → [cols, rows]. */
 export function transpose2d(data: Float32Array, rows: number, cols: number): Float32Array {
@@ -10,12 +10,20 @@ export function transpose2d(data: Float32Array, rows: number, cols: number): Flo
   return out;
 }
 
-/** Concatenate along the first axis. */
-export function concatRows(parts: readonly Float32Array[]): Float32Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Float32Array(n);
+function concatInto<T extends Float32Array | Int32Array>(out: T, parts: readonly T[]): T {
   let off = 0;
   for (const p of parts) { out.set(p, off); off += p.length; }
   return out;
+}
+
+const total = (parts: readonly ArrayLike<number>[]): number => parts.reduce((a, p) => a + p.length, 0);
+
+/** Concatenate along the first axis. */
+export function concatRows(parts: readonly Float32Array[]): Float32Array {
+  return concatInto(new Float32Array(total(parts)), parts);
+}
+
+/** Concatenate int32 rows (token ids) along the first axis. */
+export function concatIntRows(parts: readonly Int32Array[]): Int32Array {
+  return concatInto(new Int32Array(total(parts)), parts);
 }
