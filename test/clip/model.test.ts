@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { PARITY_BACKENDS } from '../helpers/backends';
 import * as tf from '@tensorflow/tfjs';
 import { disposeOutput } from '../../src/clip/model';
 import { InputError, OptionsError, WeightsFormatError } from '../../src/errors';
@@ -21,7 +22,7 @@ function expectTyped(fn: () => Promise<unknown>, cls: Function, source: RegExp |
   });
 }
 
-for (const backend of ['cpu', 'wasm']) for (const weightLayout of WEIGHT_LAYOUTS) {
+for (const backend of PARITY_BACKENDS) for (const weightLayout of WEIGHT_LAYOUTS) {
   describe(`clip/model on micro goldens (${backend}, ${weightLayout} weights, max abs err ≤ 1e-4·max(1,max|ref|))`, () => {
     let ref: RefModel;
     let px: tf.Tensor4D, ids: tf.Tensor2D;

@@ -3,6 +3,7 @@
  * on cpu and wasm, including every hidden state and the hook edits of the reference README ("Edits").
  */
 import { expect } from 'chai';
+import { PARITY_BACKENDS } from '../helpers/backends';
 import * as tf from '@tensorflow/tfjs';
 import { disposeOutput } from '../../src/clip/model';
 import { WEIGHT_LAYOUTS } from '../../src/tensor/linear';
@@ -16,7 +17,7 @@ function positions(T: number, pick: (t: number) => boolean): tf.Tensor3D {
   return tf.tensor3d(Array.from({ length: T }, (_, t) => (pick(t) ? 1 : 0)), [1, T, 1]);
 }
 
-for (const backend of ['cpu', 'wasm']) for (const weightLayout of WEIGHT_LAYOUTS) {
+for (const backend of PARITY_BACKENDS) for (const weightLayout of WEIGHT_LAYOUTS) {
   for (const [name, file] of MODELS) {
     describe(`reference ${name} (${file}) on ${backend}, ${weightLayout} weights: max abs err ≤ 1e-4·max(1,max|ref|)`, () => {
       let ref: RefModel;
