@@ -18,7 +18,8 @@ describe('tools/native/install.js (npm run native): bad input is refused before 
   let target: string;
   before(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'abe-native-'));
-    target = path.join(dir, 'native');
+    // Inside the repository, as the tool requires; never created, since every case is refused first.
+    target = path.join(REPO, `.native-test-${process.pid}`);
   });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -26,7 +27,7 @@ describe('tools/native/install.js (npm run native): bad input is refused before 
     const r = spawnSync(process.execPath, [TOOL, ...args], { encoding: 'utf8', env: { ...process.env, ABE_NATIVE_DIR: target } });
     return { code: r.status, out: r.stdout, err: r.stderr };
   };
-  const leftovers = () => fs.readdirSync(dir);
+  const leftovers = () => [...fs.readdirSync(dir), ...fs.readdirSync(REPO).filter((n) => n.startsWith('.native.tmp-') || n === path.basename(target))];
 
   it('--help prints the usage with both sources and the internet route', () => {
     const r = run('--help');
@@ -45,6 +46,21 @@ describe('tools/native/install.js (npm run native): bad input is refused before 
       expect(r.code, args.join(' ')).to.equal(1);
       expect(r.err).to.equal(msg + '\n');
     }
+  });
+
+  it('ABE_NATIVE_DIR outside the package folder is refused (tfjs-node would not find our tfjs there)', () => {
+    const r = spawnSync(process.execPath, [TOOL, '--force'], { encoding: 'utf8', env: { ...process.env, ABE_NATIVE_DIR: path.join(dir, 'elsewhere') } });
+    expect(r.status).to.equal(1);
+    expect(r.stderr).to.match(/^native: error: ABE_NATIVE_DIR .*elsewhere must be a folder inside .* \(so that tfjs-node resolves our @tensorflow\/tfjs\)\n$/);
+  });
+
+  it('a temporary folder left by a killed run (its pid gone) is removed by the next run', () => {
+    const stale = path.join(REPO, '.native.tmp-999999999-test');
+    fs.mkdirSync(path.join(stale, 'node_modules'), { recursive: true });
+    const r = run('--tensorflow-wheel', path.join(dir, 'nope.whl'), '--force');
+    expect(r.code).to.equal(1);
+    expect(r.err).to.contain('native: removed .native.tmp-999999999-test, left by an interrupted run');
+    expect(fs.existsSync(stale)).to.equal(false);
   });
 
   it('a missing wheel, a file that is not a zip, a libtensorflow folder without the library or headers', () => {

@@ -16,7 +16,8 @@
  *
  * Idempotent (a working install is detected and left alone unless --force) and all-or-nothing: everything is
  * built in a temporary folder beside the target, verified there, then renamed into place; any failure
- * removes the temporary folder and leaves the previous state as it was.
+ * removes the temporary folder and leaves the previous state as it was (a run killed by a signal leaves its
+ * temporary folder, which the next run removes).
  */
 const fs = require('fs');
 const os = require('os');
@@ -220,6 +221,12 @@ function main() {
   if (o.help) { process.stdout.write(HELP); return 0; }
   if (process.platform !== 'linux') throw new InstallError(`this offline route supports Linux only (here: ${process.platform}); use npm install ${PKG}`);
   const version = tfjsVersion();
+  const rel = path.relative(ROOT, TARGET);
+  if (!rel || rel.startsWith('..') || path.isAbsolute(rel)) {
+    // tfjs-node must find our @tensorflow/tfjs by walking up from its own folder to ROOT/node_modules.
+    throw new InstallError(`ABE_NATIVE_DIR ${TARGET} must be a folder inside ${ROOT} (so that tfjs-node resolves our @tensorflow/tfjs)`);
+  }
+  removeStale();
 
   if (!o.force) {
     // Already usable from node_modules (the plain `npm install` route) or from a previous run.
@@ -236,11 +243,8 @@ function main() {
   }
 
   checkSource(o);
-  const tmp = fs.mkdtempSync(path.join(path.dirname(TARGET), `.native.tmp-`));
+  const tmp = fs.mkdtempSync(path.join(path.dirname(TARGET), `.native.tmp-${process.pid}-`));
   const cleanup = () => { try { fs.rmSync(tmp, { recursive: true, force: true }); } catch { /* best effort */ } };
-  const onSignal = (sig) => { cleanup(); process.kill(process.pid, sig); };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
   try {
     const source = o.libdir ? `libtensorflow ${o.libdir}` : `wheel ${o.wheel}`;
     log(`building ${PKG}@${version} against ${source}`);
@@ -287,9 +291,23 @@ function main() {
   } catch (e) {
     cleanup();
     throw e;
-  } finally {
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
+  }
+}
+
+/**
+ * A run killed by a signal cannot clean up (its steps are synchronous, and the target is only ever replaced by
+ * a rename, so it stays whole); the temporary folders it left, named after its pid, are removed here.
+ */
+function removeStale() {
+  const parent = path.dirname(TARGET);
+  for (const n of fs.existsSync(parent) ? fs.readdirSync(parent) : []) {
+    const m = /^\.native\.tmp-(\d+)-/.exec(n);
+    if (!m) continue;
+    let alive = true;
+    try { process.kill(Number(m[1]), 0); } catch (e) { alive = e.code === 'EPERM'; }
+    if (alive) continue;
+    fs.rmSync(path.join(parent, n), { recursive: true, force: true });
+    log(`removed ${n}, left by an interrupted run`);
   }
 }
 
