@@ -29,6 +29,8 @@ export const backends = defineCommand<{ json?: boolean; backend?: string }>({
       io.stdout.write(JSON.stringify({ ...(selected !== undefined ? { selected } : {}), backends: results }, null, 2) + '\n');
     } else {
       io.stdout.write(formatBackends(results, selected));
+      const env = process.env.ABE_BACKEND;
+      if (env) io.stdout.write(`note: ABE_BACKEND=${env} is set in this environment; commands use it instead of the automatic choice\n`);
     }
     return f.backend !== undefined && !results.some((r) => r.ok) ? 1 : 0;
   },
