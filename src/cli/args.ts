@@ -2,6 +2,7 @@
  * A small typed command-line parser: each subcommand declares its flags, and anything else is a usage error
  * (exit code 2) rather than being silently ignored — a mistyped `--limt 10` must not run the whole benchmark.
  */
+import { BACKEND_NAMES } from '../backends/names';
 import { UsageError } from '../errors';
 
 export type FlagType = 'string' | 'int' | 'number' | 'boolean';
@@ -29,7 +30,7 @@ export type ParsedFlags = Record<string, FlagValue>;
 export const GLOBAL_FLAGS: FlagSpec[] = [
   { name: 'help', type: 'boolean', help: 'show this help and exit' },
   { name: 'debug', type: 'boolean', help: 'print stack traces of errors' },
-  { name: 'backend', type: 'string', placeholder: 'NAME', help: 'force a backend: tfjs-node-gpu, tfjs-node, wasm or cpu (default: the first that loads; env ABE_BACKEND)' },
+  { name: 'backend', type: 'string', placeholder: 'NAME', choices: BACKEND_NAMES, help: `force a backend: ${BACKEND_NAMES.join(', ')} (tensorflow = either tfjs-node package; default: the first that loads, or env ABE_BACKEND; see abe-clip backends)` },
 ];
 
 function convert(spec: FlagSpec, raw: string, where: string): string | number {

@@ -10,8 +10,7 @@ export function bytes(n: number): string {
 }
 
 export function backendLine(b: BackendInfo): string {
-  const extra = b.name === 'wasm' ? ` (SIMD ${b.simd ? 'on' : 'off'}, ${b.threads ?? 1} thread${b.threads === 1 ? '' : 's'})` : '';
-  return `backend: ${b.name}${extra}`;
+  return `backend: ${b.name} ${b.version} (${b.device.summary})`;
 }
 
 /** Left/right aligned columns; `right` marks the columns to right-align. */

@@ -16,6 +16,7 @@ export const COMMANDS: Record<string, { summary: string; load: () => Command }> 
   ablate: { summary: 'sweep ABE options over a benchmark (table, JSON, line plots)', load: () => require('./commands/ablate').ablate },
   convert: { summary: 'convert a checkpoint (.safetensors/.pt/HF folder) to the tfjs weight format', load: () => require('./commands/convert').convert },
   bench: { summary: 'measure encoder and scoring speed', load: () => require('./commands/bench').bench },
+  backends: { summary: 'which backends load here (version, device) and how to install the others', load: () => require('./commands/backends').backends },
 };
 
 export function mainHelp(): string {

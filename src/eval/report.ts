@@ -5,6 +5,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { deviceReport } from '../backend';
 import { UsageError } from '../errors';
 import { mcnemarExact, McNemarResult, splitHalf, SplitHalfResult } from './metrics';
 import type { ItemScores, RunResult } from './runner';
@@ -150,6 +151,7 @@ export function reportJson(run: RunResult, sum: EvalSummary, ctx: ReportContext)
     createdAt: new Date().toISOString(),
     model: ctx.model,
     backend: ctx.backend,
+    device: deviceReport(),
     dataset: {
       name: ctx.dataset.name,
       source: ctx.dataset.source,

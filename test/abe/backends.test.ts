@@ -1,12 +1,14 @@
 /**
- * The scorer on the wasm backend (the default here) must give the cpu backend's numbers: tfjs-backend-wasm has
- * kernels that are silently wrong (gather with batchDims, fused matMul with transposes), which cpu-only tests miss.
+ * The scorer on every parity backend (wasm, the default here, and those named in ABE_TEST_BACKENDS) must give
+ * the cpu backend's numbers: tfjs-backend-wasm has kernels that are silently wrong (gather with batchDims, fused
+ * matMul with transposes), which cpu-only tests miss.
  */
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 import { AbeScorer } from '../../src/abe';
 import type { AbeOptions } from '../../src/abe';
 import { initBackend } from '../../src/backend';
+import { PARITY_BACKENDS } from '../helpers/backends';
 import { randomClip, randomPixels, TINY_CONFIG } from './tinyModel';
 
 const R = TINY_CONFIG.imageResolution;
@@ -39,16 +41,16 @@ async function scoreAll(backend: string): Promise<{ matrix: Float32Array[]; pair
   return { matrix, pairs };
 }
 
-describe('abe/scorer on wasm equals cpu (max abs ≤ 1e-4 on scores)', function () {
+describe('abe/scorer on each parity backend equals cpu (max abs ≤ 1e-4 on scores)', function () {
   this.timeout(120000);
   let prev: string;
-  before(async () => { await tf.ready(); prev = tf.getBackend(); });
+  let cpu: Awaited<ReturnType<typeof scoreAll>>;
+  before(async () => { await tf.ready(); prev = tf.getBackend(); cpu = await scoreAll('cpu'); });
   after(async () => { await tf.setBackend(prev); });
 
-  it('scoreMatrix and scorePairs agree across backends for tokens / value / selfself, both locates, regions', async () => {
-    const cpu = await scoreAll('cpu');
-    const wasm = await scoreAll('wasm');
-    const all = [...cpu.matrix.map((a, i) => [a, wasm.matrix[i]]), ...cpu.pairs.map((a, i) => [a, wasm.pairs[i]])];
+  for (const backend of PARITY_BACKENDS.filter((b) => b !== 'cpu')) it(`${backend}: scoreMatrix and scorePairs agree with cpu for tokens / value / selfself, both locates, regions`, async () => {
+    const other = await scoreAll(backend);
+    const all = [...cpu.matrix.map((a, i) => [a, other.matrix[i]]), ...cpu.pairs.map((a, i) => [a, other.pairs[i]])];
     for (const [a, b] of all) {
       expect(b.length).to.equal(a.length);
       for (let k = 0; k < a.length; k++) expect(b[k], `score ${k}`).to.be.closeTo(a[k], 1e-4 * Math.max(1, Math.abs(a[k])));

@@ -107,6 +107,8 @@ describe('abe-clip command line (spawned, bundled toy-shapes model)', function (
     for (const f of ['report.json', 'report.md', 'report.csv', 'accuracy.png', 'report.html', 'explain/seen-swap-att-0000.png']) expect(fs.existsSync(path.join(out, f)), f).to.equal(true);
     const rep = JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8'));
     expect(rep.items).to.have.length(12);
+    expect(rep.device).to.include({ backend: rep.backend });
+    expect(r.stderr).to.contain(`backend: ${rep.backend} ${rep.device.version} (${rep.device.summary})`);
     expect(Object.keys(rep.items[0])).to.deep.equal(['id', 'kind', 'split', 'clip', 'abe', 'abe+regions']);
   });
 

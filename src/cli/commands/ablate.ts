@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { resolveOptions } from '../../abe/options';
 import type { AbeOptions } from '../../abe/options';
-import { initBackend } from '../../backend';
+import { deviceReport, initBackend } from '../../backend';
 import { isTypedError, UsageError } from '../../errors';
 import { ablationPanels, ablationRows, gridPoints, parseGrid, pointLabel } from '../../eval/ablate';
 import { DATASET_KINDS, DatasetKind, loadDataset } from '../../eval/datasets';
@@ -60,7 +60,7 @@ export const ablate = defineCommand<Flags>({
     const data = f.data ?? (f.dataset === 'toy' ? bundledBenchmark() : undefined);
     if (!data) throw new UsageError('--data', `is required for --dataset ${f.dataset}`);
     const ds = loadDataset(f.dataset, { data, images: f.images, captionMap: f['caption-map'], limit: f.limit });
-    const backend = await initBackend({ backend: f.backend });
+    const backend = await initBackend({ backend: f.backend, source: '--backend' });
     io.stderr.write(`${backendLine(backend)}\n${points.length} grid point(s) × ${ds.items.length} items\n`);
     const modelPath = resolveModelPath(f.weights);
     const model = await loadClip(f.weights);
@@ -87,7 +87,7 @@ export const ablate = defineCommand<Flags>({
       ]), [...axes.map((_, i) => (i === 0 ? 'clip' : '')), ...table.cells.map((c) => table.baseline[c].toFixed(3)), '']];
       const text = columns(rows, head.map((_, j) => j >= axes.length));
       const json = {
-        tool: 'abe-clip', command: 'ablate', createdAt: new Date().toISOString(), model: f.weights, modelPath, backend: backend.name,
+        tool: 'abe-clip', command: 'ablate', createdAt: new Date().toISOString(), model: f.weights, modelPath, backend: backend.name, device: deviceReport(backend),
         dataset: { name: ds.name, source: ds.source, items: ds.items.length, scored: run.scored.length },
         base: f.config, fixed, grid: axes, baseline: 'clip', cells: table.cells, clip: table.baseline,
         missingImages: run.missing, seconds: run.seconds,

@@ -24,7 +24,7 @@ export const convert = defineCommand<{ input?: string; config?: string; out: str
   async exec(f, io) {
     const inputs = [...(f.input ? [f.input] : []), ...f._];
     if (inputs.length !== 1) throw new UsageError('convert', inputs.length ? `one checkpoint expected, got ${inputs.length}: ${inputs.join(' ')}` : 'missing the checkpoint to convert (abe-clip convert CHECKPOINT --out FOLDER)');
-    const backend = await initBackend({ backend: f.backend });
+    const backend = await initBackend({ backend: f.backend, source: '--backend' });
     if (!f.json) io.stderr.write(backendLine(backend) + '\n');
     let lastStage = '';
     const onProgress = (p: ConvertProgress): void => {

@@ -49,7 +49,7 @@ export const demo = defineCommand<{ out: string; limit?: number; heatmaps: numbe
     const out = prepareOutDir(f.out);
     const bench = bundledBenchmark();
     const ds = loadDataset('toy', { data: bench, limit: f.limit });
-    const backend = await initBackend({ backend: f.backend });
+    const backend = await initBackend({ backend: f.backend, source: '--backend' });
     io.stderr.write(`${backendLine(backend)}\n`);
     const s = await openScorer({ weights: 'toy-shapes', configs: 'clip,abe,abe+regions', set: [], cache: f.cache, 'no-cache': f['no-cache'] }, io);
     try {

@@ -1,7 +1,7 @@
 /** `abe-clip eval`: accuracy on a pairwise benchmark for every configuration, or Recall@K for retrieval. */
 import * as fs from 'fs';
 import * as path from 'path';
-import { initBackend } from '../../backend';
+import { deviceReport, initBackend } from '../../backend';
 import { UsageError } from '../../errors';
 import { DATASET_KINDS, DatasetKind, loadDataset } from '../../eval/datasets';
 import { loadRetrieval } from '../../eval/datasets/retrieval';
@@ -50,7 +50,7 @@ export const evalCommand = defineCommand<EvalFlags>({
     if (!fs.existsSync(data)) throw new UsageError(`--data ${data}`, 'no such file or folder');
     if (f.images && !fs.existsSync(f.images)) throw new UsageError(`--images ${f.images}`, 'no such folder');
     const ds = loadDataset(f.dataset, { data, images: f.images, captionMap: f['caption-map'], limit: f.limit });
-    const backend = await initBackend({ backend: f.backend });
+    const backend = await initBackend({ backend: f.backend, source: '--backend' });
     io.stderr.write(`${backendLine(backend)}\n`);
     const s = await openScorer(f, io);
     try {
@@ -98,7 +98,7 @@ async function retrieval(f: EvalFlags, out: string, io: { stdout: NodeJS.Writabl
     if (f.strict) throw new UsageError(`--images ${f.images}`, `${missing.length} image file(s) missing, first: ${missing[0]}`);
     throw new UsageError(`--images ${f.images}`, `${missing.length} image file(s) of the captions file are missing (first: ${missing[0]}); retrieval needs every image`);
   }
-  const backend = await initBackend({ backend: f.backend });
+  const backend = await initBackend({ backend: f.backend, source: '--backend' });
   io.stderr.write(`${backendLine(backend)}\n`);
   const s = await openScorer(f, io);
   try {
@@ -113,7 +113,7 @@ async function retrieval(f: EvalFlags, out: string, io: { stdout: NodeJS.Writabl
     }
     const table = columns(rows, rows[0].map((_, j) => j > 0));
     const json = {
-      tool: 'abe-clip', command: 'eval --task retrieval', createdAt: new Date().toISOString(), model: s.modelLabel, backend: backend.name,
+      tool: 'abe-clip', command: 'eval --task retrieval', createdAt: new Date().toISOString(), model: s.modelLabel, backend: backend.name, device: deviceReport(backend),
       data: set.source, images: set.images.length, captions: set.captions.length, configs: s.scorer.configs, options: s.scorer.options, recall: results,
     };
     fs.writeFileSync(path.join(out, 'retrieval.json'), JSON.stringify(json, null, 1) + '\n');

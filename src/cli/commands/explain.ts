@@ -25,7 +25,7 @@ export const explain = defineCommand<ConfigFlags & { image: string; text: string
     if (!fs.existsSync(f.image)) throw new UsageError(`--image ${f.image}`, 'no such file');
     if (!f.out.toLowerCase().endsWith('.png')) throw new UsageError(`--out ${f.out}`, 'must be a .png file');
     prepareOutDir(path.dirname(path.resolve(f.out)), '--out');
-    const backend = await initBackend({ backend: f.backend });
+    const backend = await initBackend({ backend: f.backend, source: '--backend' });
     io.stderr.write(backendLine(backend) + '\n');
     const configs = ['clip', f.config].filter((x, i, a) => a.indexOf(x) === i).join(',');
     const s = await openScorer({ ...f, configs }, io);

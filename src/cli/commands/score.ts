@@ -1,6 +1,6 @@
 /** `abe-clip score`: CLIP and ABE scores of every image × caption, as a table or JSON. */
 import * as fs from 'fs';
-import { initBackend } from '../../backend';
+import { deviceReport, initBackend } from '../../backend';
 import { UsageError } from '../../errors';
 import { defineCommand } from '../command';
 import { backendLine, columns } from '../format';
@@ -20,7 +20,7 @@ export const score = defineCommand<ConfigFlags & { image: string[]; text: string
     'Example:\n  abe-clip score --image data/toy-shapes/images/seen_0000.png --text "a orange star and a cyan circle" --text "a cyan star and a orange circle"\n',
   async exec(f, io) {
     for (const im of f.image) if (!fs.existsSync(im)) throw new UsageError(`--image ${im}`, 'no such file');
-    const backend = await initBackend({ backend: f.backend });
+    const backend = await initBackend({ backend: f.backend, source: '--backend' });
     if (!f.json) io.stderr.write(backendLine(backend) + '\n');
     const s = await openScorer(f, f.json ? { stderr: { write: () => true } as unknown as NodeJS.WritableStream } : io);
     try {
@@ -32,7 +32,7 @@ export const score = defineCommand<ConfigFlags & { image: string[]; text: string
       if (f.json) {
         const out: Record<string, number[][]> = {};
         for (const cfg of s.scorer.configs) out[cfg] = ok.map((_, r) => Array.from(scores[cfg].subarray(r * M, (r + 1) * M)));
-        io.stdout.write(JSON.stringify({ model: f.weights, backend: backend.name, images: f.image, texts: f.text, configs: s.scorer.configs, scores: out }, null, 2) + '\n');
+        io.stdout.write(JSON.stringify({ model: f.weights, backend: backend.name, device: deviceReport(backend), images: f.image, texts: f.text, configs: s.scorer.configs, scores: out }, null, 2) + '\n');
         return 0;
       }
       const rows = [['image', 'text', ...s.scorer.configs]];
