@@ -8,7 +8,7 @@
  *   const { clip, abe } = await scorer.scoreMatrix(feats, ['a red cube and a blue sphere']);  // [N·M]
  */
 import * as tf from '@tensorflow/tfjs';
-import { InputError, TokenizerError } from '../errors';
+import { InputError, OptionsError, TokenizerError } from '../errors';
 import { checkCaption } from '../text/caption-check';
 import { abbreviate } from '../text/tokenizer';
 import { concatRows } from '../tensor/host';
@@ -138,7 +138,8 @@ export class AbeScorer {
   }
 
   private resolve(opts?: ScoreOptions | Partial<AbeOptions>): AbeOptions {
-    const { parts: _p, truncate: _t, ...rest } = (opts ?? {}) as ScoreOptions;
+    const { parts: _p, truncate, ...rest } = (opts ?? {}) as ScoreOptions;
+    if (truncate !== undefined && typeof truncate !== 'boolean') throw new OptionsError('options', `truncate must be true or false, got ${JSON.stringify(truncate)}`);
     const o = resolveOptions(rest, this.options);
     this.check(o);
     return o;

@@ -87,21 +87,21 @@ export function ablationPanels(axes: GridAxis[], table: ReturnType<typeof ablati
     const numeric = a.values.every((v) => typeof v === 'number');
     const values = numeric ? [...a.values].sort((x, y) => (x as number) - (y as number)) : a.values;
     return {
-    title: `accuracy vs ${a.key}`,
-    xLabel: a.key,
-    yLabel: 'mean accuracy',
-    x: values.map(String),
-    ...(numeric ? { xValues: values as number[] } : {}),
-    series: [
-      ...series.map((cell) => ({
-        name: cell,
-        values: values.map((v) => {
-          const rs = table.rows.filter((r) => r.point[a.key] === v).map((r) => r.accuracy[cell]).filter(Number.isFinite);
-          return rs.length ? rs.reduce((x, y) => x + y, 0) / rs.length : NaN;
-        }),
-      })),
-      ...(series.includes('all') ? [{ name: `${baselineName} (all)`, values: values.map(() => table.baseline.all), dashed: true }] : []),
-    ],
+      title: `accuracy vs ${a.key}`,
+      xLabel: a.key,
+      yLabel: 'mean accuracy',
+      x: values.map(String),
+      ...(numeric ? { xValues: values as number[] } : {}),
+      series: [
+        ...series.map((cell) => ({
+          name: cell,
+          values: values.map((v) => {
+            const rs = table.rows.filter((r) => r.point[a.key] === v).map((r) => r.accuracy[cell]).filter(Number.isFinite);
+            return rs.length ? rs.reduce((x, y) => x + y, 0) / rs.length : NaN;
+          }),
+        })),
+        ...(series.includes('all') ? [{ name: `${baselineName} (all)`, values: values.map(() => table.baseline.all), dashed: true }] : []),
+      ],
     };
   });
 }

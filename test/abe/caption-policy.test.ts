@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 import { AbeScorer } from '../../src/abe';
 import type { ClipModel } from '../../src/clip/model';
-import { TokenizerError } from '../../src/errors';
+import { OptionsError, TokenizerError } from '../../src/errors';
 import { captionReport } from '../../src/eval/captions';
 import { ModelScorer } from '../../src/eval/scoring';
 import { checkCaption } from '../../src/text/caption-check';
@@ -49,6 +49,10 @@ describe('caption policy: library throws unless truncate, evaluation truncates a
     await rejects(scorer.scoreMatrix(pixels, ['a red cube', LONG]), /captions\[1\] "cube red cube.*needs 22 tokens with SOT\/EOT, more than the model's context length 16; pass truncate: true/);
     await rejects(scorer.scorePairs(pixels, [LONG], [[0, 0]]), /needs 22 tokens/);
     expect(tf.memory().numTensors).to.equal(before);
+    try { await scorer.scoreMatrix(pixels, ['a cube'], { truncate: 'yes' as never }); expect.fail('no error'); } catch (e) {
+      expect(e).to.be.instanceOf(OptionsError);
+      expect((e as Error).message).to.contain('truncate must be true or false');
+    }
   });
 
   it('truncate: true gives the CLIP score of encodeTexts(truncate: true) (independent path, 1e-4), in scoreMatrix and scorePairs', async () => {

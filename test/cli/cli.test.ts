@@ -10,7 +10,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Jimp } from 'jimp';
-import { COMMANDS, main } from '../../src/cli/main';
+import { COMMANDS } from '../../src/cli/main';
+import { inProcess } from '../helpers/cli';
 import { fixturePath, REPO } from '../helpers/paths';
 
 const BIN = path.join(REPO, 'bin', 'abe-clip.js');
@@ -41,17 +42,6 @@ function cli(args: string[], cwd: string): Run {
   const env = { ...process.env, ABE_CLIP_FROM_SRC: fromSrc };
   const r = spawnSync(process.execPath, [BIN, ...args], { cwd, env, encoding: 'utf8', timeout: 280_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** In-process run (for variants whose spawning adds nothing but start-up time). */
-async function inProcess(args: string[]): Promise<Run> {
-  let stdout = '', stderr = '';
-  const io = {
-    stdout: { write: (s: string) => { stdout += s; return true; } } as unknown as NodeJS.WritableStream,
-    stderr: { write: (s: string) => { stderr += s; return true; } } as unknown as NodeJS.WritableStream,
-  };
-  const code = await main(args, io);
-  return { code, stdout, stderr };
 }
 
 function reference(): Map<string, { clip_pos: number; clip_neg: number }> {
@@ -85,8 +75,8 @@ describe('abe-clip command line (spawned, bundled toy-shapes model)', function (
     expect(top.stdout).to.contain('Commands:');
   });
 
-  it('usage errors: unknown command / flag → exit 2, one line, no stack', async () => {
-    const r = cli(['eval', '--dataset', 'toy', '--limt', '3'], tmp);
+  it('usage errors: unknown command / flag → exit 2, one line, no stack (in process)', async () => {
+    const r = await inProcess(['eval', '--dataset', 'toy', '--limt', '3']);
     expect(r.code).to.equal(2);
     expect(r.stderr).to.equal("abe-clip: error: --limt: unknown option (did you mean --limit?)\nRun 'abe-clip eval --help' for usage.\n");
     const u = await inProcess(['evaluate']);

@@ -9,21 +9,11 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { editDistance, suggest } from '../../src/cli/args';
-import { main } from '../../src/cli/main';
 import { toolMain } from '../../tools/make-random-checkpoint';
+import { inProcess } from '../helpers/cli';
 import { fixturePath, REPO } from '../helpers/paths';
 
-interface Run { code: number; stdout: string; stderr: string }
-
-async function run(args: string[]): Promise<Run> {
-  let stdout = '', stderr = '';
-  const io = {
-    stdout: { write: (s: string) => { stdout += s; return true; } } as unknown as NodeJS.WritableStream,
-    stderr: { write: (s: string) => { stderr += s; return true; } } as unknown as NodeJS.WritableStream,
-  };
-  const code = await main(args, io);
-  return { code, stdout, stderr };
-}
+const run = inProcess;
 
 const IMG = path.join(REPO, 'data', 'toy-shapes', 'images', 'seen_0000.png');
 const F = (...p: string[]): string => fixturePath('datasets', ...p);
