@@ -100,6 +100,8 @@ describe('abe-clip command line (spawned, bundled toy-shapes model)', function (
     const rep = JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8'));
     expect(rep.items).to.have.length(12);
     expect(Object.keys(rep.items[0])).to.deep.equal(['id', 'kind', 'split', 'image', 'positive', 'negative', 'clip', 'abe', 'abe+regions']);
+    const distinct = new Set(rep.items.flatMap((it: { positive: string; negative: string }) => [it.positive, it.negative])).size;
+    expect(rep.captionCheck).to.include({ contextLength: 32, checked: distinct, truncated: 0, empty: 0 });
   });
 
   it('score --json (cpu backend): clip logits equal the reference to 1e-3, no tfjs banner; a missing image is a usage error', async () => {
