@@ -4,7 +4,7 @@
  * size, the child's peak RSS, their ratio and the time. Not part of `npm test`.
  *
  *   npx ts-node --transpile-only tools/make-random-checkpoint.ts [--dtype f16|f32] [--backend cpu|wasm]
- *       [--input-dtype f32|f16] [--dir FOLDER] [--keep] [--no-verify]
+ *       [--input-dtype f32|f16] [--dir FOLDER] [--keep] [--no-verify] [--help]
  * `--input-dtype f16` writes the checkpoint itself in float16 (≈ 302 MB, as OpenAI's released .pt files store it).
  */
 import { spawnSync } from 'child_process';
@@ -15,6 +15,8 @@ import type { ClipConfig } from '../src/weights/config';
 import { KNOWN_FAMILIES } from '../src/weights/family';
 import { canonicalShapes } from '../src/weights/names';
 import { floatToHalf } from '../src/weights/dtype';
+import { FlagSpec, parseFlags } from '../src/cli/args';
+import { UsageError } from '../src/errors';
 
 const B32: ClipConfig = {
   ...KNOWN_FAMILIES['ViT-B/32'], visionHeads: 12, textHeads: 8, act: 'quick_gelu', layerNormEps: 1e-5,
@@ -82,21 +84,55 @@ async function child(input: string, out: string, dtype: 'f16' | 'f32', backend: 
   process.stdout.write(JSON.stringify({ ...r, config: undefined }) + '\n');
 }
 
-function arg(name: string, dflt?: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : dflt;
+const FLAGS: FlagSpec[] = [
+  { name: 'dtype', type: 'string', choices: ['f16', 'f32'], default: 'f16', placeholder: 'f16|f32', help: 'precision of the converted output' },
+  { name: 'input-dtype', type: 'string', choices: ['f16', 'f32'], default: 'f32', placeholder: 'f16|f32', help: 'precision of the random checkpoint itself (f16 ≈ 302 MB, as OpenAI\'s .pt files)' },
+  { name: 'dir', type: 'string', placeholder: 'FOLDER', help: 'where to write (and keep) the files (default: a temporary folder, removed after)' },
+  { name: 'keep', type: 'boolean', help: 'keep the temporary folder' },
+  { name: 'no-verify', type: 'boolean', help: 'skip the verification forward pass' },
+];
+
+const HELP = [
+  'tools/make-random-checkpoint.ts — memory check of convertCheckpoint on a random ViT-B/32-geometry checkpoint',
+  '',
+  'Writes a ≈ 605 MB float32 safetensors file (OpenAI names), converts it in a child process and prints the',
+  'file size, the child\'s peak RSS and their ratio (limit 1.5×), and the time (minutes on 2 cores).',
+  '',
+  'Usage: npx ts-node --transpile-only tools/make-random-checkpoint.ts [options]',
+  '',
+  'Options:',
+  ...FLAGS.map((f) => `  --${f.name}${f.type === 'boolean' ? '' : ' ' + f.placeholder}`.padEnd(26) + f.help + (f.default !== undefined ? ` (default ${f.default})` : '')),
+  '  --backend NAME'.padEnd(26) + 'backend of the conversion child (default cpu)',
+  '  --help'.padEnd(26) + 'show this help and exit',
+  '',
+].join('\n');
+
+type ToolFlags = { dtype: 'f16' | 'f32'; 'input-dtype': 'f16' | 'f32'; dir?: string; keep?: boolean; 'no-verify'?: boolean; backend?: string; help?: boolean };
+
+/**
+ * The command line, checked before anything is written: `--help` prints the help (0), an unknown flag or a
+ * bad value is a usage error (2); otherwise the run.
+ */
+export async function toolMain(argv: string[], out: { write(s: string): unknown } = process.stdout, err: { write(s: string): unknown } = process.stderr): Promise<number> {
+  let f: ToolFlags;
+  try {
+    f = parseFlags(argv, FLAGS) as unknown as ToolFlags;
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    err.write(`make-random-checkpoint: error: ${e.message}\nRun it with --help for usage.\n`);
+    return 2;
+  }
+  if (f.help) { out.write(HELP); return 0; }
+  await run(f);
+  return 0;
 }
 
-async function main(): Promise<void> {
-  if (process.argv[2] === '--child') {
-    await child(process.argv[3], process.argv[4], process.argv[5] as 'f16' | 'f32', process.argv[6], process.argv[7] === 'verify');
-    return;
-  }
-  const dtype = (arg('dtype', 'f16') as 'f16' | 'f32');
-  const backend = arg('backend', 'cpu')!;
-  const verify = !process.argv.includes('--no-verify');
-  const dir = arg('dir') ?? fs.mkdtempSync(path.join(os.tmpdir(), 'abe-random-b32-'));
-  const stored = arg('input-dtype', 'f32') === 'f16' ? 'F16' : 'F32';
+async function run(f: ToolFlags): Promise<void> {
+  const dtype = f.dtype;
+  const backend = f.backend ?? 'cpu';
+  const verify = !f['no-verify'];
+  const dir = f.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'abe-random-b32-'));
+  const stored = f['input-dtype'] === 'f16' ? 'F16' : 'F32';
   const file = path.join(dir, `random-vit-b32-${stored.toLowerCase()}.safetensors`);
   const out = path.join(dir, `converted-${dtype}`);
   try {
@@ -115,8 +151,15 @@ async function main(): Promise<void> {
     console.log(`peak RSS     ${(rep.peakRssBytes / 1e6).toFixed(1)} MB = ${(rep.peakRssBytes / size).toFixed(2)} × the checkpoint (limit 1.5×)`);
     console.log(`time         ${rep.seconds.toFixed(1)} s in convertCheckpoint, ${wall.toFixed(1)} s with process start`);
   } finally {
-    if (!process.argv.includes('--keep') && !arg('dir')) fs.rmSync(dir, { recursive: true, force: true });
+    if (!f.keep && !f.dir) fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
-main().catch((e) => { console.error(e); process.exit(1); });
+if (require.main === module) {
+  if (process.argv[2] === '--child') {
+    child(process.argv[3], process.argv[4], process.argv[5] as 'f16' | 'f32', process.argv[6], process.argv[7] === 'verify')
+      .catch((e) => { console.error(e); process.exit(1); });
+  } else {
+    toolMain(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (e) => { console.error(e); process.exit(1); });
+  }
+}

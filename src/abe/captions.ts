@@ -4,6 +4,7 @@
  * fully resolved with `positions` / `objectLast` (and then `ids` may be given too: no tokenizer involved).
  */
 import { InputError } from '../errors';
+import { checkCaption } from '../text/caption-check';
 import { resolveGroups } from './parse';
 
 export interface GroupSpec {
@@ -31,6 +32,8 @@ export interface PreparedCaption {
   groups: ResolvedGroup[];
   /** Groups dropped because they fall past the context length (truncated caption). */
   dropped: number;
+  /** The caption needs more tokens than the context length (its ids are cut; see `truncate` in ScoreOptions). */
+  truncated?: boolean;
 }
 
 function checkStrings(xs: unknown, where: string): string[] {
@@ -88,5 +91,8 @@ export function prepareCaption(c: CaptionInput, contextLength: number, where: st
   } else {
     throw new InputError(where, `expected a string or {text, groups}, got ${c === null ? 'null' : typeof c}`);
   }
-  return resolveGroups(text, groups, ids, contextLength, where);
+  const prepared = resolveGroups(text, groups, ids, contextLength, where);
+  // Given ids are checked to fit; a text is cut by captionIds when it needs more than the context.
+  prepared.truncated = ids === undefined && checkCaption(text, contextLength).truncated;
+  return prepared;
 }

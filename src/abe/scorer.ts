@@ -8,7 +8,9 @@
  *   const { clip, abe } = await scorer.scoreMatrix(feats, ['a red cube and a blue sphere']);  // [N·M]
  */
 import * as tf from '@tensorflow/tfjs';
-import { InputError } from '../errors';
+import { InputError, OptionsError, TokenizerError } from '../errors';
+import { checkCaption } from '../text/caption-check';
+import { abbreviate } from '../text/tokenizer';
 import { concatRows } from '../tensor/host';
 import { alignRows, distinctTextRows, gatherLast, TextRows } from './align';
 import { CaptionInput, prepareCaption, PreparedCaption } from './captions';
@@ -29,8 +31,12 @@ export interface CacheOptions {
   maxEntries?: number;
 }
 
-/** Per-call options: any AbeOptions override, plus `parts`. */
-export type ScoreOptions = Partial<AbeOptions> & { parts?: boolean };
+/**
+ * Per-call options: any AbeOptions override, plus `parts`, and `truncate`: cut captions longer than the
+ * model's context length (as openai `clip.tokenize(truncate=True)`) instead of throwing TokenizerError, the
+ * default, which matches `model.encodeTexts` and `tokenize`.
+ */
+export type ScoreOptions = Partial<AbeOptions> & { parts?: boolean; truncate?: boolean };
 
 export interface GroupInfo {
   /** Caption index and the group's index within the caption. */
@@ -132,7 +138,8 @@ export class AbeScorer {
   }
 
   private resolve(opts?: ScoreOptions | Partial<AbeOptions>): AbeOptions {
-    const { parts: _p, ...rest } = (opts ?? {}) as ScoreOptions;
+    const { parts: _p, truncate, ...rest } = (opts ?? {}) as ScoreOptions;
+    if (truncate !== undefined && typeof truncate !== 'boolean') throw new OptionsError('options', `truncate must be true or false, got ${JSON.stringify(truncate)}`);
     const o = resolveOptions(rest, this.options);
     this.check(o);
     return o;
@@ -269,10 +276,10 @@ export class AbeScorer {
   }
 
   /** Caption-side features for the options (p, o only when a local term is on). */
-  private async textSide(captions: readonly CaptionInput[], o: AbeOptions): Promise<TextSide> {
+  private async textSide(captions: readonly CaptionInput[], o: AbeOptions, truncate: boolean): Promise<TextSide> {
     const c = this.model.config;
     const E = c.embedDim;
-    const caps = this.prepare(captions);
+    const caps = this.prepare(captions, truncate);
     const M = caps.length;
     // g_T: one pass over the captions not seen before (keyed by their ids).
     const keyOf = (cap: PreparedCaption) => Array.from(cap.ids).join(',');
@@ -319,7 +326,7 @@ export class AbeScorer {
     return { caps, M, Q, gT, p, pRegion, o: ob, table, groups, start };
   }
 
-  private prepare(captions: readonly CaptionInput[]): PreparedCaption[] {
+  private prepare(captions: readonly CaptionInput[], truncate: boolean): PreparedCaption[] {
     if (!Array.isArray(captions)) throw new InputError('captions', 'must be an array of captions (strings or {text, groups})');
     const L = this.model.config.contextLength;
     const out: PreparedCaption[] = new Array(captions.length);
@@ -337,6 +344,13 @@ export class AbeScorer {
         if (keys[i]) this.prepared.set(keys[i], out[i]);
       }
       while (this.prepared.size > 100_000) this.prepared.delete(this.prepared.keys().next().value as string);
+    }
+    if (!truncate) {
+      const i = out.findIndex((p) => p.truncated);
+      if (i >= 0) {
+        throw new TokenizerError(`captions[${i}] ${abbreviate(out[i].text)}`,
+          `needs ${checkCaption(out[i].text, L).tokens} tokens with SOT/EOT, more than the model's context length ${L}; pass truncate: true to cut it`);
+      }
     }
     return out;
   }
@@ -360,7 +374,7 @@ export class AbeScorer {
   async scoreMatrix(images: ImagesInput, captions: readonly CaptionInput[], opts?: ScoreOptions): Promise<ScoreResult> {
     const o = this.resolve(opts);
     const feats = await this.featuresFor(images, o);
-    const t = await this.textSide(captions, o);
+    const t = await this.textSide(captions, o, opts?.truncate === true);
     const N = feats.length, M = t.M, Q = t.Q, E = this.model.config.embedDim;
     const clip = new Float32Array(N * M), abe = new Float32Array(N * M);
     const wantParts = Boolean(opts?.parts);
@@ -464,10 +478,10 @@ export class AbeScorer {
    * Per pair only its own groups are aligned (rows of [G,P,E] × [G,E,2]); same numbers as scoreMatrix.
    * Returns [pairs] arrays.
    */
-  async scorePairs(images: ImagesInput, captions: readonly CaptionInput[], pairs: ReadonlyArray<readonly [number, number]>, opts?: Partial<AbeOptions>): Promise<PairResult> {
+  async scorePairs(images: ImagesInput, captions: readonly CaptionInput[], pairs: ReadonlyArray<readonly [number, number]>, opts?: Partial<AbeOptions> & { truncate?: boolean }): Promise<PairResult> {
     const o = this.resolve(opts);
     const feats = await this.featuresFor(images, o);
-    const t = await this.textSide(captions, o);
+    const t = await this.textSide(captions, o, opts?.truncate === true);
     const N = feats.length, M = t.M, E = this.model.config.embedDim;
     if (!Array.isArray(pairs)) throw new InputError('pairs', 'expected an array of [imageIndex, captionIndex]');
     pairs.forEach((p, j) => {

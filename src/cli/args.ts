@@ -33,6 +33,32 @@ export const GLOBAL_FLAGS: FlagSpec[] = [
   { name: 'backend', type: 'string', placeholder: 'NAME', choices: BACKEND_NAMES, help: `force a backend: ${BACKEND_NAMES.join(', ')} (tensorflow = either tfjs-node package; default: the first that loads, or env ABE_BACKEND; see abe-clip backends)` },
 ];
 
+/** Damerau–Levenshtein distance (adjacent transpositions count 1: `scroe` is one edit from `score`). */
+export function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[a.length][b.length];
+}
+
+/**
+ * The candidates a mistyped `word` most likely meant: the nearest by edit distance when it is within a third
+ * of the word's length (at least 1), else those it is a prefix of (`--lim` → `--limit`).
+ */
+export function suggest(word: string, candidates: readonly string[]): string[] {
+  const w = word.toLowerCase();
+  if (!w) return [];
+  const dist = candidates.map((c) => [c, editDistance(w, c.toLowerCase())] as const);
+  const best = Math.min(...dist.map(([, d]) => d));
+  if (best <= Math.max(1, Math.floor(w.length / 3))) return dist.filter(([, d]) => d === best).map(([c]) => c);
+  return w.length >= 2 ? candidates.filter((c) => c.toLowerCase().startsWith(w)) : [];
+}
+
 function convert(spec: FlagSpec, raw: string, where: string): string | number {
   if (spec.type === 'int' || spec.type === 'number') {
     const v = Number(raw);
@@ -74,7 +100,7 @@ export function parseFlags(argv: string[], specs: FlagSpec[], opts: { positional
     const name = word.slice(2, eq < 0 ? undefined : eq);
     const spec = byName.get(name);
     if (!spec) {
-      const close = all.map((s) => s.name).filter((n) => n.startsWith(name.slice(0, 3)));
+      const close = suggest(name, all.map((s) => s.name));
       throw new UsageError(`--${name}`, `unknown option${close.length ? ` (did you mean ${close.map((n) => '--' + n).join(', ')}?)` : ''}`);
     }
     let value: string | number | boolean;

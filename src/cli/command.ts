@@ -1,4 +1,5 @@
 /** The shape of a subcommand and the helpers every subcommand shares. */
+import { quietCpuBanner } from '../tensor/quiet';
 import { formatHelp, FlagSpec, parseFlags, ParsedFlags } from './args';
 import type { Io } from './main';
 
@@ -28,6 +29,7 @@ export function defineCommand<F>(spec: CommandSpec<F>): Command {
         io.stdout.write(formatHelp(spec.name, spec.summary, spec.usage, spec.flags, spec.notes));
         return 0;
       }
+      quietCpuBanner();
       return spec.exec(flags as F & ParsedFlags & { _: string[] }, io);
     },
   };

@@ -5,6 +5,7 @@
  */
 import { inspect } from 'util';
 import { isTypedError, UsageError } from '../errors';
+import { suggest } from './args';
 import type { Command } from './command';
 import { packageVersion } from './paths';
 
@@ -12,7 +13,8 @@ export const COMMANDS: Record<string, { summary: string; load: () => Command }> 
   demo: { summary: 'evaluate the bundled toy-shapes model on the bundled benchmark (offline)', load: () => require('./commands/demo').demo },
   score: { summary: 'CLIP and ABE scores of images × captions', load: () => require('./commands/score').score },
   explain: { summary: 'draw where each caption phrase is found in an image (heatmap PNG)', load: () => require('./commands/explain').explain },
-  eval: { summary: 'accuracy on a pairwise benchmark (toy, SugarCrepe, ARO, ABC-6K, Winoground, pairs) or retrieval', load: () => require('./commands/eval').evalCommand },
+  eval: { summary: 'accuracy on a pairwise benchmark (toy, SugarCrepe, ARO, ABC-6K, Winoground, pairs)', load: () => require('./commands/eval').evalCommand },
+  retrieval: { summary: 'image ↔ text retrieval Recall@1/5/10 both ways on an images folder + a captions file', load: () => require('./commands/retrieval').retrieval },
   ablate: { summary: 'sweep ABE options over a benchmark (table, JSON, line plots)', load: () => require('./commands/ablate').ablate },
   convert: { summary: 'convert a checkpoint (.safetensors/.pt/HF folder) to the tfjs weight format', load: () => require('./commands/convert').convert },
   bench: { summary: 'measure encoder and scoring speed', load: () => require('./commands/bench').bench },
@@ -24,7 +26,7 @@ export function mainHelp(): string {
   return [
     'abe-clip — CLIP and ABE-CLIP (attribute-binding) scoring on TensorFlow.js',
     '',
-    'Usage: abe-clip <command> [options]      (abe-clip <command> --help for its options)',
+    'Usage: abe-clip <command> [options]      (abe-clip <command> --help, or abe-clip help <command>, for its options)',
     '',
     'Commands:',
     ...Object.entries(COMMANDS).map(([k, c]) => `  ${k.padEnd(w)}${c.summary}`),
@@ -44,6 +46,7 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
   const debug = argv.includes('--debug');
   const [name, ...rest] = argv;
   try {
+    if (name === 'help' && rest.length) return await main([rest[0], '--help'], io);
     if (!name || name === '--help' || name === '-h' || name === 'help') {
       io.stdout.write(mainHelp());
       return name ? 0 : 2;
@@ -53,7 +56,10 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
       return 0;
     }
     const entry = COMMANDS[name];
-    if (!entry) throw new UsageError(name, `unknown command; use one of ${Object.keys(COMMANDS).join(', ')}`);
+    if (!entry) {
+      const close = suggest(name, Object.keys(COMMANDS));
+      throw new UsageError(name, `unknown command${close.length ? ` (did you mean ${close.join(', ')}?)` : ''}; use one of ${Object.keys(COMMANDS).join(', ')}`);
+    }
     return await entry.load().run(rest, io);
   } catch (e) {
     return reportError(e, debug, io, name);

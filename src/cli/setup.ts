@@ -2,11 +2,13 @@
  * What the scoring subcommands share: the model and configuration flags, `--set key=value` option overrides
  * (typed from the scorer's option defaults), and opening a model + scorer + feature cache from them.
  */
+import * as fs from 'fs';
 import * as path from 'path';
-import { DEFAULT_OPTIONS, NAMED_CONFIGS } from '../abe/options';
+import { DEFAULT_OPTIONS, NAMED_CONFIGS, resolveOptions } from '../abe/options';
 import type { AbeOptions } from '../abe/options';
-import { loadClip, resolveModelPath } from '../clip/load';
-import { UsageError } from '../errors';
+import { BUNDLED_MODELS, loadClip, resolveModelPath } from '../clip/load';
+import { DatasetError, InputError, OptionsError, UsageError } from '../errors';
+import { captionProblem, CaptionReport, captionReport, captionWarnings } from '../eval/captions';
 import { ModelScorer } from '../eval/scoring';
 import type { FlagSpec } from './args';
 
@@ -32,7 +34,7 @@ export const DATASET_FLAGS: FlagSpec[] = [
   { name: 'images', type: 'string', placeholder: 'DIR', help: 'folder the image names are relative to' },
   { name: 'caption-map', type: 'string', placeholder: 'FILE', help: 'ABC-6K: JSON {caption: image file} or JSONL {caption, image}' },
   { name: 'limit', type: 'int', min: 1, placeholder: 'N', help: 'use the first N items (spread over the subsets)' },
-  { name: 'strict', type: 'boolean', help: 'fail when an image is missing or undecodable (default: list them and go on)' },
+  { name: 'strict', type: 'boolean', help: 'fail when an image is missing or undecodable, or a caption is too long or has no word (default: report them and go on)' },
 ];
 
 /** Parse one option value by the type of its default; unknown keys are usage errors. */
@@ -68,17 +70,53 @@ export function parseConfigs(list: string): string[] {
   return [...new Set(names)];
 }
 
+/** A user-given path that must exist: a usage error (exit 2) naming the flag when it does not. */
+export function requirePath(flag: string, p: string, what = 'file or folder'): void {
+  if (!fs.existsSync(p)) throw new UsageError(`${flag} ${p}`, `no such ${what}`);
+}
+
+export interface CheckedConfig {
+  names: string[];
+  overrides: Partial<AbeOptions>;
+  /** The weights path (a bundled name resolved to its folder). */
+  modelPath: string;
+}
+
+/**
+ * Everything about the model and configuration flags that can be checked without loading the model: the
+ * configuration names, every `--set` (typed and range-checked against each configuration) and the weights
+ * path. All are usage errors (exit 2), raised before anything slow starts.
+ */
+export function checkConfigFlags(f: Pick<ConfigFlags, 'weights' | 'configs' | 'set'>, extra: Partial<AbeOptions> = {}): CheckedConfig {
+  const names = parseConfigs(f.configs);
+  const overrides = { ...parseSets(f.set ?? []), ...extra };
+  for (const n of names) {
+    if (n === 'clip') continue;
+    try {
+      resolveOptions(overrides, resolveOptions(n as never), n);
+    } catch (e) {
+      if (e instanceof OptionsError) throw new UsageError(f.set?.length ? `--set ${f.set.join(' --set ')}` : '--configs', `${e.problem}${names.length > 1 ? ` (configuration ${n})` : ''}`);
+      throw e;
+    }
+  }
+  if (!fs.existsSync(f.weights) && !(BUNDLED_MODELS as readonly string[]).includes(f.weights)) {
+    throw new UsageError(`--weights ${f.weights}`, `no such file or folder, and not a bundled model (${BUNDLED_MODELS.join(', ')})`);
+  }
+  // A bundled name whose folder is missing is a broken installation (exit 1), not a usage error.
+  return { names, overrides, modelPath: resolveModelPath(f.weights) };
+}
+
 export interface OpenScorer {
   scorer: ModelScorer;
   modelLabel: string;
+  /** The model's text context length (tokens, SOT and EOT included). */
+  contextLength: number;
   cacheLine(): string;
   dispose(): void;
 }
 
 export async function openScorer(f: ConfigFlags, io: { stderr: NodeJS.WritableStream }, extra: Partial<AbeOptions> = {}): Promise<OpenScorer> {
-  const names = parseConfigs(f.configs);
-  const overrides = { ...parseSets(f.set ?? []), ...extra };
-  const modelPath = resolveModelPath(f.weights);
+  const { names, overrides, modelPath } = checkConfigFlags(f, extra);
   const t0 = Date.now();
   const model = await loadClip(f.weights);
   const rel = path.relative(process.cwd(), modelPath);
@@ -93,12 +131,29 @@ export async function openScorer(f: ConfigFlags, io: { stderr: NodeJS.WritableSt
     });
   } catch (e) {
     model.dispose();
+    // Options that only the loaded model can check (topK against its patch count, layer indices).
+    if (e instanceof InputError || e instanceof OptionsError) throw new UsageError(f.set?.length ? `--set ${f.set.join(' --set ')}` : `--weights ${f.weights}`, e.problem);
     throw e;
   }
   return {
     scorer,
     modelLabel: f.weights,
+    contextLength: model.config.contextLength,
     cacheLine: () => scorer.cacheLine(),
     dispose: () => { scorer.dispose(); model.dispose(); },
   };
+}
+
+/**
+ * The caption policy of every command (src/eval/captions): count the truncated and word-less captions, warn
+ * on stderr, and with `strict` fail — a usage error when the captions came from flags (`--text`), a dataset
+ * error (exit 1) when they came from a file.
+ */
+export function checkCaptions(captions: Iterable<string>, contextLength: number, opts: { strict?: boolean; source: string; fromFlags?: boolean },
+  io: { stderr: NodeJS.WritableStream }): CaptionReport {
+  const r = captionReport(captions, contextLength);
+  const problem = opts.strict ? captionProblem(r) : null;
+  if (problem) throw opts.fromFlags ? new UsageError(opts.source, problem) : new DatasetError(opts.source, problem);
+  for (const line of captionWarnings(r)) io.stderr.write(line + '\n');
+  return r;
 }

@@ -14,7 +14,7 @@ import { OptionsError } from '../errors';
 import { forceGc } from '../gc';
 import { openCheckpoint } from '../weights/checkpoint';
 import type { ClipConfig } from '../weights/config';
-import { DEFAULT_SHARD_BYTES, StorageDtype, writeConverted } from '../weights/converted';
+import { DEFAULT_SHARD_BYTES, readManifest, StorageDtype, writeConverted } from '../weights/converted';
 import { familyOf } from '../weights/family';
 import { numel } from '../weights/types';
 import { defaultWeightLayout, WeightLayout } from '../tensor/linear';
@@ -37,7 +37,7 @@ export interface ConvertProgress {
 export interface ConvertOptions {
   /** Output folder; must not exist (or be an empty folder). */
   out: string;
-  /** Stored dtype (default f32). */
+  /** Stored dtype (default: the source's — f16 when every floating-point weight is stored as F16, else f32). */
   dtype?: StorageDtype;
   /** Activation override, as `loadClip`. */
   act?: 'quick_gelu' | 'gelu';
@@ -236,8 +236,7 @@ function checkOut(out: string): void {
 /** Convert a checkpoint file or folder into a converted folder at `opts.out`. */
 export async function convertCheckpoint(input: string, opts: ConvertOptions): Promise<ConvertReport> {
   const t0 = Date.now();
-  const dtype: StorageDtype = opts.dtype ?? 'f32';
-  if (dtype !== 'f16' && dtype !== 'f32') throw new OptionsError('dtype', `expected 'f16' or 'f32', got ${JSON.stringify(dtype)}`);
+  if (opts.dtype !== undefined && opts.dtype !== 'f16' && opts.dtype !== 'f32') throw new OptionsError('dtype', `expected 'f16' or 'f32', got ${JSON.stringify(opts.dtype)}`);
   if (opts.act !== undefined && opts.act !== 'quick_gelu' && opts.act !== 'gelu') {
     throw new OptionsError('act', `expected 'quick_gelu' or 'gelu', got ${JSON.stringify(opts.act)}`);
   }
@@ -252,14 +251,21 @@ export async function convertCheckpoint(input: string, opts: ConvertOptions): Pr
 
   // Which files hold the weights (for the hash and the size): open once, read nothing.
   let files: string[];
+  let stored: string[];
   const st = fs.statSync(src);
   if (st.isDirectory() && fs.existsSync(path.join(src, 'model.json'))) {
     files = fs.readdirSync(src).filter((f) => f === 'model.json' || f.endsWith('.bin')).sort().map((f) => path.join(src, f));
+    stored = readManifest(src).weightsManifest.flatMap((g) => g.weights.map((w) => (w.quantization?.dtype === 'float16' ? 'F16' : 'F32')));
   } else {
     const c = openCheckpoint(src);
     files = c.files;
+    stored = c.names.map((n) => c.storedDtype(n) ?? '');
     c.close();
   }
+  // Keep the source's precision unless asked: f16 only when every floating-point weight is stored as F16
+  // (BF16 and F64 do not fit f16's range or precision; f32 holds them).
+  const floats = stored.filter((d) => d === 'F16' || d === 'BF16' || d === 'F32' || d === 'F64');
+  const dtype: StorageDtype = opts.dtype ?? (floats.length && floats.every((d) => d === 'F16') ? 'f16' : 'f32');
   const inputBytes = files.reduce((s, f) => s + fs.statSync(f).size, 0);
   let hashed = 0;
   const sha256 = sha256Files(files, (n) => { hashed += n; progress({ stage: 'hash', done: hashed, total: inputBytes }); });

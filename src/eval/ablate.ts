@@ -82,20 +82,42 @@ export function ablationRows(sum: EvalSummary, points: GridPoint[]): { cells: st
 export function ablationPanels(axes: GridAxis[], table: ReturnType<typeof ablationRows>, baselineName: string): LinePanelSpec[] {
   const shown = table.cells.filter((c) => !c.includes('/'));
   const series = shown.length ? shown : table.cells;
-  return axes.filter((a) => a.values.length > 1).map((a) => ({
-    title: `accuracy vs ${a.key}`,
-    xLabel: a.key,
-    yLabel: 'mean accuracy',
-    x: a.values.map(String),
-    series: [
-      ...series.map((cell) => ({
-        name: cell,
-        values: a.values.map((v) => {
-          const rs = table.rows.filter((r) => r.point[a.key] === v).map((r) => r.accuracy[cell]).filter(Number.isFinite);
-          return rs.length ? rs.reduce((x, y) => x + y, 0) / rs.length : NaN;
-        }),
-      })),
-      ...(series.includes('all') ? [{ name: `${baselineName} (all)`, values: a.values.map(() => table.baseline.all), dashed: true }] : []),
-    ],
-  }));
+  return axes.filter((a) => a.values.length > 1).map((a) => {
+    // A numeric option is drawn on a numeric axis, in value order (λ = 0, 0.25, 1 spaced by value).
+    const numeric = a.values.every((v) => typeof v === 'number');
+    const values = numeric ? [...a.values].sort((x, y) => (x as number) - (y as number)) : a.values;
+    return {
+      title: `accuracy vs ${a.key}`,
+      xLabel: a.key,
+      yLabel: 'mean accuracy',
+      x: values.map(String),
+      ...(numeric ? { xValues: values as number[] } : {}),
+      series: [
+        ...series.map((cell) => ({
+          name: cell,
+          values: values.map((v) => {
+            const rs = table.rows.filter((r) => r.point[a.key] === v).map((r) => r.accuracy[cell]).filter(Number.isFinite);
+            return rs.length ? rs.reduce((x, y) => x + y, 0) / rs.length : NaN;
+          }),
+        })),
+        ...(series.includes('all') ? [{ name: `${baselineName} (all)`, values: values.map(() => table.baseline.all), dashed: true }] : []),
+      ],
+    };
+  });
+}
+
+/** A CSV field: quoted only when it holds a comma, quote or line break (RFC 4180). */
+function csvField(s: string): string {
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/**
+ * ablation.csv: one row per grid point (the swept options, the accuracy of every cell, McNemar p against the
+ * baseline), then the baseline's row with `clip` in the first option column and the others empty.
+ */
+export function ablationCsv(axes: GridAxis[], table: ReturnType<typeof ablationRows>, baselineName = 'clip'): string {
+  const head = [...axes.map((a) => a.key as string), ...table.cells.map((c) => `acc_${c}`), `p_vs_${baselineName}`];
+  const rows = table.rows.map((r) => [...axes.map((a) => String(r.point[a.key])), ...table.cells.map((c) => String(r.accuracy[c])), String(r.pVsBaseline)]);
+  rows.push([...axes.map((_, i) => (i === 0 ? baselineName : '')), ...table.cells.map((c) => String(table.baseline[c])), '']);
+  return [head, ...rows].map((r) => r.map(csvField).join(',')).join('\n') + '\n';
 }

@@ -53,8 +53,10 @@ export interface SplitHalfResult {
   meanGain: number;
   /** Standard deviation of the per-half gains. */
   sdGain: number;
-  /** Fraction of halvings in which both halves show a gain of the same sign as the full-set gain. */
+  /** Fraction of halvings in which both halves show a gain of the same sign as the full-set gain (0 when that gain is 0). */
   agreement: number;
+  /** The gain on the full set (accuracy B − A); when 0 there is no sign to agree with. */
+  fullGain: number;
 }
 
 /**
@@ -87,7 +89,7 @@ export function splitHalf(a: ArrayLike<boolean>, b: ArrayLike<boolean>, groups: 
   }
   const mean = gains.reduce((x, y) => x + y, 0) / gains.length;
   const sd = Math.sqrt(gains.reduce((x, y) => x + (y - mean) ** 2, 0) / Math.max(1, gains.length - 1));
-  return { halvings, meanGain: mean, sdGain: sd, agreement: agree / halvings };
+  return { halvings, meanGain: mean, sdGain: sd, agreement: agree / halvings, fullGain: full };
 }
 
 export interface RecallResult {
@@ -95,6 +97,19 @@ export interface RecallResult {
   imageToText: Record<string, number>;
   /** Text → image: fraction of captions whose image is in the top K. */
   textToImage: Record<string, number>;
+  /** 0-based rank of each query's best true match (0 = first): [nImages] image → text, [nCaptions] text → image. */
+  ranks: { imageToText: number[]; textToImage: number[] };
+}
+
+/**
+ * The K of `ks` at which Recall@K is 1 by construction: text → image when K ≥ the number of images; image → text
+ * when K exceeds every image's count of other images' captions (a true caption always ranks within them).
+ */
+export function trivialKs(nImages: number, captionImage: ArrayLike<number>, ks: number[] = [1, 5, 10]): { imageToText: number[]; textToImage: number[] } {
+  const own = new Array<number>(nImages).fill(0);
+  for (let c = 0; c < captionImage.length; c++) own[captionImage[c]]++;
+  const worst = Math.max(0, ...own.map((o) => captionImage.length - o));
+  return { imageToText: ks.filter((k) => k > worst), textToImage: ks.filter((k) => k >= nImages) };
 }
 
 /**
@@ -126,5 +141,5 @@ export function recallAtK(sim: ArrayLike<number>, nImages: number, captionImage:
     i2t[`R@${k}`] = rankI2T.filter((r) => r < k).length / nImages;
     t2i[`R@${k}`] = rankT2I.filter((r) => r < k).length / nCap;
   }
-  return { imageToText: i2t, textToImage: t2i };
+  return { imageToText: i2t, textToImage: t2i, ranks: { imageToText: rankI2T, textToImage: rankT2I } };
 }

@@ -7,6 +7,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { deviceReport } from '../backend';
 import { UsageError } from '../errors';
+import { captionJson, CaptionReport, captionsClean } from './captions';
 import { mcnemarExact, McNemarResult, splitHalf, SplitHalfResult } from './metrics';
 import type { ItemScores, RunResult } from './runner';
 import type { PairDataset } from './types';
@@ -141,9 +142,42 @@ export interface ReportContext {
   /** config → the resolved options it ran with. */
   options: Record<string, unknown>;
   extra?: Record<string, unknown>;
+  /** Truncated and word-less captions (src/eval/captions). */
+  captions?: CaptionReport;
 }
 
-/** report.json: the summary plus every item as {id, kind, split, <config>: [pos, neg], ...}. */
+/** The missing and undecodable images of a run, as every report JSON (eval, ablate) holds them. */
+export function imageProblemsJson(run: Pick<RunResult, 'missing' | 'failed'>): Record<string, unknown> {
+  return {
+    missingImages: { count: run.missing.length, items: run.missing.reduce((s, m) => s + m.items, 0), files: run.missing.map((m) => m.file) },
+    undecodableImages: run.failed,
+  };
+}
+
+/** The same for a markdown report: lines (ending in a blank line), none when every image was scored. */
+export function imageProblemsMarkdown(run: Pick<RunResult, 'missing' | 'failed'>, jsonName: string): string[] {
+  const lines: string[] = [];
+  if (run.missing.length) {
+    lines.push(`**${run.missing.length} image file(s) missing** (${run.missing.reduce((s, m) => s + m.items, 0)} items skipped):`, '');
+    for (const m of run.missing.slice(0, 20)) lines.push(`- \`${m.file}\``);
+    if (run.missing.length > 20) lines.push(`- … and ${run.missing.length - 20} more (${jsonName} lists all)`);
+    lines.push('');
+  }
+  if (run.failed.length) {
+    lines.push(`**${run.failed.length} image(s) could not be decoded** and were skipped:`, '');
+    for (const m of run.failed.slice(0, 20)) lines.push(`- \`${m.file}\`: ${m.error}`);
+    lines.push('');
+  }
+  return lines;
+}
+
+/** A path as reports show it: relative to the working folder when inside it, else absolute. */
+export function shownPath(p: string): string {
+  const rel = path.relative(process.cwd(), p);
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : path.resolve(p);
+}
+
+/** report.json: the summary plus every item as {id, kind, split, image, positive, negative, <config>: [pos, neg], ...}. */
 export function reportJson(run: RunResult, sum: EvalSummary, ctx: ReportContext): Record<string, unknown> {
   return {
     tool: 'abe-clip',
@@ -162,19 +196,30 @@ export function reportJson(run: RunResult, sum: EvalSummary, ctx: ReportContext)
     configs: run.configs,
     options: ctx.options,
     baseline: sum.baseline,
-    missingImages: { count: run.missing.length, items: run.missing.reduce((s, m) => s + m.items, 0), files: run.missing.map((m) => m.file) },
-    undecodableImages: run.failed,
+    ...imageProblemsJson(run),
+    ...(ctx.captions ? { captionCheck: captionJson(ctx.captions) } : {}),
     seconds: run.seconds,
     cells: sum.cells,
     splitHalf: sum.splitHalf,
     ...(ctx.extra ?? {}),
     items: run.scored.map((s) => {
-      const o: Record<string, unknown> = { id: s.item.id, kind: s.item.kind, split: s.item.split };
+      const o: Record<string, unknown> = {
+        id: s.item.id, kind: s.item.kind, split: s.item.split, image: shownPath(s.item.image),
+        ...(s.item.crop ? { crop: s.item.crop } : {}), positive: s.item.positive, negative: s.item.negative,
+      };
       for (const cfg of run.configs) o[cfg] = s.scores[cfg].map((v) => Math.round(v * 1e6) / 1e6);
       if (s.item.meta) o.meta = s.item.meta;
       return o;
     }),
   };
+}
+
+/** One sentence on a split-half result that is true also when the full-set gain is 0 (no sign to agree with). */
+export function splitHalfLine(r: SplitHalfResult): string {
+  const spread = `gain per half ${(r.meanGain * 100).toFixed(1)} ± ${(r.sdGain * 100).toFixed(1)} points`;
+  if (r.fullGain === 0) return `no gain on the full set, so there is no sign for the halves to reproduce; ${spread} over ${r.halvings} halvings`;
+  return `${spread}; the full-set ${r.fullGain > 0 ? 'gain' : 'loss'} (${(r.fullGain * 100).toFixed(1)} points) has the same sign in both halves ` +
+    `in ${(r.agreement * 100).toFixed(0)}% of ${r.halvings} halvings`;
 }
 
 export function reportMarkdown(run: RunResult, sum: EvalSummary, ctx: ReportContext, figures: string[] = []): string {
@@ -191,20 +236,14 @@ export function reportMarkdown(run: RunResult, sum: EvalSummary, ctx: ReportCont
   const sh = Object.entries(sum.splitHalf);
   if (sh.length) {
     lines.push('Split-half stability of the overall gain over `' + sum.baseline + '` (random halves of the images):', '');
-    for (const [cfg, r] of sh) {
-      lines.push(`- \`${cfg}\`: gain per half ${(r.meanGain * 100).toFixed(1)} ± ${(r.sdGain * 100).toFixed(1)} points; ` +
-        `same sign in both halves in ${(r.agreement * 100).toFixed(0)}% of ${r.halvings} halvings`);
-    }
+    for (const [cfg, r] of sh) lines.push(`- \`${cfg}\`: ${splitHalfLine(r)}`);
     lines.push('');
   }
-  if (run.missing.length) {
-    lines.push(`**${run.missing.length} image file(s) missing** (${run.missing.reduce((s, m) => s + m.items, 0)} items skipped):`, '');
-    for (const m of run.missing.slice(0, 20)) lines.push(`- \`${m.file}\``);
-    if (run.missing.length > 20) lines.push(`- … and ${run.missing.length - 20} more (report.json lists all)`);
-    lines.push('');
-  }
-  if (run.failed.length) {
-    lines.push(`**${run.failed.length} image(s) could not be decoded** and were skipped.`, '');
+  lines.push(...imageProblemsMarkdown(run, 'report.json'));
+  if (ctx.captions && !captionsClean(ctx.captions)) {
+    const c = ctx.captions;
+    lines.push(`**Captions:** ${c.truncated.length} of ${c.checked} truncated to the model's ${c.contextLength}-token context; ` +
+      `${c.empty.length} with no word (scored anyway). report.json lists them.`, '');
   }
   for (const d of ctx.dataset.dropped ?? []) lines.push(`Dropped by the loader: ${d.count} pair(s), ${d.reason}.`, '');
   for (const f of figures) lines.push(`![${path.basename(f, '.png')}](${f})`, '');

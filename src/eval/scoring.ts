@@ -145,12 +145,13 @@ export class ModelScorer implements ChunkScorer {
     const scores: Record<string, Float32Array> = {};
     const allParts: Record<string, ScoreParts | undefined> = {};
     for (const cfg of this.abeConfigs) {
-      const r = await this.abe.scoreMatrix(feats, captions, { ...this.options[cfg], parts });
+      // Evaluation truncates over-long captions as CLIP's benchmarks do; the commands count and report them.
+      const r = await this.abe.scoreMatrix(feats, captions, { ...this.options[cfg], parts, truncate: true });
       scores[cfg] = r.abe;
       allParts[cfg] = r.parts;
       if (!scores.clip) scores.clip = r.clip;
     }
-    if (!scores.clip) scores.clip = (await this.abe.scoreMatrix(feats, captions, this.options.clip)).clip;
+    if (!scores.clip) scores.clip = (await this.abe.scoreMatrix(feats, captions, { ...this.options.clip, truncate: true })).clip;
     return { scores, parts: allParts };
   }
 

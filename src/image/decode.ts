@@ -113,7 +113,12 @@ export function decodeBytes(bytes: Uint8Array, source: string, opts: DecodeOptio
     if (e instanceof AbeClipError) throw e;
     if (e instanceof RangeError && /allocation failed|Array buffer allocation/i.test(e.message)) throw e;
     // utif2 throws strings and numbers, not only Errors.
-    throw new ImageDecodeError(source, `corrupt or truncated ${h.format.toUpperCase()}: ${e instanceof Error ? e.message : String(e)}`);
+    const msg = e instanceof Error ? e.message : String(e);
+    // pngjs says "There are some read requests waitng on finished stream" when the file stops early.
+    if (h.format === 'png' && /read requests wait\w* on finished stream|unexpected end/i.test(msg)) {
+      throw new ImageDecodeError(source, 'truncated PNG: the file ends before the image data does');
+    }
+    throw new ImageDecodeError(source, `corrupt or truncated ${h.format.toUpperCase()}: ${msg}`);
   }
   if (img!.width !== h.width || img!.height !== h.height) {
     throw new ImageDecodeError(source, `decoder returned ${img!.width}×${img!.height}, header says ${h.width}×${h.height}`);

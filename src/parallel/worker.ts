@@ -5,10 +5,13 @@
 import { parentPort, workerData } from 'worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend';
+import { quietCpuBanner } from '../tensor/quiet';
 import { createClip, disposeOutput, ClipModel } from '../clip/model';
 import type { Job, Reply, Request, WorkerInit } from './protocol';
 import { serializeError } from './protocol';
 
+// Each worker has its own tfjs instance, and with it the cpu backend's Node.js banner.
+quietCpuBanner();
 const port = parentPort!;
 const post = (m: Reply, transfer: ArrayBuffer[] = []): void => port.postMessage(m, transfer);
 

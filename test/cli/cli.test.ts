@@ -10,7 +10,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Jimp } from 'jimp';
-import { COMMANDS, main } from '../../src/cli/main';
+import { COMMANDS } from '../../src/cli/main';
+import { inProcess } from '../helpers/cli';
 import { fixturePath, REPO } from '../helpers/paths';
 
 const BIN = path.join(REPO, 'bin', 'abe-clip.js');
@@ -41,17 +42,6 @@ function cli(args: string[], cwd: string): Run {
   const env = { ...process.env, ABE_CLIP_FROM_SRC: fromSrc };
   const r = spawnSync(process.execPath, [BIN, ...args], { cwd, env, encoding: 'utf8', timeout: 280_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** In-process run (for variants whose spawning adds nothing but start-up time). */
-async function inProcess(args: string[]): Promise<Run> {
-  let stdout = '', stderr = '';
-  const io = {
-    stdout: { write: (s: string) => { stdout += s; return true; } } as unknown as NodeJS.WritableStream,
-    stderr: { write: (s: string) => { stderr += s; return true; } } as unknown as NodeJS.WritableStream,
-  };
-  const code = await main(args, io);
-  return { code, stdout, stderr };
 }
 
 function reference(): Map<string, { clip_pos: number; clip_neg: number }> {
@@ -85,8 +75,8 @@ describe('abe-clip command line (spawned, bundled toy-shapes model)', function (
     expect(top.stdout).to.contain('Commands:');
   });
 
-  it('usage errors: unknown command / flag → exit 2, one line, no stack', async () => {
-    const r = cli(['eval', '--dataset', 'toy', '--limt', '3'], tmp);
+  it('usage errors: unknown command / flag → exit 2, one line, no stack (in process)', async () => {
+    const r = await inProcess(['eval', '--dataset', 'toy', '--limt', '3']);
     expect(r.code).to.equal(2);
     expect(r.stderr).to.equal("abe-clip: error: --limt: unknown option (did you mean --limit?)\nRun 'abe-clip eval --help' for usage.\n");
     const u = await inProcess(['evaluate']);
@@ -98,6 +88,8 @@ describe('abe-clip command line (spawned, bundled toy-shapes model)', function (
     const r = cli(['demo', '--limit', '12', '--heatmaps', '1', '--out', 'demo-out', '--cache', cache], tmp);
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stderr).to.match(/^backend: \w+/m);
+    // Only our output: no tfjs banner, no library warnings.
+    expect(r.stderr).to.not.match(/Hi, looks like|node backend|warn/i);
     expect(r.stdout).to.match(/kind\s+split\s+n\s+clip\s+abe\s+abe\+regions/);
     for (const k of ['swap-att', 'replace-att', 'replace-obj']) for (const s of ['seen', 'unseen']) expect(r.stdout).to.match(new RegExp(`${k}\\s+${s}\\s+2 `));
     const m = /max \|diff\| ([0-9.e+-]+) over 12 items, 0 decision\(s\) flipped/.exec(r.stdout);
@@ -109,14 +101,17 @@ describe('abe-clip command line (spawned, bundled toy-shapes model)', function (
     expect(rep.items).to.have.length(12);
     expect(rep.device).to.include({ backend: rep.backend });
     expect(r.stderr).to.contain(`backend: ${rep.backend} ${rep.device.version} (${rep.device.summary})`);
-    expect(Object.keys(rep.items[0])).to.deep.equal(['id', 'kind', 'split', 'clip', 'abe', 'abe+regions']);
+    expect(Object.keys(rep.items[0])).to.deep.equal(['id', 'kind', 'split', 'image', 'positive', 'negative', 'clip', 'abe', 'abe+regions']);
+    const distinct = new Set(rep.items.flatMap((it: { positive: string; negative: string }) => [it.positive, it.negative])).size;
+    expect(rep.captionCheck).to.include({ contextLength: 32, checked: distinct, truncated: 0, empty: 0 });
   });
 
-  it('score --json: clip logits equal the reference to 1e-3; a missing image is a usage error', async () => {
+  it('score --json (cpu backend): clip logits equal the reference to 1e-3, no tfjs banner; a missing image is a usage error', async () => {
     const ref = reference().get('seen-swap-att-0000')!;
     const img = path.join(REPO, 'data', 'toy-shapes', 'images', 'seen_0000.png');
-    const r = cli(['score', '--image', img, '--text', 'a orange star and a cyan circle', '--text', 'a cyan star and a orange circle', '--json', '--cache', cache], tmp);
+    const r = cli(['score', '--image', img, '--text', 'a orange star and a cyan circle', '--text', 'a cyan star and a orange circle', '--json', '--cache', cache, '--backend', 'cpu'], tmp);
     expect(r.code, r.stderr).to.equal(0);
+    expect(r.stderr).to.not.contain('Hi, looks like'); // tfjs's cpu backend banner (src/tensor/quiet.ts)
     const j = JSON.parse(r.stdout);
     expect(j.configs).to.deep.equal(['clip', 'abe', 'abe+regions']);
     expect(j.scores.clip[0][0]).to.be.closeTo(ref.clip_pos, 1e-3);
@@ -141,7 +136,9 @@ describe('abe-clip command line (spawned, bundled toy-shapes model)', function (
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stdout).to.match(/all\s+all\s+12 /);
     const rep = JSON.parse(fs.readFileSync(path.join(tmp, 'eval-toy', 'report.json'), 'utf8'));
-    expect(rep.items[0]).to.have.keys(['id', 'kind', 'split', 'clip', 'abe', 'abe+regions']);
+    expect(rep.items[0]).to.have.keys(['id', 'kind', 'split', 'image', 'positive', 'negative', 'clip', 'abe', 'abe+regions']);
+    expect(rep.items[0].image).to.match(/seen_000\d\.png$/);
+    expect(rep.captionCheck).to.include({ contextLength: 32, truncated: 0, empty: 0 });
     expect(rep.cells.find((c: { kind: string; split: string }) => c.kind === 'all' && c.split === 'all').n).to.equal(12);
     for (const f of ['report.csv', 'report.md', 'accuracy.png']) expect(fs.existsSync(path.join(tmp, 'eval-toy', f)), f).to.equal(true);
 
@@ -229,12 +226,47 @@ describe('abe-clip eval, other formats (in process)', function () {
     });
   }
 
-  it('--task retrieval: Recall@1/5/10 both ways', async () => {
-    const r = await inProcess(['eval', '--task', 'retrieval', '--dataset', 'pairs', '--data', F('retrieval', 'captions.jsonl'), ...common('retrieval')]);
+  it('retrieval: Recall@1/5/10 both ways, per-query ranks, a warning for K ≥ the candidates; eval --task retrieval is the same', async () => {
+    const r = await inProcess(['retrieval', '--data', F('retrieval', 'captions.jsonl'), ...common('retrieval')]);
     expect(r.code, r.stderr).to.equal(0);
-    expect(r.stdout).to.match(/config\s+i→t R@1\s+i→t R@5\s+i→t R@10\s+t→i R@1/);
+    expect(r.stdout).to.match(/config\s+i→t R@1\s+i→t R@5\*\s+i→t R@10\*\s+t→i R@1\s+t→i R@5\*/);
+    // 4 images, 5 captions: t→i R@5 and R@10 (K ≥ 4 images), i→t R@5 and R@10 (≤ 4 other captions per image).
+    expect(r.stderr).to.contain('warning: image→text R@5, R@10').and.contain('warning: text→image R@5, R@10 (K ≥ the 4 candidate images) is 1.0 by construction');
     const j = JSON.parse(fs.readFileSync(path.join(tmp, 'retrieval', 'retrieval.json'), 'utf8'));
-    expect(j.recall.clip.imageToText['R@5']).to.equal(1); // 4 images: every image is in the top 5
+    expect(j.recall.clip.imageToText['R@5']).to.equal(1);
     expect(j.recall.clip.textToImage['R@10']).to.equal(1);
+    expect(j.trivialK).to.deep.equal({ imageToText: [5, 10], textToImage: [5, 10] });
+    expect(j.queries.captions).to.have.length(5);
+    expect(j.queries.captions[1]).to.deep.equal({ caption: 'a photo of a cyan circle and a orange star', image: 0 });
+    for (const cfg of ['clip', 'abe']) {
+      const ranks = j.ranks[cfg];
+      expect(ranks.imageToText).to.have.length(4);
+      expect(ranks.textToImage).to.have.length(5);
+      // Independent of recallAtK's own counting: R@1 is the share of rank-1 queries.
+      expect(ranks.textToImage.filter((x: number) => x === 1).length / 5).to.equal(j.recall[cfg].textToImage['R@1']);
+      expect(ranks.imageToText.filter((x: number) => x === 1).length / 4).to.equal(j.recall[cfg].imageToText['R@1']);
+      expect(ranks.textToImage.every((x: number) => x >= 1 && x <= 4)).to.equal(true);
+    }
+    const e = await inProcess(['eval', '--task', 'retrieval', '--data', F('retrieval', 'captions.tsv'), ...common('retrieval-eval')]);
+    expect(e.code, e.stderr).to.equal(0);
+    expect(JSON.parse(fs.readFileSync(path.join(tmp, 'retrieval-eval', 'retrieval.json'), 'utf8')).command).to.equal('eval --task retrieval');
+  });
+
+  it('ablate: missing images on the terminal and in ablation.md as eval reports them; CSV unquoted with a clip row', async () => {
+    const out = path.join(tmp, 'abl-sc');
+    const r = await inProcess(['ablate', '--grid', 'lambda=1,0,0.25', '--dataset', 'sugarcrepe', '--data', F('sugarcrepe', 'data'), '--images', F('images'),
+      '--out', out, '--backend', 'wasm', '--cache', path.join(tmp, 'cache')]);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stderr).to.contain('warning: 1 image file(s) missing, 1 item(s) skipped (--strict makes this an error):').and.contain('000000999999.jpg');
+    const md = fs.readFileSync(path.join(out, 'ablation.md'), 'utf8');
+    expect(md).to.contain('**1 image file(s) missing** (1 items skipped):').and.contain('000000999999.jpg');
+    const j = JSON.parse(fs.readFileSync(path.join(out, 'ablation.json'), 'utf8'));
+    expect(j.missingImages).to.include({ count: 1, items: 1 });
+    expect(j.missingImages.files[0]).to.match(/000000999999\.jpg$/);
+    expect(j.undecodableImages).to.deep.equal([]);
+    const csv = fs.readFileSync(path.join(out, 'ablation.csv'), 'utf8').trim().split('\n');
+    expect(csv[0]).to.match(/^lambda,acc_/);
+    expect(csv.map((l) => l.split(',')[0])).to.deep.equal(['lambda', '1', '0', '0.25', 'clip']);
+    expect(csv.join('\n')).to.not.contain('"');
   });
 });

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { UsageError } from '../../src/errors';
-import { ablationPanels, ablationRows, gridPoints, parseGrid, pointLabel } from '../../src/eval/ablate';
+import { ablationCsv, ablationPanels, ablationRows, gridPoints, parseGrid, pointLabel } from '../../src/eval/ablate';
 import { summarise } from '../../src/eval/report';
 import type { RunResult } from '../../src/eval/runner';
 
@@ -45,5 +45,46 @@ describe('eval/ablate', () => {
     // lambda=0 → points 0,1 (0.25, 0.5) → mean 0.375; lambda=1 → points 2,3 → 0.875.
     expect(panels[0].series.find((s) => s.name === 'all')!.values).to.deep.equal([0.375, 0.875]);
     expect(panels[0].series.find((s) => s.name === 'clip (all)')!.dashed).to.equal(true);
+    expect(panels[0].xValues).to.deep.equal([0, 1]);
+  });
+
+  const rowsFor = (words: string[]) => {
+    const axes = parseGrid(words);
+    const pts = gridPoints(axes);
+    const labels = pts.map(pointLabel);
+    const items = ['a', 'b', 'c'].map((id) => ({ id, kind: 'k', split: 'all', image: id, positive: 'p', negative: 'n' }));
+    // Point k is right on the first k items; clip on item a only.
+    const run: RunResult = {
+      configs: ['clip', ...labels], missing: [], failed: [], seconds: 0,
+      scored: items.map((item, i) => ({
+        item,
+        scores: Object.fromEntries([['clip', i === 0 ? [1, 0] : [0, 1]], ...labels.map((l, k) => [l, i < k ? [1, 0] : [0, 1]])]) as Record<string, [number, number]>,
+      })),
+    };
+    return { axes, table: ablationRows(summarise(run, { halvings: 5 }), pts) };
+  };
+
+  it('a numeric option is plotted by value in value order (lambda=1,0,0.25 → x 0, 0.25, 1); a text option stays categorical', () => {
+    const { axes, table } = rowsFor(['lambda=1,0,0.25', 'refine=none,isolated']);
+    const [lam, ref] = ablationPanels(axes, table, 'clip');
+    expect(lam.x).to.deep.equal(['0', '0.25', '1']);
+    expect(lam.xValues).to.deep.equal([0, 0.25, 1]);
+    // Points in grid order: (1,none)=0/3 (1,isolated)=1/3 (0,none)=2/3 (0,isolated)=1 (0.25,none)=1 (0.25,isolated)=1.
+    const all = lam.series.find((s) => s.name === 'k')!.values;
+    expect(all.map((v) => Math.round(v * 600))).to.deep.equal([500, 600, 100]); // 5/6, 1, 1/6
+    expect(ref.xValues).to.equal(undefined);
+    expect(ref.x).to.deep.equal(['none', 'isolated']);
+  });
+
+  it('ablation.csv: quotes only fields that need them, ends with the clip row (independently counted accuracies)', () => {
+    const { axes, table } = rowsFor(['lambda=0,0.5', 'template=a photo of {}.,a {}']);
+    const lines = ablationCsv(axes, table).trim().split('\n');
+    expect(lines[0]).to.equal('lambda,template,acc_k,p_vs_clip');
+    expect(lines[1].split(',').slice(0, 3)).to.deep.equal(['0', 'a photo of {}.', '0']);
+    expect(lines[2]).to.match(/^0,a \{\},0\.3333333333333333,/);
+    expect(lines[lines.length - 1]).to.equal('clip,,0.3333333333333333,');
+    expect(lines).to.have.length(6);
+    const quoted = ablationCsv(parseGrid(['template=a {}, b']), { cells: ['all'], baseline: { all: 0.5 }, rows: [{ label: 'x', point: { template: 'a {}, b' }, accuracy: { all: 1 }, overall: 1, pVsBaseline: 0.5 }] });
+    expect(quoted.split('\n')[1]).to.equal('"a {}, b",1,0.5');
   });
 });

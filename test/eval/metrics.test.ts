@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { accuracy, mcnemarExact, recallAtK, splitHalf } from '../../src/eval/metrics';
+import { accuracy, mcnemarExact, recallAtK, trivialKs, splitHalf } from '../../src/eval/metrics';
 
 describe('eval/metrics', () => {
   it('accuracy counts strictly correct items; NaN for no items', () => {
@@ -46,6 +46,8 @@ describe('eval/metrics', () => {
     expect(r.agreement).to.equal(1);
     expect(r.meanGain).to.be.closeTo(0.5, 1e-12);
     expect(splitHalf(a, a, groups, { halvings: 10 }).agreement).to.equal(0);
+    expect(r.fullGain).to.be.closeTo(0.5, 1e-12);
+    expect(splitHalf(a, a, groups, { halvings: 10 }).fullGain).to.equal(0);
   });
 
   describe('Recall@K both ways', () => {
@@ -65,6 +67,15 @@ describe('eval/metrics', () => {
       // caption 0: image 0 top (rank 0); caption 1: column [0.1, 0.1, 0.2] → tied with image 1 and below image 2
       // (rank 2, ties count against); caption 2: column [0.5, 0.3, 0.3] → rank 2; caption 3: rank 0.
       expect(r.textToImage).to.deep.equal({ 'R@1': 2 / 4, 'R@2': 2 / 4, 'R@3': 1 });
+    });
+    it('per-query ranks (0-based best true match) as worked out above: i→t [0, 1, 0], t→i [0, 2, 2, 0]', () => {
+      const r = recallAtK(sim, 3, cap, [1]);
+      expect(r.ranks).to.deep.equal({ imageToText: [0, 1, 0], textToImage: [0, 2, 2, 0] });
+    });
+    it('trivialKs: t→i when K ≥ images; i→t when K exceeds every image\'s count of other captions', () => {
+      // 3 images, 4 captions: other captions per image 2, 3, 3 → i→t rank < 4 always; t→i rank ≤ 2 < 3.
+      expect(trivialKs(3, cap, [1, 2, 3, 4, 5])).to.deep.equal({ imageToText: [4, 5], textToImage: [3, 4, 5] });
+      expect(trivialKs(100, Array.from({ length: 500 }, (_, i) => i % 100))).to.deep.equal({ imageToText: [], textToImage: [] });
     });
     it('rejects a matrix of the wrong size', () => {
       expect(() => recallAtK([1, 2, 3], 3, cap)).to.throw(RangeError);

@@ -3,7 +3,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { UsageError } from '../../src/errors';
-import { formatTable, prepareOutDir, reportJson, reportMarkdown, summarise, toCsv, toMarkdownTable } from '../../src/eval/report';
+import { captionReport } from '../../src/eval/captions';
+import { formatTable, imageProblemsJson, imageProblemsMarkdown, prepareOutDir, reportJson, reportMarkdown, splitHalfLine, summarise, toCsv, toMarkdownTable } from '../../src/eval/report';
 import type { RunResult } from '../../src/eval/runner';
 import type { PairDataset, PairItem } from '../../src/eval/types';
 
@@ -52,9 +53,11 @@ describe('eval/report', () => {
     expect(csv[1]).to.equal('swap,seen,2,0.5,1,1,2,1');
   });
 
-  it('report.json holds every item as {id, kind, split, clip: [pos, neg], abe: [pos, neg]} and the missing files', () => {
+  it('report.json holds every item as {id, kind, split, image, positive, negative, clip: [pos, neg], abe: [pos, neg]} and the missing files', () => {
     const j = reportJson(run, sum, { command: 'eval', dataset: ds, model: 'm', backend: 'cpu', options: {} });
-    expect((j.items as unknown[])[1]).to.deep.equal({ id: 'b', kind: 'swap', split: 'seen', clip: [1, 2], abe: [3, 2] });
+    expect((j.items as unknown[])[1]).to.deep.equal({ id: 'b', kind: 'swap', split: 'seen', image: 'b.png', positive: 'p', negative: 'n', clip: [1, 2], abe: [3, 2] });
+    expect(Object.keys((j.items as object[])[1])).to.deep.equal(['id', 'kind', 'split', 'image', 'positive', 'negative', 'clip', 'abe']);
+    expect(j).to.not.have.property('captionCheck');
     expect(j.missingImages).to.deep.equal({ count: 1, items: 2, files: ['/x/missing.png'] });
     expect(j.cells).to.have.length(8);
   });
@@ -62,6 +65,32 @@ describe('eval/report', () => {
   it('markdown report names the missing images and embeds the figures', () => {
     const md = reportMarkdown(run, sum, { command: 'eval', dataset: ds, model: 'm', backend: 'cpu', options: {} }, ['accuracy.png']);
     expect(md).to.contain('1 image file(s) missing').and.contain('`/x/missing.png`').and.contain('![accuracy](accuracy.png)');
+  });
+
+  it('the caption check (2 of 3 distinct captions: one over 8 tokens, one punctuation only) is in report.json and report.md', () => {
+    const captions = captionReport(['p', 'one two three four five six seven eight nine', '?!', 'p'], 8);
+    expect(captions.checked).to.equal(3);
+    const ctx = { command: 'eval', dataset: ds, model: 'm', backend: 'cpu', options: {}, captions };
+    const j = reportJson(run, sum, ctx);
+    // 9 words of one token each + SOT + EOT = 11 tokens.
+    expect(j.captionCheck).to.deep.equal({ contextLength: 8, checked: 3, truncated: 1, empty: 1,
+      truncatedCaptions: [{ caption: 'one two three four five six seven eight nine', tokens: 11 }], emptyCaptions: ['?!'] });
+    expect(reportMarkdown(run, sum, ctx)).to.contain("**Captions:** 1 of 3 truncated to the model's 8-token context; 1 with no word");
+  });
+
+  it('split-half line: a zero full-set gain says there is no sign to reproduce (not "same sign in 0%")', () => {
+    const r = { halvings: 50, meanGain: 0, sdGain: 0.1, agreement: 0, fullGain: 0 };
+    expect(splitHalfLine(r)).to.match(/^no gain on the full set, so there is no sign for the halves to reproduce/).and.not.contain('same sign');
+    expect(splitHalfLine({ ...r, fullGain: 0.25, agreement: 0.8 })).to.contain('the full-set gain (25.0 points) has the same sign in both halves in 80% of 50 halvings');
+    expect(splitHalfLine({ ...r, fullGain: -0.25, agreement: 0.8 })).to.contain('the full-set loss (-25.0 points)');
+  });
+
+  it('undecodable images are listed in markdown with their error, in the same shape for every report', () => {
+    const md = imageProblemsMarkdown({ missing: [], failed: [{ file: 'x.png', error: 'corrupt PNG', items: 3 }] }, 'ablation.json');
+    expect(md.join('\n')).to.contain('**1 image(s) could not be decoded** and were skipped:').and.contain('- `x.png`: corrupt PNG');
+    expect(imageProblemsJson({ missing: [{ file: 'm.png', items: 2 }], failed: [] })).to.deep.equal({
+      missingImages: { count: 1, items: 2, files: ['m.png'] }, undecodableImages: [],
+    });
   });
 
   it('prepareOutDir creates the folder, and an unwritable --out is a UsageError naming it', () => {

@@ -1,5 +1,6 @@
 /** Worker side of driver.ts: runs the planned targets one after another and posts each report. */
 import { parentPort, workerData } from 'worker_threads';
+import '../helpers/quiet'; // a worker has its own tfjs, and with it the cpu backend's banner
 import { setLimits } from '../../src/limits';
 import { runTarget } from './harness';
 import type { WorkerPlan } from './driver';

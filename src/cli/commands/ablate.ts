@@ -5,18 +5,22 @@ import { resolveOptions } from '../../abe/options';
 import type { AbeOptions } from '../../abe/options';
 import { deviceReport, initBackend } from '../../backend';
 import { isTypedError, UsageError } from '../../errors';
-import { ablationPanels, ablationRows, gridPoints, parseGrid, pointLabel } from '../../eval/ablate';
+import { NAMED_CONFIGS } from '../../abe/options';
+import { ablationCsv, ablationPanels, ablationRows, gridPoints, parseGrid, pointLabel } from '../../eval/ablate';
+import { captionJson, captionsClean } from '../../eval/captions';
 import { DATASET_KINDS, DatasetKind, loadDataset } from '../../eval/datasets';
 import { linePlots } from '../../eval/plots/charts';
 import { itemTable, writeHtmlReport } from '../../eval/html/page';
-import { prepareOutDir, summarise } from '../../eval/report';
+import { imageProblemsJson, imageProblemsMarkdown, prepareOutDir, summarise } from '../../eval/report';
 import { runPairs } from '../../eval/runner';
 import { ModelScorer } from '../../eval/scoring';
-import { loadClip, resolveModelPath } from '../../clip/load';
+import { loadClip } from '../../clip/load';
 import { defineCommand } from '../command';
-import { backendLine, columns } from '../format';
+import { backendLine, columns, reportMissing } from '../format';
 import { bundledBenchmark } from '../paths';
-import { DATASET_FLAGS, parseSets } from '../setup';
+import { checkCaptions, checkConfigFlags, DATASET_FLAGS, parseSets, requirePath } from '../setup';
+
+const ABE_CONFIGS = Object.keys(NAMED_CONFIGS).filter((n) => n !== 'clip');
 
 type Flags = {
   grid: string[]; dataset: DatasetKind; data?: string; images?: string; 'caption-map'?: string; limit?: number; out: string;
@@ -34,7 +38,7 @@ export const ablate = defineCommand<Flags>({
     ...DATASET_FLAGS,
     { name: 'out', type: 'string', default: 'abe-clip-ablate', placeholder: 'DIR', help: 'output folder (ablation.json, ablation.csv, ablation.md, ablation.png)' },
     { name: 'weights', type: 'string', default: 'toy-shapes', placeholder: 'W', help: 'model (path or bundled name)' },
-    { name: 'config', type: 'string', default: 'abe', placeholder: 'NAME', help: 'configuration the grid modifies (abe or abe+regions)' },
+    { name: 'config', type: 'string', default: 'abe', choices: ABE_CONFIGS, placeholder: 'NAME', help: `configuration the grid modifies (${ABE_CONFIGS.join(' or ')})` },
     { name: 'set', type: 'string', multiple: true, placeholder: 'KEY=VALUE', help: 'fixed option override for every grid point' },
     { name: 'cache', type: 'string', default: '.abe-cache', placeholder: 'DIR', help: 'image-feature cache folder' },
     { name: 'no-cache', type: 'boolean', help: 'do not read or write the feature cache' },
@@ -56,13 +60,16 @@ export const ablate = defineCommand<Flags>({
         throw e;
       }
     }
-    const out = prepareOutDir(f.out);
     const data = f.data ?? (f.dataset === 'toy' ? bundledBenchmark() : undefined);
     if (!data) throw new UsageError('--data', `is required for --dataset ${f.dataset}`);
+    requirePath('--data', data);
+    if (f.images) requirePath('--images', f.images, 'folder');
+    if (f['caption-map']) requirePath('--caption-map', f['caption-map'], 'file');
+    const { modelPath } = checkConfigFlags({ weights: f.weights, configs: 'clip', set: [] });
+    const out = prepareOutDir(f.out);
     const ds = loadDataset(f.dataset, { data, images: f.images, captionMap: f['caption-map'], limit: f.limit });
     const backend = await initBackend({ backend: f.backend, source: '--backend' });
     io.stderr.write(`${backendLine(backend)}\n${points.length} grid point(s) × ${ds.items.length} items\n`);
-    const modelPath = resolveModelPath(f.weights);
     const model = await loadClip(f.weights);
     let scorer: ModelScorer;
     try {
@@ -78,6 +85,8 @@ export const ablate = defineCommand<Flags>({
     }
     try {
       const run = await runPairs(ds, scorer, { strict: f.strict, progress: io.stderr, label: 'ablate' });
+      reportMissing(run.missing, run.failed, io, 'ablation.json');
+      const captions = checkCaptions(run.scored.flatMap((r) => [r.item.positive, r.item.negative]), model.config.contextLength, { strict: f.strict, source: ds.source }, io);
       const sum = summarise(run, { halvings: 50 });
       const table = ablationRows(sum, points);
       const best = [...table.rows].sort((a, b) => b.overall - a.overall)[0];
@@ -90,14 +99,12 @@ export const ablate = defineCommand<Flags>({
         tool: 'abe-clip', command: 'ablate', createdAt: new Date().toISOString(), model: f.weights, modelPath, backend: backend.name, device: deviceReport(backend),
         dataset: { name: ds.name, source: ds.source, items: ds.items.length, scored: run.scored.length },
         base: f.config, fixed, grid: axes, baseline: 'clip', cells: table.cells, clip: table.baseline,
-        missingImages: run.missing, seconds: run.seconds,
+        ...imageProblemsJson(run), captionCheck: captionJson(captions), seconds: run.seconds,
         points: table.rows.map((r) => ({ ...r, options: scorer.options[r.label] })),
         best: { label: best.label, overall: best.overall },
       };
       fs.writeFileSync(path.join(out, 'ablation.json'), JSON.stringify(json, null, 1) + '\n');
-      const csvHead = [...axes.map((a) => a.key as string), ...table.cells.map((c) => `acc_${c}`), 'p_vs_clip'];
-      fs.writeFileSync(path.join(out, 'ablation.csv'), [csvHead.join(','), ...table.rows.map((r) =>
-        [...axes.map((a) => JSON.stringify(String(r.point[a.key]))), ...table.cells.map((c) => String(r.accuracy[c])), String(r.pVsBaseline)].join(','))].join('\n') + '\n');
+      fs.writeFileSync(path.join(out, 'ablation.csv'), ablationCsv(axes, table));
       const panels = ablationPanels(axes, table, 'clip');
       const files = ['ablation.json', 'ablation.csv', 'ablation.md'];
       if (panels.length) {
@@ -110,6 +117,8 @@ export const ablate = defineCommand<Flags>({
         'Accuracy per cell for every grid point; p = McNemar exact test of the overall accuracy against CLIP.', '',
         `| ${head.join(' | ')} |`, `|${head.map((_, j) => (j >= axes.length ? '---:' : '---')).join('|')}|`,
         ...rows.slice(1).map((r) => `| ${r.join(' | ')} |`), '',
+        ...imageProblemsMarkdown(run, 'ablation.json'),
+        ...(captionsClean(captions) ? [] : [`**Captions:** ${captions.truncated.length} of ${captions.checked} truncated to the model's ${captions.contextLength}-token context; ${captions.empty.length} with no word (scored anyway). ablation.json lists them.`, '']),
         `Best overall: \`${best.label}\` (${best.overall.toFixed(3)}). Choose settings on a development split; report them on a held-out one.`, '',
         ...(panels.length ? ['![ablation](ablation.png)', ''] : []),
       ].join('\n');

@@ -1,12 +1,14 @@
 /** `abe-clip convert`: any supported checkpoint → our converted weight folder, verified against the input. */
+import * as fs from 'fs';
 import * as path from 'path';
 import { initBackend } from '../../backend';
 import { convertCheckpoint, ConvertProgress } from '../../clip/convert';
+import { BUNDLED_MODELS } from '../../clip/load';
 import { UsageError } from '../../errors';
 import { defineCommand } from '../command';
 import { backendLine, bytes } from '../format';
 
-export const convert = defineCommand<{ input?: string; config?: string; out: string; dtype: 'f16' | 'f32'; act?: 'quick_gelu' | 'gelu'; 'no-verify'?: boolean; json?: boolean; backend?: string }>({
+export const convert = defineCommand<{ input?: string; config?: string; out: string; dtype?: 'f16' | 'f32'; act?: 'quick_gelu' | 'gelu'; 'no-verify'?: boolean; json?: boolean; backend?: string }>({
   name: 'convert',
   summary: 'convert a checkpoint (.safetensors, .pt, TorchScript, Hugging Face or open_clip folder) to the tfjs weight format',
   usage: 'abe-clip convert CHECKPOINT --out FOLDER [--dtype f16|f32] [--act quick_gelu|gelu] [--config FILE]',
@@ -15,7 +17,7 @@ export const convert = defineCommand<{ input?: string; config?: string; out: str
     { name: 'input', type: 'string', placeholder: 'PATH', help: 'checkpoint file or folder (or give it as the first argument)' },
     { name: 'config', type: 'string', placeholder: 'FILE', help: 'geometry config JSON (HF, open_clip or openai style) for a bare file whose heads are not width/64' },
     { name: 'out', type: 'string', required: true, placeholder: 'FOLDER', help: 'output folder (must not exist, or be empty)' },
-    { name: 'dtype', type: 'string', choices: ['f16', 'f32'], default: 'f32', placeholder: 'f16|f32', help: 'stored precision' },
+    { name: 'dtype', type: 'string', choices: ['f16', 'f32'], placeholder: 'f16|f32', help: 'stored precision (default: the source\'s — f16 when every weight is stored as f16, else f32)' },
     { name: 'act', type: 'string', choices: ['quick_gelu', 'gelu'], placeholder: 'ACT', help: 'activation override (LAION open_clip models use gelu)' },
     { name: 'no-verify', type: 'boolean', help: 'skip re-loading the output and comparing it with the input' },
     { name: 'json', type: 'boolean', help: 'print the report as JSON' },
@@ -24,6 +26,12 @@ export const convert = defineCommand<{ input?: string; config?: string; out: str
   async exec(f, io) {
     const inputs = [...(f.input ? [f.input] : []), ...f._];
     if (inputs.length !== 1) throw new UsageError('convert', inputs.length ? `one checkpoint expected, got ${inputs.length}: ${inputs.join(' ')}` : 'missing the checkpoint to convert (abe-clip convert CHECKPOINT --out FOLDER)');
+    // Usage errors before anything starts: the checkpoint must exist (bundled model names are accepted too),
+    // and the output folder must be new or empty.
+    if (!fs.existsSync(inputs[0]) && !(BUNDLED_MODELS as readonly string[]).includes(inputs[0])) throw new UsageError(inputs[0], 'no such file or folder');
+    if (fs.existsSync(f.out) && (!fs.statSync(f.out).isDirectory() || fs.readdirSync(f.out).length > 0)) {
+      throw new UsageError(`--out ${f.out}`, 'already exists; choose a new folder (nothing is overwritten)');
+    }
     const backend = await initBackend({ backend: f.backend, source: '--backend' });
     if (!f.json) io.stderr.write(backendLine(backend) + '\n');
     let lastStage = '';

@@ -14,7 +14,7 @@ import { writeReport } from '../../eval/write';
 import { defineCommand } from '../command';
 import { backendLine } from '../format';
 import { bundledBenchmark } from '../paths';
-import { openScorer } from '../setup';
+import { checkCaptions, openScorer } from '../setup';
 
 /** Largest |ours − reference| of the CLIP logits over the scored items (reference_scores.jsonl). */
 function referenceCheck(file: string, clip: Map<string, [number, number]>): { n: number; maxDiff: number; flips: number } | null {
@@ -55,6 +55,7 @@ export const demo = defineCommand<{ out: string; limit?: number; heatmaps: numbe
     try {
       io.stderr.write(`toy-shapes benchmark: ${ds.items.length} items (${new Set(ds.items.map((i) => i.image)).size} images)\n`);
       const run = await runPairs(ds, s.scorer, { progress: io.stderr, label: 'toy-shapes' });
+      const captions = checkCaptions(run.scored.flatMap((r) => [r.item.positive, r.item.negative]), s.contextLength, { source: ds.source }, io);
       const sum = summarise(run);
       const clip = new Map(run.scored.map((r) => [r.item.id, r.scores.clip]));
       const ref = referenceCheck(path.join(bench, 'reference_scores.jsonl'), clip);
@@ -62,7 +63,7 @@ export const demo = defineCommand<{ out: string; limit?: number; heatmaps: numbe
       const overlays = await drawOverlays(s.scorer, pickOverlayItems(run, sum.baseline, f.heatmaps + f.overlays, swaps), out);
       const figures = swaps.map((r) => overlays[r.item.id]);
       const ctx = {
-        command: 'demo', dataset: ds, model: 'toy-shapes', backend: backend.name, options: s.scorer.options,
+        command: 'demo', dataset: ds, model: 'toy-shapes', backend: backend.name, options: s.scorer.options, captions,
         extra: {
           note: 'toy-shapes development split: the ABE defaults were chosen on it (not a held-out result)',
           ...(ref ? { referenceCheck: { ...ref, note: 'CLIP logits vs reference openai/CLIP (reference_scores.jsonl)' } } : {}),

@@ -1,13 +1,16 @@
 /** `abe-clip explain`: a PNG of where each phrase group of a caption is found in an image. */
-import * as fs from 'fs';
 import * as path from 'path';
+import { NAMED_CONFIGS } from '../../abe/options';
 import { initBackend } from '../../backend';
 import { UsageError } from '../../errors';
 import { explainPair } from '../../eval/explain';
 import { prepareOutDir } from '../../eval/report';
 import { defineCommand } from '../command';
 import { backendLine } from '../format';
-import { CONFIG_FLAGS, ConfigFlags, openScorer } from '../setup';
+import { checkCaptions, checkConfigFlags, CONFIG_FLAGS, ConfigFlags, openScorer, requirePath } from '../setup';
+
+/** The configurations explain can draw: those with an ABE term (clip has no parts to show). */
+const ABE_CONFIGS = Object.keys(NAMED_CONFIGS).filter((n) => n !== 'clip');
 
 export const explain = defineCommand<ConfigFlags & { image: string; text: string; out: string; config: string; json?: boolean; backend?: string }>({
   name: 'explain',
@@ -17,19 +20,21 @@ export const explain = defineCommand<ConfigFlags & { image: string; text: string
     { name: 'image', type: 'string', required: true, placeholder: 'FILE', help: 'image file' },
     { name: 'text', type: 'string', required: true, placeholder: 'CAPTION', help: 'caption' },
     { name: 'out', type: 'string', required: true, placeholder: 'FILE.png', help: 'output PNG' },
-    { name: 'config', type: 'string', default: 'abe', placeholder: 'NAME', help: 'configuration whose parts are drawn (abe or abe+regions)' },
+    { name: 'config', type: 'string', default: 'abe', choices: ABE_CONFIGS, placeholder: 'NAME', help: `configuration whose parts are drawn (${ABE_CONFIGS.join(' or ')})` },
     { name: 'json', type: 'boolean', help: 'also print the per-group numbers as JSON' },
     ...CONFIG_FLAGS.filter((x) => x.name !== 'configs'),
   ],
   async exec(f, io) {
-    if (!fs.existsSync(f.image)) throw new UsageError(`--image ${f.image}`, 'no such file');
+    requirePath('--image', f.image, 'file');
     if (!f.out.toLowerCase().endsWith('.png')) throw new UsageError(`--out ${f.out}`, 'must be a .png file');
     prepareOutDir(path.dirname(path.resolve(f.out)), '--out');
+    const configs = ['clip', f.config].filter((x, i, a) => a.indexOf(x) === i).join(',');
+    checkConfigFlags({ ...f, configs });
     const backend = await initBackend({ backend: f.backend, source: '--backend' });
     io.stderr.write(backendLine(backend) + '\n');
-    const configs = ['clip', f.config].filter((x, i, a) => a.indexOf(x) === i).join(',');
     const s = await openScorer({ ...f, configs }, io);
     try {
+      checkCaptions([f.text], s.contextLength, { source: '--text', fromFlags: true }, io);
       const r = await explainPair(s.scorer, { key: f.image, path: f.image }, f.text, f.config);
       await r.raster.save(f.out);
       const lines = r.groups.map((g) => `  ${g.words.padEnd(24)} Δ=${g.delta === null ? '   -  ' : (g.delta >= 0 ? '+' : '') + g.delta.toFixed(4)}  patches [${g.chosen.join(', ')}]`);

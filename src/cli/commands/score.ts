@@ -1,38 +1,44 @@
 /** `abe-clip score`: CLIP and ABE scores of every image × caption, as a table or JSON. */
-import * as fs from 'fs';
 import { deviceReport, initBackend } from '../../backend';
-import { UsageError } from '../../errors';
+import { ImageDecodeError } from '../../errors';
+import { captionJson } from '../../eval/captions';
 import { defineCommand } from '../command';
 import { backendLine, columns } from '../format';
-import { CONFIG_FLAGS, ConfigFlags, openScorer } from '../setup';
+import { checkCaptions, checkConfigFlags, CONFIG_FLAGS, ConfigFlags, openScorer, requirePath } from '../setup';
 
-export const score = defineCommand<ConfigFlags & { image: string[]; text: string[]; json?: boolean; backend?: string }>({
+export const score = defineCommand<ConfigFlags & { image: string[]; text: string[]; json?: boolean; strict?: boolean; backend?: string }>({
   name: 'score',
   summary: 'CLIP and ABE scores of images × captions',
   usage: 'abe-clip score --weights W --image a.jpg [--image b.png …] --text "a red cube" [--text …] [--json]',
   flags: [
     { name: 'image', type: 'string', multiple: true, required: true, placeholder: 'FILE', help: 'image file' },
     { name: 'text', type: 'string', multiple: true, required: true, placeholder: 'CAPTION', help: 'caption' },
-    { name: 'json', type: 'boolean', help: 'print JSON {images, texts, configs, scores: {config: [[…]]}} instead of a table' },
+    { name: 'json', type: 'boolean', help: 'print JSON {images, texts, configs, scores: {config: [[…]]}, captions} instead of a table' },
+    { name: 'strict', type: 'boolean', help: 'fail on a caption longer than the model\'s context or with no word (default: truncate or score it, and warn)' },
     ...CONFIG_FLAGS,
   ],
   notes: 'Scores are logits: logit_scale · cos(image, text) for clip, plus the configuration\'s ABE term.\n' +
+    'Captions longer than the model\'s context (77 tokens for ViT-B/32, 32 for toy-shapes) are truncated and\n' +
+    'captions with no word are scored, both with a warning; --strict makes them an error.\n' +
     'Example:\n  abe-clip score --image data/toy-shapes/images/seen_0000.png --text "a orange star and a cyan circle" --text "a cyan star and a orange circle"\n',
   async exec(f, io) {
-    for (const im of f.image) if (!fs.existsSync(im)) throw new UsageError(`--image ${im}`, 'no such file');
+    for (const im of f.image) requirePath('--image', im, 'file');
+    checkConfigFlags(f);
     const backend = await initBackend({ backend: f.backend, source: '--backend' });
     if (!f.json) io.stderr.write(backendLine(backend) + '\n');
     const s = await openScorer(f, f.json ? { stderr: { write: () => true } as unknown as NodeJS.WritableStream } : io);
     try {
       const refs = f.image.map((p) => ({ key: p, path: p }));
       const { feats, ok, failed } = await s.scorer.features(refs);
-      if (failed.size) { const [k, e] = [...failed][0]; throw new UsageError(`--image ${k}`, `cannot be decoded: ${e}`); }
+      // The file exists and was named correctly: a corrupt image is a failure (exit 1), not a usage error.
+      if (failed.size) { const [k, e] = [...failed][0]; throw new ImageDecodeError(k, e); }
+      const caps = checkCaptions(f.text, s.contextLength, { strict: f.strict, source: '--text', fromFlags: true }, io);
       const { scores } = await s.scorer.scoreFeatures(feats, f.text);
       const M = f.text.length;
       if (f.json) {
         const out: Record<string, number[][]> = {};
         for (const cfg of s.scorer.configs) out[cfg] = ok.map((_, r) => Array.from(scores[cfg].subarray(r * M, (r + 1) * M)));
-        io.stdout.write(JSON.stringify({ model: f.weights, backend: backend.name, device: deviceReport(backend), images: f.image, texts: f.text, configs: s.scorer.configs, scores: out }, null, 2) + '\n');
+        io.stdout.write(JSON.stringify({ model: f.weights, backend: backend.name, device: deviceReport(backend), images: f.image, texts: f.text, configs: s.scorer.configs, scores: out, captions: captionJson(caps) }, null, 2) + '\n');
         return 0;
       }
       const rows = [['image', 'text', ...s.scorer.configs]];

@@ -3,11 +3,30 @@
  * `{image, captions: [...]}` or tab-separated `image<TAB>caption` lines. Each caption belongs to one image;
  * an image may have several captions (COCO/Flickr have five).
  */
+import * as fs from 'fs';
 import { DatasetError } from '../../errors';
 import type { RetrievalSet } from '../types';
 import { imagePath, readJsonl, readText, str } from './read';
 
+/** The accepted captions-file formats, for help and error messages. */
+export const RETRIEVAL_FORMATS = 'JSON lines {"image", "caption"} (or "captions": [...]) in a .jsonl file, or image<TAB>caption lines';
+
+/**
+ * Why a folder is not a captions file, with a pointer when it looks like a pairwise benchmark (a SugarCrepe
+ * data/ folder of *.json files): those are evaluated with `eval --dataset …`, not retrieval.
+ */
+export function retrievalFolderHint(dir: string): string {
+  let names: string[] = [];
+  try { names = fs.readdirSync(dir); } catch { /* unreadable: the generic message */ }
+  const sugar = names.some((n) => /^(swap|replace|add)_(att|obj|rel)\.json$/.test(n));
+  const base = `is a folder; retrieval reads one captions file: ${RETRIEVAL_FORMATS}`;
+  if (sugar) return `${base}. This looks like a SugarCrepe folder, a pairwise benchmark: run abe-clip eval --dataset sugarcrepe --data ${dir} --images DIR`;
+  if (names.some((n) => n.endsWith('.json'))) return `${base}. For a pairwise benchmark folder use abe-clip eval --dataset NAME --data ${dir}`;
+  return base;
+}
+
 export function loadRetrieval(file: string, imagesDir: string): RetrievalSet {
+  if (fs.existsSync(file) && fs.statSync(file).isDirectory()) throw new DatasetError(file, retrievalFolderHint(file));
   const pairs: { image: string; caption: string }[] = [];
   if (file.endsWith('.jsonl')) {
     for (const { line, value } of readJsonl(file)) {

@@ -91,10 +91,38 @@ export interface LinePanelSpec {
   title: string;
   xLabel: string;
   yLabel: string;
-  /** Categorical x positions (option values as text), evenly spaced. */
+  /** x labels (option values as text); evenly spaced categories unless `xValues` is given. */
   x: string[];
+  /** Numeric x values (same order as `x`): placed by value on a linear axis with its own ticks (λ = 0, 0.25, 1). */
+  xValues?: number[];
   series: Series[];
   yRange?: [number, number];
+}
+
+/**
+ * Pixel x of each point: by value on a linear axis when `xValues` holds two or more distinct numbers, else
+ * evenly spaced categories (20 px margins).
+ */
+export function xPositions(spec: Pick<LinePanelSpec, 'x' | 'xValues'>, box: Box): (i: number) => number {
+  const n = spec.x.length;
+  const v = spec.xValues;
+  if (v && v.length === n && v.every(Number.isFinite)) {
+    const lo = Math.min(...v), hi = Math.max(...v);
+    if (hi > lo) return (i) => box.x + 20 + ((v[i] - lo) / (hi - lo)) * (box.w - 40);
+  }
+  return (i) => box.x + (n === 1 ? box.w / 2 : 20 + (i * (box.w - 40)) / (n - 1));
+}
+
+/** Tick marks under the x axis: nice round numbers on a numeric axis, the category labels otherwise. */
+function xTicks(spec: LinePanelSpec, box: Box): { x: number; label: string }[] {
+  const v = spec.xValues;
+  const xs = xPositions(spec, box);
+  if (v && v.length === spec.x.length && v.every(Number.isFinite) && Math.max(...v) > Math.min(...v)) {
+    const lo = Math.min(...v), hi = Math.max(...v);
+    const at = (t: number): number => box.x + 20 + ((t - lo) / (hi - lo)) * (box.w - 40);
+    return niceTicks(lo, hi, 5).filter((t) => t >= lo - 1e-9 && t <= hi + 1e-9).map((t) => ({ x: at(t), label: fmtTick(t) }));
+  }
+  return spec.x.map((label, i) => ({ x: xs(i), label }));
 }
 
 function linePanel(r: Raster, box: Box, spec: LinePanelSpec, fonts: { f12: Font; f14: Font }): void {
@@ -104,12 +132,11 @@ function linePanel(r: Raster, box: Box, spec: LinePanelSpec, fonts: { f12: Font;
   let [lo, hi] = spec.yRange ?? [Math.min(...vals), Math.max(...vals)];
   if (!spec.yRange) { const pad = Math.max(0.01, (hi - lo) * 0.1); lo -= pad; hi += pad; }
   const y = yAxis(r, f12, box, lo, hi, spec.yLabel);
-  const n = spec.x.length;
-  const xs = (i: number): number => box.x + (n === 1 ? box.w / 2 : 20 + (i * (box.w - 40)) / (n - 1));
-  spec.x.forEach((label, i) => {
-    r.line(xs(i), box.y + box.h, xs(i), box.y + box.h + 4, AXIS);
-    r.text(f12, xs(i), box.y + box.h + 6, label, 'center');
-  });
+  const xs = xPositions(spec, box);
+  for (const t of xTicks(spec, box)) {
+    r.line(t.x, box.y + box.h, t.x, box.y + box.h + 4, AXIS);
+    r.text(f12, t.x, box.y + box.h + 6, t.label, 'center');
+  }
   r.text(f12, box.x + box.w / 2, box.y + box.h + 24, spec.xLabel, 'center');
   spec.series.forEach((s, k) => {
     const c = s.color ?? PALETTE[k % PALETTE.length];

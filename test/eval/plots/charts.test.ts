@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Jimp } from 'jimp';
-import { barChart, linePlots } from '../../../src/eval/plots/charts';
+import { barChart, linePlots, xPositions } from '../../../src/eval/plots/charts';
 import { alignmentHeatmap } from '../../../src/eval/plots/heatmap';
 import { asciiText, niceTicks, Raster, stack, viridis } from '../../../src/eval/plots/raster';
 
@@ -48,5 +48,14 @@ describe('eval/plots (jimp only)', () => {
     expect(niceTicks(0.7, 0.78)).to.deep.equal([0.7, 0.72, 0.74, 0.76, 0.78]);
     expect(asciiText('Δ=0.1 λ×2')).to.equal('delta=0.1 lambdax2');
     expect(stack([new Raster(10, 5), new Raster(20, 5)], 2)).to.include({ width: 20, height: 12 });
+  });
+  it('line plot x axis: numeric values placed by value (0, 0.25, 1 → gaps 1:3), categories evenly', () => {
+    const box = { x: 100, y: 0, w: 240, h: 100 }; // drawable 200 px between 20 px margins: x = 120 … 320
+    const num = xPositions({ x: ['0', '0.25', '1'], xValues: [0, 0.25, 1] }, box);
+    expect([0, 1, 2].map(num)).to.deep.equal([120, 170, 320]);
+    const cat = xPositions({ x: ['0', '0.25', '1'] }, box);
+    expect([0, 1, 2].map(cat)).to.deep.equal([120, 220, 320]);
+    const one = xPositions({ x: ['2'], xValues: [2] }, box);
+    expect(one(0)).to.equal(220);
   });
 });
