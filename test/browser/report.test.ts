@@ -14,6 +14,7 @@ import { main } from '../../src/cli/main';
 import { summarise } from '../../src/eval/report';
 import type { RunResult } from '../../src/eval/runner';
 import { writeReport } from '../../src/eval/write';
+import { generate } from '../../tools/toy-world/generate';
 
 const BROWSER = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -141,5 +142,55 @@ describe('report.html in headless chromium', function () {
     expect(await count(page)).to.equal(run.scored.filter((s) => s.item.kind === 'b').length);
     expect(await page.$$eval('#items li', (lis) => lis.length)).to.equal(50);
     expect(errors).to.deep.equal([]);
+  });
+
+  describe('a retrieval report (toy-world set: 23 images, captions naming 0–2 colours)', () => {
+    const out = path.join(tmp, 'retrieval');
+    let json: { ranks: Record<string, { imageToText: number[]; textToImage: number[] }>; recall: Record<string, Record<string, Record<string, number>>>; configs: string[] };
+    let page: Page, errors: string[];
+    before(async () => {
+      const data = path.join(tmp, 'toy-world');
+      await generate({ out: data, seed: 11, images: 0, retrieval: 1, stress: 0 });
+      const sink = { write: () => true } as unknown as NodeJS.WritableStream;
+      const code = await main(['retrieval', '--data', path.join(data, 'retrieval', 'set-0.jsonl'), '--images', data, '--out', out, '--no-cache'], { stdout: sink, stderr: sink });
+      expect(code).to.equal(0);
+      json = JSON.parse(fs.readFileSync(path.join(out, 'retrieval.json'), 'utf8'));
+      ({ page, errors } = await open(browser, path.join(out, 'report.html')));
+    });
+
+    it('the Recall@K table equals retrieval.json\'s, and nothing is logged as an error', async () => {
+      for (const cfg of json.configs) for (const dir of ['imageToText', 'textToImage']) for (const [k, v] of Object.entries(json.recall[cfg][dir])) {
+        expect(await page.textContent(`#recall tr[data-config="${cfg}"] td[data-dir="${dir}"][data-k="${k}"]`)).to.equal(v.toFixed(3));
+      }
+      expect(errors).to.deep.equal([]);
+    });
+
+    it('per-query ranks: "rank 1" and "rank above 1" select exactly the queries retrieval.json ranks so, both directions', async () => {
+      for (const cfg of json.configs) for (const dir of ['textToImage', 'imageToText']) {
+        await page.selectOption('#f-config', cfg);
+        await page.selectOption('#f-dir', dir);
+        const ranks = json.ranks[cfg][dir as 'textToImage'];
+        await page.selectOption('#f-rank', 'hit');
+        expect(await count(page), `${cfg} ${dir} hits`).to.equal(ranks.filter((r) => r === 1).length);
+        await page.selectOption('#f-rank', 'miss');
+        expect(await count(page)).to.equal(ranks.filter((r) => r > 1).length);
+        const shown = await page.$$eval('#items li.item', (lis) => lis.map((li) => [Number(li.getAttribute('data-query')), Number(li.getAttribute('data-rank'))]));
+        for (const [q, r] of shown) expect(r).to.equal(ranks[q]);
+        await page.selectOption('#f-rank', 'all');
+      }
+    });
+
+    it('each text→image top-5 list marks its true image at the rank retrieval.json gives (when the rank is ≤ 5)', async () => {
+      await page.selectOption('#f-dir', 'textToImage');
+      const cfg = await page.inputValue('#f-config');
+      const rows = await page.$$eval('#items li.item', (lis) => lis.map((li) => ({
+        q: Number(li.getAttribute('data-query')),
+        at: [...li.querySelectorAll('ol.top > li')].findIndex((x) => x.classList.contains('true-match')),
+      })));
+      for (const { q, at } of rows) {
+        const r = json.ranks[cfg].textToImage[q];
+        expect(at, `query ${q}`).to.equal(r <= 5 ? r - 1 : -1);
+      }
+    });
   });
 });

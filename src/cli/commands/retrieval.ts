@@ -9,6 +9,7 @@ import { UsageError } from '../../errors';
 import { captionJson } from '../../eval/captions';
 import { loadRetrieval, RETRIEVAL_FORMATS, retrievalFolderHint } from '../../eval/datasets/retrieval';
 import { recallAtK, RecallResult, trivialKs } from '../../eval/metrics';
+import { writeRetrievalHtml } from '../../eval/html/retrieval';
 import { prepareOutDir, shownPath } from '../../eval/report';
 import { defineCommand } from '../command';
 import { backendLine, columns } from '../format';
@@ -118,8 +119,9 @@ export async function runRetrieval(f: RetrievalFlags, io: Io, command: string): 
       rows.slice(1).map((r) => `| ${r.join(' | ')} |`).join('\n') + '\n' + (footnote ? `\n${footnote}\n` : '') +
       '\nretrieval.json holds every query\'s rank (`ranks`, 1 = first).\n';
     fs.writeFileSync(path.join(out, 'retrieval.md'), md);
+    const html = writeRetrievalHtml(out, { json, scores, images: set.images, captions: set.captions, captionImage: set.captionImage });
     io.stdout.write(table + '\n' + (footnote ? footnote + '\n' : '') + '\nwrote ' +
-      ['retrieval.json', 'retrieval.md'].map((x) => path.join(path.relative(process.cwd(), out) || '.', x)).join(', ') + '\n');
+      ['retrieval.json', 'retrieval.md', ...html.map((x) => path.basename(x))].map((x) => path.join(path.relative(process.cwd(), out) || '.', x)).join(', ') + '\n');
   } finally {
     s.dispose();
   }

@@ -100,7 +100,7 @@ function splitHalfList(sum: EvalSummary): string {
       (r.meanGain === 0 && r.sdGain === 0 ? 'no gain in any half' : `same sign in both halves in ${(r.agreement * 100).toFixed(0)}% of ${r.halvings} halvings`) + '</li>').join('') + '</ul>';
 }
 
-function asset(name: string): string {
+export function asset(name: string): string {
   return fs.readFileSync(path.join(packageRoot(), 'assets', 'report', name), 'utf8');
 }
 
