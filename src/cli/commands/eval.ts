@@ -6,6 +6,7 @@ import { DATASET_KINDS, DatasetKind, loadDataset } from '../../eval/datasets';
 import { datasetExtras } from '../../eval/extras';
 import { formatTable, prepareOutDir, summarise } from '../../eval/report';
 import { runPairs } from '../../eval/runner';
+import { drawOverlays, pickOverlayItems } from '../../eval/overlays';
 import { writeReport } from '../../eval/write';
 import { defineCommand } from '../command';
 import { backendLine, reportMissing } from '../format';
@@ -15,7 +16,7 @@ import { runRetrieval } from './retrieval';
 
 type EvalFlags = ConfigFlags & {
   dataset?: DatasetKind; data?: string; images?: string; 'caption-map'?: string; limit?: number; out: string;
-  strict?: boolean; task: 'pairs' | 'retrieval'; backend?: string;
+  strict?: boolean; task: 'pairs' | 'retrieval'; backend?: string; overlays: number;
 };
 
 export const evalCommand = defineCommand<EvalFlags>({
@@ -25,7 +26,8 @@ export const evalCommand = defineCommand<EvalFlags>({
   flags: [
     { name: 'dataset', type: 'string', choices: DATASET_KINDS, placeholder: 'NAME', help: `benchmark format: ${DATASET_KINDS.join(', ')} (required for --task pairs)` },
     ...DATASET_FLAGS,
-    { name: 'out', type: 'string', default: 'abe-clip-eval', placeholder: 'DIR', help: 'output folder for report.json/.csv/.md and accuracy.png' },
+    { name: 'out', type: 'string', default: 'abe-clip-eval', placeholder: 'DIR', help: 'output folder for report.html, report.json/.csv/.md and accuracy.png' },
+    { name: 'overlays', type: 'int', min: 0, default: 12, placeholder: 'N', help: 'explain overlays in report.html of N items an ABE configuration fixed or broke (0: none)' },
     { name: 'task', type: 'string', choices: ['pairs', 'retrieval'], default: 'pairs', placeholder: 'pairs|retrieval', help: 'retrieval: the same as abe-clip retrieval (see abe-clip retrieval --help)' },
     ...CONFIG_FLAGS,
   ],
@@ -68,7 +70,8 @@ export const evalCommand = defineCommand<EvalFlags>({
       const sum = summarise(run);
       const extras = datasetExtras(ds.name, run);
       const ctx = { command: 'eval', dataset: ds, model: s.modelLabel, backend: backend.name, options: s.scorer.options, extra: extras.json, captions };
-      const written = await writeReport(out, run, sum, ctx);
+      const overlays = await drawOverlays(s.scorer, pickOverlayItems(run, sum.baseline, f.overlays), out);
+      const written = await writeReport(out, run, sum, ctx, [], overlays);
       io.stdout.write(formatTable(sum) + '\n');
       if (extras.lines.length) io.stdout.write('\n' + extras.lines.join('\n') + '\n');
       io.stdout.write(`\n${s.cacheLine()}\nwrote ${written.files.map((x) => path.relative(process.cwd(), x) || x).join(', ')}\n`);
