@@ -1,11 +1,12 @@
 /**
- * Backend selection: tfjs-node-gpu → tfjs-node → wasm → cpu, the first that loads. `ABE_BACKEND` (or
+ * Backend selection: tfjs-node-gpu → webgpu (hardware adapter only) → tfjs-node → wasm → cpu, the first that loads. `ABE_BACKEND` (or
  * `initBackend({backend})`) forces one. The node packages are optional dependencies: absent ones are
  * skipped (and listed in `tried`).
  */
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { OptionsError } from './errors';
+import type { WebgpuDevice } from './backends/webgpu';
 
 export interface BackendAttempt { name: string; ok: boolean; error?: string }
 
@@ -18,10 +19,13 @@ export interface BackendInfo {
   simd?: boolean;
   /** wasm only: worker threads (tfjs runs wasm single-threaded under Node). */
   threads?: number;
+  /** webgpu only: the adapter. */
+  device?: WebgpuDevice;
   tried: BackendAttempt[];
 }
 
-interface Candidate { name: string; tfBackend: string; load(): Promise<void> }
+/** `forced`: named by ABE_BACKEND/`backend` (webgpu then accepts a software adapter). */
+interface Candidate { name: string; tfBackend: string; load(forced: boolean): Promise<void> }
 
 /** Directory holding the installed wasm binaries, so nothing is fetched from the network. */
 export function wasmDir(): string {
@@ -32,6 +36,12 @@ let wasmPathsSet = false;
 
 const CANDIDATES: Candidate[] = [
   { name: 'tfjs-node-gpu', tfBackend: 'tensorflow', load: async () => { require('@tensorflow/tfjs-node-gpu'); } },
+  {
+    // Hardware adapters only, unless forced: a software adapter is correct but far slower than wasm.
+    name: 'webgpu', tfBackend: 'webgpu', load: async (forced) => {
+      await (require('./backends/webgpu') as typeof import('./backends/webgpu')).prepareWebgpu({ allowFallback: forced });
+    },
+  },
   { name: 'tfjs-node', tfBackend: 'tensorflow', load: async () => { require('@tensorflow/tfjs-node'); } },
   {
     name: 'wasm', tfBackend: 'wasm', load: async () => {
@@ -44,7 +54,7 @@ const CANDIDATES: Candidate[] = [
 ];
 
 /** Accepted values of ABE_BACKEND / `backend`: a candidate name, or `tensorflow` for either node package. */
-export const BACKEND_NAMES = ['tfjs-node-gpu', 'tfjs-node', 'tensorflow', 'wasm', 'cpu'] as const;
+export const BACKEND_NAMES = ['tfjs-node-gpu', 'webgpu', 'tfjs-node', 'tensorflow', 'wasm', 'cpu'] as const;
 
 let current: BackendInfo | undefined;
 
@@ -66,7 +76,7 @@ export async function initBackend(opts: { backend?: string } = {}): Promise<Back
   const tried: BackendAttempt[] = [];
   for (const c of candidatesFor(forced)) {
     try {
-      await c.load();
+      await c.load(Boolean(forced));
       // setBackend reports failure by returning false (it only logs the reason).
       const ok = await tf.setBackend(c.tfBackend);
       if (!ok) throw new Error(`tf.setBackend('${c.tfBackend}') returned false`);
@@ -76,6 +86,7 @@ export async function initBackend(opts: { backend?: string } = {}): Promise<Back
         info.simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
         info.threads = (require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm')).getThreadsCount();
       }
+      if (c.tfBackend === 'webgpu') info.device = (require('./backends/webgpu') as typeof import('./backends/webgpu')).webgpuDevice();
       current = info;
       return info;
     } catch (e) {

@@ -16,10 +16,10 @@ describe('backend selection', () => {
     await tf.setBackend(prev);
   });
 
-  it('default order tfjs-node-gpu → tfjs-node → wasm → cpu: the first that loads wins, failures are listed', async () => {
+  it('default order tfjs-node-gpu → webgpu (hardware only) → tfjs-node → wasm → cpu: the first that loads wins, failures are listed', async () => {
     delete process.env.ABE_BACKEND;
     const info = await initBackend();
-    const order = ['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'];
+    const order = ['tfjs-node-gpu', 'webgpu', 'tfjs-node', 'wasm', 'cpu'];
     expect(info.tried.map((t) => t.name)).to.deep.equal(order.slice(0, info.tried.length));
     expect(info.tried.at(-1)).to.deep.equal({ name: info.name, ok: true });
     for (const t of info.tried.slice(0, -1)) expect(t.ok).to.equal(false), expect(t.error).to.be.a('string');
