@@ -122,6 +122,47 @@ function patchReadSync(backendClass: { prototype: { readSync(id: object): unknow
   };
 }
 
+/**
+ * tfjs-backend-webgpu 4.22 generates invalid WGSL for Transpose of an int32 GPU tensor of rank ≥ 3 (its
+ * general program writes through the f32 setter): Dawn rejects the shader, prints a validation error and the
+ * output stays zeros — e.g. top-k indices [U,n,K] put images first. Such transposes run as a gather of the
+ * flattened input at the permuted positions instead (indices made on the host; exact for every value).
+ * (A cast through float32 does not help: int32 → float32 is a relabel of the same buffer there.)
+ * 2-D transposes (a different program) are correct.
+ */
+function patchInt32Transpose(): void {
+  const original = tf.getKernel(tf.Transpose, 'webgpu');
+  const gather = tf.getKernel(tf.GatherV2, 'webgpu');
+  const reshape = tf.getKernel(tf.Reshape, 'webgpu');
+  if (!original || !gather || !reshape || (original as { abePatched?: boolean }).abePatched) return;
+  type Fn = (a: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs?: tf.NamedAttrMap }) => tf.TensorInfo;
+  const transpose = original.kernelFunc as Fn, gatherFn = gather.kernelFunc as Fn, reshapeFn = reshape.kernelFunc as Fn;
+  const kernelFunc: Fn = ({ inputs, backend, attrs }) => {
+    const x = inputs.x as tf.TensorInfo;
+    if (x.dtype !== 'int32' || x.shape.length < 3) return transpose({ inputs, backend, attrs });
+    const perm = (attrs as { perm: number[] }).perm;
+    const outShape = perm.map((p) => x.shape[p]);
+    const n = outShape.reduce((a, b) => a * b, 1);
+    const strides = (shape: number[]) => shape.map((_, d) => shape.slice(d + 1).reduce((a, b) => a * b, 1));
+    const inStrides = strides(x.shape), outStrides = strides(outShape);
+    const idx = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      let src = 0;
+      for (let d = 0; d < outShape.length; d++) src += (Math.floor(i / outStrides[d]) % outShape[d]) * inStrides[perm[d]];
+      idx[i] = src;
+    }
+    const b = backend as tf.KernelBackend & { makeTensorInfo(s: number[], d: tf.DataType, v: Int32Array): tf.TensorInfo };
+    const indices = b.makeTensorInfo([n], 'int32', idx);
+    const flat = reshapeFn({ inputs: { x }, backend, attrs: { shape: [-1] } });
+    const g = gatherFn({ inputs: { x: flat, indices }, backend, attrs: { axis: 0, batchDims: 0 } });
+    const y = reshapeFn({ inputs: { x: g }, backend, attrs: { shape: outShape } });
+    for (const t of [indices, flat, g]) backend.disposeData(t.dataId);
+    return y;
+  };
+  tf.unregisterKernel(tf.Transpose, 'webgpu');
+  tf.registerKernel({ ...original, kernelFunc: kernelFunc as tf.KernelFunc, abePatched: true } as tf.KernelConfig);
+}
+
 let prepared: Promise<WebgpuDevice> | undefined;
 let device: WebgpuDevice | undefined;
 
@@ -199,6 +240,7 @@ async function prepare(): Promise<WebgpuDevice> {
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     patchReadSync(require('@tensorflow/tfjs-backend-webgpu').WebGPUBackend);
     if (!tf.findBackendFactory('webgpu')) throw new Error('webgpu: @tensorflow/tfjs-backend-webgpu did not register');
+    patchInt32Transpose();
     return deviceOf(adapter, b);
   }
   throw new Error(`webgpu: no WebGPU adapter found (${tried.join('; ')}); a GPU needs its vendor's Vulkan driver, tests need a software one (.ci/setup.d/30-webgpu-sw.sh)`);
@@ -230,10 +272,14 @@ export async function prepareWebgpu(opts: { allowFallback: boolean }): Promise<W
 export function webgpuDevice(): WebgpuDevice | undefined { return device; }
 
 /**
- * Bytes of GPU buffers held by live tensors on the webgpu backend (the backend's own counter, which
+ * Bytes of GPU buffers in use on the webgpu backend (the backend's own counter, which
  * `tf.memory().numBytesInGPU` reports); 0 when webgpu is not the active backend. For leak tests.
+ * Queued work is submitted first: tfjs releases the uniform buffers of recorded dispatches, and the
+ * buffers of tensors disposed while their commands were still queued, only at submission.
  */
 export function gpuBytesInUse(): number {
   if (tf.getBackend() !== 'webgpu') return 0;
+  const be = tf.backend() as unknown as BackendInternals & { commandEncoder: unknown };
+  if (be.commandEncoder) { be.endComputePassEncoder(); be.submitQueue(); }
   return (tf.memory() as tf.MemoryInfo & { numBytesInGPU?: number }).numBytesInGPU ?? 0;
 }
