@@ -8,6 +8,8 @@ import { readSafetensors, SafetensorsFile } from '../../src/weights/safetensors'
 import { expectClose } from '../helpers/close';
 import { sharedPath } from '../helpers/paths';
 import { AbeGolden } from '../abe/golden';
+import { PARITY_BACKENDS } from '../helpers/backends';
+import { initBackend } from '../../src/backend';
 
 /** The golden's mode → our options (patchLayer as a hidden index; `none` keeps γ at its metadata 0). */
 function optionsOf(m: ReturnType<AbeGolden['mode']>): Partial<AbeOptions> {
@@ -17,12 +19,16 @@ function optionsOf(m: ReturnType<AbeGolden['mode']>): Partial<AbeOptions> {
   };
 }
 
-describe('reference: ABE-CLIP goldens m1–m10 on the tiny model (reference/abe)', function () {
+for (const backend of PARITY_BACKENDS) describe(`reference: ABE-CLIP goldens m1–m10 on the tiny model (reference/abe) on ${backend}`, function () {
   this.timeout(300000);
   let model: ClipModel;
   let g: AbeGolden;
   let pixels: tf.Tensor4D;
-  before(() => {
+  let prev: string;
+  before(async () => {
+    await tf.ready();
+    prev = tf.getBackend();
+    await initBackend({ backend }); // before the model: its default weight layout follows the backend
     const { tensors } = readSafetensors(sharedPath('reference', 'tiny', 'openai.safetensors'));
     const c = canonicalize(tensors, { source: 'tiny' });
     model = createClip(c.config, c.weights);
@@ -32,7 +38,7 @@ describe('reference: ABE-CLIP goldens m1–m10 on the tiny model (reference/abe)
     f.close();
     pixels = tf.tensor4d(px.data as Float32Array, px.shape as [number, number, number, number]);
   });
-  after(() => { pixels.dispose(); model.dispose(); g.close(); });
+  after(async () => { pixels.dispose(); model.dispose(); g.close(); await tf.setBackend(prev); });
 
   const captionsWithGroups = (ids: Int32Array, explicitPositions: boolean) => g.captions.map((text, m) => ({
     text,
