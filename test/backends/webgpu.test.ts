@@ -9,6 +9,7 @@ import { expect } from 'chai';
 import { AbeScorer } from '../../src/abe';
 import { disposeOutput } from '../../src/clip/model';
 import { initBackend } from '../../src/backend';
+import { OptionsError } from '../../src/errors';
 import { gpuBytesInUse, webgpuDevice } from '../../src/backends/webgpu';
 import { PARITY_BACKENDS } from '../helpers/backends';
 import { expectClose } from '../helpers/close';
@@ -50,6 +51,22 @@ async function expectSameAsCpu(inputs: Inputs, op: Op, tol: number): Promise<voi
     expect(g.shape, `output ${i} shape`).to.deep.equal(want[i].shape);
     if (want[i].data instanceof Int32Array) expect(Array.from(g.data), `output ${i}`).to.deep.equal(Array.from(want[i].data));
     else expectClose(g.data, want[i].data, tol, `output ${i}`);
+  });
+}
+
+function installed(pkg: string): boolean {
+  try { require.resolve(pkg); return true; } catch { return false; }
+}
+
+if (!installed('webgpu')) {
+  describe('webgpu without its opt-in packages', () => {
+    it('forcing it is an OptionsError whose reason names the install command (npm run webgpu:install)', async () => {
+      let err: unknown;
+      try { await initBackend({ backend: 'webgpu' }); } catch (e) { err = e; }
+      expect(err).to.be.instanceOf(OptionsError);
+      expect((err as Error).message).to.match(/forced 'webgpu'.*webgpu: package 'webgpu' is not installed \(it is opt-in: npm run webgpu:install\)/);
+      expect((err as Error).message).to.not.include('\n');
+    });
   });
 }
 
