@@ -4,7 +4,8 @@
  * timed calls. Each timed call reads the embeddings back, so asynchronous GPU backends are timed to completion.
  * Prints one JSON line.
  *
- *   npx ts-node --transpile-only tools/gpu-bench.ts --backend webgpu [--images 8] [--texts 32] [--repeats 3]
+ *   npx ts-node --transpile-only tools/gpu-bench.ts --backend webgpu [--images 8] [--texts 32] [--repeats 3] [--quick]
+ *   (--quick: the bench's tiny geometry instead of ViT-B/32, for software adapters)
  *   npx ts-node --transpile-only tools/gpu-bench.ts --probe     (webgpu adapter only, software adapters allowed)
  */
 import * as tf from '@tensorflow/tfjs';
@@ -13,7 +14,7 @@ import { prepareWebgpu } from '../src/backends/webgpu';
 import { createClip } from '../src/clip/model';
 import type { EncoderOutput } from '../src/clip/types';
 import { benchImageEncoding, benchTextEncoding, BatchEncoder } from '../src/bench/encoders';
-import { imageEncodeFlops, textEncodeFlops, VIT_B32_CONFIG } from '../src/bench/geometry';
+import { imageEncodeFlops, QUICK_CONFIG, textEncodeFlops, VIT_B32_CONFIG } from '../src/bench/geometry';
 import { randomClipWeights } from '../src/bench/random-weights';
 
 function arg(name: string, fallback: number): number {
@@ -36,7 +37,8 @@ async function main(): Promise<void> {
   const backend = i < 0 ? undefined : process.argv[i + 1];
   const images = arg('images', 8), texts = arg('texts', 32), repeats = arg('repeats', 3);
   const info = await initBackend(backend ? { backend } : {});
-  const c = { ...VIT_B32_CONFIG };
+  const quick = process.argv.includes('--quick');
+  const c = { ...(quick ? QUICK_CONFIG : VIT_B32_CONFIG) };
   const t0 = Date.now();
   const model = createClip(c, randomClipWeights(c));
   const synced = (o: EncoderOutput) => o.embeds.data().then(() => o);
@@ -49,7 +51,7 @@ async function main(): Promise<void> {
     const img = await benchImageEncoding(enc, c, images, imageEncodeFlops(c), opts);
     const txt = await benchTextEncoding(enc, c, texts, textEncodeFlops(c), opts);
     console.log(JSON.stringify({
-      backend: info.name, device: info.device ?? null, geometry: 'vit-b32-random',
+      backend: info.name, device: info.device ?? null, geometry: quick ? 'tiny-random (quick)' : 'vit-b32-random',
       images: { batch: images, perSecond: +img.perSecond.toFixed(3), medianMs: +img.medianMs.toFixed(1), gflops: +img.gflops.toFixed(2) },
       texts: { batch: texts, perSecond: +txt.perSecond.toFixed(3), medianMs: +txt.medianMs.toFixed(1), gflops: +txt.gflops.toFixed(2) },
       repeats, totalSeconds: Math.round((Date.now() - t0) / 1000),

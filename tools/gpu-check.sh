@@ -12,7 +12,7 @@
 #   - ../shared/reference/tiny for the tiny tier (micro's goldens are in the repository; tiny is skipped, and
 #     reported as such, without it).
 # Environment: GPU_CHECK_FORCE_WEBGPU=1 also runs webgpu on a software adapter (to test this script without a
-# GPU; the bench then uses batch 1 / 2 texts, one repeat). GPU_CHECK_OUT=FILE also writes the JSON line there.
+# GPU; the bench then uses the small `--quick` geometry, as ViT-B/32 takes minutes per call on a software adapter). GPU_CHECK_OUT=FILE also writes the JSON line there.
 #
 #   bash tools/gpu-check.sh
 set -uo pipefail
@@ -47,9 +47,15 @@ if node -e "require('@tensorflow/tfjs-node-gpu')" >/dev/null 2>&1; then RUN+=(tf
 say "GPU backends to check: ${RUN[*]:-none}"
 SOFT=$(node -e "const p=JSON.parse(process.argv[1]); console.log(p.webgpu && p.webgpu.fallback ? 1 : 0)" "$PROBE")
 
+# Every step's limit is cut to what is left of the 470 s budget; with under 15 s left a step is skipped.
+BUDGET=470
+left() { echo $(( BUDGET - ($(date +%s) - T0) )); }
+limit() { local l; l=$(left); [ "$l" -lt "$1" ] && echo "$l" || echo "$1"; }
+
 # mocha with the json reporter → {"passed":N,"failed":N,"seconds":S} (or a timeout/error note)
 tier() { # name backend limit_s mocha-args...
-  local name=$1 b=$2 lim=$3; shift 3
+  local name=$1 b=$2 lim; lim=$(limit "$3"); shift 3
+  if [ "$lim" -lt 15 ]; then echo '{"skipped":"time budget spent"}'; return; fi
   local t=$(date +%s)
   ABE_TEST_BACKENDS=$b timeout "$lim" "${MOCHA[@]}" --reporter json "$@" >"$LOG/$name-$b.json" 2>"$LOG/$name-$b.err"
   local rc=$?
@@ -61,7 +67,8 @@ tier() { # name backend limit_s mocha-args...
     r.seconds=Number(process.argv[4]); console.log(JSON.stringify(r));" "$LOG/$name-$b.json" "$rc" "$lim" "$(( $(date +%s) - t ))"
 }
 bench() { # backend limit_s args...
-  local b=$1 lim=$2; shift 2
+  local b=$1 lim; lim=$(limit "$2"); shift 2
+  if [ "$lim" -lt 15 ]; then echo '{"skipped":"time budget spent"}'; return; fi
   timeout "$lim" "${TSN[@]}" tools/gpu-bench.ts --backend "$b" "$@" >"$LOG/bench-$b.json" 2>"$LOG/bench-$b.err"
   local rc=$?; local line; line=$(tail -n 1 "$LOG/bench-$b.json" 2>/dev/null)
   if [ $rc -eq 124 ]; then echo "{\"error\":\"timed out after $lim s\"}"; elif [ -n "$line" ]; then echo "$line"; else echo "{\"error\":\"exit $rc\"}"; fi
@@ -70,13 +77,13 @@ bench() { # backend limit_s args...
 RESULTS="{}"
 add() { RESULTS=$(node -e "const r=JSON.parse(process.argv[1]); (r[process.argv[2]] ??= {})[process.argv[3]]=JSON.parse(process.argv[4]); console.log(JSON.stringify(r))" "$RESULTS" "$1" "$2" "$3"); }
 HAVE_TINY=0; [ -f ../shared/reference/tiny/golden.safetensors ] && HAVE_TINY=1
-BENCH_ARGS=(--images 8 --texts 32 --repeats 3); [ "$SOFT" = 1 ] && BENCH_ARGS=(--images 1 --texts 2 --repeats 1)
+BENCH_ARGS=(--images 8 --texts 32 --repeats 3); [ "$SOFT" = 1 ] && BENCH_ARGS=(--quick --images 2 --texts 4 --repeats 1)
 for b in "${RUN[@]}"; do
-  say "$b: micro parity"; add "$b" micro "$(tier micro "$b" 150 -g "on micro goldens .$b," test/clip/model.test.ts)"
+  say "$b: micro parity"; add "$b" micro "$(tier micro "$b" 120 -g "on micro goldens .$b," test/clip/model.test.ts)"
   if [ "$HAVE_TINY" = 1 ]; then
-    say "$b: tiny parity"; add "$b" tiny "$(tier tiny "$b" 150 --timeout 600000 -g "reference tiny .* on $b," test/reference/clip.test.ts)"
+    say "$b: tiny parity"; add "$b" tiny "$(tier tiny "$b" 120 --config .mocharc.reference.json -g "reference tiny .* on $b," test/reference/clip.test.ts)"
   else add "$b" tiny '{"skipped":"../shared/reference/tiny not present"}'; fi
-  say "$b: ViT-B/32 bench"; add "$b" bench "$(bench "$b" 120 "${BENCH_ARGS[@]}")"
+  say "$b: ViT-B/32 bench"; add "$b" bench "$(bench "$b" 100 "${BENCH_ARGS[@]}")"
 done
 if [ ${#RUN[@]} -gt 0 ]; then
   say "wasm: ViT-B/32 bench (baseline, same run)"; add wasm bench "$(bench wasm 90 "${BENCH_ARGS[@]}")"
