@@ -59,6 +59,9 @@ const importEsm = new Function('specifier', 'return import(specifier)') as (s: s
  * from a native callback it schedules with the global `setImmediate`, which runs
  * `wgpuInstanceProcessEvents`. We record those native callbacks as they are scheduled, and a synchronous
  * read runs them itself (cancelling the scheduled copy) until the staging buffer is mapped.
+ * The wrapper is installed once, before Dawn loads (Dawn looks the global up at each scheduling), and stays for
+ * the process; JavaScript callbacks pass straight through. Any argument-less native callback is recorded, so
+ * another native addon's immediate could run early inside a synchronous read (none in this project).
  */
 const dawnTicks = new Map<NodeJS.Immediate, () => void>();
 let ticksHooked = false;
