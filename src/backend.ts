@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { OptionsError, UsageError } from './errors';
 import { AUTO_ORDER, BACKEND_NAMES, INSTALL_COMMANDS } from './backends/names';
 import { loadNative, nativeDevice, nativePackageVersion, NativePackage } from './backends/tfjs-node';
+import type { WebgpuDevice } from './backends/webgpu';
 
 export { BACKEND_NAMES, INSTALL_COMMANDS } from './backends/names';
 
@@ -46,8 +47,6 @@ export interface BackendInfo {
   threads?: number;
   tried: BackendAttempt[];
 }
-
-interface WebgpuDevice { adapter: string; vendor: string; architecture: string; fallback: boolean }
 
 interface Candidate {
   name: typeof AUTO_ORDER[number];

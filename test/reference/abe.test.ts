@@ -10,6 +10,8 @@ import { PARITY_BACKENDS } from '../helpers/backends';
 import { expectClose } from '../helpers/close';
 import { sharedPath } from '../helpers/paths';
 import { AbeGolden } from '../abe/golden';
+import { PARITY_BACKENDS } from '../helpers/backends';
+import { initBackend } from '../../src/backend';
 
 /** The golden's mode → our options (patchLayer as a hidden index; `none` keeps γ at its metadata 0). */
 function optionsOf(m: ReturnType<AbeGolden['mode']>): Partial<AbeOptions> {
@@ -19,7 +21,7 @@ function optionsOf(m: ReturnType<AbeGolden['mode']>): Partial<AbeOptions> {
   };
 }
 
-for (const backend of PARITY_BACKENDS) describe(`reference: ABE-CLIP goldens m1–m10 on the tiny model (reference/abe), ${backend} backend`, function () {
+for (const backend of PARITY_BACKENDS) describe(`reference: ABE-CLIP goldens m1–m10 on the tiny model (reference/abe) on ${backend}`, function () {
   this.timeout(300000);
   let model: ClipModel;
   let g: AbeGolden;
@@ -28,7 +30,7 @@ for (const backend of PARITY_BACKENDS) describe(`reference: ABE-CLIP goldens m1�
   before(async () => {
     await tf.ready();
     prev = tf.getBackend();
-    await initBackend({ backend });
+    await initBackend({ backend }); // before the model: its default weight layout follows the backend
     const { tensors } = readSafetensors(sharedPath('reference', 'tiny', 'openai.safetensors'));
     const c = canonicalize(tensors, { source: 'tiny' });
     model = createClip(c.config, c.weights);
