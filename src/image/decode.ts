@@ -13,6 +13,7 @@ import pngPlugin from '@jimp/js-png';
 import tiffPlugin from '@jimp/js-tiff';
 import { AbeClipError, ImageDecodeError, LimitError } from '../errors';
 import { getLimits } from '../limits';
+import { openRegularFileAsync, NO_SUCH_FILE } from '../io/regular-file';
 import { ImageHeader, readHeader } from './header';
 import { decodeJpeg, tiffOrientation } from './jpeg';
 import { applyOrientation } from './orientation';
@@ -58,15 +59,9 @@ export async function decodeImage(input: string | Uint8Array, opts: DecodeOption
 
 /** Read a file: its size against maxImageFileBytes, then the header (and pixel limit) on its first bytes before the rest. */
 async function readChecked(path: string): Promise<Uint8Array> {
-  let fh: fs.promises.FileHandle;
+  const { fh, size } = await openRegularFileAsync(path, (p) => new ImageDecodeError(path, p === NO_SUCH_FILE ? 'cannot open: ENOENT' : p));
+  const st = { size };
   try {
-    fh = await fs.promises.open(path, 'r');
-  } catch (e) {
-    throw new ImageDecodeError(path, `cannot open: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  try {
-    const st = await fh.stat();
-    if (!st.isFile()) throw new ImageDecodeError(path, 'not a regular file');
     const maxBytes = getLimits().maxImageFileBytes;
     if (st.size > maxBytes) {
       throw new LimitError(path, `image file is ${st.size} bytes, more than maxImageFileBytes=${maxBytes} (raise it with setLimits)`);

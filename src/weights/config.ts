@@ -4,6 +4,7 @@
  * config, or the reference's openai-style `config.json`).
  */
 import { WeightsFormatError } from '../errors';
+import { renderValue } from '../io/render';
 
 /** The geometry of a CLIP model: everything needed to build it, inferred from weights or read from a config. */
 export interface ClipConfig {
@@ -55,7 +56,7 @@ function num(obj: Record<string, unknown>, key: string, source: string): number 
   const v = obj[key];
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
-    throw new WeightsFormatError(source, `config field '${key}' is ${JSON.stringify(v)}, expected a positive number`);
+    throw new WeightsFormatError(source, `config field '${key}' is ${renderValue(v)}, expected a positive number`);
   }
   return v;
 }
@@ -71,7 +72,7 @@ function int(obj: Record<string, unknown>, key: string, source: string): number 
 function act(v: unknown, source: string, key: string): ClipConfig['act'] | undefined {
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'string' || !(v in ACTS)) {
-    throw new WeightsFormatError(source, `config field '${key}' is ${JSON.stringify(v)}; supported: quick_gelu, gelu`);
+    throw new WeightsFormatError(source, `config field '${key}' is ${renderValue(v)}; supported: quick_gelu, gelu`);
   }
   return ACTS[v];
 }
@@ -214,11 +215,11 @@ export function configProblems(c: ClipConfig): string[] {
     'visionPatchSize', 'contextLength', 'vocabSize', 'textWidth', 'textHeads', 'textLayers'];
   for (const k of ints) {
     const v = c[k];
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0) out.push(`${k} = ${String(v)} is not a positive integer`);
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0) out.push(`${k} = ${renderValue(v)} is not a positive integer`);
   }
   for (const k of ['visionMlpWidth', 'textMlpWidth'] as const) {
     const v = c[k];
-    if (v !== undefined && (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0)) out.push(`${k} = ${String(v)} is not a positive integer`);
+    if (v !== undefined && (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0)) out.push(`${k} = ${renderValue(v)} is not a positive integer`);
   }
   if (out.length) return out;
   if (c.visionWidth % c.visionHeads) out.push(`visionWidth ${c.visionWidth} is not divisible by visionHeads ${c.visionHeads}`);
