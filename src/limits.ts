@@ -5,6 +5,11 @@
 export interface Limits {
   /** Largest image (width × height) decoded, checked from the header before decoding. PIL warns at ~89.5 MP. */
   maxImagePixels: number;
+  /**
+   * Longest image side (width or height), from the header. Decoders spend per-row (pngjs: ≈ 130 bytes) or
+   * per-column work, so a 1 × 90,000,000 PNG inside maxImagePixels would need GBs; 65,535 is JPEG's own bound.
+   */
+  maxImageSide: number;
   /** Largest image file read from a path, in bytes, checked with fstat before any of it is read. */
   maxImageFileBytes: number;
   /** Largest caption, in UTF-16 code units, accepted by the tokenizer. */
@@ -21,6 +26,7 @@ export interface Limits {
 
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxImagePixels: 90_000_000,
+  maxImageSide: 65_535,
   maxImageFileBytes: 512 * 1024 * 1024,
   maxCaptionChars: 1_000_000,
   maxBpeWordChars: 1_000,

@@ -106,7 +106,10 @@ export function decodeBytes(bytes: Uint8Array, source: string, opts: DecodeOptio
     }
   } catch (e) {
     if (e instanceof AbeClipError) throw e;
-    if (e instanceof RangeError && /allocation failed|Array buffer allocation/i.test(e.message)) throw e;
+    // An allocation failure is not a format problem, but it is still this input's problem: a typed error.
+    if (e instanceof RangeError && /allocation failed|Array buffer allocation|Invalid array length|Invalid typed array length/i.test(e.message)) {
+      throw new LimitError(source, `cannot allocate memory to decode the ${h.format.toUpperCase()} (${e.message})`);
+    }
     // utif2 throws strings and numbers, not only Errors.
     throw new ImageDecodeError(source, `corrupt or truncated ${h.format.toUpperCase()}: ${e instanceof Error ? e.message : String(e)}`);
   }

@@ -84,7 +84,10 @@ export function readHeader(b: Uint8Array, source: string): ImageHeader {
 }
 
 export function checkPixelLimit(width: number, height: number, source: string): void {
-  const max = getLimits().maxImagePixels;
+  const { maxImagePixels: max, maxImageSide: side } = getLimits();
+  if (width > side || height > side) {
+    throw new LimitError(source, `image is ${width}×${height}, a side longer than maxImageSide=${side} (raise it with setLimits)`);
+  }
   if (width * height > max) {
     throw new LimitError(source, `image is ${width}×${height} = ${width * height} pixels, more than maxImagePixels=${max} (raise it with setLimits)`);
   }
