@@ -6,7 +6,8 @@ import * as path from 'path';
 import { DEFAULT_OPTIONS, NAMED_CONFIGS } from '../abe/options';
 import type { AbeOptions } from '../abe/options';
 import { loadClip, resolveModelPath } from '../clip/load';
-import { UsageError } from '../errors';
+import { UsageError, WeightsFormatError } from '../errors';
+import { weightsContentId } from '../io/content-hash';
 import { ModelScorer } from '../eval/scoring';
 import type { FlagSpec } from './args';
 
@@ -88,7 +89,9 @@ export async function openScorer(f: ConfigFlags, io: { stderr: NodeJS.WritableSt
   try {
     scorer = new ModelScorer(model, {
       configs: names.map((n) => ({ name: n, overrides: n === 'clip' ? {} : overrides })),
-      modelId: modelPath,
+      // The disk cache is keyed by the weights' content (never their path): another model behind the same
+      // path, or the same model moved, gets the right features.
+      modelId: f['no-cache'] ? undefined : weightsContentId(modelPath, f.cache, (p) => new WeightsFormatError(modelPath, p)),
       cacheDir: f['no-cache'] ? undefined : f.cache,
     });
   } catch (e) {
