@@ -16,7 +16,7 @@ import { WeightsFormatError } from '../errors';
 import { openRegularFile, readRegularText, NO_SUCH_FILE } from '../io/regular-file';
 import { getLimits } from '../limits';
 import type { ClipConfig } from './config';
-import { decode, floatToHalf } from './dtype';
+import { checkFinite, decode, floatToHalf } from './dtype';
 import { numel, RawTensor, TensorMap } from './types';
 import { renderValue } from '../io/render';
 
@@ -334,6 +334,7 @@ export function openConverted(dir: string): OpenConverted {
           for (let i = 0; i < n; i++) data[i] = dv.getFloat32(i * 4, true);
         }
       }
+      checkFinite(data, path.join(dir, MANIFEST_FILE), name);
       return { dtype: 'float32', shape: at.spec.shape.slice(), data, storedAs: at.spec.quantization ? 'F16' : 'F32' };
     },
     close: closeAll,

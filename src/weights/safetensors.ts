@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import { WeightsFormatError } from '../errors';
 import { getLimits } from '../limits';
 import { openRegularFile } from '../io/regular-file';
-import { decode, ITEM_SIZE, StoredDtype } from './dtype';
+import { checkFinite, decode, ITEM_SIZE, StoredDtype } from './dtype';
 import { numel, RawTensor, TensorMap } from './types';
 import { renderValue } from '../io/render';
 
@@ -167,6 +167,7 @@ export class SafetensorsFile {
     const data = decode(bytes, e.dtype, () => {
       throw new WeightsFormatError(this.src.label, `tensor '${name}': I64 value outside the int32 range`);
     });
+    checkFinite(data, this.src.label, name);
     const dtype = data instanceof Float32Array ? 'float32' : 'int32';
     return { dtype, shape: [...e.shape], data, storedAs: e.dtype };
   }

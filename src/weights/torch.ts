@@ -9,7 +9,7 @@ import * as fs from 'fs';
 import { UnsafePickleError, WeightsFormatError } from '../errors';
 import { getLimits } from '../limits';
 import { openRegularFile } from '../io/regular-file';
-import { decode, ITEM_SIZE, StoredDtype } from './dtype';
+import { checkFinite, decode, ITEM_SIZE, StoredDtype } from './dtype';
 import { PyDict, PyGlobal, PyObject, PicklePolicy, unpickle } from './pickle';
 import { numel, RawTensor, TensorMap } from './types';
 import { ZipFile } from './zip';
@@ -284,6 +284,7 @@ export class TorchCheckpoint {
         }
       }
     }
+    checkFinite(data, this.label, name);
     return { dtype: data instanceof Float32Array ? 'float32' : 'int32', shape: r.shape.slice(), data, storedAs: dtype };
   }
 
