@@ -35,6 +35,26 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxBatchBytes: 2 * 1024 * 1024 * 1024,
 });
 
+/**
+ * Fixed bounds on the *structure* a model file may declare (not settable: they are far above any CLIP model,
+ * ViT-bigG has 48 vision layers, width 1664; and they keep a few-byte config from asking for millions of
+ * layers or weights before any byte count limit applies).
+ */
+export const STRUCTURE_LIMITS = Object.freeze({
+  /** Transformer layers per tower. */
+  maxLayers: 1024,
+  /** Widths, embedding size, MLP widths, heads. */
+  maxWidth: 65_536,
+  /** Token vocabulary. */
+  maxVocab: 10_000_000,
+  /** Image resolution (pixels per side) and context length (tokens). */
+  maxResolution: 8192,
+  maxContext: 65_536,
+  /** Weights listed in a converted manifest, and shard files. */
+  maxWeights: 100_000,
+  maxShards: 10_000,
+});
+
 let current: Limits = { ...DEFAULT_LIMITS };
 
 export function getLimits(): Readonly<Limits> {

@@ -4,6 +4,7 @@
  * config, or the reference's openai-style `config.json`).
  */
 import { WeightsFormatError } from '../errors';
+import { STRUCTURE_LIMITS } from '../limits';
 import { renderValue } from '../io/render';
 
 /** The geometry of a CLIP model: everything needed to build it, inferred from weights or read from a config. */
@@ -220,6 +221,18 @@ export function configProblems(c: ClipConfig): string[] {
   for (const k of ['visionMlpWidth', 'textMlpWidth'] as const) {
     const v = c[k];
     if (v !== undefined && (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0)) out.push(`${k} = ${renderValue(v)} is not a positive integer`);
+  }
+  if (out.length) return out;
+  const S = STRUCTURE_LIMITS;
+  const upper: [keyof ClipConfig, number][] = [
+    ['visionLayers', S.maxLayers], ['textLayers', S.maxLayers], ['embedDim', S.maxWidth], ['visionWidth', S.maxWidth],
+    ['textWidth', S.maxWidth], ['visionHeads', S.maxWidth], ['textHeads', S.maxWidth], ['visionMlpWidth', S.maxWidth * 8],
+    ['textMlpWidth', S.maxWidth * 8], ['vocabSize', S.maxVocab], ['imageResolution', S.maxResolution],
+    ['visionPatchSize', S.maxResolution], ['contextLength', S.maxContext],
+  ];
+  for (const [k, max] of upper) {
+    const v = c[k];
+    if (typeof v === 'number' && v > max) out.push(`${k} = ${v} is more than the structural limit ${max}`);
   }
   if (out.length) return out;
   if (c.visionWidth % c.visionHeads) out.push(`visionWidth ${c.visionWidth} is not divisible by visionHeads ${c.visionHeads}`);

@@ -14,7 +14,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { WeightsFormatError } from '../errors';
 import { openRegularFile, readRegularText, NO_SUCH_FILE } from '../io/regular-file';
-import { getLimits } from '../limits';
+import { getLimits, STRUCTURE_LIMITS } from '../limits';
+import { configProblems } from './config';
 import type { ClipConfig } from './config';
 import { checkFinite, decode, floatToHalf } from './dtype';
 import { numel, RawTensor, TensorMap } from './types';
@@ -186,12 +187,21 @@ export function parseManifest(json: unknown, label: string): ConvertedManifest {
   }
   if (c.act !== 'quick_gelu' && c.act !== 'gelu') fail(`config.act is ${renderValue(c.act)}`);
   if (typeof c.layerNormEps !== 'number' || !(c.layerNormEps > 0)) fail(`config.layerNormEps is ${renderValue(c.layerNormEps)}`);
+  const problems = configProblems(c as unknown as ClipConfig);
+  if (problems.length) fail(`config: ${problems.join('; ')}`);
   const s = m.source as Record<string, unknown>;
   if (!s || typeof s !== 'object' || typeof s.name !== 'string' || typeof s.sha256 !== 'string' || typeof s.family !== 'string') {
     fail('source must be {name, sha256, family} strings');
   }
   const groups = m.weightsManifest;
   if (!Array.isArray(groups) || groups.length === 0) fail('weightsManifest is not a non-empty list');
+  let nWeights = 0, nPaths = 0;
+  for (const g of groups as { paths?: unknown; weights?: unknown }[]) {
+    if (g && Array.isArray(g.weights)) nWeights += g.weights.length;
+    if (g && Array.isArray(g.paths)) nPaths += g.paths.length;
+  }
+  if (nWeights > STRUCTURE_LIMITS.maxWeights) fail(`lists ${nWeights} weights, more than the structural limit ${STRUCTURE_LIMITS.maxWeights}`);
+  if (nPaths > STRUCTURE_LIMITS.maxShards) fail(`lists ${nPaths} shard files, more than the structural limit ${STRUCTURE_LIMITS.maxShards}`);
   const names = new Set<string>();
   const shardNames = new Set<string>();
   (groups as unknown[]).forEach((g, gi) => {
