@@ -75,7 +75,8 @@ export function decode(bytes: Uint8Array, dtype: StoredDtype, onRange: () => nev
   const n = bytes.byteLength / ITEM_SIZE[dtype];
   switch (dtype) {
     case 'F32': {
-      if (LITTLE_ENDIAN_HOST) return new Float32Array(bytes.slice().buffer, 0, n);
+      // Uint8Array.prototype.slice copies even for a Node Buffer (whose own slice is a view into a shared pool).
+      if (LITTLE_ENDIAN_HOST) return new Float32Array(Uint8Array.prototype.slice.call(bytes).buffer, 0, n);
       const out = new Float32Array(n);
       for (let i = 0; i < n; i++) out[i] = dv.getFloat32(i * 4, true);
       return out;
