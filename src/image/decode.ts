@@ -194,7 +194,11 @@ function decodeGif(bytes: Uint8Array, h: ImageHeader, source: string): DecodedIm
   // pixels, so clear the transparency flag of the first frame's Graphic Control Extension.
   const copy = Buffer.from(bytes);
   clearFirstGifTransparency(copy);
-  const r = gif.decode(copy) as { data: Uint8Array; width: number; height: number };
+  // omggif reports a short or long LZW stream with console.log (stdout, breaking `--json` output): capture it.
+  // A short stream is a truncated image (Pillow: "image file is truncated"); a long one decodes fine.
+  const said: string[] = [];
+  const r = withoutConsoleLog(true, () => gif.decode(copy), said) as { data: Uint8Array; width: number; height: number };
+  if (said.some((s) => /shorter than expected/.test(s))) throw new ImageDecodeError(source, 'image file is truncated (GIF image data ends early)');
   return { width: r.width, height: r.height, channels: 3, data: fromRgba(r.data, r.width, r.height, 'P'), mode: 'P', source };
 }
 
@@ -242,9 +246,9 @@ function decodeTiff(bytes: Uint8Array, h: ImageHeader, source: string): DecodedI
 }
 
 /** utif2's tile path prints a debug line (`==== tx ty`) to stdout, which would corrupt CLI output. */
-function withoutConsoleLog<T>(active: boolean, fn: () => T): T {
+function withoutConsoleLog<T>(active: boolean, fn: () => T, said?: string[]): T {
   if (!active) return fn();
   const log = console.log;
-  console.log = () => undefined;
+  console.log = (...args: unknown[]) => { said?.push(args.map(String).join(' ')); };
   try { return fn(); } finally { console.log = log; }
 }
