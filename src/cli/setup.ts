@@ -34,6 +34,7 @@ export const DATASET_FLAGS: FlagSpec[] = [
   { name: 'caption-map', type: 'string', placeholder: 'FILE', help: 'ABC-6K: JSON {caption: image file} or JSONL {caption, image}' },
   { name: 'limit', type: 'int', min: 1, placeholder: 'N', help: 'use the first N items (spread over the subsets)' },
   { name: 'strict', type: 'boolean', help: 'fail when an image is missing or undecodable (default: list them and go on)' },
+  { name: 'allow-outside-images', type: 'boolean', help: 'accept image paths outside the images/data folder (absolute or ../)' },
 ];
 
 /** Parse one option value by the type of its default; unknown keys are usage errors. */

@@ -58,7 +58,7 @@ export const ablate = defineCommand<Flags>({
     const out = prepareOutDir(f.out);
     const data = f.data ?? (f.dataset === 'toy' ? bundledBenchmark() : undefined);
     if (!data) throw new UsageError('--data', `is required for --dataset ${f.dataset}`);
-    const ds = loadDataset(f.dataset, { data, images: f.images, captionMap: f['caption-map'], limit: f.limit });
+    const ds = loadDataset(f.dataset, { data, images: f.images, captionMap: f['caption-map'], limit: f.limit, allowOutsideImages: f['allow-outside-images'] === true });
     const backend = await initBackend({ backend: f.backend });
     io.stderr.write(`${backendLine(backend)}\n${points.length} grid point(s) × ${ds.items.length} items\n`);
     const modelPath = resolveModelPath(f.weights);

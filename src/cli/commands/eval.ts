@@ -17,7 +17,7 @@ import { CONFIG_FLAGS, ConfigFlags, DATASET_FLAGS, openScorer } from '../setup';
 
 type EvalFlags = ConfigFlags & {
   dataset: DatasetKind; data?: string; images?: string; 'caption-map'?: string; limit?: number; out: string;
-  strict?: boolean; task: 'pairs' | 'retrieval'; backend?: string;
+  strict?: boolean; 'allow-outside-images'?: boolean; task: 'pairs' | 'retrieval'; backend?: string;
 };
 
 export const evalCommand = defineCommand<EvalFlags>({
@@ -49,7 +49,7 @@ export const evalCommand = defineCommand<EvalFlags>({
     if (!data) throw new UsageError('--data', `is required for --dataset ${f.dataset}`);
     if (!fs.existsSync(data)) throw new UsageError(`--data ${data}`, 'no such file or folder');
     if (f.images && !fs.existsSync(f.images)) throw new UsageError(`--images ${f.images}`, 'no such folder');
-    const ds = loadDataset(f.dataset, { data, images: f.images, captionMap: f['caption-map'], limit: f.limit });
+    const ds = loadDataset(f.dataset, { data, images: f.images, captionMap: f['caption-map'], limit: f.limit, allowOutsideImages: f['allow-outside-images'] });
     const backend = await initBackend({ backend: f.backend });
     io.stderr.write(`${backendLine(backend)}\n`);
     const s = await openScorer(f, io);

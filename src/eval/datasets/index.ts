@@ -1,6 +1,8 @@
 /** One entry point for every pairwise benchmark format the `eval` command reads. */
+import * as fs from 'fs';
 import * as path from 'path';
-import { UsageError } from '../../errors';
+import { DatasetError, UsageError } from '../../errors';
+import { renderValue } from '../../io/render';
 import type { PairDataset } from '../types';
 import { loadAbc6k } from './abc6k';
 import { loadAroAttribution } from './aro';
@@ -20,6 +22,23 @@ export interface LoadDatasetOptions {
   captionMap?: string;
   /** Keep the first N items (after the loader's own filtering). */
   limit?: number;
+  /**
+   * Accept image references that leave the images folder (absolute paths, `../`). Off by default: a
+   * downloaded annotation file could otherwise make `eval` read any file on the machine.
+   */
+  allowOutsideImages?: boolean;
+}
+
+/** Refuse items whose image resolves outside `root` (lexically, and through symlinks when it exists). */
+function confineImages(items: PairDataset['items'], root: string, source: string): void {
+  const real = (p: string): string => { try { return fs.realpathSync(p); } catch { return path.resolve(p); } };
+  const inside = (p: string, r: string): boolean => { const rel = path.relative(r, p); return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel)); };
+  const rootAbs = path.resolve(root), rootReal = real(root);
+  for (const it of items) {
+    if (!inside(path.resolve(it.image), rootAbs) || !inside(real(it.image), rootReal)) {
+      throw new DatasetError(`${source} (item ${it.id})`, `image ${renderValue(it.image)} is outside the images folder ${root} (allow it with --allow-outside-images / allowOutsideImages)`);
+    }
+  }
 }
 
 export function loadDataset(kind: DatasetKind, o: LoadDatasetOptions): PairDataset {
@@ -36,6 +55,10 @@ export function loadDataset(kind: DatasetKind, o: LoadDatasetOptions): PairDatas
     case 'winoground': ds = loadWinoground(o.data, needImages()); break;
     case 'pairs': ds = loadPairs(o.data, o.images ?? path.dirname(o.data)); break;
     default: throw new UsageError('--dataset', `unknown dataset '${kind as string}'; use one of ${DATASET_KINDS.join(', ')}`);
+  }
+  if (!o.allowOutsideImages) {
+    const root = o.images ?? (fs.existsSync(o.data) && fs.statSync(o.data).isDirectory() ? o.data : path.dirname(o.data));
+    confineImages(ds.items, root, ds.source);
   }
   if (o.limit !== undefined) ds = { ...ds, items: limitItems(ds.items, o.limit) };
   return ds;
