@@ -265,8 +265,61 @@ export function isConvertedFolder(dir: string): boolean {
   }
 }
 
+/**
+ * Unfinished conversions. `convert` writes into `.<out>.partial-<pid>-<hex>` holding a PARTIAL_MARKER file
+ * (its pid) and renames the folder to `out` only after verification; a folder with the marker is refused by
+ * every reader except the converting process itself (which verifies it), so a conversion killed at any
+ * point never leaves a loadable model. Later conversions to the same `out` delete such folders whose
+ * process is gone.
+ */
+export const PARTIAL_MARKER = '.converting';
+const converting = new Set<string>();
+
+export function markConverting(dir: string): void {
+  fs.writeFileSync(path.join(dir, PARTIAL_MARKER), `${process.pid}\n`);
+  converting.add(path.resolve(dir));
+}
+
+/** The conversion in `dir` is complete: drop the marker just before the folder is renamed into place. */
+export function finishConverting(dir: string): void {
+  converting.delete(path.resolve(dir));
+  fs.rmSync(path.join(dir, PARTIAL_MARKER), { force: true });
+}
+
+export function abandonConverting(dir: string): void {
+  converting.delete(path.resolve(dir));
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+function processAlive(pid: number): boolean {
+  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
+}
+
+/** Delete `.<out>.partial-*` folders beside `out` left by conversions whose process no longer runs. */
+export function cleanStalePartials(out: string): string[] {
+  const parent = path.dirname(path.resolve(out));
+  const prefix = `.${path.basename(out)}.partial-`;
+  const removed: string[] = [];
+  let names: string[] = [];
+  try { names = fs.readdirSync(parent); } catch { return removed; }
+  for (const n of names) {
+    const m = /^(\d+)-[0-9a-f]+$/.exec(n.startsWith(prefix) ? n.slice(prefix.length) : '');
+    if (!m) continue;
+    const dir = path.join(parent, n);
+    let pid = Number(m[1]);
+    try { pid = Number(fs.readFileSync(path.join(dir, PARTIAL_MARKER), 'utf8').trim()) || pid; } catch { /* marker gone: use the name's pid */ }
+    if (pid === process.pid || processAlive(pid)) continue; // still converting (or a reused pid: leave it)
+    fs.rmSync(dir, { recursive: true, force: true });
+    removed.push(dir);
+  }
+  return removed;
+}
+
 export function readManifest(dir: string): ConvertedManifest {
   const file = path.join(dir, MANIFEST_FILE);
+  if (fs.existsSync(path.join(dir, PARTIAL_MARKER)) && !converting.has(path.resolve(dir))) {
+    throw new WeightsFormatError(dir, 'is an unfinished conversion (a `convert` was stopped or is still running); convert again or delete it');
+  }
   let json: unknown;
   try {
     json = JSON.parse(readRegularText(file, (p) => new WeightsFormatError(file, `cannot read the manifest (${p})`), getLimits().maxHeaderBytes, 'maxHeaderBytes'));
