@@ -40,3 +40,23 @@ describe('eval/datasets: image paths stay inside the dataset folder by default',
     expect(msg).to.not.match(/SECRET|53 45 43|5345/i);
   });
 });
+
+describe('eval/datasets: FIFOs as dataset files never hang', () => {
+  it('a FIFO as a JSONL file or as a *.json inside a SugarCrepe folder → DatasetError at once', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'abe-fifo-ds-'));
+    try {
+      const { execFileSync } = require('child_process') as typeof import('child_process');
+      const jsonl = path.join(dir, 'items.jsonl');
+      execFileSync('mkfifo', [jsonl]);
+      const t = Date.now();
+      expect(() => loadDataset('toy', { data: jsonl })).to.throw(DatasetError, /FIFO/);
+      const sc = path.join(dir, 'sc');
+      fs.mkdirSync(sc);
+      execFileSync('mkfifo', [path.join(sc, 'swap_att.json')]);
+      expect(() => loadDataset('sugarcrepe', { data: sc, images: dir })).to.throw(DatasetError, /FIFO/);
+      expect(Date.now() - t).to.be.below(2000);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
