@@ -2,6 +2,8 @@
  * Explicit limits on untrusted input, in one place. Every reader checks against these before it allocates.
  * Change them with `setLimits({...})` (process-wide) — e.g. to accept larger images.
  */
+import { OptionsError } from './errors';
+
 export interface Limits {
   /** Largest image (width × height) decoded, checked from the header before decoding. PIL warns at ~89.5 MP. */
   maxImagePixels: number;
@@ -65,8 +67,8 @@ export function getLimits(): Readonly<Limits> {
 export function setLimits(patch: Partial<Limits>): Limits {
   const prev = { ...current };
   for (const [k, v] of Object.entries(patch)) {
-    if (!(k in DEFAULT_LIMITS)) throw new Error(`setLimits: unknown limit '${k}'`);
-    if (typeof v !== 'number' || !(v > 0)) throw new Error(`setLimits: ${k} must be a positive number`);
+    if (!(k in DEFAULT_LIMITS)) throw new OptionsError('setLimits', `unknown limit '${k}' (known: ${Object.keys(DEFAULT_LIMITS).join(', ')})`);
+    if (typeof v !== 'number' || !(v > 0)) throw new OptionsError('setLimits', `${k} must be a positive number`);
   }
   current = { ...current, ...patch };
   return prev;
