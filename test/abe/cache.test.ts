@@ -92,6 +92,7 @@ describe('abe/FeatureCache on disk: results equal a --no-cache run whatever chan
   });
 
   it('damaged, truncated, swapped and wrong-shape entries are discarded with a warning and recomputed', async () => {
+    cache = path.join(tmp, 'cache-damage'); // only this model's and image's entries in it
     const fresh = await score([], false);
     await score([], true);
     const entries = allFiles(cache).filter((f) => f.endsWith('.json') && !f.endsWith('weights-hashes.json'));
@@ -125,13 +126,14 @@ describe('abe/FeatureCache on disk: results equal a --no-cache run whatever chan
 
   it('cache paths are built from hashes only: --weights with ../ segments writes nothing outside the cache folder', async () => {
     const rel = path.relative(process.cwd(), model).split(path.sep).join('/');
+    cache = path.join(tmp, 'cache-paths');
     const r = await run(['score', '--weights', `${rel}/../model`, '--image', img, ...texts, '--json', '--cache', cache]);
     expect(r.code, r.stderr).to.equal(0);
     for (const f of allFiles(cache)) {
       const name = path.relative(cache, f);
       expect(name).to.match(/^(weights-hashes\.json|m-[0-9a-f]{32}\/[0-9a-f]{64}\.json)$/);
     }
-    expect(fs.readdirSync(tmp).sort()).to.deep.equal(['cache', 'img.png', 'model']);
+    expect(fs.readdirSync(tmp).filter((n) => !n.startsWith('cache')).sort()).to.deep.equal(['img.png', 'model']);
   });
 });
 
