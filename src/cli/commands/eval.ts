@@ -87,7 +87,7 @@ export function reportMissing(missing: { file: string; items: number }[], failed
 async function retrieval(f: EvalFlags, out: string, io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream & { isTTY?: boolean } }): Promise<number> {
   if (!f.data) throw new UsageError('--data', 'is required for --task retrieval (captions file: JSONL {image, caption} or image<TAB>caption)');
   if (!f.images) throw new UsageError('--images', 'is required for --task retrieval');
-  const set = loadRetrieval(f.data, f.images);
+  const set = loadRetrieval(f.data, f.images, f['allow-outside-images']);
   if (f.limit !== undefined && f.limit < set.captions.length) {
     const keep = set.captionImage.map((_, k) => k).slice(0, f.limit);
     set.captions = keep.map((k) => set.captions[k]);

@@ -1,8 +1,8 @@
 /** One entry point for every pairwise benchmark format the `eval` command reads. */
 import * as fs from 'fs';
 import * as path from 'path';
-import { DatasetError, UsageError } from '../../errors';
-import { renderValue } from '../../io/render';
+import { UsageError } from '../../errors';
+import { confineImages } from './read';
 import type { PairDataset } from '../types';
 import { loadAbc6k } from './abc6k';
 import { loadAroAttribution } from './aro';
@@ -27,18 +27,6 @@ export interface LoadDatasetOptions {
    * downloaded annotation file could otherwise make `eval` read any file on the machine.
    */
   allowOutsideImages?: boolean;
-}
-
-/** Refuse items whose image resolves outside `root` (lexically, and through symlinks when it exists). */
-function confineImages(items: PairDataset['items'], root: string, source: string): void {
-  const real = (p: string): string => { try { return fs.realpathSync(p); } catch { return path.resolve(p); } };
-  const inside = (p: string, r: string): boolean => { const rel = path.relative(r, p); return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel)); };
-  const rootAbs = path.resolve(root), rootReal = real(root);
-  for (const it of items) {
-    if (!inside(path.resolve(it.image), rootAbs) || !inside(real(it.image), rootReal)) {
-      throw new DatasetError(`${source} (item ${it.id})`, `image ${renderValue(it.image)} is outside the images folder ${root} (allow it with --allow-outside-images / allowOutsideImages)`);
-    }
-  }
 }
 
 export function loadDataset(kind: DatasetKind, o: LoadDatasetOptions): PairDataset {

@@ -49,6 +49,21 @@ export function num(rec: Record<string, unknown>, field: string, where: string):
   return v;
 }
 
+/**
+ * Refuse images that resolve outside `root` (lexically, and through symlinks when they exist): a downloaded
+ * annotation file must not make `eval` read any file on the machine. `allowOutsideImages` lifts it.
+ */
+export function confineImages(items: readonly { id: string; image: string }[], root: string, source: string): void {
+  const real = (p: string): string => { try { return fs.realpathSync(p); } catch { return path.resolve(p); } };
+  const inside = (p: string, r: string): boolean => { const rel = path.relative(r, p); return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel)); };
+  const rootAbs = path.resolve(root), rootReal = real(root);
+  for (const it of items) {
+    if (!inside(path.resolve(it.image), rootAbs) || !inside(real(it.image), rootReal)) {
+      throw new DatasetError(`${source} (item ${it.id})`, `image ${renderValue(it.image)} is outside the images folder ${root} (allow it with --allow-outside-images / allowOutsideImages)`);
+    }
+  }
+}
+
 /** Join an image reference onto the images folder unless it is absolute. */
 export function imagePath(imagesDir: string, ref: string): string {
   return path.isAbsolute(ref) ? ref : path.join(imagesDir, ref);

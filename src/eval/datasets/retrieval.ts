@@ -5,9 +5,9 @@
  */
 import { DatasetError } from '../../errors';
 import type { RetrievalSet } from '../types';
-import { imagePath, readJsonl, readText, str } from './read';
+import { confineImages, imagePath, readJsonl, readText, str } from './read';
 
-export function loadRetrieval(file: string, imagesDir: string): RetrievalSet {
+export function loadRetrieval(file: string, imagesDir: string, allowOutsideImages = false): RetrievalSet {
   const pairs: { image: string; caption: string }[] = [];
   if (file.endsWith('.jsonl')) {
     for (const { line, value } of readJsonl(file)) {
@@ -36,5 +36,6 @@ export function loadRetrieval(file: string, imagesDir: string): RetrievalSet {
     if (k === undefined) { k = images.length; index.set(p.image, k); images.push(imagePath(imagesDir, p.image)); }
     return k;
   });
+  if (!allowOutsideImages) confineImages(images.map((image, k) => ({ id: `image ${k + 1}`, image })), imagesDir, file);
   return { source: file, images, captions: pairs.map((p) => p.caption), captionImage };
 }

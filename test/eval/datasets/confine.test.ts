@@ -60,3 +60,19 @@ describe('eval/datasets: FIFOs as dataset files never hang', () => {
     }
   });
 });
+
+describe('eval/datasets: retrieval image paths are confined too', () => {
+  it('a retrieval captions file naming ../x.png → DatasetError; allowed with allowOutsideImages', () => {
+    const { loadRetrieval } = require('../../../src/eval/datasets/retrieval') as typeof import('../../../src/eval/datasets/retrieval');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'abe-retr-'));
+    try {
+      const f = path.join(dir, 'captions.jsonl');
+      fs.writeFileSync(f, `${JSON.stringify({ image: 'a.png', caption: 'a cat' })}\n${JSON.stringify({ image: '../b.png', caption: 'a dog' })}\n`);
+      const images = path.join(dir, 'images');
+      expect(() => loadRetrieval(f, images)).to.throw(DatasetError, /image 2\).*outside the images folder/);
+      expect(loadRetrieval(f, images, true).images).to.have.length(2);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
