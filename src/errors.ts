@@ -58,6 +58,11 @@ export class DatasetError extends AbeClipError {
   constructor(source: string, problem: string) { super('DATASET', source, problem); }
 }
 
+/** A computation produced NaN or ±Inf (e.g. a score): never reported as a result. */
+export class NumericalError extends AbeClipError {
+  constructor(source: string, problem: string) { super('NUMERICAL', source, problem); }
+}
+
 /** The command line is wrong (unknown flag, missing argument). Exit code 2. */
 export class UsageError extends AbeClipError {
   constructor(source: string, problem: string) { super('USAGE', source, problem); }
@@ -66,7 +71,7 @@ export class UsageError extends AbeClipError {
 /** Name of every typed error class, for documentation and fuzz properties. */
 export const ERROR_CLASSES = [
   WeightsFormatError, UnsafePickleError, ImageDecodeError, LimitError, TokenizerError,
-  InputError, OptionsError, DatasetError, UsageError,
+  InputError, OptionsError, DatasetError, NumericalError, UsageError,
 ] as const;
 
 export function isTypedError(e: unknown): e is AbeClipError {

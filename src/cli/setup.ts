@@ -7,8 +7,9 @@ import * as path from 'path';
 import { DEFAULT_OPTIONS, NAMED_CONFIGS, resolveOptions } from '../abe/options';
 import type { AbeOptions } from '../abe/options';
 import { BUNDLED_MODELS, loadClip, resolveModelPath } from '../clip/load';
-import { DatasetError, InputError, OptionsError, UsageError } from '../errors';
+import { DatasetError, InputError, OptionsError, UsageError, WeightsFormatError } from '../errors';
 import { captionProblem, CaptionReport, captionReport, captionWarnings } from '../eval/captions';
+import { weightsContentId } from '../io/content-hash';
 import { ModelScorer } from '../eval/scoring';
 import type { FlagSpec } from './args';
 
@@ -35,6 +36,7 @@ export const DATASET_FLAGS: FlagSpec[] = [
   { name: 'caption-map', type: 'string', placeholder: 'FILE', help: 'ABC-6K: JSON {caption: image file} or JSONL {caption, image}' },
   { name: 'limit', type: 'int', min: 1, placeholder: 'N', help: 'use the first N items (spread over the subsets)' },
   { name: 'strict', type: 'boolean', help: 'fail when an image is missing or undecodable, or a caption is too long or has no word (default: report them and go on)' },
+  { name: 'allow-outside-images', type: 'boolean', help: 'accept image paths outside the images/data folder (absolute or ../)' },
 ];
 
 /** Parse one option value by the type of its default; unknown keys are usage errors. */
@@ -126,7 +128,9 @@ export async function openScorer(f: ConfigFlags, io: { stderr: NodeJS.WritableSt
   try {
     scorer = new ModelScorer(model, {
       configs: names.map((n) => ({ name: n, overrides: n === 'clip' ? {} : overrides })),
-      modelId: modelPath,
+      // The disk cache is keyed by the weights' content (never their path): another model behind the same
+      // path, or the same model moved, gets the right features.
+      modelId: f['no-cache'] ? undefined : weightsContentId(modelPath, f.cache, (p) => new WeightsFormatError(modelPath, p)),
       cacheDir: f['no-cache'] ? undefined : f.cache,
     });
   } catch (e) {

@@ -14,7 +14,9 @@ import { OptionsError } from '../errors';
 import { forceGc } from '../gc';
 import { openCheckpoint } from '../weights/checkpoint';
 import type { ClipConfig } from '../weights/config';
-import { DEFAULT_SHARD_BYTES, readManifest, StorageDtype, writeConverted } from '../weights/converted';
+import {
+  abandonConverting, cleanStalePartials, DEFAULT_SHARD_BYTES, finishConverting, markConverting, readManifest, StorageDtype, writeConverted,
+} from '../weights/converted';
 import { familyOf } from '../weights/family';
 import { numel } from '../weights/types';
 import { defaultWeightLayout, WeightLayout } from '../tensor/linear';
@@ -286,7 +288,9 @@ export async function convertCheckpoint(input: string, opts: ConvertOptions): Pr
   }
   // mkdir, not mkdtemp: the folder becomes `out` and should get the usual permissions, not 0700.
   const tmp = path.join(path.dirname(out), `.${path.basename(out)}.partial-${process.pid}-${crypto.randomBytes(4).toString('hex')}`);
+  cleanStalePartials(out);
   fs.mkdirSync(tmp);
+  markConverting(tmp);
   try {
     let outBytes: number;
     try {
@@ -315,6 +319,7 @@ export async function convertCheckpoint(input: string, opts: ConvertOptions): Pr
       maxAbsDiff = maxDiff(converted, original);
     }
     if (fs.existsSync(out)) fs.rmdirSync(out); // checked empty above
+    finishConverting(tmp);
     fs.renameSync(tmp, out);
     const report: ConvertReport = {
       input: src, out, family, config, inputKind: loaded.kind, dtype, tensors: specs.length, params, inputBytes,
@@ -323,7 +328,7 @@ export async function convertCheckpoint(input: string, opts: ConvertOptions): Pr
     progress({ stage: 'done', done: 1, total: 1 });
     return report;
   } catch (e) {
-    fs.rmSync(tmp, { recursive: true, force: true });
+    abandonConverting(tmp);
     throw e;
   }
 }

@@ -5,6 +5,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { OptionsError, WeightsFormatError } from '../errors';
+import { readRegularText } from '../io/regular-file';
+import { getLimits } from '../limits';
 import { packageRoot } from '../package-root';
 
 export { packageRoot };
@@ -57,10 +59,12 @@ function sameTriple(a: readonly number[] | undefined, b: readonly number[]): boo
 function readConfigOption(c: string | object): unknown {
   if (typeof c === 'object' && c !== null) return c;
   if (typeof c !== 'string') throw new OptionsError('config', `expected a JSON file path or an object, got ${typeof c}`);
+  const fail = (p: string) => new WeightsFormatError(c, `cannot read the config JSON (${p})`);
+  const text = readRegularText(c, fail, getLimits().maxHeaderBytes, 'maxHeaderBytes');
   try {
-    return JSON.parse(fs.readFileSync(c, 'utf8'));
+    return JSON.parse(text);
   } catch (e) {
-    throw new WeightsFormatError(c, `cannot read the config JSON (${(e as Error).message})`);
+    throw fail((e as Error).message);
   }
 }
 

@@ -4,7 +4,8 @@
  * negative score under every configuration.
  */
 import * as fs from 'fs';
-import { DatasetError } from '../errors';
+import { DatasetError, NumericalError } from '../errors';
+import { getLimits } from '../limits';
 import { Progress, ProgressSink } from './progress';
 import type { Crop, PairDataset, PairItem } from './types';
 
@@ -53,7 +54,16 @@ export function imageKey(path: string, crop?: Crop): string {
 export async function runPairs(ds: PairDataset, scorer: ChunkScorer, opts: RunOptions = {}): Promise<RunResult> {
   const t0 = Date.now();
   const groups = new Map<string, { ref: ImageRef; items: PairItem[] }>();
+  // A caption over maxCaptionChars skips its item (listed under `failed`), not the whole run.
+  const maxChars = getLimits().maxCaptionChars;
+  const tooLong: RunResult['failed'] = [];
   for (const it of ds.items) {
+    const long = [it.positive, it.negative].find((c) => c.length > maxChars);
+    if (long !== undefined) {
+      if (opts.strict) throw new DatasetError(`${ds.source} (item ${it.id})`, `caption of ${long.length} characters exceeds maxCaptionChars=${maxChars} (--strict)`);
+      tooLong.push({ file: `${it.image} (item ${it.id})`, error: `caption of ${long.length} characters exceeds maxCaptionChars=${maxChars}; item skipped`, items: 1 });
+      continue;
+    }
     const key = imageKey(it.image, it.crop);
     let g = groups.get(key);
     if (!g) { g = { ref: { key, path: it.image, crop: it.crop }, items: [] }; groups.set(key, g); }
@@ -76,7 +86,7 @@ export async function runPairs(ds: PairDataset, scorer: ChunkScorer, opts: RunOp
   const totalItems = present.reduce((s, g) => s + g.items.length, 0);
   const progress = opts.progress === false ? undefined : new Progress(opts.label ?? 'scoring', totalItems, 'items', opts.progress ?? process.stderr);
   const scored: ItemScores[] = [];
-  const failed: RunResult['failed'] = [];
+  const failed: RunResult['failed'] = [...tooLong];
   for (let s = 0; s < present.length; s += chunk) {
     const part = present.slice(s, s + chunk);
     const captions = part.map((g) => [...new Set(g.items.flatMap((it) => [it.positive, it.negative]))]);
@@ -94,6 +104,10 @@ export async function runPairs(ds: PairDataset, scorer: ChunkScorer, opts: RunOp
         for (const cfg of scorer.configs) {
           const row = scores[cfg][i];
           rec[cfg] = [row[col.get(it.positive)!], row[col.get(it.negative)!]];
+          // A NaN score is a broken model or computation, never a wrong answer: stop and name the item.
+          if (!Number.isFinite(rec[cfg][0]) || !Number.isFinite(rec[cfg][1])) {
+            throw new NumericalError(`${ds.source} (item ${it.id}, ${g.ref.path})`, `config '${cfg}' scored ${rec[cfg][0]} / ${rec[cfg][1]}: not finite`);
+          }
         }
         scored.push({ item: it, scores: rec });
       }

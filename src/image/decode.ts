@@ -13,6 +13,7 @@ import pngPlugin from '@jimp/js-png';
 import tiffPlugin from '@jimp/js-tiff';
 import { AbeClipError, ImageDecodeError, LimitError } from '../errors';
 import { getLimits } from '../limits';
+import { openRegularFileAsync, NO_SUCH_FILE } from '../io/regular-file';
 import { ImageHeader, readHeader } from './header';
 import { decodeJpeg, tiffOrientation } from './jpeg';
 import { applyOrientation } from './orientation';
@@ -58,15 +59,9 @@ export async function decodeImage(input: string | Uint8Array, opts: DecodeOption
 
 /** Read a file: its size against maxImageFileBytes, then the header (and pixel limit) on its first bytes before the rest. */
 async function readChecked(path: string): Promise<Uint8Array> {
-  let fh: fs.promises.FileHandle;
+  const { fh, size } = await openRegularFileAsync(path, (p) => new ImageDecodeError(path, p === NO_SUCH_FILE ? 'cannot open: ENOENT' : p));
+  const st = { size };
   try {
-    fh = await fs.promises.open(path, 'r');
-  } catch (e) {
-    throw new ImageDecodeError(path, `cannot open: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  try {
-    const st = await fh.stat();
-    if (!st.isFile()) throw new ImageDecodeError(path, 'not a regular file');
     const maxBytes = getLimits().maxImageFileBytes;
     if (st.size > maxBytes) {
       throw new LimitError(path, `image file is ${st.size} bytes, more than maxImageFileBytes=${maxBytes} (raise it with setLimits)`);
@@ -111,7 +106,10 @@ export function decodeBytes(bytes: Uint8Array, source: string, opts: DecodeOptio
     }
   } catch (e) {
     if (e instanceof AbeClipError) throw e;
-    if (e instanceof RangeError && /allocation failed|Array buffer allocation/i.test(e.message)) throw e;
+    // An allocation failure is not a format problem, but it is still this input's problem: a typed error.
+    if (e instanceof RangeError && /allocation failed|Array buffer allocation|Invalid array length|Invalid typed array length/i.test(e.message)) {
+      throw new LimitError(source, `cannot allocate memory to decode the ${h.format.toUpperCase()} (${e.message})`);
+    }
     // utif2 throws strings and numbers, not only Errors.
     const msg = e instanceof Error ? e.message : String(e);
     // pngjs says "There are some read requests waitng on finished stream" when the file stops early.
@@ -201,7 +199,11 @@ function decodeGif(bytes: Uint8Array, h: ImageHeader, source: string): DecodedIm
   // pixels, so clear the transparency flag of the first frame's Graphic Control Extension.
   const copy = Buffer.from(bytes);
   clearFirstGifTransparency(copy);
-  const r = gif.decode(copy) as { data: Uint8Array; width: number; height: number };
+  // omggif reports a short or long LZW stream with console.log (stdout, breaking `--json` output): capture it.
+  // A short stream is a truncated image (Pillow: "image file is truncated"); a long one decodes fine.
+  const said: string[] = [];
+  const r = withoutConsoleLog(true, () => gif.decode(copy), said) as { data: Uint8Array; width: number; height: number };
+  if (said.some((s) => /shorter than expected/.test(s))) throw new ImageDecodeError(source, 'image file is truncated (GIF image data ends early)');
   return { width: r.width, height: r.height, channels: 3, data: fromRgba(r.data, r.width, r.height, 'P'), mode: 'P', source };
 }
 
@@ -249,9 +251,9 @@ function decodeTiff(bytes: Uint8Array, h: ImageHeader, source: string): DecodedI
 }
 
 /** utif2's tile path prints a debug line (`==== tx ty`) to stdout, which would corrupt CLI output. */
-function withoutConsoleLog<T>(active: boolean, fn: () => T): T {
+function withoutConsoleLog<T>(active: boolean, fn: () => T, said?: string[]): T {
   if (!active) return fn();
   const log = console.log;
-  console.log = () => undefined;
+  console.log = (...args: unknown[]) => { said?.push(args.map(String).join(' ')); };
   try { return fn(); } finally { console.log = log; }
 }

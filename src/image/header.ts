@@ -27,10 +27,7 @@ const u16le = (b: Uint8Array, o: number) => b[o] | (b[o + 1] << 8);
 const u32le = (b: Uint8Array, o: number) => (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0;
 const i32le = (b: Uint8Array, o: number) => b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24);
 
-function hex(b: Uint8Array): string {
-  return Array.from(b.subarray(0, 8), (x) => x.toString(16).padStart(2, '0')).join(' ');
-}
-
+// The message names no bytes of the file: a dataset may point at any file, and errors end up in reports.
 /** Formats we recognise but do not decode, so the error can say what the file is. */
 function otherFormat(b: Uint8Array): string | null {
   const ascii = (o: number, n: number) => String.fromCharCode(...b.subarray(o, o + n));
@@ -67,7 +64,7 @@ export function readHeader(b: Uint8Array, source: string): ImageHeader {
   if (!format) {
     const other = otherFormat(b);
     fail(other ? `unsupported image format ${other} (supported: PNG, JPEG, GIF, BMP, TIFF)`
-      : `not a recognised image (first bytes: ${hex(b)})`);
+      : 'not a recognised image (no PNG, JPEG, GIF, BMP or TIFF signature)');
   }
   let h: ImageHeader;
   switch (format!) {
@@ -84,7 +81,10 @@ export function readHeader(b: Uint8Array, source: string): ImageHeader {
 }
 
 export function checkPixelLimit(width: number, height: number, source: string): void {
-  const max = getLimits().maxImagePixels;
+  const { maxImagePixels: max, maxImageSide: side } = getLimits();
+  if (width > side || height > side) {
+    throw new LimitError(source, `image is ${width}×${height}, a side longer than maxImageSide=${side} (raise it with setLimits)`);
+  }
   if (width * height > max) {
     throw new LimitError(source, `image is ${width}×${height} = ${width * height} pixels, more than maxImagePixels=${max} (raise it with setLimits)`);
   }

@@ -5,7 +5,7 @@
  * raises "image file is truncated"), while a marker inside the entropy data is read as zero bits (libjpeg
  * only warns).
  */
-import { ImageDecodeError } from '../errors';
+import { AbeClipError, ImageDecodeError, LimitError } from '../errors';
 import { idctIslow, Plane, upsample, yccToRgb } from './jpeg-dsp';
 
 /** Zigzag index → natural (row-major) index. */
@@ -119,15 +119,24 @@ class BitReader {
 export function decodeJpeg(d: Uint8Array, source: string): JpegImage {
   const fail = (p: string): never => { throw new ImageDecodeError(source, p); };
   try {
-    return decodeInner(d, fail);
+    return decodeInner(d, fail, source);
   } catch (e) {
-    if (e instanceof ImageDecodeError) throw e;
-    if (e instanceof RangeError) throw e; // allocation failure: not a format problem
+    if (e instanceof AbeClipError) throw e;
+    if (e instanceof RangeError) throw new LimitError(source, `cannot allocate memory to decode the JPEG (${e.message})`);
     return fail(`corrupt JPEG data (${(e as Error).message})`);
   }
 }
 
-function decodeInner(d: Uint8Array, fail: (p: string) => never): JpegImage {
+/**
+ * Scans one JPEG may have (libjpeg-turbo's djpeg has `-maxscans` for the same reason). Every scan walks the
+ * whole image, so a few bytes per scan buy a full pass: 8,000 empty progressive scans in 88 KB took minutes.
+ * Real progressive files have about 10 scans (mozjpeg's optimised scripts, a few dozen).
+ */
+export const MAX_JPEG_SCANS = 1000;
+/** Block visits over all scans, as a multiple of the frame's blocks (a standard progressive script is ≈ 10×). */
+export const MAX_JPEG_PASSES = 64;
+
+function decodeInner(d: Uint8Array, fail: (p: string) => never, source: string): JpegImage {
   const qt: Uint16Array[] = [];
   const dcTables: Huffman[] = [], acTables: Huffman[] = [];
   let comps: Component[] = [];
@@ -136,6 +145,7 @@ function decodeInner(d: Uint8Array, fail: (p: string) => never): JpegImage {
   let adobeTransform = -1, jfif = false, exifOrientation: number | undefined;
   let eobrun = 0;
   let scans = 0;
+  let blockVisits = 0;
   let o = 2;
   const u16 = (i: number) => {
     if (i + 2 > d.length) fail('truncated JPEG (file ends inside a marker segment)');
@@ -247,6 +257,13 @@ function decodeInner(d: Uint8Array, fail: (p: string) => never): JpegImage {
         }
         const p = seg + 1 + ns * 2;
         const ss = d[p], se = d[p + 1], ah = d[p + 2] >> 4, al = d[p + 2] & 15;
+        // Bound the work before doing it: scans beyond the cap or past MAX_JPEG_PASSES whole-image passes.
+        if (scans >= MAX_JPEG_SCANS) throw new LimitError(source, `JPEG has more than ${MAX_JPEG_SCANS} scans`);
+        blockVisits += scomps.reduce((s, c) => s + c.bpl * c.bpc, 0);
+        const frameBlocks = comps.reduce((s, c) => s + c.bpl * c.bpc, 0);
+        if (blockVisits > MAX_JPEG_PASSES * frameBlocks) {
+          throw new LimitError(source, `JPEG scans would decode the image more than ${MAX_JPEG_PASSES} times over (${scans + 1} scans)`);
+        }
         const br = new BitReader(d, end);
         decodeScan(br, scomps);
         scans++;

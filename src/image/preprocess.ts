@@ -7,6 +7,7 @@ import { checkPixelLimit } from './header';
 import { CLIP_MEAN, CLIP_STD } from './constants';
 import { DecodedImage, PilMode } from './decode';
 import { Raster, resizeBicubic, resizeNearest, Window } from './resize';
+import { renderValue } from '../io/render';
 
 export type Triple = readonly [number, number, number];
 
@@ -30,7 +31,7 @@ export function checkPreprocessOptions(o: PreprocessOptions, where: string, extr
     if (v === undefined) return def;
     if (!Array.isArray(v) && !ArrayBuffer.isView(v)) throw new OptionsError(where, `${name} must be 3 numbers`);
     if (v.length !== 3 || !v.every((x) => Number.isFinite(x) && (!positive || x > 0))) {
-      throw new OptionsError(where, `${name} must be 3 finite numbers${positive ? ' > 0' : ''}, got ${JSON.stringify(v)}`);
+      throw new OptionsError(where, `${name} must be 3 finite numbers${positive ? ' > 0' : ''}, got ${renderValue(v)}`);
     }
     return [v[0], v[1], v[2]];
   };

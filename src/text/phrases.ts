@@ -82,6 +82,23 @@ function freezeGroup(attributes: Span[], object: Span): PhraseGroup {
 const POSSESSIVE = /['’]s?$/;
 
 /**
+ * Only a caption's first PHRASE_PARSE_CHARS characters are parsed into groups (cut at the last space or
+ * punctuation before the limit, never inside a word). compromise's tagging runs at roughly 10k characters
+ * a second and grows faster than linearly, so a 900k-character caption (inside maxCaptionChars) would take
+ * minutes; text this far in is beyond any CLIP text context (77 tokens ≈ 400 characters) anyway.
+ */
+export const PHRASE_PARSE_CHARS = 4096;
+
+/** The prefix of `text` that is parsed: all of it when short, else cut at a word boundary. */
+export function parsedPrefix(text: string): string {
+  if (text.length <= PHRASE_PARSE_CHARS) return text;
+  const head = text.slice(0, PHRASE_PARSE_CHARS + 1);
+  let cut = PHRASE_PARSE_CHARS;
+  while (cut > 0 && /[\p{L}\p{N}\p{M}'’_-]/u.test(head[cut])) cut--;
+  return text.slice(0, cut > 0 ? cut : PHRASE_PARSE_CHARS);
+}
+
+/**
  * Parse a caption into attribute/object groups, in the order of their objects. Never throws on a string
  * within the caption-length limit: a caption without nouns (or empty, or punctuation only) gives `[]`.
  * The result is frozen and shared through the cache; copy it before changing it.
@@ -90,7 +107,8 @@ export function parsePhrases(caption: string): PhraseGroup[] {
   const text = checkCaption(caption, 'parsePhrases(caption)');
   const hit = cache.get(text);
   if (hit) return hit as PhraseGroup[];
-  const words = /[\p{L}]/u.test(text) ? tagWords(text) : [];
+  const parsed = parsedPrefix(text);
+  const words = /[\p{L}]/u.test(parsed) ? tagWords(parsed) : [];
   const groups = chunk(words).map((g) => {
     const first = words[g.objectFirst];
     const last = words[g.objectLast];

@@ -9,11 +9,14 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { WeightsFormatError } from '../errors';
+import { readRegularText } from '../io/regular-file';
+import { getLimits } from '../limits';
 import { StoredDtype } from './dtype';
 import { SafetensorsFile } from './safetensors';
 import { isLegacyTorchFile, TorchCheckpoint } from './torch';
 import { RawTensor, TensorMap } from './types';
 import { looksLikeZip } from './zip';
+import { renderValue } from '../io/render';
 
 /** Anything we can list and read tensors from. */
 export interface TensorSource {
@@ -142,12 +145,7 @@ function composite(label: string, parts: TensorSource[], route: Map<string, numb
 }
 
 function readJson(file: string): unknown {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new WeightsFormatError(file, `cannot read: ${(e as Error).message}`);
-  }
+  const text = readRegularText(file, (p) => new WeightsFormatError(file, p), getLimits().maxHeaderBytes, 'maxHeaderBytes');
   try {
     return JSON.parse(text);
   } catch (e) {
@@ -157,7 +155,7 @@ function readJson(file: string): unknown {
 
 /** A shard path from an index file, refused unless it stays inside the index's folder (lexically). */
 export function shardPathInside(dir: string, rel: unknown, indexFile: string): string {
-  if (typeof rel !== 'string' || rel.length === 0) throw new WeightsFormatError(indexFile, `shard path ${JSON.stringify(rel)} is not a file name`);
+  if (typeof rel !== 'string' || rel.length === 0) throw new WeightsFormatError(indexFile, `shard path ${renderValue(rel)} is not a file name`);
   if (path.isAbsolute(rel) || path.win32.isAbsolute(rel) || rel.includes('\0')) {
     throw new WeightsFormatError(indexFile, `shard path '${rel}' is absolute; shards must be inside ${dir}`);
   }
@@ -240,7 +238,7 @@ function openFolder(dir: string): Omit<Checkpoint, 'readAll'> {
       hfConfig = c;
       layout = 'hf';
       if (c.model_type !== undefined && c.model_type !== 'clip') {
-        throw new WeightsFormatError(at('config.json'), `model_type ${JSON.stringify(c.model_type)} is not supported (only CLIP ViT models)`);
+        throw new WeightsFormatError(at('config.json'), `model_type ${renderValue(c.model_type)} is not supported (only CLIP ViT models)`);
       }
     }
   }
@@ -251,10 +249,10 @@ function openFolder(dir: string): Omit<Checkpoint, 'readAll'> {
     const mc = openClipConfig?.model_cfg;
     if (!mc || typeof mc !== 'object') throw new WeightsFormatError(at('open_clip_config.json'), 'no model_cfg');
     if (mc.text_cfg && ('hf_model_name' in mc.text_cfg)) {
-      throw new WeightsFormatError(at('open_clip_config.json'), `text tower '${String(mc.text_cfg.hf_model_name)}' (a Hugging Face text model) is not supported`);
+      throw new WeightsFormatError(at('open_clip_config.json'), `text tower ${renderValue(mc.text_cfg.hf_model_name)} (a Hugging Face text model) is not supported`);
     }
     if (mc.vision_cfg && ('timm_model_name' in mc.vision_cfg) && mc.vision_cfg.timm_model_name) {
-      throw new WeightsFormatError(at('open_clip_config.json'), `vision tower '${String(mc.vision_cfg.timm_model_name)}' (a timm model) is not supported`);
+      throw new WeightsFormatError(at('open_clip_config.json'), `vision tower ${renderValue(mc.vision_cfg.timm_model_name)} (a timm model) is not supported`);
     }
     // open_clip's CLIP uses nn.GELU unless the config says quick_gelu (OpenAI-trained weights).
     act = mc.quick_gelu ? 'quick_gelu' : 'gelu';
@@ -273,7 +271,7 @@ function openFolder(dir: string): Omit<Checkpoint, 'readAll'> {
     for (const [k, v] of [['image_mean', pc.image_mean], ['image_std', pc.image_std]] as const) {
       const t = asTriple(v);
       if (v !== undefined && (!t || (k === 'image_std' && t.some((x) => x <= 0)))) {
-        throw new WeightsFormatError(at('preprocessor_config.json'), `${k} must be 3 finite numbers${k === 'image_std' ? ' > 0' : ''}, got ${JSON.stringify(v)}`);
+        throw new WeightsFormatError(at('preprocessor_config.json'), `${k} must be 3 finite numbers${k === 'image_std' ? ' > 0' : ''}, got ${renderValue(v)}`);
       }
     }
     imageMean = asTriple(pc.image_mean);
@@ -283,7 +281,7 @@ function openFolder(dir: string): Omit<Checkpoint, 'readAll'> {
     const h = hfConfig as { text_config?: { hidden_act?: unknown }; vision_config?: { hidden_act?: unknown } };
     const a = h.vision_config?.hidden_act ?? h.text_config?.hidden_act;
     if (a === 'gelu' || a === 'quick_gelu') act = a;
-    else if (a !== undefined) throw new WeightsFormatError(at('config.json'), `hidden_act '${String(a)}' is not supported`);
+    else if (a !== undefined) throw new WeightsFormatError(at('config.json'), `hidden_act ${renderValue(a)} is not supported`);
   }
   let chosen = candidates.find(has);
   if (!chosen) {

@@ -4,6 +4,8 @@
  * config, or the reference's openai-style `config.json`).
  */
 import { WeightsFormatError } from '../errors';
+import { STRUCTURE_LIMITS } from '../limits';
+import { renderValue } from '../io/render';
 
 /** The geometry of a CLIP model: everything needed to build it, inferred from weights or read from a config. */
 export interface ClipConfig {
@@ -55,7 +57,7 @@ function num(obj: Record<string, unknown>, key: string, source: string): number 
   const v = obj[key];
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
-    throw new WeightsFormatError(source, `config field '${key}' is ${JSON.stringify(v)}, expected a positive number`);
+    throw new WeightsFormatError(source, `config field '${key}' is ${renderValue(v)}, expected a positive number`);
   }
   return v;
 }
@@ -71,7 +73,7 @@ function int(obj: Record<string, unknown>, key: string, source: string): number 
 function act(v: unknown, source: string, key: string): ClipConfig['act'] | undefined {
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'string' || !(v in ACTS)) {
-    throw new WeightsFormatError(source, `config field '${key}' is ${JSON.stringify(v)}; supported: quick_gelu, gelu`);
+    throw new WeightsFormatError(source, `config field '${key}' is ${renderValue(v)}; supported: quick_gelu, gelu`);
   }
   return ACTS[v];
 }
@@ -214,11 +216,23 @@ export function configProblems(c: ClipConfig): string[] {
     'visionPatchSize', 'contextLength', 'vocabSize', 'textWidth', 'textHeads', 'textLayers'];
   for (const k of ints) {
     const v = c[k];
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0) out.push(`${k} = ${String(v)} is not a positive integer`);
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0) out.push(`${k} = ${renderValue(v)} is not a positive integer`);
   }
   for (const k of ['visionMlpWidth', 'textMlpWidth'] as const) {
     const v = c[k];
-    if (v !== undefined && (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0)) out.push(`${k} = ${String(v)} is not a positive integer`);
+    if (v !== undefined && (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0)) out.push(`${k} = ${renderValue(v)} is not a positive integer`);
+  }
+  if (out.length) return out;
+  const S = STRUCTURE_LIMITS;
+  const upper: [keyof ClipConfig, number][] = [
+    ['visionLayers', S.maxLayers], ['textLayers', S.maxLayers], ['embedDim', S.maxWidth], ['visionWidth', S.maxWidth],
+    ['textWidth', S.maxWidth], ['visionHeads', S.maxWidth], ['textHeads', S.maxWidth], ['visionMlpWidth', S.maxWidth * 8],
+    ['textMlpWidth', S.maxWidth * 8], ['vocabSize', S.maxVocab], ['imageResolution', S.maxResolution],
+    ['visionPatchSize', S.maxResolution], ['contextLength', S.maxContext],
+  ];
+  for (const [k, max] of upper) {
+    const v = c[k];
+    if (typeof v === 'number' && v > max) out.push(`${k} = ${v} is more than the structural limit ${max}`);
   }
   if (out.length) return out;
   if (c.visionWidth % c.visionHeads) out.push(`visionWidth ${c.visionWidth} is not divisible by visionHeads ${c.visionHeads}`);

@@ -13,10 +13,13 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { WeightsFormatError } from '../errors';
-import { getLimits } from '../limits';
+import { openRegularFile, readRegularText, NO_SUCH_FILE } from '../io/regular-file';
+import { getLimits, STRUCTURE_LIMITS } from '../limits';
+import { configProblems } from './config';
 import type { ClipConfig } from './config';
-import { decode, floatToHalf } from './dtype';
+import { checkFinite, decode, floatToHalf } from './dtype';
 import { numel, RawTensor, TensorMap } from './types';
+import { renderValue } from '../io/render';
 
 export const MANIFEST_FILE = 'model.json';
 export const FORMAT_NAME = 'abe-clip-weights';
@@ -172,24 +175,33 @@ export function parseManifest(json: unknown, label: string): ConvertedManifest {
   const fail = (p: string): never => { throw new WeightsFormatError(label, p); };
   if (!json || typeof json !== 'object' || Array.isArray(json)) fail('manifest is not a JSON object');
   const m = json as Record<string, unknown>;
-  if (m.format !== FORMAT_NAME) fail(`format is ${JSON.stringify(m.format)}, expected '${FORMAT_NAME}'`);
-  if (m.version !== FORMAT_VERSION) fail(`version ${JSON.stringify(m.version)} is not supported (this library reads version ${FORMAT_VERSION})`);
+  if (m.format !== FORMAT_NAME) fail(`format is ${renderValue(m.format)}, expected '${FORMAT_NAME}'`);
+  if (m.version !== FORMAT_VERSION) fail(`version ${renderValue(m.version)} is not supported (this library reads version ${FORMAT_VERSION})`);
   const c = m.config as Record<string, unknown>;
   if (!c || typeof c !== 'object') fail('no config object');
   for (const k of CONFIG_NUMBERS) {
-    if (!Number.isSafeInteger(c[k]) || (c[k] as number) <= 0) fail(`config.${k} is ${JSON.stringify(c[k])}, not a positive integer`);
+    if (!Number.isSafeInteger(c[k]) || (c[k] as number) <= 0) fail(`config.${k} is ${renderValue(c[k])}, not a positive integer`);
   }
   for (const k of ['visionMlpWidth', 'textMlpWidth']) {
-    if (c[k] !== undefined && (!Number.isSafeInteger(c[k]) || (c[k] as number) <= 0)) fail(`config.${k} is ${JSON.stringify(c[k])}, not a positive integer`);
+    if (c[k] !== undefined && (!Number.isSafeInteger(c[k]) || (c[k] as number) <= 0)) fail(`config.${k} is ${renderValue(c[k])}, not a positive integer`);
   }
-  if (c.act !== 'quick_gelu' && c.act !== 'gelu') fail(`config.act is ${JSON.stringify(c.act)}`);
-  if (typeof c.layerNormEps !== 'number' || !(c.layerNormEps > 0)) fail(`config.layerNormEps is ${JSON.stringify(c.layerNormEps)}`);
+  if (c.act !== 'quick_gelu' && c.act !== 'gelu') fail(`config.act is ${renderValue(c.act)}`);
+  if (typeof c.layerNormEps !== 'number' || !(c.layerNormEps > 0)) fail(`config.layerNormEps is ${renderValue(c.layerNormEps)}`);
+  const problems = configProblems(c as unknown as ClipConfig);
+  if (problems.length) fail(`config: ${problems.join('; ')}`);
   const s = m.source as Record<string, unknown>;
   if (!s || typeof s !== 'object' || typeof s.name !== 'string' || typeof s.sha256 !== 'string' || typeof s.family !== 'string') {
     fail('source must be {name, sha256, family} strings');
   }
   const groups = m.weightsManifest;
   if (!Array.isArray(groups) || groups.length === 0) fail('weightsManifest is not a non-empty list');
+  let nWeights = 0, nPaths = 0;
+  for (const g of groups as { paths?: unknown; weights?: unknown }[]) {
+    if (g && Array.isArray(g.weights)) nWeights += g.weights.length;
+    if (g && Array.isArray(g.paths)) nPaths += g.paths.length;
+  }
+  if (nWeights > STRUCTURE_LIMITS.maxWeights) fail(`lists ${nWeights} weights, more than the structural limit ${STRUCTURE_LIMITS.maxWeights}`);
+  if (nPaths > STRUCTURE_LIMITS.maxShards) fail(`lists ${nPaths} shard files, more than the structural limit ${STRUCTURE_LIMITS.maxShards}`);
   const names = new Set<string>();
   const shardNames = new Set<string>();
   (groups as unknown[]).forEach((g, gi) => {
@@ -197,7 +209,7 @@ export function parseManifest(json: unknown, label: string): ConvertedManifest {
     if (!grp || typeof grp !== 'object') fail(`weightsManifest[${gi}] is not an object`);
     if (!Array.isArray(grp.paths) || grp.paths.length === 0) fail(`weightsManifest[${gi}].paths is not a non-empty list`);
     for (const p of grp.paths as unknown[]) {
-      if (!isPlainFileName(p)) fail(`weightsManifest[${gi}].paths: ${JSON.stringify(p)} is not a plain file name inside the folder`);
+      if (!isPlainFileName(p)) fail(`weightsManifest[${gi}].paths: ${renderValue(p)} is not a plain file name inside the folder`);
       if (shardNames.has(p as string)) fail(`shard '${p as string}' is listed twice`);
       shardNames.add(p as string);
     }
@@ -208,11 +220,11 @@ export function parseManifest(json: unknown, label: string): ConvertedManifest {
       const nm = ws.name as string;
       if (names.has(nm)) fail(`weight '${nm}' is listed twice`);
       names.add(nm);
-      if (!Array.isArray(ws.shape) || !ws.shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)) fail(`weight '${nm}': shape ${JSON.stringify(ws.shape)}`);
-      if (ws.dtype !== 'float32') fail(`weight '${nm}': dtype ${JSON.stringify(ws.dtype)} (only float32 is used)`);
+      if (!Array.isArray(ws.shape) || !ws.shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)) fail(`weight '${nm}': shape ${renderValue(ws.shape)}`);
+      if (ws.dtype !== 'float32') fail(`weight '${nm}': dtype ${renderValue(ws.dtype)} (only float32 is used)`);
       const q = ws.quantization as Record<string, unknown> | undefined;
       if (q !== undefined && !(q && q.dtype === 'float16' && Object.keys(q).length === 1)) {
-        fail(`weight '${nm}': quantization ${JSON.stringify(q)} is not supported (only {dtype: 'float16'})`);
+        fail(`weight '${nm}': quantization ${renderValue(q)} is not supported (only {dtype: 'float16'})`);
       }
       if (numel(ws.shape as number[]) * 4 > getLimits().maxTensorBytes) fail(`weight '${nm}' exceeds the limit maxTensorBytes`);
     }
@@ -246,19 +258,73 @@ export function isConvertedFolder(dir: string): boolean {
   const f = path.join(dir, MANIFEST_FILE);
   if (!fs.existsSync(f)) return false;
   try {
-    const j = JSON.parse(fs.readFileSync(f, 'utf8'));
+    const j = JSON.parse(readRegularText(f, (p) => new WeightsFormatError(f, p), getLimits().maxHeaderBytes, 'maxHeaderBytes'));
     return j && j.format === FORMAT_NAME;
   } catch {
     return false;
   }
 }
 
+/**
+ * Unfinished conversions. `convert` writes into `.<out>.partial-<pid>-<hex>` holding a PARTIAL_MARKER file
+ * (its pid) and renames the folder to `out` only after verification; a folder with the marker is refused by
+ * every reader except the converting process itself (which verifies it), so a conversion killed at any
+ * point never leaves a loadable model. Later conversions to the same `out` delete such folders whose
+ * process is gone.
+ */
+export const PARTIAL_MARKER = '.converting';
+const converting = new Set<string>();
+
+export function markConverting(dir: string): void {
+  fs.writeFileSync(path.join(dir, PARTIAL_MARKER), `${process.pid}\n`);
+  converting.add(path.resolve(dir));
+}
+
+/** The conversion in `dir` is complete: drop the marker just before the folder is renamed into place. */
+export function finishConverting(dir: string): void {
+  converting.delete(path.resolve(dir));
+  fs.rmSync(path.join(dir, PARTIAL_MARKER), { force: true });
+}
+
+export function abandonConverting(dir: string): void {
+  converting.delete(path.resolve(dir));
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+function processAlive(pid: number): boolean {
+  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
+}
+
+/** Delete `.<out>.partial-*` folders beside `out` left by conversions whose process no longer runs. */
+export function cleanStalePartials(out: string): string[] {
+  const parent = path.dirname(path.resolve(out));
+  const prefix = `.${path.basename(out)}.partial-`;
+  const removed: string[] = [];
+  let names: string[] = [];
+  try { names = fs.readdirSync(parent); } catch { return removed; }
+  for (const n of names) {
+    const m = /^(\d+)-[0-9a-f]+$/.exec(n.startsWith(prefix) ? n.slice(prefix.length) : '');
+    if (!m) continue;
+    const dir = path.join(parent, n);
+    let pid = Number(m[1]);
+    try { pid = Number(fs.readFileSync(path.join(dir, PARTIAL_MARKER), 'utf8').trim()) || pid; } catch { /* marker gone: use the name's pid */ }
+    if (pid === process.pid || processAlive(pid)) continue; // still converting (or a reused pid: leave it)
+    fs.rmSync(dir, { recursive: true, force: true });
+    removed.push(dir);
+  }
+  return removed;
+}
+
 export function readManifest(dir: string): ConvertedManifest {
   const file = path.join(dir, MANIFEST_FILE);
+  if (fs.existsSync(path.join(dir, PARTIAL_MARKER)) && !converting.has(path.resolve(dir))) {
+    throw new WeightsFormatError(dir, 'is an unfinished conversion (a `convert` was stopped or is still running); convert again or delete it');
+  }
   let json: unknown;
   try {
-    json = JSON.parse(fs.readFileSync(file, 'utf8'));
+    json = JSON.parse(readRegularText(file, (p) => new WeightsFormatError(file, `cannot read the manifest (${p})`), getLimits().maxHeaderBytes, 'maxHeaderBytes'));
   } catch (e) {
+    if (e instanceof WeightsFormatError) throw e;
     throw new WeightsFormatError(file, `cannot read the manifest (${(e as Error).message})`);
   }
   return parseManifest(json, file);
@@ -289,13 +355,7 @@ export function openConverted(dir: string): OpenConverted {
       groups.push(files);
       for (const p of g.paths) {
         const f = path.join(dir, p);
-        let fd: number;
-        try {
-          fd = fs.openSync(f, 'r');
-        } catch {
-          throw new WeightsFormatError(f, `shard listed in ${MANIFEST_FILE} is missing`);
-        }
-        files.push({ fd, size: fs.fstatSync(fd).size });
+        files.push(openRegularFile(f, (p) => new WeightsFormatError(f, p === NO_SUCH_FILE ? `shard listed in ${MANIFEST_FILE} is missing` : `shard listed in ${MANIFEST_FILE} ${p}`)));
       }
       const expected = g.weights.reduce((s, w) => s + numel(w.shape) * bytesPerElement(w), 0);
       const actual = files.reduce((s, f) => s + f.size, 0);
@@ -337,6 +397,7 @@ export function openConverted(dir: string): OpenConverted {
           for (let i = 0; i < n; i++) data[i] = dv.getFloat32(i * 4, true);
         }
       }
+      checkFinite(data, path.join(dir, MANIFEST_FILE), name);
       return { dtype: 'float32', shape: at.spec.shape.slice(), data, storedAs: at.spec.quantization ? 'F16' : 'F32' };
     },
     close: closeAll,

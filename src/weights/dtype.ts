@@ -1,4 +1,5 @@
 /** Decoding of stored element types into the two host types we compute with. */
+import { WeightsFormatError } from '../errors';
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
@@ -74,7 +75,8 @@ export function decode(bytes: Uint8Array, dtype: StoredDtype, onRange: () => nev
   const n = bytes.byteLength / ITEM_SIZE[dtype];
   switch (dtype) {
     case 'F32': {
-      if (LITTLE_ENDIAN_HOST) return new Float32Array(bytes.slice().buffer, 0, n);
+      // Uint8Array.prototype.slice copies even for a Node Buffer (whose own slice is a view into a shared pool).
+      if (LITTLE_ENDIAN_HOST) return new Float32Array(Uint8Array.prototype.slice.call(bytes).buffer, 0, n);
       const out = new Float32Array(n);
       for (let i = 0; i < n; i++) out[i] = dv.getFloat32(i * 4, true);
       return out;
@@ -122,4 +124,20 @@ export function decode(bytes: Uint8Array, dtype: StoredDtype, onRange: () => nev
 
 export function isFloat(dtype: StoredDtype): boolean {
   return dtype === 'F32' || dtype === 'F16' || dtype === 'BF16' || dtype === 'F64';
+}
+
+/**
+ * Refuse NaN / ±Inf in float weights: such a model scores NaN for every input, which would otherwise be
+ * reported as wrong answers. One pass over the data (x − x is 0 exactly for finite x), far cheaper than the
+ * decode before it.
+ */
+export function checkFinite(data: Float32Array | Int32Array, label: string, name: string): void {
+  // OpenAI's TorchScript archives carry a causal `attn_mask` buffer of -inf: a constant, never loaded as a weight.
+  if (!(data instanceof Float32Array) || name === 'attn_mask' || name.endsWith('.attn_mask')) return;
+  for (let i = 0; i < data.length; i++) {
+    const x = data[i];
+    if (x - x !== 0) {
+      throw new WeightsFormatError(label, `tensor '${name}' holds ${Number.isNaN(x) ? 'NaN' : x > 0 ? '+Inf' : '-Inf'} (element ${i}); weights must be finite`);
+    }
+  }
 }

@@ -63,6 +63,12 @@ const REFUSED: Record<number, string> = {
 
 const MAX_DEPTH = 100_000;
 
+/**
+ * Most values a pickle may push. The byte limit alone allows ~100 M tiny objects (GBs of JS heap) from a
+ * 100 MiB pickle; state_dict and TorchScript pickles of large CLIP models push well under 100 k.
+ */
+export const MAX_PICKLE_NODES = 2_000_000;
+
 function readSigned(bytes: Uint8Array): number | bigint {
   if (bytes.length === 0) return 0;
   let v = 0n;
@@ -104,8 +110,10 @@ export function unpickle(data: Uint8Array, policy: PicklePolicy, label: string):
     pos = end + 1;
     return s;
   };
+  let nodes = 0;
   const push = (v: unknown): void => {
     if (stack.length > MAX_DEPTH) bad('stack too deep');
+    if (++nodes > MAX_PICKLE_NODES) bad(`more than ${MAX_PICKLE_NODES} values (node budget)`);
     stack.push(v);
   };
   const pop = (): unknown => {

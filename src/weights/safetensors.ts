@@ -7,8 +7,10 @@
 import * as fs from 'fs';
 import { WeightsFormatError } from '../errors';
 import { getLimits } from '../limits';
-import { decode, ITEM_SIZE, StoredDtype } from './dtype';
+import { openRegularFile } from '../io/regular-file';
+import { checkFinite, decode, ITEM_SIZE, StoredDtype } from './dtype';
 import { numel, RawTensor, TensorMap } from './types';
+import { renderValue } from '../io/render';
 
 export interface SafetensorsEntry {
   name: string;
@@ -35,18 +37,7 @@ interface ByteSource {
 }
 
 function fileSource(path: string): ByteSource {
-  let fd: number;
-  try {
-    fd = fs.openSync(path, 'r');
-  } catch (e) {
-    throw new WeightsFormatError(path, `cannot open: ${(e as Error).message}`);
-  }
-  const st = fs.fstatSync(fd);
-  if (!st.isFile()) {
-    fs.closeSync(fd);
-    throw new WeightsFormatError(path, 'not a regular file');
-  }
-  const size = st.size;
+  const { fd, size } = openRegularFile(path, (p) => new WeightsFormatError(path, p));
   return {
     label: path,
     size,
@@ -106,15 +97,15 @@ function parseHeader(src: ByteSource): SafetensorsHeader {
     }
     const e = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (!e || typeof e !== 'object') fail(`tensor '${name}': entry is not an object`);
-    if (typeof e.dtype !== 'string' || !DTYPES.has(e.dtype)) fail(`tensor '${name}': unknown dtype ${JSON.stringify(e.dtype)}`);
+    if (typeof e.dtype !== 'string' || !DTYPES.has(e.dtype)) fail(`tensor '${name}': unknown dtype ${renderValue(e.dtype)}`);
     const dtype = e.dtype as StoredDtype;
     if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-      fail(`tensor '${name}': shape ${JSON.stringify(e.shape)} is not a list of non-negative integers`);
+      fail(`tensor '${name}': shape ${renderValue(e.shape)} is not a list of non-negative integers`);
     }
     const shape = e.shape as number[];
     const off = e.data_offsets;
     if (!Array.isArray(off) || off.length !== 2 || !off.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-      fail(`tensor '${name}': data_offsets ${JSON.stringify(off)} is not a pair of non-negative integers`);
+      fail(`tensor '${name}': data_offsets ${renderValue(off)} is not a pair of non-negative integers`);
     }
     const [b, en] = off as number[];
     if (en < b) fail(`tensor '${name}': data_offsets [${b}, ${en}] end before they begin`);
@@ -176,6 +167,7 @@ export class SafetensorsFile {
     const data = decode(bytes, e.dtype, () => {
       throw new WeightsFormatError(this.src.label, `tensor '${name}': I64 value outside the int32 range`);
     });
+    checkFinite(data, this.src.label, name);
     const dtype = data instanceof Float32Array ? 'float32' : 'int32';
     return { dtype, shape: [...e.shape], data, storedAs: e.dtype };
   }

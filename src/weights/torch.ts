@@ -8,10 +8,12 @@
 import * as fs from 'fs';
 import { UnsafePickleError, WeightsFormatError } from '../errors';
 import { getLimits } from '../limits';
-import { decode, ITEM_SIZE, StoredDtype } from './dtype';
+import { openRegularFile } from '../io/regular-file';
+import { checkFinite, decode, ITEM_SIZE, StoredDtype } from './dtype';
 import { PyDict, PyGlobal, PyObject, PicklePolicy, unpickle } from './pickle';
 import { numel, RawTensor, TensorMap } from './types';
 import { ZipFile } from './zip';
+import { renderValue } from '../io/render';
 
 /** Storage classes → stored dtype. Allowed classes without a dtype here are refused when their tensor is read. */
 const STORAGE_DTYPES: Record<string, StoredDtype | null> = {
@@ -19,6 +21,19 @@ const STORAGE_DTYPES: Record<string, StoredDtype | null> = {
   LongStorage: 'I64', IntStorage: 'I32',
   ShortStorage: null, CharStorage: null, ByteStorage: null, BoolStorage: null,
 };
+
+/**
+ * All views of a checkpoint together may read at most VIEW_AMPLIFICATION × the storage elements present,
+ * plus VIEW_SLACK elements (small files with many views of one storage cannot amplify to anything large).
+ */
+const VIEW_AMPLIFICATION = 2;
+const VIEW_SLACK = 1 << 20;
+
+/**
+ * Most PyObject / dict visits the module-tree walk makes. Shared references turn a tree into a DAG whose
+ * paths multiply (60 levels of shared children = 2^60 paths); real models have a few thousand modules.
+ */
+const MAX_WALK_NODES = 200_000;
 
 const TENSOR_REBUILDERS = new Set([
   'torch._utils._rebuild_tensor', 'torch._utils._rebuild_tensor_v2', 'torch._utils._rebuild_parameter',
@@ -46,9 +61,9 @@ function torchPolicy(label: string): PicklePolicy {
   const rebuild = (args: unknown[]): TorchTensorRef => {
     const [storage, offset, size, stride] = args;
     if (!(storage && typeof storage === 'object' && (storage as StorageRef).kind === 'storage')) fail('tensor rebuilt from something that is not a storage');
-    if (!Number.isSafeInteger(offset) || (offset as number) < 0) fail(`tensor storage offset ${String(offset)} is not a non-negative integer`);
+    if (!Number.isSafeInteger(offset) || (offset as number) < 0) fail(`tensor storage offset ${renderValue(offset)} is not a non-negative integer`);
     if (!isIntList(size) || !isIntList(stride) || size.length !== stride.length) {
-      fail(`tensor size [${String(size).slice(0, 100)}] / stride [${String(stride).slice(0, 100)}] are not matching integer lists`);
+      fail(`tensor size ${renderValue(size)} / stride ${renderValue(stride)} are not matching integer lists`);
     }
     return new TorchTensorRef(storage as StorageRef, offset as number, [...(size as number[])], [...(stride as number[])]);
   };
@@ -91,12 +106,12 @@ function torchPolicy(label: string): PicklePolicy {
     },
     persistentLoad(pid) {
       if (!Array.isArray(pid) || pid.length !== 5 || pid[0] !== 'storage') {
-        throw new UnsafePickleError(label, `pickle: persistent id ${String(pid).slice(0, 100)} is not a storage reference`);
+        throw new UnsafePickleError(label, `pickle: persistent id ${renderValue(pid)} is not a storage reference`);
       }
       const [, cls, key, , n] = pid;
       if (!(cls instanceof PyGlobal) || !(cls.name in STORAGE_DTYPES)) fail('storage reference without a storage class');
-      if (typeof key !== 'string' || !/^[A-Za-z0-9_]+$/.test(key)) fail(`storage key ${String(key).slice(0, 100)} is not a plain name`);
-      if (!Number.isSafeInteger(n) || (n as number) < 0) fail(`storage size ${String(n)} is not a non-negative integer`);
+      if (typeof key !== 'string' || !/^[A-Za-z0-9_]+$/.test(key)) fail(`storage key ${renderValue(key)} is not a plain name`);
+      if (!Number.isSafeInteger(n) || (n as number) < 0) fail(`storage size ${renderValue(n)} is not a non-negative integer`);
       const c = cls as PyGlobal;
       return { kind: 'storage', cls: c.qualname, dtype: STORAGE_DTYPES[c.name], key, numel: n } as StorageRef;
     },
@@ -110,10 +125,10 @@ function torchPolicy(label: string): PicklePolicy {
 /** Top-level dict keys under which training checkpoints nest their state_dict. */
 const NESTED_STATE_KEYS = ['state_dict', 'model', 'model_state_dict', 'module'];
 
-function collectStateDict(root: unknown, label: string): Map<string, TorchTensorRef> {
+function collectStateDict(root: unknown, label: string, depth = 0): Map<string, TorchTensorRef> {
   const out = new Map<string, TorchTensorRef>();
   if (root instanceof PyObject) {
-    walkModule(root, '', out, 0);
+    walkModule(root, '', out, 0, { nodes: 0, label });
     // OpenAI's traced models carry these as int tensors at the root: constants, not weights.
     for (const k of ['input_resolution', 'context_length', 'vocab_size']) out.delete(k);
     return out;
@@ -123,26 +138,30 @@ function collectStateDict(root: unknown, label: string): Map<string, TorchTensor
   if (tensors.length === 0) {
     for (const k of NESTED_STATE_KEYS) {
       const inner = root.get(k);
-      if (inner instanceof Map) return collectStateDict(inner, label);
+      // depth-bounded: a dict can hold itself under 'state_dict' (memo references)
+      if (inner instanceof Map && depth < NESTED_STATE_KEYS.length) return collectStateDict(inner, label, depth + 1);
     }
     throw new WeightsFormatError(label, 'data.pkl holds a dict without tensors (and no state_dict / model entry)');
   }
   for (const [k, v] of tensors) {
-    if (typeof k !== 'string') throw new WeightsFormatError(label, `state_dict key ${String(k)} is not a string`);
+    if (typeof k !== 'string') throw new WeightsFormatError(label, `state_dict key ${renderValue(k)} is not a string`);
     out.set(k, v as TorchTensorRef);
   }
   return out;
 }
 
-function walkModule(obj: PyObject, prefix: string, out: Map<string, TorchTensorRef>, depth: number): void {
-  if (depth > 64) throw new WeightsFormatError(prefix || '<root>', 'TorchScript module tree nested too deep');
+function walkModule(obj: PyObject, prefix: string, out: Map<string, TorchTensorRef>, depth: number, budget: { nodes: number; label: string }): void {
+  if (depth > 64) throw new WeightsFormatError(budget.label, `TorchScript module tree nested too deep at '${prefix.slice(0, 200)}'`);
   const state = obj.state;
   if (!(state instanceof Map)) return;
   for (const [k, v] of state) {
+    if (++budget.nodes > MAX_WALK_NODES) {
+      throw new WeightsFormatError(budget.label, `TorchScript module tree has more than ${MAX_WALK_NODES} entries (shared references repeated along many paths?)`);
+    }
     if (typeof k !== 'string') continue;
     const name = prefix ? `${prefix}.${k}` : k;
     if (v instanceof TorchTensorRef) out.set(name, v);
-    else if (v instanceof PyObject) walkModule(v, name, out, depth + 1);
+    else if (v instanceof PyObject) walkModule(v, name, out, depth + 1, budget);
   }
 }
 
@@ -174,10 +193,30 @@ export class TorchCheckpoint {
         : `zip archive has ${pkls.length} data.pkl entries (${pkls.join(', ')})`);
     }
     this.top = pkls[0].slice(0, -'/data.pkl'.length);
-    const root = unpickle(zip.read(pkls[0], getLimits().maxHeaderBytes), torchPolicy(`${this.label}:${pkls[0]}`), `${this.label}:${pkls[0]}`);
+    const root = unpickle(zip.read(pkls[0], getLimits().maxHeaderBytes, 'maxHeaderBytes'), torchPolicy(`${this.label}:${pkls[0]}`), `${this.label}:${pkls[0]}`);
     this.kind = root instanceof PyObject ? 'torchscript' : 'state_dict';
     this.refs = collectStateDict(root, this.label);
     for (const [name, r] of this.refs) this.validate(name, r);
+    this.checkAmplification();
+  }
+
+  /**
+   * Views may share a storage (tied weights, saved slices), but all views together may not read more than
+   * VIEW_AMPLIFICATION × the elements of the distinct storages present: otherwise a few KB of stride-0 views
+   * of one small storage would make `convert` write gigabytes.
+   */
+  private checkAmplification(): void {
+    const storages = new Map<string, number>();
+    let viewElements = 0;
+    for (const r of this.refs.values()) {
+      storages.set(r.storage.key, r.storage.numel);
+      viewElements += numel(r.shape);
+    }
+    let storageElements = 0;
+    for (const n of storages.values()) storageElements += n;
+    if (viewElements > VIEW_AMPLIFICATION * storageElements + VIEW_SLACK) {
+      throw new WeightsFormatError(this.label, `tensor views read ${viewElements} elements from storages holding ${storageElements} (more than ${VIEW_AMPLIFICATION}× the data present: overlapping or stride-0 views)`);
+    }
   }
 
   static open(path: string): TorchCheckpoint {
@@ -202,7 +241,12 @@ export class TorchCheckpoint {
       fail(`storage '${s.key}' is ${entry!.size} bytes but ${s.cls} of ${s.numel} elements needs ${s.numel * item}`);
     }
     const count = numel(r.shape);
-    if (count * 4 > getLimits().maxTensorBytes) fail(`${count} elements exceed the limit maxTensorBytes`);
+    const maxBytes = getLimits().maxTensorBytes;
+    if (count * 4 > maxBytes) fail(`${count} elements exceed the limit maxTensorBytes`);
+    // The whole storage is inflated and decoded when a view of it is read: bound it before anything is read.
+    if (s.numel * 4 > maxBytes) fail(`storage '${s.key}' of ${s.numel} elements exceeds the limit maxTensorBytes`);
+    // A view reading more elements than its storage holds repeats elements (stride 0 or overlapping strides).
+    if (count > s.numel) fail(`view of ${count} elements reads a storage of only ${s.numel} (stride-0 or overlapping view)`);
     if (count > 0) {
       let last = r.offset;
       for (let i = 0; i < r.shape.length; i++) last += (r.shape[i] - 1) * r.stride[i];
@@ -240,6 +284,7 @@ export class TorchCheckpoint {
         }
       }
     }
+    checkFinite(data, this.label, name);
     return { dtype: data instanceof Float32Array ? 'float32' : 'int32', shape: r.shape.slice(), data, storedAs: dtype };
   }
 
@@ -254,7 +299,7 @@ export class TorchCheckpoint {
 
 /** Old (pre-1.6) torch.save files are a bare pickle stream, not a zip. */
 export function isLegacyTorchFile(path: string): boolean {
-  const fd = fs.openSync(path, 'r');
+  const { fd } = openRegularFile(path, (p) => new WeightsFormatError(path, p));
   try {
     const b = Buffer.alloc(2);
     return fs.readSync(fd, b, 0, 2, 0) === 2 && b[0] === 0x80 && b[1] >= 2 && b[1] <= 5;

@@ -8,6 +8,7 @@ import * as fs from 'fs';
 import * as zlib from 'zlib';
 import { WeightsFormatError } from '../errors';
 import { getLimits } from '../limits';
+import { openRegularFile } from '../io/regular-file';
 
 export interface ZipEntry {
   name: string;
@@ -50,10 +51,10 @@ export class ZipFile {
   private readonly fd: number;
   private readonly byName: Map<string, ZipEntry>;
 
-  private constructor(label: string, fd: number) {
+  private constructor(label: string, fd: number, size: number) {
     this.label = label;
     this.fd = fd;
-    this.size = fs.fstatSync(fd).size;
+    this.size = size;
     try {
       this.entries = this.readCentralDirectory();
     } catch (e) {
@@ -64,13 +65,8 @@ export class ZipFile {
   }
 
   static open(path: string): ZipFile {
-    let fd: number;
-    try {
-      fd = fs.openSync(path, 'r');
-    } catch (e) {
-      throw new WeightsFormatError(path, `cannot open: ${(e as Error).message}`);
-    }
-    return new ZipFile(path, fd);
+    const { fd, size } = openRegularFile(path, (p) => new WeightsFormatError(path, p));
+    return new ZipFile(path, fd, size);
   }
 
   private fail(problem: string): never {
@@ -174,11 +170,16 @@ export class ZipFile {
     return start;
   }
 
-  /** Read and check one entry (decompressed, CRC verified). `maxBytes` bounds what a caller is ready to hold. */
-  read(name: string, maxBytes = Number.MAX_SAFE_INTEGER): Uint8Array {
+  /**
+   * Read and check one entry (decompressed, CRC verified). `maxBytes` bounds what a caller is ready to hold
+   * (default maxTensorBytes, the limit every tensor's bytes are under); it is checked against the declared
+   * size before anything is inflated, and inflation stops at the declared size, so a deflate bomb costs
+   * at most that many bytes.
+   */
+  read(name: string, maxBytes = getLimits().maxTensorBytes, limitName = 'maxTensorBytes'): Uint8Array {
     const e = this.byName.get(name);
     if (!e) this.fail(`zip: no entry '${name}'`);
-    if (e.size > maxBytes) this.fail(`zip: entry '${name}' is ${e.size} bytes, more than the ${maxBytes} allowed`);
+    if (e.size > maxBytes) this.fail(`zip: entry '${name}' is ${e.size} bytes, more than ${limitName} (${maxBytes})`);
     const raw = this.readAt(this.dataOffset(e), e.compressedSize);
     let data: Uint8Array;
     if (e.method === 0) {
@@ -200,7 +201,7 @@ export class ZipFile {
 
 /** True when the first bytes are a zip local header (cheap sniff, no parsing). */
 export function looksLikeZip(path: string): boolean {
-  const fd = fs.openSync(path, 'r');
+  const { fd } = openRegularFile(path, (p) => new WeightsFormatError(path, p));
   try {
     const b = Buffer.alloc(4);
     return fs.readSync(fd, b, 0, 4, 0) === 4 && b.readUInt32LE(0) === LFH_SIG;

@@ -67,7 +67,7 @@ export const ablate = defineCommand<Flags>({
     if (f['caption-map']) requirePath('--caption-map', f['caption-map'], 'file');
     const { modelPath } = checkConfigFlags({ weights: f.weights, configs: 'clip', set: [] });
     const out = prepareOutDir(f.out);
-    const ds = loadDataset(f.dataset, { data, images: f.images, captionMap: f['caption-map'], limit: f.limit });
+    const ds = loadDataset(f.dataset, { data, images: f.images, captionMap: f['caption-map'], limit: f.limit, allowOutsideImages: f['allow-outside-images'] === true });
     const backend = await initBackend({ backend: f.backend, source: '--backend' });
     io.stderr.write(`${backendLine(backend)}\n${points.length} grid point(s) × ${ds.items.length} items\n`);
     const model = await loadClip(f.weights);

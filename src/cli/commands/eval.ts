@@ -16,7 +16,7 @@ import { runRetrieval } from './retrieval';
 
 type EvalFlags = ConfigFlags & {
   dataset?: DatasetKind; data?: string; images?: string; 'caption-map'?: string; limit?: number; out: string;
-  strict?: boolean; task: 'pairs' | 'retrieval'; backend?: string; overlays: number;
+  strict?: boolean; task: 'pairs' | 'retrieval'; backend?: string; overlays: number; 'allow-outside-images'?: boolean;
 };
 
 export const evalCommand = defineCommand<EvalFlags>({
@@ -58,7 +58,7 @@ export const evalCommand = defineCommand<EvalFlags>({
     if (f['caption-map']) requirePath('--caption-map', f['caption-map'], 'file');
     checkConfigFlags(f);
     const out = prepareOutDir(f.out);
-    const ds = loadDataset(f.dataset, { data, images: f.images, captionMap: f['caption-map'], limit: f.limit });
+    const ds = loadDataset(f.dataset, { data, images: f.images, captionMap: f['caption-map'], limit: f.limit, allowOutsideImages: f['allow-outside-images'] });
     const backend = await initBackend({ backend: f.backend, source: '--backend' });
     io.stderr.write(`${backendLine(backend)}\n`);
     const s = await openScorer(f, io);

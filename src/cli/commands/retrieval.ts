@@ -17,7 +17,9 @@ import { checkCaptions, checkConfigFlags, CONFIG_FLAGS, ConfigFlags, openScorer,
 import type { FlagSpec } from '../args';
 import type { Io } from '../main';
 
-export type RetrievalFlags = ConfigFlags & { data?: string; images?: string; limit?: number; out: string; strict?: boolean; backend?: string };
+export type RetrievalFlags = ConfigFlags & {
+  data?: string; images?: string; limit?: number; out: string; strict?: boolean; backend?: string; 'allow-outside-images'?: boolean;
+};
 
 const KS = [1, 5, 10];
 
@@ -26,6 +28,7 @@ export const RETRIEVAL_FLAGS: FlagSpec[] = [
   { name: 'images', type: 'string', required: true, placeholder: 'DIR', help: 'folder the image names are relative to' },
   { name: 'limit', type: 'int', min: 1, placeholder: 'N', help: 'use the first N captions (and their images)' },
   { name: 'strict', type: 'boolean', help: 'fail on a caption longer than the model\'s context or with no word (default: truncate or score it, and warn)' },
+  { name: 'allow-outside-images', type: 'boolean', help: 'accept image paths outside the images folder (absolute or ../)' },
 ];
 
 export const retrieval = defineCommand<RetrievalFlags>({
@@ -34,7 +37,7 @@ export const retrieval = defineCommand<RetrievalFlags>({
   usage: 'abe-clip retrieval --data captions.jsonl --images DIR [--limit N] [--out DIR] [options]',
   flags: [
     ...RETRIEVAL_FLAGS,
-    { name: 'out', type: 'string', default: 'abe-clip-retrieval', placeholder: 'DIR', help: 'output folder for retrieval.json and retrieval.md' },
+    { name: 'out', type: 'string', default: 'abe-clip-retrieval', placeholder: 'DIR', help: 'output folder for retrieval.json, retrieval.md and report.html' },
     ...CONFIG_FLAGS,
   ],
   notes: [
@@ -60,7 +63,7 @@ export async function runRetrieval(f: RetrievalFlags, io: Io, command: string): 
   requirePath('--images', f.images, 'folder');
   checkConfigFlags(f);
   const out = prepareOutDir(f.out);
-  const set = loadRetrieval(f.data, f.images);
+  const set = loadRetrieval(f.data, f.images, f['allow-outside-images'] === true);
   if (f.limit !== undefined && f.limit < set.captions.length) {
     set.captions = set.captions.slice(0, f.limit);
     set.captionImage = set.captionImage.slice(0, f.limit);

@@ -1,6 +1,8 @@
 /** One entry point for every pairwise benchmark format the `eval` command reads. */
+import * as fs from 'fs';
 import * as path from 'path';
 import { UsageError } from '../../errors';
+import { confineImages } from './read';
 import type { PairDataset } from '../types';
 import { loadAbc6k } from './abc6k';
 import { loadAroAttribution } from './aro';
@@ -20,6 +22,11 @@ export interface LoadDatasetOptions {
   captionMap?: string;
   /** Keep the first N items (after the loader's own filtering). */
   limit?: number;
+  /**
+   * Accept image references that leave the images folder (absolute paths, `../`). Off by default: a
+   * downloaded annotation file could otherwise make `eval` read any file on the machine.
+   */
+  allowOutsideImages?: boolean;
 }
 
 export function loadDataset(kind: DatasetKind, o: LoadDatasetOptions): PairDataset {
@@ -36,6 +43,10 @@ export function loadDataset(kind: DatasetKind, o: LoadDatasetOptions): PairDatas
     case 'winoground': ds = loadWinoground(o.data, needImages()); break;
     case 'pairs': ds = loadPairs(o.data, o.images ?? path.dirname(o.data)); break;
     default: throw new UsageError('--dataset', `unknown dataset '${kind as string}'; use one of ${DATASET_KINDS.join(', ')}`);
+  }
+  if (!o.allowOutsideImages) {
+    const root = o.images ?? (fs.existsSync(o.data) && fs.statSync(o.data).isDirectory() ? o.data : path.dirname(o.data));
+    confineImages(ds.items, root, ds.source);
   }
   if (o.limit !== undefined) ds = { ...ds, items: limitItems(ds.items, o.limit) };
   return ds;

@@ -2,12 +2,12 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { DatasetError } from '../../errors';
+import { readRegularText, NO_SUCH_FILE } from '../../io/regular-file';
+import { renderValue } from '../../io/render';
 
 export function readText(file: string): string {
-  let st: fs.Stats;
-  try { st = fs.statSync(file); } catch { throw new DatasetError(file, 'file not found'); }
-  if (st.isDirectory()) throw new DatasetError(file, 'is a folder, expected a file');
-  try { return fs.readFileSync(file, 'utf8'); } catch (e) { throw new DatasetError(file, `cannot read: ${(e as Error).message}`); }
+  // Regular files only: a FIFO or device named as a dataset (or inside a SugarCrepe folder) must not hang.
+  return readRegularText(file, (p) => new DatasetError(file, p === NO_SUCH_FILE ? 'file not found' : p.replace('not a regular file (a folder)', 'is a folder, expected a file')));
 }
 
 export function readJson(file: string): unknown {
@@ -36,7 +36,7 @@ export function readJsonl(file: string): { line: number; value: Record<string, u
 export function str(rec: Record<string, unknown>, field: string, where: string): string {
   const v = rec[field];
   if (typeof v !== 'string') {
-    throw new DatasetError(where, v === undefined ? `missing field '${field}'` : `field '${field}' must be a string, got ${JSON.stringify(v)}`);
+    throw new DatasetError(where, v === undefined ? `missing field '${field}'` : `field '${field}' must be a string, got ${renderValue(v)}`);
   }
   return v;
 }
@@ -44,9 +44,24 @@ export function str(rec: Record<string, unknown>, field: string, where: string):
 export function num(rec: Record<string, unknown>, field: string, where: string): number {
   const v = rec[field];
   if (typeof v !== 'number' || !Number.isFinite(v)) {
-    throw new DatasetError(where, v === undefined ? `missing field '${field}'` : `field '${field}' must be a number, got ${JSON.stringify(v)}`);
+    throw new DatasetError(where, v === undefined ? `missing field '${field}'` : `field '${field}' must be a number, got ${renderValue(v)}`);
   }
   return v;
+}
+
+/**
+ * Refuse images that resolve outside `root` (lexically, and through symlinks when they exist): a downloaded
+ * annotation file must not make `eval` read any file on the machine. `allowOutsideImages` lifts it.
+ */
+export function confineImages(items: readonly { id: string; image: string }[], root: string, source: string): void {
+  const real = (p: string): string => { try { return fs.realpathSync(p); } catch { return path.resolve(p); } };
+  const inside = (p: string, r: string): boolean => { const rel = path.relative(r, p); return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel)); };
+  const rootAbs = path.resolve(root), rootReal = real(root);
+  for (const it of items) {
+    if (!inside(path.resolve(it.image), rootAbs) || !inside(real(it.image), rootReal)) {
+      throw new DatasetError(`${source} (item ${it.id})`, `image ${renderValue(it.image)} is outside the images folder ${root} (allow it with --allow-outside-images / allowOutsideImages)`);
+    }
+  }
 }
 
 /** Join an image reference onto the images folder unless it is absolute. */

@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import { DatasetError } from '../../errors';
 import type { RetrievalSet } from '../types';
-import { imagePath, readJsonl, readText, str } from './read';
+import { confineImages, imagePath, readJsonl, readText, str } from './read';
 
 /** The accepted captions-file formats, for help and error messages. */
 export const RETRIEVAL_FORMATS = 'JSON lines {"image", "caption"} (or "captions": [...]) in a .jsonl file, or image<TAB>caption lines';
@@ -25,7 +25,7 @@ export function retrievalFolderHint(dir: string): string {
   return base;
 }
 
-export function loadRetrieval(file: string, imagesDir: string): RetrievalSet {
+export function loadRetrieval(file: string, imagesDir: string, allowOutsideImages = false): RetrievalSet {
   if (fs.existsSync(file) && fs.statSync(file).isDirectory()) throw new DatasetError(file, retrievalFolderHint(file));
   const pairs: { image: string; caption: string }[] = [];
   if (file.endsWith('.jsonl')) {
@@ -55,5 +55,6 @@ export function loadRetrieval(file: string, imagesDir: string): RetrievalSet {
     if (k === undefined) { k = images.length; index.set(p.image, k); images.push(imagePath(imagesDir, p.image)); }
     return k;
   });
+  if (!allowOutsideImages) confineImages(images.map((image, k) => ({ id: `image ${k + 1}`, image })), imagesDir, file);
   return { source: file, images, captions: pairs.map((p) => p.caption), captionImage };
 }

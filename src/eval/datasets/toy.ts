@@ -7,6 +7,7 @@ import * as path from 'path';
 import { DatasetError } from '../../errors';
 import type { PairDataset, PairItem } from '../types';
 import { imagePath, readJsonl, str } from './read';
+import { renderValue } from '../../io/render';
 
 /** `data` is the benchmark folder (holding items.jsonl) or the items file itself. */
 export function loadToy(data: string, imagesDir?: string): PairDataset {
@@ -32,7 +33,7 @@ export function loadPairs(file: string, imagesDir: string): PairDataset {
     const where = `${file}:${line}`;
     const subset = value.subset === undefined ? 'all' : str(value, 'subset', where);
     const split = value.split === undefined ? 'all' : str(value, 'split', where);
-    const id = value.id === undefined ? `line-${line}` : String(value.id);
+    const id = value.id === undefined ? `line-${line}` : typeof value.id === 'string' ? value.id : renderValue(value.id);
     return {
       id,
       image: imagePath(imagesDir, str(value, 'image', where)),

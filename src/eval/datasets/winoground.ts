@@ -10,6 +10,7 @@ import * as path from 'path';
 import type { PairDataset, PairItem } from '../types';
 import { checkIds } from './toy';
 import { imagePath, readJsonl, str } from './read';
+import { renderValue } from '../../io/render';
 
 const EXTENSIONS = ['', '.png', '.jpg', '.jpeg', '.webp', '.bmp'];
 
@@ -23,7 +24,7 @@ export function loadWinoground(file: string, imagesDir: string): PairDataset {
   const items: PairItem[] = [];
   for (const { line, value } of readJsonl(file)) {
     const where = `${file}:${line}`;
-    const id = value.id === undefined ? `line-${line}` : String(value.id);
+    const id = value.id === undefined ? `line-${line}` : typeof value.id === 'string' ? value.id : renderValue(value.id);
     const c0 = str(value, 'caption_0', where), c1 = str(value, 'caption_1', where);
     const i0 = resolveImage(imagesDir, str(value, 'image_0', where));
     const i1 = resolveImage(imagesDir, str(value, 'image_1', where));

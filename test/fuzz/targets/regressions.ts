@@ -16,7 +16,35 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { chunk, makePng, noise } from '../../image/make';
-import { buildTorchZip, PickleWriter } from '../../weights/builders';
+import * as zlib from 'zlib';
+import { decodeJpeg } from '../../../src/image/jpeg';
+import { fixturePath } from '../../helpers/paths';
+import { buildTorchZip, PickleWriter, pickleTensor, stateDictPickle } from '../../weights/builders';
+
+/** Write a generated torch archive to a temp file, open it, clean up. */
+function openTorchBytes(bytes: Buffer): unknown {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'abe-regr-'));
+  const f = path.join(dir, 'x.pt');
+  try {
+    fs.writeFileSync(f, bytes);
+    return TorchCheckpoint.open(f);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Issue 15: TorchScript-like modules, `levels` deep, whose two children are the same object. */
+function sharedModules(levels: number): Buffer {
+  const p = new PickleWriter();
+  p.global('__torch__', 'M').emptyTuple().newobj().emptyDict().mark().str('w');
+  pickleTensor(p, { name: 'w', storageKey: '0', storageNumel: 1, shape: [1] });
+  p.setitems().build().op(0x72, 0, 0, 0, 0);
+  for (let i = 1; i <= levels; i++) {
+    p.op(0x30).global('__torch__', 'M').emptyTuple().newobj().emptyDict().mark();
+    p.str('a').op(0x6a, i - 1, 0, 0, 0).str('b').op(0x6a, i - 1, 0, 0, 0).setitems().build().op(0x72, i, 0, 0, 0);
+  }
+  return buildTorchZip('archive', p.stop().bytes(), { 0: new Uint8Array(4) });
+}
 import type { Target } from '../harness';
 
 let GIF_SEED: Buffer = Buffer.alloc(0);
@@ -129,6 +157,32 @@ export const KNOWN: Known[] = [
       } finally {
         fs.rmSync(dir, { recursive: true, force: true });
       }
+    },
+  },
+  // Issue 15 (an independent attack on every reader): structure, not bytes.
+  { name: 'TorchScript module DAG, 60 levels of shared children (2 KB) → WeightsFormatError (was 212 s, 3.9 GB)', run: () => openTorchBytes(sharedModules(60)) },
+  {
+    name: 'stride-0 view of a 1-element storage declaring 16384×16384 → WeightsFormatError (was 4 GB written)',
+    run: () => openTorchBytes(buildTorchZip('archive', stateDictPickle([{ name: 'w', storageKey: '0', storageNumel: 1, shape: [16384, 16384], stride: [0, 0] }]), { 0: new Uint8Array(4) })),
+  },
+  {
+    name: 'PNG of 1 × 90,000,000 pixels (inside maxImagePixels) → LimitError from the header (was OOM after 105 s)',
+    run: () => {
+      const ihdr = Buffer.alloc(13);
+      ihdr.writeUInt32BE(1, 0); ihdr.writeUInt32BE(90_000_000, 4); ihdr[8] = 8;
+      return decodeBytes(Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr),
+        chunk('IDAT', zlib.deflateSync(Buffer.alloc(1 << 16))), chunk('IEND', Buffer.alloc(0))]), 'tall.png');
+    },
+  },
+  {
+    name: 'progressive JPEG with 8,000 repeated scans → LimitError (was 201 s)',
+    run: () => {
+      const b = fs.readFileSync(fixturePath('images', 'jpeg', 'progressive-420.jpg'));
+      const sos = b.indexOf(Buffer.from([0xff, 0xda]));
+      let end = sos + 2 + b.readUInt16BE(sos + 2);
+      while (!(b[end] === 0xff && b[end + 1] !== 0 && !(b[end + 1] >= 0xd0 && b[end + 1] <= 0xd7))) end++;
+      const scan = b.subarray(sos, end);
+      return decodeJpeg(Buffer.concat([b.subarray(0, end), ...Array.from({ length: 8000 }, () => scan), b.subarray(end)]), 'scans.jpg');
     },
   },
 ];
