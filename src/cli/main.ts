@@ -15,6 +15,10 @@ export const COMMANDS: Record<string, { summary: string; load: () => Command }> 
   eval: { summary: 'accuracy on a pairwise benchmark (toy, SugarCrepe, ARO, ABC-6K, Winoground, pairs) or retrieval', load: () => require('./commands/eval').evalCommand },
   ablate: { summary: 'sweep ABE options over a benchmark (table, JSON, line plots)', load: () => require('./commands/ablate').ablate },
   convert: { summary: 'convert a checkpoint (.safetensors/.pt/HF folder) to the tfjs weight format', load: () => require('./commands/convert').convert },
+  embed: { summary: 'images/texts → sharded .npy embeddings + JSONL metadata (+ ABE features); resumable', load: () => require('./commands/embed').embed },
+  merge: { summary: 'check and combine the shards of embed/score runs', load: () => require('./commands/merge').merge },
+  submit: { summary: 'enqueue the shards of an embed/score job on a Redis (BullMQ) queue', load: () => require('./commands/submit').submit },
+  worker: { summary: 'process queued shards (retries, stalled-job recovery, exactly-once output)', load: () => require('./commands/worker').worker },
   bench: { summary: 'measure encoder and scoring speed', load: () => require('./commands/bench').bench },
 };
 

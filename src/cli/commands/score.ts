@@ -5,20 +5,26 @@ import { UsageError } from '../../errors';
 import { defineCommand } from '../command';
 import { backendLine, columns } from '../format';
 import { CONFIG_FLAGS, ConfigFlags, openScorer } from '../setup';
+import { BatchFlagValues, isFileMode, SCORE_FILE_FLAGS, scoreSpec } from './batch-flags';
+import { runSpecsHere } from './batch-run';
 
-export const score = defineCommand<ConfigFlags & { image: string[]; text: string[]; json?: boolean; backend?: string }>({
+export const score = defineCommand<ConfigFlags & BatchFlagValues & { image: string[]; text: string[]; json?: boolean; backend?: string }>({
   name: 'score',
   summary: 'CLIP and ABE scores of images × captions',
   usage: 'abe-clip score --weights W --image a.jpg [--image b.png …] --text "a red cube" [--text …] [--json]',
   flags: [
-    { name: 'image', type: 'string', multiple: true, required: true, placeholder: 'FILE', help: 'image file' },
-    { name: 'text', type: 'string', multiple: true, required: true, placeholder: 'CAPTION', help: 'caption' },
+    { name: 'image', type: 'string', multiple: true, placeholder: 'FILE', help: 'image file' },
+    { name: 'text', type: 'string', multiple: true, placeholder: 'CAPTION', help: 'caption' },
+    ...SCORE_FILE_FLAGS,
     { name: 'json', type: 'boolean', help: 'print JSON {images, texts, configs, scores: {config: [[…]]}} instead of a table' },
     ...CONFIG_FLAGS,
   ],
   notes: 'Scores are logits: logit_scale · cos(image, text) for clip, plus the configuration\'s ABE term.\n' +
     'Example:\n  abe-clip score --image data/toy-shapes/images/seen_0000.png --text "a orange star and a cyan circle" --text "a cyan star and a orange circle"\n',
   async exec(f, io) {
+    if (isFileMode(f)) return runSpecsHere([scoreSpec(f)], f, io);
+    if (!f.image?.length) throw new UsageError('--image', 'is required (or score files: --pairs FILE, or --texts FILE with --images/--from; see --help)');
+    if (!f.text?.length) throw new UsageError('--text', 'is required');
     for (const im of f.image) if (!fs.existsSync(im)) throw new UsageError(`--image ${im}`, 'no such file');
     const backend = await initBackend({ backend: f.backend });
     if (!f.json) io.stderr.write(backendLine(backend) + '\n');
