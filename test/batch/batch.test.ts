@@ -131,7 +131,7 @@ describe('batch: embed, score over files, merge (toy-shapes, synthetic images)',
     expect(fs.statSync(path.join(out, 'shards', '00000', 'scores.jsonl')).mtimeMs).to.equal(mtime);
   });
 
-  it('a rerun with other options or another model into the same folder is refused with what differs', async () => {
+  it('a rerun with other options into the same folder is refused with what differs', async () => {
     const out = path.join(dir, 'sp');
     const r = await cli(['score', '--pairs', syn.pairsCsv, '--out', out, '--shard-size', '7', '--set', 'lambda=1']);
     expect(r.code).to.equal(1);
@@ -166,6 +166,21 @@ describe('batch: embed, score over files, merge (toy-shapes, synthetic images)',
     const bad = await cli(['merge', path.join(dir, 'w0', 'images'), path.join(dir, 'w1', 'images'), '--out', path.join(dir, 'm-w')]);
     expect(bad.code).to.equal(1);
     expect(bad.stderr).to.match(/00002.meta\.jsonl: does not match the hash in shard\.json/);
+  });
+
+  it('rank: CLIP top-k equals the order of a direct scoreMatrix over all images, and the ABE rerank of a pool of all images equals the direct abe+regions order (1e-5 relative)', async () => {
+    const caps = syn.captions.slice(0, 2);
+    const r = await cli(['rank', '--from', embedOut, '--text', caps[0], '--text', caps[1], '--k', '3', '--pool', '20']);
+    expect(r.code, r.stderr).to.equal(0);
+    const rows = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const M = syn.captions.length;
+    caps.forEach((cap, n) => {
+      const m = syn.captions.indexOf(cap);
+      const order = (c: string) => syn.images.map((_, i) => i).sort((a, b) => direct[c][b * M + m] - direct[c][a * M + m]).slice(0, 3);
+      expect(rows[n].clip.map((x: { image: string }) => x.image)).to.deep.equal(order('clip').map((i) => syn.images[i]));
+      expect(rows[n].reranked.map((x: { image: string }) => x.image)).to.deep.equal(order('abe+regions').map((i) => syn.images[i]));
+      rows[n].reranked.forEach((x: { image: string; score: number }) => expect(relErr(x.score, direct['abe+regions'][syn.images.indexOf(x.image) * M + m])).to.be.below(1e-5));
+    });
   });
 
   it('usage errors: bad --shard, Parquet pairs, unknown configuration', async () => {
