@@ -7,11 +7,10 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { AbeScorer } from '../abe/scorer';
-import type { ImageFeatures } from '../abe/features';
 import type { ClipModel } from '../clip/model';
-import { loadImages } from '../image/loader';
 import { writeDurable } from './atomic';
 import { encodeFeatures } from './features-file';
+import { computedFeatures } from './features-source';
 import { hashStrings, listImages, readTexts } from './inputs';
 import { codeVersion, Manifest, modelIdentity, BATCH_FORMAT_VERSION } from './manifest';
 import { npyBytes } from './npy';
@@ -48,27 +47,14 @@ export function imageEmbedJob(spec: EmbedImagesSpec, model: ClipModel): BatchJob
       const mine = slice(k);
       // A scorer per shard, without a memory cache: nothing accumulates across shards.
       const scorer = new AbeScorer(model, 'clip', { maxEntries: 0 });
-      const meta: MetaRow[] = [];
-      const feats: ImageFeatures[] = [];
-      for (let b = 0; b < mine.length; b += spec.batch) {
-        const part = mine.slice(b, b + spec.batch);
-        const { pixels, ok, errors } = await loadImages(part, { resolution: model.config.imageResolution, onError: spec.strict ? 'throw' : 'skip' });
-        let f: ImageFeatures[];
-        try {
-          f = ok.length ? await scorer.imageFeatures(pixels, featureOpts.length ? featureOpts : undefined) : [];
-        } finally {
-          pixels.dispose();
-        }
-        const errOf = new Map(errors.map((e) => [e.index, e.error.message]));
-        let j = 0;
-        part.forEach((p, i) => {
-          const err = errOf.get(i) ?? null;
-          let bytes: number | null = null;
-          try { bytes = fs.statSync(p).size; } catch { /* missing: bytes stays null */ }
-          meta.push({ path: p, shard: k, row: err === null ? feats.length + j++ : null, bytes, error: err });
-        });
-        feats.push(...f);
-      }
+      const source = computedFeatures(model, featureOpts.length ? featureOpts : [configOptions('clip', {})], spec.batch, spec.strict);
+      const { feats, at } = await source.fetch(mine, scorer);
+      const meta: MetaRow[] = mine.map((p, i) => {
+        let bytes: number | null = null;
+        try { bytes = fs.statSync(p).size; } catch { /* missing: bytes stays null */ }
+        const a = at[i];
+        return { path: p, shard: k, row: typeof a === 'number' ? a : null, bytes, error: typeof a === 'number' ? null : a };
+      });
       const E = model.config.embedDim;
       const emb = new Float32Array(feats.length * E);
       feats.forEach((f, i) => emb.set(f.embed, i * E));

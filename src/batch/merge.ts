@@ -11,11 +11,12 @@ import { InputError } from '../errors';
 import { isTemp, writeFileAtomic } from './atomic';
 import { manifestHash, SHARDS_DIR, SHARD_INFO, ShardInfo } from './job';
 import { Manifest, manifestDiff, MANIFEST, readManifest } from './manifest';
+import { npyHeader } from './npy';
 import { shardName } from './shards';
 
 export interface MergeSummary { out: string; kind: string; shards: number; rows: number; failed: number; files: string[] }
 
-function npyHeader(buf: Buffer, label: string): { offset: number; rows: number; cols: number; descr: string } {
+function readNpyHeader(buf: Buffer, label: string): { offset: number; rows: number; cols: number; descr: string } {
   if (buf.toString('latin1', 0, 6) !== '\x93NUMPY') throw new InputError(label, 'not a .npy file');
   const hlen = buf.readUInt16LE(8);
   const h = buf.toString('latin1', 10, 10 + hlen);
@@ -70,21 +71,18 @@ export function mergeOutputs(dirs: readonly string[], out: string): MergeSummary
     // Pass 1: shapes; pass 2: stream data bytes behind one header.
     let total = 0, cols = 0, descr = '';
     for (let k = 0; k < m.shards; k++) {
-      const h = npyHeader(shardFiles(k).read('embeds.npy'), `shard ${shardName(k)}`);
+      const h = readNpyHeader(shardFiles(k).read('embeds.npy'), `shard ${shardName(k)}`);
       total += h.rows; cols = h.cols; descr = h.descr;
     }
     const npy = path.join(out, 'embeds.npy'), meta = path.join(out, 'meta.jsonl');
     const tmpN = `${npy}.partial`, tmpM = `${meta}.partial`;
-    let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${total}, ${cols}), }`;
-    header += ' '.repeat((64 - ((10 + header.length + 1) % 64)) % 64) + '\n';
-    const pre = Buffer.alloc(10); pre.write('\x93NUMPY', 0, 'latin1'); pre[6] = 1; pre.writeUInt16LE(header.length, 8);
     const fn = fs.openSync(tmpN, 'w'), fm = fs.openSync(tmpM, 'w');
     try {
-      fs.writeSync(fn, Buffer.concat([pre, Buffer.from(header, 'latin1')]));
+      fs.writeSync(fn, npyHeader(descr, [total, cols]));
       for (let k = 0; k < m.shards; k++) {
         const { info, read } = shardFiles(k);
         const b = read('embeds.npy');
-        const h = npyHeader(b, `shard ${shardName(k)}`);
+        const h = readNpyHeader(b, `shard ${shardName(k)}`);
         fs.writeSync(fn, b.subarray(h.offset));
         const lines = read('meta.jsonl').toString('utf8').split('\n').filter(Boolean).map((l) => {
           const r = JSON.parse(l);

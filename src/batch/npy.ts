@@ -41,18 +41,22 @@ export function fromHalf(h: number): number {
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
 
-/** The bytes of a `.npy` file holding `data` as a C-order array of `shape`. */
-export function npyBytes(data: Float32Array, shape: readonly number[], dtype: NpyDtype = 'float32'): Buffer {
-  const count = shape.reduce((a, b) => a * b, 1);
-  if (count !== data.length) throw new InputError('npy', `shape [${shape.join(', ')}] holds ${count} values, data has ${data.length}`);
+/** The magic, version and header of a `.npy` file (`descr` as numpy writes it, e.g. '<f4'). */
+export function npyHeader(descr: string, shape: readonly number[]): Buffer {
   const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
-  let header = `{'descr': '${DESCR[dtype]}', 'fortran_order': False, 'shape': ${shapeText}, }`;
-  const pad = 64 - ((10 + header.length + 1) % 64);
-  header += ' '.repeat(pad % 64) + '\n';
+  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shapeText}, }`;
+  header += ' '.repeat((64 - ((10 + header.length + 1) % 64)) % 64) + '\n';
   const pre = Buffer.alloc(10);
   pre.write('\x93NUMPY', 0, 'latin1');
   pre[6] = 1; pre[7] = 0;
   pre.writeUInt16LE(header.length, 8);
+  return Buffer.concat([pre, Buffer.from(header, 'latin1')]);
+}
+
+/** The bytes of a `.npy` file holding `data` as a C-order array of `shape`. */
+export function npyBytes(data: Float32Array, shape: readonly number[], dtype: NpyDtype = 'float32'): Buffer {
+  const count = shape.reduce((a, b) => a * b, 1);
+  if (count !== data.length) throw new InputError('npy', `shape [${shape.join(', ')}] holds ${count} values, data has ${data.length}`);
   let body: Buffer;
   if (dtype === 'float32') {
     body = Buffer.alloc(data.length * 4);
@@ -61,7 +65,7 @@ export function npyBytes(data: Float32Array, shape: readonly number[], dtype: Np
     body = Buffer.alloc(data.length * 2);
     for (let i = 0; i < data.length; i++) body.writeUInt16LE(toHalf(data[i]), i * 2);
   }
-  return Buffer.concat([pre, Buffer.from(header, 'latin1'), body]);
+  return Buffer.concat([npyHeader(DESCR[dtype], shape), body]);
 }
 
 export interface NpyArray { data: Float32Array; shape: number[]; dtype: NpyDtype }
