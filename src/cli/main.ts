@@ -17,6 +17,11 @@ export const COMMANDS: Record<string, { summary: string; load: () => Command }> 
   retrieval: { summary: 'image ↔ text retrieval Recall@1/5/10 both ways on an images folder + a captions file', load: () => require('./commands/retrieval').retrieval },
   ablate: { summary: 'sweep ABE options over a benchmark (table, JSON, line plots)', load: () => require('./commands/ablate').ablate },
   convert: { summary: 'convert a checkpoint (.safetensors/.pt/HF folder) to the tfjs weight format', load: () => require('./commands/convert').convert },
+  embed: { summary: 'images/texts → sharded .npy embeddings + JSONL metadata (+ ABE features); resumable', load: () => require('./commands/embed').embed },
+  rank: { summary: 'top-k images per caption by CLIP over an embed output, reranked by ABE', load: () => require('./commands/rank').rank },
+  merge: { summary: 'check and combine the shards of embed/score runs', load: () => require('./commands/merge').merge },
+  submit: { summary: 'enqueue the shards of an embed/score job on a Redis (BullMQ) queue', load: () => require('./commands/submit').submit },
+  worker: { summary: 'process queued shards (retries, stalled-job recovery, exactly-once output)', load: () => require('./commands/worker').worker },
   bench: { summary: 'measure encoder and scoring speed', load: () => require('./commands/bench').bench },
   backends: { summary: 'which backends load here (version, device) and how to install the others', load: () => require('./commands/backends').backends },
 };

@@ -1,20 +1,22 @@
 /** `abe-clip score`: CLIP and ABE scores of every image × caption, as a table or JSON. */
 import { deviceReport, initBackend } from '../../backend';
-import { ImageDecodeError } from '../../errors';
+import { ImageDecodeError, UsageError } from '../../errors';
 import { captionJson } from '../../eval/captions';
 import { defineCommand } from '../command';
 import { backendLine, columns } from '../format';
 import { checkCaptions, checkConfigFlags, CONFIG_FLAGS, ConfigFlags, openScorer, requirePath } from '../setup';
+import { BatchFlagValues, isFileMode, SCORE_FILE_FLAGS, scoreSpec } from './batch-flags';
+import { runSpecsHere } from './batch-run';
 
-export const score = defineCommand<ConfigFlags & { image: string[]; text: string[]; json?: boolean; strict?: boolean; backend?: string }>({
+export const score = defineCommand<ConfigFlags & BatchFlagValues & { image: string[]; text: string[]; json?: boolean; backend?: string }>({
   name: 'score',
   summary: 'CLIP and ABE scores of images × captions',
   usage: 'abe-clip score --weights W --image a.jpg [--image b.png …] --text "a red cube" [--text …] [--json]',
   flags: [
-    { name: 'image', type: 'string', multiple: true, required: true, placeholder: 'FILE', help: 'image file' },
-    { name: 'text', type: 'string', multiple: true, required: true, placeholder: 'CAPTION', help: 'caption' },
+    { name: 'image', type: 'string', multiple: true, placeholder: 'FILE', help: 'image file' },
+    { name: 'text', type: 'string', multiple: true, placeholder: 'CAPTION', help: 'caption' },
+    ...SCORE_FILE_FLAGS,
     { name: 'json', type: 'boolean', help: 'print JSON {images, texts, configs, scores: {config: [[…]]}, captions} instead of a table' },
-    { name: 'strict', type: 'boolean', help: 'fail on a caption longer than the model\'s context or with no word (default: truncate or score it, and warn)' },
     ...CONFIG_FLAGS,
   ],
   notes: 'Scores are logits: logit_scale · cos(image, text) for clip, plus the configuration\'s ABE term.\n' +
@@ -22,6 +24,9 @@ export const score = defineCommand<ConfigFlags & { image: string[]; text: string
     'captions with no word are scored, both with a warning; --strict makes them an error.\n' +
     'Example:\n  abe-clip score --image data/toy-shapes/images/seen_0000.png --text "a orange star and a cyan circle" --text "a cyan star and a orange circle"\n',
   async exec(f, io) {
+    if (isFileMode(f)) return runSpecsHere([scoreSpec(f)], f, io);
+    if (!f.image?.length) throw new UsageError('--image', 'is required (or score files: --pairs FILE, or --texts FILE with --images/--from; see --help)');
+    if (!f.text?.length) throw new UsageError('--text', 'is required');
     for (const im of f.image) requirePath('--image', im, 'file');
     checkConfigFlags(f);
     const backend = await initBackend({ backend: f.backend, source: '--backend' });
