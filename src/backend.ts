@@ -6,6 +6,7 @@
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { OptionsError } from './errors';
+import { tuneTensorflowKernels } from './tensor/tensorflow';
 
 export interface BackendAttempt { name: string; ok: boolean; error?: string }
 
@@ -71,6 +72,7 @@ export async function initBackend(opts: { backend?: string } = {}): Promise<Back
       const ok = await tf.setBackend(c.tfBackend);
       if (!ok) throw new Error(`tf.setBackend('${c.tfBackend}') returned false`);
       await tf.ready();
+      if (c.tfBackend === 'tensorflow') tuneTensorflowKernels();
       const info: BackendInfo = { name: c.name, tfBackend: c.tfBackend, tried: [...tried, { name: c.name, ok: true }] };
       if (c.tfBackend === 'wasm') {
         info.simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
