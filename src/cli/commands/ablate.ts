@@ -15,11 +15,11 @@ import { loadClip, resolveModelPath } from '../../clip/load';
 import { defineCommand } from '../command';
 import { backendLine, columns } from '../format';
 import { bundledBenchmark } from '../paths';
-import { DATASET_FLAGS, parseSets } from '../setup';
+import { applyThreads, DATASET_FLAGS, openChunkScorer, parseSets, THREADS_FLAG } from '../setup';
 
 type Flags = {
   grid: string[]; dataset: DatasetKind; data?: string; images?: string; 'caption-map'?: string; limit?: number; out: string;
-  strict?: boolean; weights: string; config: string; set: string[]; cache: string; 'no-cache'?: boolean; backend?: string; _: string[];
+  strict?: boolean; weights: string; config: string; set: string[]; cache: string; 'no-cache'?: boolean; backend?: string; threads?: number; _: string[];
 };
 
 export const ablate = defineCommand<Flags>({
@@ -37,6 +37,7 @@ export const ablate = defineCommand<Flags>({
     { name: 'set', type: 'string', multiple: true, placeholder: 'KEY=VALUE', help: 'fixed option override for every grid point' },
     { name: 'cache', type: 'string', default: '.abe-cache', placeholder: 'DIR', help: 'image-feature cache folder' },
     { name: 'no-cache', type: 'boolean', help: 'do not read or write the feature cache' },
+    THREADS_FLAG,
   ],
   notes: 'Grid options are ABE option names (see the README table): refine, gamma, refineLayer, template,\n' +
     'patchFeatures, patchLayer, locate, topK, fuse, lambda, regionFeatures, maxRegions, regionLambda, …\n' +
@@ -59,24 +60,30 @@ export const ablate = defineCommand<Flags>({
     const data = f.data ?? (f.dataset === 'toy' ? bundledBenchmark() : undefined);
     if (!data) throw new UsageError('--data', `is required for --dataset ${f.dataset}`);
     const ds = loadDataset(f.dataset, { data, images: f.images, captionMap: f['caption-map'], limit: f.limit });
+    const threads = applyThreads(f.threads, true);
     const backend = await initBackend({ backend: f.backend });
     io.stderr.write(`${backendLine(backend)}\n${points.length} grid point(s) × ${ds.items.length} items\n`);
     const modelPath = resolveModelPath(f.weights);
     const model = await loadClip(f.weights);
     let scorer: ModelScorer;
+    const configs = [{ name: 'clip' }, ...points.map((p) => ({ name: pointLabel(p), base: f.config, overrides: { ...fixed, ...p } as Partial<AbeOptions> }))];
+    const cacheDir = f['no-cache'] ? undefined : f.cache;
     try {
-      scorer = new ModelScorer(model, {
-        configs: [{ name: 'clip' }, ...points.map((p) => ({ name: pointLabel(p), base: f.config, overrides: { ...fixed, ...p } as Partial<AbeOptions> }))],
-        cacheDir: f['no-cache'] ? undefined : f.cache,
-        modelId: undefined,
-      });
+      scorer = new ModelScorer(model, { configs, cacheDir, modelId: undefined });
     } catch (e) {
       model.dispose();
       if (isTypedError(e)) throw new UsageError('--grid', (e as Error & { problem: string }).problem);
       throw e;
     }
+    let pool;
     try {
-      const run = await runPairs(ds, scorer, { strict: f.strict, progress: io.stderr, label: 'ablate' });
+      pool = await openChunkScorer(f.weights, configs, cacheDir, undefined, threads, io);
+    } catch (e) {
+      scorer.dispose(); model.dispose();
+      throw e;
+    }
+    try {
+      const run = await runPairs(ds, pool ?? scorer, { strict: f.strict, progress: io.stderr, label: 'ablate' });
       const sum = summarise(run, { halvings: 50 });
       const table = ablationRows(sum, points);
       const best = [...table.rows].sort((a, b) => b.overall - a.overall)[0];
@@ -116,6 +123,7 @@ export const ablate = defineCommand<Flags>({
       io.stdout.write(`${text}\n\nbest overall: ${best.label} (${best.overall.toFixed(3)}); ${run.seconds.toFixed(1)} s\n` +
         `wrote ${files.map((x) => path.join(path.relative(process.cwd(), out) || '.', x)).join(', ')}\n`);
     } finally {
+      await pool?.close();
       scorer.dispose();
       model.dispose();
     }

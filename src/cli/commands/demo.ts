@@ -15,7 +15,7 @@ import { writeReport } from '../../eval/write';
 import { defineCommand } from '../command';
 import { backendLine } from '../format';
 import { bundledBenchmark } from '../paths';
-import { openScorer } from '../setup';
+import { applyThreads, openScorer, THREADS_FLAG } from '../setup';
 
 /** Largest |ours − reference| of the CLIP logits over the scored items (reference_scores.jsonl). */
 function referenceCheck(file: string, clip: Map<string, [number, number]>): { n: number; maxDiff: number; flips: number } | null {
@@ -33,7 +33,7 @@ function referenceCheck(file: string, clip: Map<string, [number, number]>): { n:
   return { n, maxDiff, flips };
 }
 
-export const demo = defineCommand<{ out: string; limit?: number; heatmaps: number; cache: string; 'no-cache'?: boolean; backend?: string }>({
+export const demo = defineCommand<{ out: string; limit?: number; heatmaps: number; cache: string; 'no-cache'?: boolean; backend?: string; threads?: number }>({
   name: 'demo',
   summary: 'CLIP vs ABE-CLIP on the bundled toy-shapes benchmark with the bundled model (offline)',
   usage: 'abe-clip demo [--out DIR] [--limit N]',
@@ -43,18 +43,20 @@ export const demo = defineCommand<{ out: string; limit?: number; heatmaps: numbe
     { name: 'heatmaps', type: 'int', min: 0, default: 3, placeholder: 'N', help: 'alignment heatmaps of the first N swap-att items' },
     { name: 'cache', type: 'string', default: '.abe-cache', placeholder: 'DIR', help: 'image-feature cache folder' },
     { name: 'no-cache', type: 'boolean', help: 'do not read or write the feature cache' },
+    THREADS_FLAG,
   ],
   notes: 'Writes report.json, report.md, report.csv, accuracy.png and heatmap-<item>.png into --out.\n',
   async exec(f, io) {
     const out = prepareOutDir(f.out);
     const bench = bundledBenchmark();
     const ds = loadDataset('toy', { data: bench, limit: f.limit });
+    const threads = applyThreads(f.threads, true);
     const backend = await initBackend({ backend: f.backend });
     io.stderr.write(`${backendLine(backend)}\n`);
-    const s = await openScorer({ weights: 'toy-shapes', configs: 'clip,abe,abe+regions', set: [], cache: f.cache, 'no-cache': f['no-cache'] }, io);
+    const s = await openScorer({ weights: 'toy-shapes', configs: 'clip,abe,abe+regions', set: [], cache: f.cache, 'no-cache': f['no-cache'] }, io, {}, threads);
     try {
       io.stderr.write(`toy-shapes benchmark: ${ds.items.length} items (${new Set(ds.items.map((i) => i.image)).size} images)\n`);
-      const run = await runPairs(ds, s.scorer, { progress: io.stderr, label: 'toy-shapes' });
+      const run = await runPairs(ds, s.chunks, { progress: io.stderr, label: 'toy-shapes' });
       const sum = summarise(run);
       const clip = new Map(run.scored.map((r) => [r.item.id, r.scores.clip]));
       const ref = referenceCheck(path.join(bench, 'reference_scores.jsonl'), clip);
@@ -87,7 +89,7 @@ export const demo = defineCommand<{ out: string; limit?: number; heatmaps: numbe
         'working, not a held-out result.\n');
       const rel = path.relative(process.cwd(), out) || '.';
       io.stdout.write(`\nwrote ${[...written.files, ...figures].map((x) => path.join(rel, path.basename(x))).join(', ')}\n` +
-        `${run.seconds.toFixed(1)} s; ${s.cacheLine()}\n`);
+        `${run.seconds.toFixed(1)} s (${(run.scored.length / run.seconds).toFixed(1)} items/s, ${s.threads} thread${s.threads === 1 ? '' : 's'}); ${s.cacheLine()}\n`);
     } finally {
       s.dispose();
     }

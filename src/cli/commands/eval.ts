@@ -13,11 +13,11 @@ import { writeReport } from '../../eval/write';
 import { defineCommand } from '../command';
 import { backendLine, columns } from '../format';
 import { bundledBenchmark } from '../paths';
-import { CONFIG_FLAGS, ConfigFlags, DATASET_FLAGS, openScorer } from '../setup';
+import { applyThreads, CONFIG_FLAGS, ConfigFlags, DATASET_FLAGS, openScorer, THREADS_FLAG } from '../setup';
 
 type EvalFlags = ConfigFlags & {
   dataset: DatasetKind; data?: string; images?: string; 'caption-map'?: string; limit?: number; out: string;
-  strict?: boolean; task: 'pairs' | 'retrieval'; backend?: string;
+  strict?: boolean; task: 'pairs' | 'retrieval'; backend?: string; threads?: number;
 };
 
 export const evalCommand = defineCommand<EvalFlags>({
@@ -30,6 +30,7 @@ export const evalCommand = defineCommand<EvalFlags>({
     { name: 'out', type: 'string', default: 'abe-clip-eval', placeholder: 'DIR', help: 'output folder for report.json/.csv/.md and accuracy.png' },
     { name: 'task', type: 'string', choices: ['pairs', 'retrieval'], default: 'pairs', placeholder: 'pairs|retrieval', help: 'retrieval: Recall@1/5/10 both ways on --images + a captions file (--data)' },
     ...CONFIG_FLAGS,
+    THREADS_FLAG,
   ],
   notes: [
     'Examples:',
@@ -50,15 +51,18 @@ export const evalCommand = defineCommand<EvalFlags>({
     if (!fs.existsSync(data)) throw new UsageError(`--data ${data}`, 'no such file or folder');
     if (f.images && !fs.existsSync(f.images)) throw new UsageError(`--images ${f.images}`, 'no such folder');
     const ds = loadDataset(f.dataset, { data, images: f.images, captionMap: f['caption-map'], limit: f.limit });
+    const threads = applyThreads(f.threads, true);
     const backend = await initBackend({ backend: f.backend });
     io.stderr.write(`${backendLine(backend)}\n`);
-    const s = await openScorer(f, io);
+    const s = await openScorer(f, io, {}, threads);
     try {
       io.stderr.write(`${ds.name}: ${ds.items.length} items from ${ds.source}\n`);
-      const run = await runPairs(ds, s.scorer, { strict: f.strict, progress: io.stderr, label: ds.name });
+      const run = await runPairs(ds, s.chunks, { strict: f.strict, progress: io.stderr, label: ds.name });
       reportMissing(run.missing, run.failed, io);
+      io.stderr.write(`${run.scored.length} items in ${run.seconds.toFixed(1)} s (${(run.scored.length / run.seconds).toFixed(1)} items/s, ${s.threads} thread${s.threads === 1 ? '' : 's'})\n`);
       const sum = summarise(run);
       const extras = datasetExtras(ds.name, run);
+      extras.json = { ...(extras.json ?? {}), threads: s.threads, itemsPerSecond: run.scored.length / run.seconds };
       const ctx = { command: 'eval', dataset: ds, model: s.modelLabel, backend: backend.name, options: s.scorer.options, extra: extras.json };
       const written = await writeReport(out, run, sum, ctx);
       io.stdout.write(formatTable(sum) + '\n');
@@ -98,6 +102,7 @@ async function retrieval(f: EvalFlags, out: string, io: { stdout: NodeJS.Writabl
     if (f.strict) throw new UsageError(`--images ${f.images}`, `${missing.length} image file(s) missing, first: ${missing[0]}`);
     throw new UsageError(`--images ${f.images}`, `${missing.length} image file(s) of the captions file are missing (first: ${missing[0]}); retrieval needs every image`);
   }
+  applyThreads(f.threads, false);
   const backend = await initBackend({ backend: f.backend });
   io.stderr.write(`${backendLine(backend)}\n`);
   const s = await openScorer(f, io);

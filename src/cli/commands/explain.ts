@@ -7,9 +7,9 @@ import { explainPair } from '../../eval/explain';
 import { prepareOutDir } from '../../eval/report';
 import { defineCommand } from '../command';
 import { backendLine } from '../format';
-import { CONFIG_FLAGS, ConfigFlags, openScorer } from '../setup';
+import { applyThreads, CONFIG_FLAGS, ConfigFlags, openScorer, THREADS_FLAG } from '../setup';
 
-export const explain = defineCommand<ConfigFlags & { image: string; text: string; out: string; config: string; json?: boolean; backend?: string }>({
+export const explain = defineCommand<ConfigFlags & { image: string; text: string; out: string; config: string; json?: boolean; backend?: string; threads?: number }>({
   name: 'explain',
   summary: 'draw each phrase group\'s sim_p map and chosen patches over the image, labelled with Δ',
   usage: 'abe-clip explain --weights W --image a.jpg --text "a red cube and a blue sphere" --out heat.png',
@@ -20,11 +20,13 @@ export const explain = defineCommand<ConfigFlags & { image: string; text: string
     { name: 'config', type: 'string', default: 'abe', placeholder: 'NAME', help: 'configuration whose parts are drawn (abe or abe+regions)' },
     { name: 'json', type: 'boolean', help: 'also print the per-group numbers as JSON' },
     ...CONFIG_FLAGS.filter((x) => x.name !== 'configs'),
+    THREADS_FLAG,
   ],
   async exec(f, io) {
     if (!fs.existsSync(f.image)) throw new UsageError(`--image ${f.image}`, 'no such file');
     if (!f.out.toLowerCase().endsWith('.png')) throw new UsageError(`--out ${f.out}`, 'must be a .png file');
     prepareOutDir(path.dirname(path.resolve(f.out)), '--out');
+    applyThreads(f.threads, false);
     const backend = await initBackend({ backend: f.backend });
     io.stderr.write(backendLine(backend) + '\n');
     const configs = ['clip', f.config].filter((x, i, a) => a.indexOf(x) === i).join(',');

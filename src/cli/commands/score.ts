@@ -4,9 +4,9 @@ import { initBackend } from '../../backend';
 import { UsageError } from '../../errors';
 import { defineCommand } from '../command';
 import { backendLine, columns } from '../format';
-import { CONFIG_FLAGS, ConfigFlags, openScorer } from '../setup';
+import { applyThreads, CONFIG_FLAGS, ConfigFlags, openScorer, THREADS_FLAG } from '../setup';
 
-export const score = defineCommand<ConfigFlags & { image: string[]; text: string[]; json?: boolean; backend?: string }>({
+export const score = defineCommand<ConfigFlags & { image: string[]; text: string[]; json?: boolean; backend?: string; threads?: number }>({
   name: 'score',
   summary: 'CLIP and ABE scores of images × captions',
   usage: 'abe-clip score --weights W --image a.jpg [--image b.png …] --text "a red cube" [--text …] [--json]',
@@ -15,11 +15,13 @@ export const score = defineCommand<ConfigFlags & { image: string[]; text: string
     { name: 'text', type: 'string', multiple: true, required: true, placeholder: 'CAPTION', help: 'caption' },
     { name: 'json', type: 'boolean', help: 'print JSON {images, texts, configs, scores: {config: [[…]]}} instead of a table' },
     ...CONFIG_FLAGS,
+    THREADS_FLAG,
   ],
   notes: 'Scores are logits: logit_scale · cos(image, text) for clip, plus the configuration\'s ABE term.\n' +
     'Example:\n  abe-clip score --image data/toy-shapes/images/seen_0000.png --text "a orange star and a cyan circle" --text "a cyan star and a orange circle"\n',
   async exec(f, io) {
     for (const im of f.image) if (!fs.existsSync(im)) throw new UsageError(`--image ${im}`, 'no such file');
+    applyThreads(f.threads, false);
     const backend = await initBackend({ backend: f.backend });
     if (!f.json) io.stderr.write(backendLine(backend) + '\n');
     const s = await openScorer(f, f.json ? { stderr: { write: () => true } as unknown as NodeJS.WritableStream } : io);
