@@ -25,7 +25,7 @@ import { BenchReport, ModelBench, PeerBenchReport } from './report';
 import { benchScoring, ScoreBenchResult } from './scoring';
 import { scoringInFreshProcess } from './scoring-job';
 import { comparePeer, PeerPlan } from './peer';
-import { tensorflowKernelsTuned } from '../tensor/tensorflow';
+import { setTensorflowThreads, tensorflowKernelsTuned } from '../tensor/tensorflow';
 import type { MeasureOptions } from './stats';
 
 export { formatBenchTable, formatPeerTable } from './report';
@@ -146,6 +146,7 @@ export async function runPeerBench(o: BenchOptions = {}): Promise<PeerBenchRepor
   const progress = o.onProgress ?? (() => {});
   const threads = o.threads ?? availableCores();
   if (!Number.isSafeInteger(threads) || threads < 1) throw new OptionsError('threads', `${threads} is not a positive integer`);
+  if (o.threads !== undefined) setTensorflowThreads(o.threads);
   const info = await initBackend(o.backend ? { backend: o.backend } : {});
   const c = o.quick ? QUICK_CONFIG : VIT_B32_CONFIG;
   const peer = await comparePeer(c, o.quick ? QUICK.peer : FULL.peer, info, threads, progress);
@@ -161,6 +162,7 @@ export async function runBench(o: BenchOptions = {}): Promise<BenchReport> {
   const quick = Boolean(o.quick), plan = quick ? QUICK : FULL;
   const threads = o.threads ?? availableCores();
   if (!Number.isSafeInteger(threads) || threads < 1) throw new OptionsError('threads', `${threads} is not a positive integer`);
+  if (o.threads !== undefined) setTensorflowThreads(o.threads); // before TensorFlow loads (it reads them once)
   const info = await initBackend(o.backend ? { backend: o.backend } : {});
   const notes: string[] = [];
 

@@ -73,14 +73,12 @@ export function tensorflowKernelsTuned(): boolean {
 }
 
 /**
- * Set TensorFlow's thread counts for a tfjs-node that has not loaded yet: intra-op `threads` (the cores one
- * op may use; without it TF_NUM_INTRAOP_THREADS as exported, else every core), inter-op 1 unless exported
- * (tfjs runs one op at a time, eagerly).
- * Returns the intra-op count that will apply.
+ * Set TensorFlow's intra-op thread count (the cores one op may use) for a tfjs-node that has not loaded yet;
+ * without `threads`, TF_NUM_INTRAOP_THREADS as exported applies, else every core. Inter-op threads stay as
+ * TensorFlow (or TF_NUM_INTEROP_THREADS) sets them. Returns the intra-op count that will apply, if known.
  */
 export function setTensorflowThreads(threads: number | undefined, env: NodeJS.ProcessEnv = process.env): number | undefined {
   if (threads !== undefined) env.TF_NUM_INTRAOP_THREADS = String(threads);
-  if (env.TF_NUM_INTEROP_THREADS === undefined) env.TF_NUM_INTEROP_THREADS = '1';
   const n = Number(env.TF_NUM_INTRAOP_THREADS);
   return Number.isInteger(n) && n > 0 ? n : undefined;
 }

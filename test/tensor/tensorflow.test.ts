@@ -6,13 +6,14 @@ import { maxAbsDiff } from '../helpers/close';
 import { PARITY_BACKENDS } from '../helpers/backends';
 
 describe('tensor/tensorflow setTensorflowThreads (on a given environment object)', () => {
-  it('a thread count sets TF_NUM_INTRAOP_THREADS (over an exported one) and inter-op 1 unless exported', () => {
+  it('a thread count sets TF_NUM_INTRAOP_THREADS (over an exported one); none leaves the environment as it was', () => {
     const env: NodeJS.ProcessEnv = { TF_NUM_INTRAOP_THREADS: '4' };
     expect(setTensorflowThreads(1, env)).to.equal(1);
-    expect(env).to.deep.equal({ TF_NUM_INTRAOP_THREADS: '1', TF_NUM_INTEROP_THREADS: '1' });
-    const env2: NodeJS.ProcessEnv = { TF_NUM_INTEROP_THREADS: '3' };
-    expect(setTensorflowThreads(undefined, env2)).to.equal(undefined);
-    expect(env2).to.deep.equal({ TF_NUM_INTEROP_THREADS: '3' });
+    expect(env).to.deep.equal({ TF_NUM_INTRAOP_THREADS: '1' });
+    const env2: NodeJS.ProcessEnv = { TF_NUM_INTRAOP_THREADS: '3' };
+    expect(setTensorflowThreads(undefined, env2)).to.equal(3);
+    expect(env2).to.deep.equal({ TF_NUM_INTRAOP_THREADS: '3' });
+    expect(setTensorflowThreads(undefined, {})).to.equal(undefined);
   });
 });
 

@@ -11,7 +11,7 @@ export const bench = defineCommand<{ quick?: boolean; json?: boolean; threads?: 
     { name: 'quick', type: 'boolean', help: 'tiny sizes: a smoke test in seconds' },
     { name: 'peer', type: 'boolean', help: 'only the onnxruntime comparison (ViT-B/32 images at batch 8, texts at batch 32)' },
     { name: 'json', type: 'boolean', help: 'print the report as JSON instead of a table' },
-    { name: 'threads', type: 'int', min: 1, placeholder: 'N', help: 'worker threads for the all-cores figures (default: the cores available)' },
+    { name: 'threads', type: 'int', min: 1, placeholder: 'N', help: 'threads for the all-cores figures: wasm pool workers, TensorFlow intra-op threads (default: the cores available)' },
     { name: 'out', type: 'string', placeholder: 'FILE', help: 'also write the JSON report to FILE' },
   ],
   async exec(f, io) {
