@@ -68,7 +68,7 @@ interface Plan {
 const FULL: Plan = {
   matmul: [1024, 2048], imageBatches: [8, 1, 32], textBatches: [1, 32], poolImageBatches: [8, 32], poolTextBatches: [32],
   scoring: [[256, 256]], job: { n: 1024, repeats: 3 }, distinctCaptions: 16, preprocessImages: 16,
-  peer: { imageBatch: 8, textBatch: 32, rounds: 7 },
+  peer: { imageBatch: 8, textBatch: 32, rounds: 5 },
   small: { warmup: 1, repeats: 5 }, large: { warmup: 1, repeats: 3 },
 };
 const QUICK: Plan = {

@@ -51,7 +51,7 @@ const close = async (x: BatchEncoder & { dispose?(): void; close?(): Promise<voi
   if (x.close) await x.close(); else x.dispose?.();
 };
 
-async function tower(kind: 'image' | 'text', ours: BatchEncoder, peer: OrtEncoder, input: tf.Tensor, batch: number, rounds: number): Promise<PeerTower> {
+async function tower(kind: 'image' | 'text', ours: BatchEncoder, peer: OrtEncoder, input: tf.Tensor, batch: number, rounds: number, progress: (m: string) => void): Promise<PeerTower> {
   const host = input.dataSync() as Float32Array | Int32Array;
   const encode = (): Promise<EncoderOutput> => (kind === 'image'
     ? ours.encodeImages(input as tf.Tensor4D, { batchSize: batch }) : ours.encodeTexts(input as tf.Tensor2D, { batchSize: batch }));
@@ -70,6 +70,7 @@ async function tower(kind: 'image' | 'text', ours: BatchEncoder, peer: OrtEncode
       for (let i = 0; i < mine.length; i++) { maxAbsDiff = Math.max(maxAbsDiff, Math.abs(mine[i] - theirs[i])); maxAbs = Math.max(maxAbs, Math.abs(mine[i])); }
     } else {
       oursMs.push(dt); peerMs.push(dp);
+      progress(`  round ${r}: ours ${dt.toFixed(0)} ms, onnxruntime ${dp.toFixed(0)} ms, ratio ${(dp / dt).toFixed(2)}`);
     }
   }
   const per = (ms: number): number => (batch * 1000) / ms;
@@ -105,7 +106,7 @@ export async function comparePeer(c: ClipConfig, plan: PeerPlan, backend: { name
           : createClip(c, w);
         w.clear();
         progress(`onnxruntime peer: ${kind}s, batch ${batch}, ${plan.rounds} interleaved rounds`);
-        out[kind] = await tower(kind, ours, peer, input, batch, plan.rounds);
+        out[kind] = await tower(kind, ours, peer, input, batch, plan.rounds, progress);
       } finally {
         input.dispose();
         if (ours) await close(ours);
