@@ -12,6 +12,7 @@ import { loadNative, nativeDevice, nativePackageVersion, NativePackage } from '.
 import type { WebgpuDevice } from './backends/webgpu';
 
 export { BACKEND_NAMES, INSTALL_COMMANDS } from './backends/names';
+import { tuneTensorflowKernels } from './tensor/tensorflow';
 
 export interface BackendAttempt { name: string; ok: boolean; error?: string }
 
@@ -175,6 +176,7 @@ export async function initBackend(opts: { backend?: string; source?: string } = 
       const ok = await tf.setBackend(c.tfBackend);
       if (!ok) throw new Error(`tf.setBackend('${c.tfBackend}') returned false`);
       await tf.ready();
+      if (c.tfBackend === 'tensorflow') tuneTensorflowKernels();
       const device = await c.device();
       const rejected = forced === undefined ? c.reject?.(device) : undefined;
       if (rejected) throw new Error(rejected);

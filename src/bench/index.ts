@@ -21,13 +21,16 @@ import { matmulGflops, MatmulResult } from './matmul';
 import { forceGc } from './memory';
 import { benchPreprocess, PreprocessResult } from './preprocess';
 import { randomClipWeights, weightsBytes } from './random-weights';
-import { BenchReport, ModelBench } from './report';
+import { BenchReport, ModelBench, PeerBenchReport } from './report';
 import { benchScoring, ScoreBenchResult } from './scoring';
 import { scoringInFreshProcess } from './scoring-job';
+import { comparePeer, PeerPlan } from './peer';
+import { setTensorflowThreads, tensorflowKernelsTuned } from '../tensor/tensorflow';
 import type { MeasureOptions } from './stats';
 
-export { formatBenchTable } from './report';
-export type { BenchReport, ModelBench } from './report';
+export { formatBenchTable, formatPeerTable } from './report';
+export type { BenchReport, ModelBench, PeerBenchReport } from './report';
+export type { PeerComparison, PeerTower } from './peer';
 export { QUICK_CONFIG, VIT_B32_CONFIG, imageEncodeFlops, textEncodeFlops } from './geometry';
 export { randomClipWeights } from './random-weights';
 export { matmulGflops } from './matmul';
@@ -57,6 +60,7 @@ interface Plan {
   job: { n: number; repeats: number };
   distinctCaptions: number;
   preprocessImages: number;
+  peer: PeerPlan;
   small: MeasureOptions;
   large: MeasureOptions;
 }
@@ -64,11 +68,13 @@ interface Plan {
 const FULL: Plan = {
   matmul: [1024, 2048], imageBatches: [8, 1, 32], textBatches: [1, 32], poolImageBatches: [8, 32], poolTextBatches: [32],
   scoring: [[256, 256]], job: { n: 1024, repeats: 3 }, distinctCaptions: 16, preprocessImages: 16,
+  peer: { imageBatch: 8, textBatch: 32, rounds: 5 },
   small: { warmup: 1, repeats: 5 }, large: { warmup: 1, repeats: 3 },
 };
 const QUICK: Plan = {
   matmul: [128, 256], imageBatches: [8, 1], textBatches: [1, 8], poolImageBatches: [8], poolTextBatches: [8],
   scoring: [[16, 16]], job: { n: 32, repeats: 2 }, distinctCaptions: 4, preprocessImages: 2,
+  peer: { imageBatch: 8, textBatch: 32, rounds: 2 },
   small: { warmup: 1, repeats: 2 }, large: { warmup: 1, repeats: 2 },
 };
 
@@ -122,14 +128,46 @@ function modelBench(name: string, c: ClipConfig, bytes: number): ModelBench {
 
 const at = (list: EncodeResult[], batch: number): EncodeResult | undefined => list.find((e) => e.batch === batch);
 
+/** One line naming what the encoders ran on (the backend's own description when it gives one). */
+export function deviceSummary(info: { name: string; tfBackend: string; simd?: boolean; device?: { summary?: string } }, threads: number): string {
+  if (info.device?.summary) return info.device.summary;
+  if (info.tfBackend === 'tensorflow') {
+    const b = tf.backend() as unknown as { binding?: { TF_Version?: string } };
+    const intra = Number(process.env.TF_NUM_INTRAOP_THREADS);
+    const n = Number.isInteger(intra) && intra > 0 ? intra : availableCores();
+    return `TensorFlow ${b.binding?.TF_Version ?? '?'}, CPU, ${n} intra-op thread${n === 1 ? '' : 's'}${tensorflowKernelsTuned() ? ', MatMul kernel' : ''}`;
+  }
+  if (info.tfBackend === 'wasm') return `WebAssembly${info.simd ? ' SIMD' : ''}, 1 thread per worker, ${threads} worker${threads === 1 ? '' : 's'} for all cores`;
+  return info.tfBackend;
+}
+
+/** The onnxruntime comparison alone (`bench --peer`): the acceptance ratios of issue #19 in about a minute. */
+export async function runPeerBench(o: BenchOptions = {}): Promise<PeerBenchReport> {
+  const progress = o.onProgress ?? (() => {});
+  const threads = o.threads ?? availableCores();
+  if (!Number.isSafeInteger(threads) || threads < 1) throw new OptionsError('threads', `${threads} is not a positive integer`);
+  if (o.threads !== undefined) setTensorflowThreads(o.threads);
+  const info = await initBackend(o.backend ? { backend: o.backend } : {});
+  const c = o.quick ? QUICK_CONFIG : VIT_B32_CONFIG;
+  const peer = await comparePeer(c, o.quick ? QUICK.peer : FULL.peer, info, threads, progress);
+  return {
+    quick: Boolean(o.quick), date: new Date().toISOString(), node: process.version, cpus: availableCores(), loadAverage: os.loadavg()[0],
+    backend: info.name, device: deviceSummary(info, threads), threads, geometry: o.quick ? 'tiny-random (quick)' : 'vit-b32-random', peer,
+  };
+}
+
 /** Run every measurement; see BenchReport for the fields. Takes a few minutes (seconds with `quick`). */
 export async function runBench(o: BenchOptions = {}): Promise<BenchReport> {
   const progress = o.onProgress ?? (() => {});
   const quick = Boolean(o.quick), plan = quick ? QUICK : FULL;
   const threads = o.threads ?? availableCores();
   if (!Number.isSafeInteger(threads) || threads < 1) throw new OptionsError('threads', `${threads} is not a positive integer`);
+  if (o.threads !== undefined) setTensorflowThreads(o.threads); // before TensorFlow loads (it reads them once)
   const info = await initBackend(o.backend ? { backend: o.backend } : {});
   const notes: string[] = [];
+
+  const peer = await comparePeer(quick ? QUICK_CONFIG : VIT_B32_CONFIG, plan.peer, info, threads, progress);
+  forceGc();
 
   progress('matMul');
   const matmul: MatmulResult[] = [];
@@ -210,8 +248,9 @@ export async function runBench(o: BenchOptions = {}): Promise<BenchReport> {
   const encodeMsPerImage = default8.medianMs / 8;
   const encodeMs1024 = (big.n * 1000) / all32.perSecond;
   const report: BenchReport = {
-    quick, date: new Date().toISOString(), node: process.version, cpus: availableCores(),
-    backend: info.name, simd: info.simd ?? null, threads,
+    quick, date: new Date().toISOString(), node: process.version, cpus: availableCores(), loadAverage: os.loadavg()[0],
+    backend: info.name, device: deviceSummary(info, threads), simd: info.simd ?? null, threads,
+    peer,
     matmulGflops1024: mm1024.gflops, matmulGflops2048: (matmul.find((m) => m.n === 2048) ?? matmul[matmul.length - 1]).gflops,
     matmul, models, preprocess, scoring,
     tokenizer: { warmTokensPerSecond: tk.warmTokensPerSecond, coldTokensPerSecond: tk.coldTokensPerSecond },
@@ -232,17 +271,22 @@ export async function runBench(o: BenchOptions = {}): Promise<BenchReport> {
     ratios: [],
     notes,
   };
-  const ratio = (name: string, value: number, target: string, ok: boolean) => report.ratios.push({ name, value, target, ok });
+  // A quick run is a smoke test on tiny sizes: its ratios are shown but not judged against the targets.
+  const ratio = (name: string, value: number, target: string, ok: boolean) => report.ratios.push({ name, value, target, ok: quick ? null : ok });
   for (const [layout, e] of one8 === default8 ? [[vit.weightLayout, one8] as const] : [[DEFAULT_POOL_LAYOUT, one8] as const, [vit.weightLayout, default8] as const]) {
     ratio(`image GFLOP/s batch 8, one core (${layout}) / matMul 1024³`, e.gflops / mm1024.gflops, '≥ 0.60', e.gflops / mm1024.gflops >= 0.6);
     ratio('  same from CPU time (robust when cores are shared)', e.cpuGflops / mm1024.cpuGflops, '≥ 0.60', e.cpuGflops / mm1024.cpuGflops >= 0.6);
   }
   ratio(`images/s batch 8, ${threads} workers / one core (${DEFAULT_POOL_LAYOUT} both)`, all8.perSecond / one8.perSecond, '≥ 1.70', all8.perSecond / one8.perSecond >= 1.7);
+  for (const t of [peer.image, peer.text]) {
+    if (t) ratio(`${t === peer.image ? 'images' : 'texts'}/s batch ${t.batch}, ${info.name} ${peer.ours === 'pool' ? `${threads} workers` : 'all cores'} / onnxruntime ${peer.peerThreads} threads`, t.ratio, '≥ 1.00', t.ratio >= 1);
+  }
+  if (peer.notMeasured) notes.push(`onnxruntime peer not measured: ${peer.notMeasured}`);
   ratio('preprocess 640×480 JPEG / encode one image (one core each)', jpeg.msPerImage / encodeMsPerImage, '≤ 0.25', jpeg.msPerImage / encodeMsPerImage <= 0.25);
   ratio(`scoreMatrix ${big.n}×${big.m} / encode ${big.n} images (all cores)`, big.medianMs / encodeMs1024, '≤ 0.10', big.medianMs / encodeMs1024 <= 0.1);
   ratio('peak RSS while scoring / weights float32', report.peakRssBytes / wBytes, '≤ 2.00', report.peakRssBytes / wBytes <= 2);
   const load = os.loadavg()[0];
   if (load > report.cpus * 0.75) notes.push(`the machine was busy (1-min load ${load.toFixed(1)} on ${report.cpus} cores): wall-clock figures are low and noisy; the CPU-time columns show each core's own rate`);
-  if (quick) notes.push('quick mode: tiny geometry and sizes; the acceptance targets apply to the full run');
+  if (quick) notes.push('quick: targets not judged (tiny geometry and sizes; the acceptance targets apply to the full run)');
   return report;
 }

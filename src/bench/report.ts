@@ -4,6 +4,7 @@ import type { MatmulResult } from './matmul';
 import type { PreprocessResult } from './preprocess';
 import type { ScoreBenchResult } from './scoring';
 import type { ScoringJobResult } from './scoring-job';
+import type { PeerComparison } from './peer';
 
 export interface ModelBench {
   /** `vit-b32-random` (ViT-B/32 geometry, random weights) or `toy-shapes` (the bundled model). */
@@ -30,7 +31,13 @@ export interface BenchReport {
   date: string;
   node: string;
   cpus: number;
+  /** 1-minute load average when the report was made (the machine's other work: figures are noisier above `cpus`). */
+  loadAverage: number;
   backend: string;
+  /** What the encoders ran on, in one line (TF version and threads, wasm SIMD, adapter). */
+  device: string;
+  /** Ours against onnxruntime (2 threads) on the same function, interleaved in this run. */
+  peer: PeerComparison;
   simd: boolean | null;
   /** Workers used for the all-cores figures. */
   threads: number;
@@ -68,9 +75,23 @@ export interface BenchReport {
   /** Float32 size of the ViT-B/32 weights. */
   weightsBytes: number;
   tfMemory: { numTensors: number; numBytes: number };
-  /** Each acceptance ratio and its target. */
-  ratios: { name: string; value: number; target: string; ok: boolean }[];
+  /** Each acceptance ratio and its target; `ok` is null in a quick run (a smoke test: targets not judged). */
+  ratios: { name: string; value: number; target: string; ok: boolean | null }[];
   notes: string[];
+}
+
+/** `bench --peer`: the onnxruntime comparison alone. */
+export interface PeerBenchReport {
+  quick: boolean;
+  date: string;
+  node: string;
+  cpus: number;
+  loadAverage: number;
+  backend: string;
+  device: string;
+  threads: number;
+  geometry: string;
+  peer: PeerComparison;
 }
 
 const f = (x: number, d = 1): string => (Number.isFinite(x) ? x.toFixed(d) : '—');
@@ -82,11 +103,27 @@ function table(rows: string[][]): string {
   return rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ')).join('\n');
 }
 
+function peerLines(p: PeerComparison): string[] {
+  const head = `against ${p.peer}${p.peerVersion ? ` ${p.peerVersion}` : ''} (${p.peerThreads} threads), same weights, interleaved rounds; ours: ${p.ours === 'pool' ? `worker pool, ${p.oursThreads} workers` : 'in-process model'}`;
+  if (p.notMeasured && !p.image) return [`${head}: not measured — ${p.notMeasured}`];
+  const rows = [['tower', 'batch', 'ours /s', 'peer /s', 'ratio', 'rounds (min–max)', 'max |Δ| embeds']];
+  for (const [name, t] of [['image', p.image], ['text', p.text]] as const) {
+    if (t) rows.push([name, String(t.batch), f(t.oursPerSec, 2), f(t.peerPerSec, 2), f(t.ratio, 2), `${t.rounds} (${f(t.roundRatioMin, 2)}–${f(t.roundRatioMax, 2)})`, `${t.maxAbsDiff.toExponential(1)} of ${f(t.maxAbs, 2)}`]);
+  }
+  return [head, table(rows), ...(p.notMeasured ? [`peer: ${p.notMeasured}`] : [])];
+}
+
+/** `bench --peer` as text. */
+export function formatPeerTable(r: PeerBenchReport): string {
+  return [`abe-clip bench --peer${r.quick ? ' (quick)' : ''} — ${r.date}, node ${r.node}, ${r.cpus} cores (load ${f(r.loadAverage)}), ${r.geometry}, backend ${r.backend}: ${r.device}`, ...peerLines(r.peer)].join('\n');
+}
+
 /** A plain-text rendering of the report (medians; ± is half the max−min spread over the median). */
 export function formatBenchTable(r: BenchReport): string {
   const out: string[] = [];
-  out.push(`abe-clip bench${r.quick ? ' (quick)' : ''} — ${r.date}, node ${r.node}, ${r.cpus} cores, backend ${r.backend}${r.simd === null ? '' : r.simd ? ' (SIMD)' : ' (no SIMD)'}, ${r.threads} worker thread(s) for "all cores"`);
+  out.push(`abe-clip bench${r.quick ? ' (quick)' : ''} — ${r.date}, node ${r.node}, ${r.cpus} cores (load ${f(r.loadAverage)}), backend ${r.backend}: ${r.device}; ${r.threads} thread(s) for "all cores"`);
   out.push('');
+  out.push(...peerLines(r.peer), '');
   out.push(table([['matMul (one core)', 'n', 'ms', 'GFLOP/s', 'spread', 'cpu GFLOP/s'],
     ...r.matmul.map((m) => ['', `${m.n}³`, f(m.medianMs), f(m.gflops), pm(m), f(m.cpuGflops)])]));
   for (const m of r.models) {
@@ -117,7 +154,7 @@ export function formatBenchTable(r: BenchReport): string {
   out.push(`scoring job (fresh process): features of ${j.n} images ${f(j.featuresMs / 1000)} s; peak RSS ${mb(j.peakRssBytes)} (${j.peakSource}); after scoring: wasm heap ${a.wasmHeap === null ? '—' : mb(a.wasmHeap)}, tensors ${mb(a.tensorBytes)}, JS heap ${mb(a.jsHeapUsed)}, external ${mb(a.external)} (array buffers ${mb(a.arrayBuffers)})`);
   out.push(`memory: peak RSS while scoring ${mb(r.peakRssBytes)}, process max RSS ${mb(r.processMaxRssBytes)}, weights ${mb(r.weightsBytes)} (float32); tf.memory ${r.tfMemory.numTensors} tensors, ${mb(r.tfMemory.numBytes)}`);
   out.push('');
-  out.push(table([['acceptance', 'value', 'target', ''], ...r.ratios.map((x) => [x.name, f(x.value, 2), x.target, x.ok ? 'ok' : 'NOT MET'])]));
+  out.push(table([['acceptance', 'value', 'target', ''], ...r.ratios.map((x) => [x.name, f(x.value, 2), x.target, x.ok === null ? 'quick: targets not judged' : x.ok ? 'ok' : 'NOT MET'])]));
   for (const n of r.notes) out.push(`note: ${n}`);
   return out.join('\n');
 }

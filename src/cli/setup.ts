@@ -11,6 +11,12 @@ import { DatasetError, InputError, OptionsError, UsageError, WeightsFormatError 
 import { captionProblem, CaptionReport, captionReport, captionWarnings } from '../eval/captions';
 import { weightsContentId } from '../io/content-hash';
 import { ModelScorer } from '../eval/scoring';
+import type { ScorerConfig } from '../eval/scoring';
+import type { ChunkScorer } from '../eval/runner';
+import { ScorerPool } from '../eval/scorer-pool';
+import { availableCores } from '../parallel/pool';
+import { setTensorflowThreads } from '../tensor/tensorflow';
+import { backendInfo } from '../backend';
 import type { FlagSpec } from './args';
 
 export interface ConfigFlags {
@@ -28,6 +34,29 @@ export const CONFIG_FLAGS: FlagSpec[] = [
   { name: 'cache', type: 'string', default: '.abe-cache', placeholder: 'DIR', help: 'image-feature cache folder' },
   { name: 'no-cache', type: 'boolean', help: 'do not read or write the feature cache' },
 ];
+
+/** How many cores a scoring command uses. */
+export const THREADS_FLAG: FlagSpec = {
+  name: 'threads', type: 'int', min: 1, placeholder: 'N',
+  help: 'cores to use (default: all, or env ABE_THREADS): eval/ablate/demo score images on N worker threads; TensorFlow runs N intra-op threads otherwise',
+};
+
+/**
+ * The cores a command uses: `--threads`, else ABE_THREADS, else every core. Call before initBackend: with a
+ * worker pool (`pooled`, N > 1) each worker's TensorFlow gets one intra-op thread (TensorFlow reads the count
+ * once, at load, for the whole process), else TensorFlow gets N.
+ * @throws UsageError for an ABE_THREADS that is not a positive integer.
+ */
+export function applyThreads(flag: number | undefined, pooled: boolean): number {
+  let n = flag;
+  if (n === undefined && process.env.ABE_THREADS !== undefined) {
+    n = Number(process.env.ABE_THREADS);
+    if (!Number.isSafeInteger(n) || n < 1) throw new UsageError('ABE_THREADS', `expected a positive integer, got '${process.env.ABE_THREADS}'`);
+  }
+  const threads = n ?? availableCores();
+  setTensorflowThreads(pooled && threads > 1 ? 1 : threads);
+  return threads;
+}
 
 /** Where a benchmark's items and images come from (eval and ablate). */
 export const DATASET_FLAGS: FlagSpec[] = [
@@ -109,7 +138,12 @@ export function checkConfigFlags(f: Pick<ConfigFlags, 'weights' | 'configs' | 's
 }
 
 export interface OpenScorer {
+  /** The in-process scorer (features, explain, retrieval). */
   scorer: ModelScorer;
+  /** What runPairs scores chunks with: a ScorerPool of `threads` workers, or `scorer` itself when threads = 1. */
+  chunks: ChunkScorer;
+  /** Workers scoring chunks (1 = in-process). */
+  threads: number;
   modelLabel: string;
   /** The model's text context length (tokens, SOT and EOT included). */
   contextLength: number;
@@ -117,7 +151,19 @@ export interface OpenScorer {
   dispose(): void;
 }
 
-export async function openScorer(f: ConfigFlags, io: { stderr: NodeJS.WritableStream }, extra: Partial<AbeOptions> = {}): Promise<OpenScorer> {
+/**
+ * A chunk scorer on `threads` workers (ScorerPool) for runPairs, or null for one thread. The workers use the
+ * backend this thread chose.
+ */
+export async function openChunkScorer(weights: string, configs: ScorerConfig[], cacheDir: string | undefined, modelId: string | undefined, threads: number, io: { stderr: NodeJS.WritableStream }): Promise<ScorerPool | null> {
+  if (threads <= 1) return null;
+  const t0 = Date.now();
+  const pool = await ScorerPool.create({ weights, configs, cacheDir, modelId, backend: backendInfo()?.name }, threads);
+  io.stderr.write(`${threads} scorer worker threads started in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+  return pool;
+}
+
+export async function openScorer(f: ConfigFlags, io: { stderr: NodeJS.WritableStream }, extra: Partial<AbeOptions> = {}, threads = 1): Promise<OpenScorer> {
   const { names, overrides, modelPath } = checkConfigFlags(f, extra);
   const t0 = Date.now();
   const model = await loadClip(f.weights);
@@ -125,26 +171,34 @@ export async function openScorer(f: ConfigFlags, io: { stderr: NodeJS.WritableSt
   const shown = rel && !rel.startsWith('..') ? rel : path.resolve(modelPath);
   io.stderr.write(`model: ${f.weights}${modelPath !== f.weights ? ` (${shown})` : ''}, loaded in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
   let scorer: ModelScorer;
+  const configs = names.map((n) => ({ name: n, overrides: n === 'clip' ? {} : overrides }));
+  const cacheDir = f['no-cache'] ? undefined : f.cache;
+  // The disk cache is keyed by the weights' content (never their path): another model behind the same path, or
+  // the same model moved, gets the right features. The pool's workers use the same id.
+  const modelId = cacheDir === undefined ? undefined : weightsContentId(modelPath, cacheDir, (p) => new WeightsFormatError(modelPath, p));
   try {
-    scorer = new ModelScorer(model, {
-      configs: names.map((n) => ({ name: n, overrides: n === 'clip' ? {} : overrides })),
-      // The disk cache is keyed by the weights' content (never their path): another model behind the same
-      // path, or the same model moved, gets the right features.
-      modelId: f['no-cache'] ? undefined : weightsContentId(modelPath, f.cache, (p) => new WeightsFormatError(modelPath, p)),
-      cacheDir: f['no-cache'] ? undefined : f.cache,
-    });
+    scorer = new ModelScorer(model, { configs, modelId, cacheDir });
   } catch (e) {
     model.dispose();
     // Options that only the loaded model can check (topK against its patch count, layer indices).
     if (e instanceof InputError || e instanceof OptionsError) throw new UsageError(f.set?.length ? `--set ${f.set.join(' --set ')}` : `--weights ${f.weights}`, e.problem);
     throw e;
   }
+  let pool: ScorerPool | null;
+  try {
+    pool = await openChunkScorer(f.weights, configs, cacheDir, modelId, threads, io);
+  } catch (e) {
+    scorer.dispose(); model.dispose();
+    throw e;
+  }
   return {
     scorer,
+    chunks: pool ?? scorer,
+    threads: pool ? pool.workers : 1,
     modelLabel: f.weights,
     contextLength: model.config.contextLength,
     cacheLine: () => scorer.cacheLine(),
-    dispose: () => { scorer.dispose(); model.dispose(); },
+    dispose: () => { void pool?.close(); scorer.dispose(); model.dispose(); },
   };
 }
 

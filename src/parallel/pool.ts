@@ -44,17 +44,19 @@ export function availableCores(): number {
   return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
 }
 
-/** A worker's entry: compiled JS beside this file, or the TypeScript source through ts-node. */
-function spawnWorker(init: WorkerInit): Worker {
-  const js = path.join(__dirname, 'worker.js');
-  if (fs.existsSync(js)) return new Worker(js, { workerData: init });
-  const ts = path.join(__dirname, 'worker.ts');
+/** A worker script `dir/base`: compiled JS when it is there, or the TypeScript source through ts-node. */
+export function spawnWorkerScript(dir: string, base: string, workerData: unknown): Worker {
+  const js = path.join(dir, `${base}.js`);
+  if (fs.existsSync(js)) return new Worker(js, { workerData });
+  const ts = path.join(dir, `${base}.ts`);
   const register = require.resolve('ts-node/register/transpile-only');
-  return new Worker(`require(${JSON.stringify(register)}); require(${JSON.stringify(ts)});`, { eval: true, workerData: init });
+  return new Worker(`require(${JSON.stringify(register)}); require(${JSON.stringify(ts)});`, { eval: true, workerData });
 }
 
+const spawnWorker = (init: WorkerInit): Worker => spawnWorkerScript(__dirname, 'worker', init);
+
 /** A worker's error as the same typed class in this thread (structured clone drops the prototype). */
-function revive(e: SerializedError, where: string): Error {
+export function revive(e: SerializedError, where: string): Error {
   if (e.code && e.source !== undefined && e.problem !== undefined) {
     const Cls = ERROR_CLASSES.find((c) => c.name === e.name);
     return Cls ? new Cls(e.source, e.problem) : new AbeClipError(e.code, e.source, e.problem);

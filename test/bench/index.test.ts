@@ -20,15 +20,26 @@ describe('bench/runBench (quick, one thread: report shape, no timing assertions)
       expect(r.threads).to.equal(1);
       expect(r.models.map((m) => m.name)).to.include('toy-shapes');
       expect(r.preprocess.map((p) => p.format)).to.deep.equal(['jpeg', 'png']);
-      // wasm: one-core GFLOP ratios for the pool's layout (in-out) and the default (out-in), plus 4 others.
-      expect(r.ratios).to.have.length(8);
+      // wasm: one-core GFLOP ratios for the pool's layout (in-out) and the default (out-in), the two onnxruntime
+      // ratios, plus 4 others; a quick run judges none of them.
+      expect(r.ratios).to.have.length(10);
+      expect(r.ratios.map((x) => x.ok)).to.deep.equal(r.ratios.map(() => null));
+      expect(r.device).to.be.a('string').and.not.equal('');
+      // The peer computed the same function (quick geometry, wasm vs onnxruntime, pooled embeds ≤ 1e-4).
+      expect(r.peer.notMeasured).to.equal(undefined);
+      for (const t of [r.peer.image!, r.peer.text!]) {
+        expect(t.maxAbsDiff).to.be.at.most(1e-4);
+        expect(Number.isFinite(t.ratio) && t.ratio > 0).to.equal(true);
+      }
+      expect([r.peer.image!.batch, r.peer.text!.batch]).to.deep.equal([8, 32]);
       expect(r.oneThreadDefaultLayout.weightLayout).to.equal('out-in');
       expect(r.models[0].imagePoolLayout.map((e) => e.batch)).to.deep.equal([8]);
       expect(r.tfMemory.numTensors).to.equal(before);
       expect(tf.memory().numTensors).to.equal(before);
       expect(progress.length).to.be.greaterThan(3);
       const table = formatBenchTable(r);
-      for (const s of ['matMul', 'toy-shapes', 'preprocess 640×480', 'scoreMatrix', 'acceptance']) expect(table).to.contain(s);
+      for (const s of ['matMul', 'toy-shapes', 'preprocess 640×480', 'scoreMatrix', 'acceptance', 'onnxruntime', 'quick: targets not judged']) expect(table).to.contain(s);
+      expect(table).to.not.contain('NOT MET');
       expect(JSON.parse(JSON.stringify(r))).to.deep.equal(r);
     } finally {
       if (prev) await tf.setBackend(prev);

@@ -4,7 +4,8 @@ import * as path from 'path';
 import { resolveOptions } from '../../abe/options';
 import type { AbeOptions } from '../../abe/options';
 import { deviceReport, initBackend } from '../../backend';
-import { isTypedError, UsageError } from '../../errors';
+import { isTypedError, UsageError, WeightsFormatError } from '../../errors';
+import { weightsContentId } from '../../io/content-hash';
 import { NAMED_CONFIGS } from '../../abe/options';
 import { ablationCsv, ablationPanels, ablationRows, gridPoints, parseGrid, pointLabel } from '../../eval/ablate';
 import { captionJson, captionsClean } from '../../eval/captions';
@@ -18,13 +19,13 @@ import { loadClip } from '../../clip/load';
 import { defineCommand } from '../command';
 import { backendLine, columns, reportMissing } from '../format';
 import { bundledBenchmark } from '../paths';
-import { checkCaptions, checkConfigFlags, DATASET_FLAGS, parseSets, requirePath } from '../setup';
+import { applyThreads, checkCaptions, checkConfigFlags, DATASET_FLAGS, openChunkScorer, parseSets, requirePath, THREADS_FLAG } from '../setup';
 
 const ABE_CONFIGS = Object.keys(NAMED_CONFIGS).filter((n) => n !== 'clip');
 
 type Flags = {
   grid: string[]; dataset: DatasetKind; data?: string; images?: string; 'caption-map'?: string; limit?: number; out: string;
-  strict?: boolean; weights: string; config: string; set: string[]; cache: string; 'no-cache'?: boolean; backend?: string; _: string[];
+  strict?: boolean; weights: string; config: string; set: string[]; cache: string; 'no-cache'?: boolean; backend?: string; threads?: number; _: string[];
 };
 
 export const ablate = defineCommand<Flags>({
@@ -42,6 +43,7 @@ export const ablate = defineCommand<Flags>({
     { name: 'set', type: 'string', multiple: true, placeholder: 'KEY=VALUE', help: 'fixed option override for every grid point' },
     { name: 'cache', type: 'string', default: '.abe-cache', placeholder: 'DIR', help: 'image-feature cache folder' },
     { name: 'no-cache', type: 'boolean', help: 'do not read or write the feature cache' },
+    THREADS_FLAG,
   ],
   notes: 'Grid options are ABE option names (see the README table): refine, gamma, refineLayer, template,\n' +
     'patchFeatures, patchLayer, locate, topK, fuse, lambda, regionFeatures, maxRegions, regionLambda, …\n' +
@@ -68,23 +70,30 @@ export const ablate = defineCommand<Flags>({
     const { modelPath } = checkConfigFlags({ weights: f.weights, configs: 'clip', set: [] });
     const out = prepareOutDir(f.out);
     const ds = loadDataset(f.dataset, { data, images: f.images, captionMap: f['caption-map'], limit: f.limit, allowOutsideImages: f['allow-outside-images'] === true });
+    const threads = applyThreads(f.threads, true);
     const backend = await initBackend({ backend: f.backend, source: '--backend' });
     io.stderr.write(`${backendLine(backend)}\n${points.length} grid point(s) × ${ds.items.length} items\n`);
     const model = await loadClip(f.weights);
     let scorer: ModelScorer;
+    const configs = [{ name: 'clip' }, ...points.map((p) => ({ name: pointLabel(p), base: f.config, overrides: { ...fixed, ...p } as Partial<AbeOptions> }))];
+    const cacheDir = f['no-cache'] ? undefined : f.cache;
+    const modelId = cacheDir === undefined ? undefined : weightsContentId(modelPath, cacheDir, (p) => new WeightsFormatError(modelPath, p));
     try {
-      scorer = new ModelScorer(model, {
-        configs: [{ name: 'clip' }, ...points.map((p) => ({ name: pointLabel(p), base: f.config, overrides: { ...fixed, ...p } as Partial<AbeOptions> }))],
-        cacheDir: f['no-cache'] ? undefined : f.cache,
-        modelId: undefined,
-      });
+      scorer = new ModelScorer(model, { configs, cacheDir, modelId });
     } catch (e) {
       model.dispose();
       if (isTypedError(e)) throw new UsageError('--grid', (e as Error & { problem: string }).problem);
       throw e;
     }
+    let pool;
     try {
-      const run = await runPairs(ds, scorer, { strict: f.strict, progress: io.stderr, label: 'ablate' });
+      pool = await openChunkScorer(f.weights, configs, cacheDir, modelId, threads, io);
+    } catch (e) {
+      scorer.dispose(); model.dispose();
+      throw e;
+    }
+    try {
+      const run = await runPairs(ds, pool ?? scorer, { strict: f.strict, progress: io.stderr, label: 'ablate' });
       reportMissing(run.missing, run.failed, io, 'ablation.json');
       const captions = checkCaptions(run.scored.flatMap((r) => [r.item.positive, r.item.negative]), model.config.contextLength, { strict: f.strict, source: ds.source }, io);
       const sum = summarise(run, { halvings: 50 });
@@ -128,6 +137,7 @@ export const ablate = defineCommand<Flags>({
       io.stdout.write(`${text}\n\nbest overall: ${best.label} (${best.overall.toFixed(3)}); ${run.seconds.toFixed(1)} s\n` +
         `wrote ${files.map((x) => path.join(path.relative(process.cwd(), out) || '.', x)).join(', ')}\n`);
     } finally {
+      await pool?.close();
       scorer.dispose();
       model.dispose();
     }

@@ -14,7 +14,7 @@ import { writeReport } from '../../eval/write';
 import { defineCommand } from '../command';
 import { backendLine } from '../format';
 import { bundledBenchmark } from '../paths';
-import { checkCaptions, openScorer } from '../setup';
+import { applyThreads, checkCaptions, openScorer, THREADS_FLAG } from '../setup';
 
 /** Largest |ours − reference| of the CLIP logits over the scored items (reference_scores.jsonl). */
 function referenceCheck(file: string, clip: Map<string, [number, number]>): { n: number; maxDiff: number; flips: number } | null {
@@ -32,7 +32,7 @@ function referenceCheck(file: string, clip: Map<string, [number, number]>): { n:
   return { n, maxDiff, flips };
 }
 
-export const demo = defineCommand<{ out: string; limit?: number; heatmaps: number; overlays: number; cache: string; 'no-cache'?: boolean; backend?: string }>({
+export const demo = defineCommand<{ out: string; limit?: number; heatmaps: number; overlays: number; cache: string; 'no-cache'?: boolean; backend?: string; threads?: number }>({
   name: 'demo',
   summary: 'CLIP vs ABE-CLIP on the bundled toy-shapes benchmark with the bundled model (offline)',
   usage: 'abe-clip demo [--out DIR] [--limit N]',
@@ -43,18 +43,20 @@ export const demo = defineCommand<{ out: string; limit?: number; heatmaps: numbe
     { name: 'overlays', type: 'int', min: 0, default: 24, placeholder: 'N', help: 'explain overlays in report.html of N items that an ABE configuration fixed or broke' },
     { name: 'cache', type: 'string', default: '.abe-cache', placeholder: 'DIR', help: 'image-feature cache folder' },
     { name: 'no-cache', type: 'boolean', help: 'do not read or write the feature cache' },
+    THREADS_FLAG,
   ],
   notes: 'Writes report.html (open it in a browser), report.json, report.md, report.csv, accuracy.png and explain/<item>.png into --out.\n',
   async exec(f, io) {
     const out = prepareOutDir(f.out);
     const bench = bundledBenchmark();
     const ds = loadDataset('toy', { data: bench, limit: f.limit });
+    const threads = applyThreads(f.threads, true);
     const backend = await initBackend({ backend: f.backend, source: '--backend' });
     io.stderr.write(`${backendLine(backend)}\n`);
-    const s = await openScorer({ weights: 'toy-shapes', configs: 'clip,abe,abe+regions', set: [], cache: f.cache, 'no-cache': f['no-cache'] }, io);
+    const s = await openScorer({ weights: 'toy-shapes', configs: 'clip,abe,abe+regions', set: [], cache: f.cache, 'no-cache': f['no-cache'] }, io, {}, threads);
     try {
       io.stderr.write(`toy-shapes benchmark: ${ds.items.length} items (${new Set(ds.items.map((i) => i.image)).size} images)\n`);
-      const run = await runPairs(ds, s.scorer, { progress: io.stderr, label: 'toy-shapes' });
+      const run = await runPairs(ds, s.chunks, { progress: io.stderr, label: 'toy-shapes' });
       const captions = checkCaptions(run.scored.flatMap((r) => [r.item.positive, r.item.negative]), s.contextLength, { source: ds.source }, io);
       const sum = summarise(run);
       const clip = new Map(run.scored.map((r) => [r.item.id, r.scores.clip]));
@@ -80,7 +82,7 @@ export const demo = defineCommand<{ out: string; limit?: number; heatmaps: numbe
       const rel = path.relative(process.cwd(), out) || '.';
       io.stdout.write(`\nwrote ${written.files.map((x) => path.join(rel, path.basename(x))).join(', ')} and ` +
         `${Object.keys(overlays).length} explain overlays in ${path.join(rel, OVERLAY_DIR)}\n` +
-        `${run.seconds.toFixed(1)} s; ${s.cacheLine()}\n`);
+        `${run.seconds.toFixed(1)} s (${(run.scored.length / run.seconds).toFixed(1)} items/s, ${s.threads} thread${s.threads === 1 ? '' : 's'}); ${s.cacheLine()}\n`);
     } finally {
       s.dispose();
     }

@@ -11,12 +11,12 @@ import { writeReport } from '../../eval/write';
 import { defineCommand } from '../command';
 import { backendLine, reportMissing } from '../format';
 import { bundledBenchmark } from '../paths';
-import { checkCaptions, checkConfigFlags, CONFIG_FLAGS, ConfigFlags, DATASET_FLAGS, openScorer, requirePath } from '../setup';
+import { applyThreads, checkCaptions, checkConfigFlags, CONFIG_FLAGS, ConfigFlags, DATASET_FLAGS, openScorer, requirePath, THREADS_FLAG } from '../setup';
 import { runRetrieval } from './retrieval';
 
 type EvalFlags = ConfigFlags & {
   dataset?: DatasetKind; data?: string; images?: string; 'caption-map'?: string; limit?: number; out: string;
-  strict?: boolean; task: 'pairs' | 'retrieval'; backend?: string; overlays: number; 'allow-outside-images'?: boolean;
+  strict?: boolean; task: 'pairs' | 'retrieval'; backend?: string; overlays: number; 'allow-outside-images'?: boolean; threads?: number;
 };
 
 export const evalCommand = defineCommand<EvalFlags>({
@@ -30,6 +30,7 @@ export const evalCommand = defineCommand<EvalFlags>({
     { name: 'overlays', type: 'int', min: 0, default: 12, placeholder: 'N', help: 'explain overlays in report.html of N items an ABE configuration fixed or broke (0: none)' },
     { name: 'task', type: 'string', choices: ['pairs', 'retrieval'], default: 'pairs', placeholder: 'pairs|retrieval', help: 'retrieval: the same as abe-clip retrieval (see abe-clip retrieval --help)' },
     ...CONFIG_FLAGS,
+    THREADS_FLAG,
   ],
   notes: [
     'Examples:',
@@ -59,16 +60,19 @@ export const evalCommand = defineCommand<EvalFlags>({
     checkConfigFlags(f);
     const out = prepareOutDir(f.out);
     const ds = loadDataset(f.dataset, { data, images: f.images, captionMap: f['caption-map'], limit: f.limit, allowOutsideImages: f['allow-outside-images'] });
+    const threads = applyThreads(f.threads, true);
     const backend = await initBackend({ backend: f.backend, source: '--backend' });
     io.stderr.write(`${backendLine(backend)}\n`);
-    const s = await openScorer(f, io);
+    const s = await openScorer(f, io, {}, threads);
     try {
       io.stderr.write(`${ds.name}: ${ds.items.length} items from ${ds.source}\n`);
-      const run = await runPairs(ds, s.scorer, { strict: f.strict, progress: io.stderr, label: ds.name });
+      const run = await runPairs(ds, s.chunks, { strict: f.strict, progress: io.stderr, label: ds.name });
       reportMissing(run.missing, run.failed, io);
+      io.stderr.write(`${run.scored.length} items in ${run.seconds.toFixed(1)} s (${(run.scored.length / run.seconds).toFixed(1)} items/s, ${s.threads} thread${s.threads === 1 ? '' : 's'})\n`);
       const captions = checkCaptions(run.scored.flatMap((r) => [r.item.positive, r.item.negative]), s.contextLength, { strict: f.strict, source: ds.source }, io);
       const sum = summarise(run);
       const extras = datasetExtras(ds.name, run);
+      extras.json = { ...(extras.json ?? {}), threads: s.threads, itemsPerSecond: run.scored.length / run.seconds };
       const ctx = { command: 'eval', dataset: ds, model: s.modelLabel, backend: backend.name, options: s.scorer.options, extra: extras.json, captions };
       const overlays = await drawOverlays(s.scorer, pickOverlayItems(run, sum.baseline, f.overlays), out);
       const written = await writeReport(out, run, sum, ctx, [], overlays);

@@ -7,12 +7,12 @@ import { explainPair } from '../../eval/explain';
 import { prepareOutDir } from '../../eval/report';
 import { defineCommand } from '../command';
 import { backendLine } from '../format';
-import { checkCaptions, checkConfigFlags, CONFIG_FLAGS, ConfigFlags, openScorer, requirePath } from '../setup';
+import { applyThreads, checkCaptions, checkConfigFlags, CONFIG_FLAGS, ConfigFlags, openScorer, requirePath, THREADS_FLAG } from '../setup';
 
 /** The configurations explain can draw: those with an ABE term (clip has no parts to show). */
 const ABE_CONFIGS = Object.keys(NAMED_CONFIGS).filter((n) => n !== 'clip');
 
-export const explain = defineCommand<ConfigFlags & { image: string; text: string; out: string; config: string; json?: boolean; backend?: string }>({
+export const explain = defineCommand<ConfigFlags & { image: string; text: string; out: string; config: string; json?: boolean; backend?: string; threads?: number }>({
   name: 'explain',
   summary: 'draw each phrase group\'s sim_p map and chosen patches over the image, labelled with Δ',
   usage: 'abe-clip explain --weights W --image a.jpg --text "a red cube and a blue sphere" --out heat.png',
@@ -23,6 +23,7 @@ export const explain = defineCommand<ConfigFlags & { image: string; text: string
     { name: 'config', type: 'string', default: 'abe', choices: ABE_CONFIGS, placeholder: 'NAME', help: `configuration whose parts are drawn (${ABE_CONFIGS.join(' or ')})` },
     { name: 'json', type: 'boolean', help: 'also print the per-group numbers as JSON' },
     ...CONFIG_FLAGS.filter((x) => x.name !== 'configs'),
+    THREADS_FLAG,
   ],
   async exec(f, io) {
     requirePath('--image', f.image, 'file');
@@ -30,6 +31,7 @@ export const explain = defineCommand<ConfigFlags & { image: string; text: string
     prepareOutDir(path.dirname(path.resolve(f.out)), '--out');
     const configs = ['clip', f.config].filter((x, i, a) => a.indexOf(x) === i).join(',');
     checkConfigFlags({ ...f, configs });
+    applyThreads(f.threads, false);
     const backend = await initBackend({ backend: f.backend, source: '--backend' });
     io.stderr.write(backendLine(backend) + '\n');
     const s = await openScorer({ ...f, configs }, io);

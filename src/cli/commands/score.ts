@@ -4,11 +4,11 @@ import { ImageDecodeError, UsageError } from '../../errors';
 import { captionJson } from '../../eval/captions';
 import { defineCommand } from '../command';
 import { backendLine, columns } from '../format';
-import { checkCaptions, checkConfigFlags, CONFIG_FLAGS, ConfigFlags, openScorer, requirePath } from '../setup';
+import { applyThreads, checkCaptions, checkConfigFlags, CONFIG_FLAGS, ConfigFlags, openScorer, requirePath, THREADS_FLAG } from '../setup';
 import { BatchFlagValues, isFileMode, SCORE_FILE_FLAGS, scoreSpec } from './batch-flags';
 import { runSpecsHere } from './batch-run';
 
-export const score = defineCommand<ConfigFlags & BatchFlagValues & { image: string[]; text: string[]; json?: boolean; backend?: string }>({
+export const score = defineCommand<ConfigFlags & BatchFlagValues & { image: string[]; text: string[]; json?: boolean; backend?: string; threads?: number }>({
   name: 'score',
   summary: 'CLIP and ABE scores of images × captions',
   usage: 'abe-clip score --weights W --image a.jpg [--image b.png …] --text "a red cube" [--text …] [--json]',
@@ -18,6 +18,7 @@ export const score = defineCommand<ConfigFlags & BatchFlagValues & { image: stri
     ...SCORE_FILE_FLAGS,
     { name: 'json', type: 'boolean', help: 'print JSON {images, texts, configs, scores: {config: [[…]]}, captions} instead of a table' },
     ...CONFIG_FLAGS,
+    THREADS_FLAG,
   ],
   notes: 'Scores are logits: logit_scale · cos(image, text) for clip, plus the configuration\'s ABE term.\n' +
     'Captions longer than the model\'s context (77 tokens for ViT-B/32, 32 for toy-shapes) are truncated and\n' +
@@ -29,6 +30,7 @@ export const score = defineCommand<ConfigFlags & BatchFlagValues & { image: stri
     if (!f.text?.length) throw new UsageError('--text', 'is required');
     for (const im of f.image) requirePath('--image', im, 'file');
     checkConfigFlags(f);
+    applyThreads(f.threads, false);
     const backend = await initBackend({ backend: f.backend, source: '--backend' });
     if (!f.json) io.stderr.write(backendLine(backend) + '\n');
     const s = await openScorer(f, f.json ? { stderr: { write: () => true } as unknown as NodeJS.WritableStream } : io);
