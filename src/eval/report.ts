@@ -32,7 +32,8 @@ export interface EvalSummary {
   splitHalf: Record<string, SplitHalfResult>;
 }
 
-const isCorrect = (s: ItemScores, cfg: string): boolean => s.scores[cfg][0] > s.scores[cfg][1];
+/** An item is right under a configuration when its positive scores strictly above its negative. */
+export const isCorrect = (s: ItemScores, cfg: string): boolean => s.scores[cfg][0] > s.scores[cfg][1];
 
 function cell(kind: string, split: string, rows: ItemScores[], configs: string[], baseline: string): CellSummary {
   const correct: Record<string, number> = {}, accuracy: Record<string, number> = {}, vs: Record<string, McNemarResult> = {};
@@ -47,6 +48,12 @@ function cell(kind: string, split: string, rows: ItemScores[], configs: string[]
 }
 
 function uniq(xs: string[]): string[] { return [...new Set(xs)]; }
+
+/** The cells a chart shows: every (kind, split) cell, or all cells when there is only one detailed cell. */
+export function chartCells(sum: EvalSummary): CellSummary[] {
+  const detailed = sum.cells.filter((c) => c.kind !== ALL && c.split !== ALL);
+  return detailed.length > 1 ? detailed : sum.cells;
+}
 
 /**
  * Cells: every (kind, split); per kind over all splits and per split over all kinds when there is more

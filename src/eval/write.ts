@@ -1,8 +1,9 @@
-/** Write the report files of a pairwise evaluation: report.json, report.csv, report.md and accuracy.png. */
+/** Write the report files of a pairwise evaluation: report.json, report.csv, report.md, accuracy.png and report.html. */
 import * as fs from 'fs';
 import * as path from 'path';
+import { itemTable, writeHtmlReport } from './html/page';
 import { barChart } from './plots/charts';
-import { ALL, EvalSummary, reportJson, reportMarkdown, ReportContext, toCsv } from './report';
+import { ALL, chartCells, EvalSummary, reportJson, reportMarkdown, ReportContext, toCsv } from './report';
 import type { RunResult } from './runner';
 
 export interface WrittenReport {
@@ -12,8 +13,7 @@ export interface WrittenReport {
 
 /** The bar chart of the summary: one group per (kind, split) cell (the 'all' rows left out when there are cells). */
 export async function accuracyChart(sum: EvalSummary, title: string): Promise<ReturnType<typeof barChart>> {
-  const detailed = sum.cells.filter((c) => c.kind !== ALL && c.split !== ALL);
-  const cells = detailed.length > 1 ? detailed : sum.cells;
+  const cells = chartCells(sum);
   return barChart({
     title,
     yLabel: 'accuracy (positive > negative)',
@@ -23,8 +23,9 @@ export async function accuracyChart(sum: EvalSummary, title: string): Promise<Re
   });
 }
 
+/** `overlays`: item id → explain picture (relative to outDir) that report.html shows on demand. */
 export async function writeReport(outDir: string, run: RunResult, sum: EvalSummary, ctx: ReportContext,
-  extraFigures: string[] = []): Promise<WrittenReport> {
+  extraFigures: string[] = [], overlays: Record<string, string> = {}): Promise<WrittenReport> {
   const json = reportJson(run, sum, ctx);
   const files: string[] = [];
   const put = (name: string, data: string | Buffer): void => {
@@ -32,10 +33,12 @@ export async function writeReport(outDir: string, run: RunResult, sum: EvalSumma
     fs.writeFileSync(f, data);
     files.push(f);
   };
-  const chart = await accuracyChart(sum, `${ctx.dataset.name}: accuracy per subset, ${run.scored.length} items (model ${ctx.model.split(/[\\/]/).pop()})`);
+  const title = `${ctx.dataset.name}: accuracy per subset, ${run.scored.length} items (model ${ctx.model.split(/[\\/]/).pop()})`;
+  const chart = await accuracyChart(sum, title);
   put('accuracy.png', await chart.png());
   put('report.json', JSON.stringify(json, null, 1) + '\n');
   put('report.csv', toCsv(sum));
   put('report.md', reportMarkdown(run, sum, ctx, ['accuracy.png', ...extraFigures]));
+  files.push(...writeHtmlReport(outDir, { json, sum, table: itemTable(run, outDir, overlays), title }));
   return { files, json };
 }

@@ -94,7 +94,7 @@ describe('abe-clip command line (spawned, bundled toy-shapes model)', function (
     expect(u.stderr).to.match(/^abe-clip: error: evaluate: unknown command; use one of demo, score/);
   });
 
-  it('demo: table per kind × split, report files, bar chart and heatmaps; CLIP matches the reference', () => {
+  it('demo: table per kind × split, report files (report.html too), bar chart and explain overlays; CLIP matches the reference', () => {
     const r = cli(['demo', '--limit', '12', '--heatmaps', '1', '--out', 'demo-out', '--cache', cache], tmp);
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stderr).to.match(/^backend: \w+/m);
@@ -104,7 +104,7 @@ describe('abe-clip command line (spawned, bundled toy-shapes model)', function (
     expect(m, r.stdout).to.not.equal(null);
     expect(Number(m![1])).to.be.below(1e-3);
     const out = path.join(tmp, 'demo-out');
-    for (const f of ['report.json', 'report.md', 'report.csv', 'accuracy.png', 'heatmap-seen-swap-att-0000.png']) expect(fs.existsSync(path.join(out, f)), f).to.equal(true);
+    for (const f of ['report.json', 'report.md', 'report.csv', 'accuracy.png', 'report.html', 'explain/seen-swap-att-0000.png']) expect(fs.existsSync(path.join(out, f)), f).to.equal(true);
     const rep = JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8'));
     expect(rep.items).to.have.length(12);
     expect(Object.keys(rep.items[0])).to.deep.equal(['id', 'kind', 'split', 'clip', 'abe', 'abe+regions']);

@@ -8,6 +8,7 @@ import { isTypedError, UsageError } from '../../errors';
 import { ablationPanels, ablationRows, gridPoints, parseGrid, pointLabel } from '../../eval/ablate';
 import { DATASET_KINDS, DatasetKind, loadDataset } from '../../eval/datasets';
 import { linePlots } from '../../eval/plots/charts';
+import { itemTable, writeHtmlReport } from '../../eval/html/page';
 import { prepareOutDir, summarise } from '../../eval/report';
 import { runPairs } from '../../eval/runner';
 import { ModelScorer } from '../../eval/scoring';
@@ -113,6 +114,8 @@ export const ablate = defineCommand<Flags>({
         ...(panels.length ? ['![ablation](ablation.png)', ''] : []),
       ].join('\n');
       fs.writeFileSync(path.join(out, 'ablation.md'), md);
+      const html = writeHtmlReport(out, { json, sum, table: itemTable(run, out, {}), title: `${ds.name}: accuracy per cell, ${run.scored.length} items` });
+      files.push(...html.map((x) => path.basename(x)));
       io.stdout.write(`${text}\n\nbest overall: ${best.label} (${best.overall.toFixed(3)}); ${run.seconds.toFixed(1)} s\n` +
         `wrote ${files.map((x) => path.join(path.relative(process.cwd(), out) || '.', x)).join(', ')}\n`);
     } finally {

@@ -7,10 +7,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { initBackend } from '../../backend';
 import { loadDataset } from '../../eval/datasets';
-import { explainPair } from '../../eval/explain';
-import { stack } from '../../eval/plots/raster';
+import { drawOverlays, OVERLAY_DIR, pickOverlayItems } from '../../eval/overlays';
 import { formatTable, prepareOutDir, summarise } from '../../eval/report';
-import { imageKey, runPairs } from '../../eval/runner';
+import { runPairs } from '../../eval/runner';
 import { writeReport } from '../../eval/write';
 import { defineCommand } from '../command';
 import { backendLine } from '../format';
@@ -33,18 +32,19 @@ function referenceCheck(file: string, clip: Map<string, [number, number]>): { n:
   return { n, maxDiff, flips };
 }
 
-export const demo = defineCommand<{ out: string; limit?: number; heatmaps: number; cache: string; 'no-cache'?: boolean; backend?: string }>({
+export const demo = defineCommand<{ out: string; limit?: number; heatmaps: number; overlays: number; cache: string; 'no-cache'?: boolean; backend?: string }>({
   name: 'demo',
   summary: 'CLIP vs ABE-CLIP on the bundled toy-shapes benchmark with the bundled model (offline)',
   usage: 'abe-clip demo [--out DIR] [--limit N]',
   flags: [
     { name: 'out', type: 'string', default: 'abe-clip-demo', placeholder: 'DIR', help: 'output folder' },
     { name: 'limit', type: 'int', min: 1, placeholder: 'N', help: 'evaluate N items only (spread over the cells); default all 1800' },
-    { name: 'heatmaps', type: 'int', min: 0, default: 3, placeholder: 'N', help: 'alignment heatmaps of the first N swap-att items' },
+    { name: 'heatmaps', type: 'int', min: 0, default: 3, placeholder: 'N', help: 'alignment heatmaps of the first N swap-att items (in report.md)' },
+    { name: 'overlays', type: 'int', min: 0, default: 24, placeholder: 'N', help: 'explain overlays in report.html of N items that an ABE configuration fixed or broke' },
     { name: 'cache', type: 'string', default: '.abe-cache', placeholder: 'DIR', help: 'image-feature cache folder' },
     { name: 'no-cache', type: 'boolean', help: 'do not read or write the feature cache' },
   ],
-  notes: 'Writes report.json, report.md, report.csv, accuracy.png and heatmap-<item>.png into --out.\n',
+  notes: 'Writes report.html (open it in a browser), report.json, report.md, report.csv, accuracy.png and explain/<item>.png into --out.\n',
   async exec(f, io) {
     const out = prepareOutDir(f.out);
     const bench = bundledBenchmark();
@@ -58,18 +58,9 @@ export const demo = defineCommand<{ out: string; limit?: number; heatmaps: numbe
       const sum = summarise(run);
       const clip = new Map(run.scored.map((r) => [r.item.id, r.scores.clip]));
       const ref = referenceCheck(path.join(bench, 'reference_scores.jsonl'), clip);
-      const figures: string[] = [];
       const swaps = run.scored.filter((r) => r.item.kind === 'swap-att').slice(0, f.heatmaps);
-      for (const r of swaps) {
-        const img = { key: imageKey(r.item.image), path: r.item.image };
-        const pics = [];
-        for (const cfg of ['abe', 'abe+regions']) {
-          for (const cap of [r.item.positive, r.item.negative]) pics.push((await explainPair(s.scorer, img, cap, cfg)).raster);
-        }
-        const name = `heatmap-${r.item.id}.png`;
-        await stack(pics, 12).save(path.join(out, name));
-        figures.push(name);
-      }
+      const overlays = await drawOverlays(s.scorer, pickOverlayItems(run, sum.baseline, f.heatmaps + f.overlays, swaps), out);
+      const figures = swaps.map((r) => overlays[r.item.id]);
       const ctx = {
         command: 'demo', dataset: ds, model: 'toy-shapes', backend: backend.name, options: s.scorer.options,
         extra: {
@@ -77,7 +68,7 @@ export const demo = defineCommand<{ out: string; limit?: number; heatmaps: numbe
           ...(ref ? { referenceCheck: { ...ref, note: 'CLIP logits vs reference openai/CLIP (reference_scores.jsonl)' } } : {}),
         },
       };
-      const written = await writeReport(out, run, sum, ctx, figures);
+      const written = await writeReport(out, run, sum, ctx, figures, overlays);
       io.stdout.write(`\nCLIP vs ABE-CLIP on toy-shapes (accuracy, items right in brackets; p = McNemar vs clip)\n\n${formatTable(sum)}\n`);
       if (ref) {
         io.stdout.write(`\nCLIP logits vs the reference openai/CLIP implementation: max |diff| ${ref.maxDiff.toExponential(1)} over ${ref.n} items` +
@@ -86,7 +77,8 @@ export const demo = defineCommand<{ out: string; limit?: number; heatmaps: numbe
       io.stdout.write('Note: the bundled benchmark is the development split the ABE defaults were chosen on; it shows the method\n' +
         'working, not a held-out result.\n');
       const rel = path.relative(process.cwd(), out) || '.';
-      io.stdout.write(`\nwrote ${[...written.files, ...figures].map((x) => path.join(rel, path.basename(x))).join(', ')}\n` +
+      io.stdout.write(`\nwrote ${written.files.map((x) => path.join(rel, path.basename(x))).join(', ')} and ` +
+        `${Object.keys(overlays).length} explain overlays in ${path.join(rel, OVERLAY_DIR)}\n` +
         `${run.seconds.toFixed(1)} s; ${s.cacheLine()}\n`);
     } finally {
       s.dispose();
