@@ -3,7 +3,8 @@
  * (nested) selection and out-of-sample estimates.
  *
  *   npx ts-node --transpile-only tools/abe-toy.ts [--data DIR] [--cache DIR] [--out report.json] [--halvings 100]
- *     [--heldout DIR]   evaluate the SHIPPED named configurations (options.ts) once on another bench folder
+ *     [--heldout DIR [--only-heldout]]   evaluate the SHIPPED named configurations (options.ts) once on another
+ *     bench folder (tools/toy-world output: its retrieval sets and stress cells are used); --only-heldout skips the grid
  *
  * DIR is a bench folder (items.jsonl + images/; default ../shared/toy-shapes/bench). Cells:
  * - the folder's own kinds × splits (swap-att, replace-att, replace-obj, and any others it holds);
@@ -42,6 +43,8 @@ const HELDOUT = arg('--heldout', '');
 const OUT = arg('--out', '');
 const HALVINGS = Number(arg('--halvings', '100'));
 const CACHE = arg('--cache', '');
+/** Only score the shipped configurations on --heldout (no development grid). */
+const ONLY_HELDOUT = args.includes('--only-heldout');
 
 const COLOURS = ['red', 'green', 'blue', 'yellow', 'purple', 'white', 'orange', 'cyan'];
 const SHAPES = ['square', 'circle', 'triangle', 'cross', 'star', 'diamond'];
@@ -66,9 +69,11 @@ interface Bench {
   imagePaths: string[];
   captions: string[];
   pairs: [number, number][]; // (image, caption) scored by scorePairs
-  sets: { images: number[]; captions: number[] }[]; // retrieval sets, scored by scoreMatrix
+  sets: { images: number[]; captions: number[]; owner: number[] }[]; // retrieval sets (owner: caption → row in images), scored by scoreMatrix
   units: Unit[];
   cells: string[];
+  /** Cells the selection rule looks at (the stress cells are small and only reported). */
+  selectCells: string[];
 }
 
 function loadBench(dir: string, name: string): Bench {
@@ -100,6 +105,7 @@ function loadBench(dir: string, name: string): Bench {
   const deriveAdd = !kinds.has('add-att');
   for (const [i, { split, objs }] of twoObj) {
     if (!deriveAdd) break;
+    if (split.startsWith('stress')) continue;
     const k = r() < 0.5 ? 0 : 1, o = 1 - k;
     const [ck, sk] = objs[k], [co, so] = objs[o];
     const wrong = pick([ck]);
@@ -107,10 +113,23 @@ function loadBench(dir: string, name: string): Bench {
     const wrong2 = pick([co]);
     addPair(`add-att+/${split}`, i, `a ${ck} ${sk} and a ${so}`, `a ${ck} ${sk} and a ${wrong2} ${so}`);
   }
-  // Retrieval per split: captions naming 0, 1 or 2 colours in one ranking.
+  // Retrieval: the folder's own sets (retrieval/set-*.jsonl: {image, captions}), else per split, captions naming
+  // 0, 1 or 2 colours in one ranking.
   const sets: Bench['sets'] = [];
+  const rdir = path.join(dir, 'retrieval');
+  const own = fs.existsSync(rdir) ? fs.readdirSync(rdir).filter((f) => f.endsWith('.jsonl')).sort() : [];
+  for (const f of own) {
+    const rows: { image: string; captions: string[] }[] = fs.readFileSync(path.join(rdir, f), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const imgs = rows.map((r) => { let k = imageIndex.get(r.image); if (k === undefined) { k = imagePaths.length; imagePaths.push(r.image); imageIndex.set(r.image, k); } return k; });
+    const capsOf: number[] = [], owner: number[] = [];
+    rows.forEach((r, j) => r.captions.forEach((c) => { capsOf.push(cap(c)); owner.push(j); }));
+    const sIdx = sets.length;
+    sets.push({ images: imgs, captions: capsOf, owner });
+    imgs.forEach((img, j) => units.push({ cell: 'retrieval-i2t/sets', image: img, kind: 'i2t', a: sIdx, n: j }));
+    capsOf.forEach((_, c) => units.push({ cell: 'retrieval-t2i/sets', image: imgs[owner[c]], kind: 't2i', a: sIdx, n: c }));
+  }
   const bySplit = new Map<string, number[]>();
-  for (const [i, v] of twoObj) bySplit.set(v.split, [...(bySplit.get(v.split) ?? []), i]);
+  if (!own.length) for (const [i, v] of twoObj) if (!v.split.startsWith('stress')) bySplit.set(v.split, [...(bySplit.get(v.split) ?? []), i]);
   for (const [split, imgs] of bySplit) {
     const caps = imgs.map((i, j) => {
       const [[c1, s1], [c2, s2]] = twoObj.get(i)!.objs;
@@ -120,14 +139,15 @@ function loadBench(dir: string, name: string): Bench {
       return cap(`a ${a}${s1} and a ${b}${s2}`);
     });
     const s = sets.length;
-    sets.push({ images: imgs, captions: caps });
+    sets.push({ images: imgs, captions: caps, owner: imgs.map((_, j) => j) });
     imgs.forEach((img, j) => {
       units.push({ cell: `retrieval-i2t/${split}`, image: img, kind: 'i2t', a: s, n: j });
       units.push({ cell: `retrieval-t2i/${split}`, image: img, kind: 't2i', a: s, n: j });
     });
   }
   const cells = [...new Set(units.map((u) => u.cell))];
-  return { name, imagePaths: imagePaths.map((p) => path.join(dir, p)), captions, pairs, sets, units, cells };
+  const selectCells = cells.filter((c) => !c.includes('stress'));
+  return { name, imagePaths: imagePaths.map((p) => path.join(dir, p)), captions, pairs, sets, units, cells, selectCells };
 }
 
 /** Score vector of one configuration: the pairs, then each retrieval set's [n×n] matrix (row = image). */
@@ -151,12 +171,14 @@ function correctOf(b: Bench, S: ArrayLike<number>): Uint8Array {
   for (const s of b.sets) { offs.push(off); off += s.images.length * s.captions.length; }
   return Uint8Array.from(b.units, (u) => {
     if (u.kind === 'pair') return S[u.a] > S[u.a + 1] ? 1 : 0;
-    const o = offs[u.a], n = b.sets[u.a].images.length, j = u.n;
-    const own = S[o + j * n + j];
-    for (let k = 0; k < n; k++) {
-      if (k === j) continue;
-      if ((u.kind === 'i2t' ? S[o + j * n + k] : S[o + k * n + j]) >= own) return 0;
+    const set = b.sets[u.a], o = offs[u.a], M = set.captions.length, N = set.images.length;
+    if (u.kind === 'i2t') { // image u.n: its best caption must be one of its own (strictly above every other image's)
+      let bestOwn = -Infinity, bestOther = -Infinity;
+      for (let c = 0; c < M; c++) { const v = S[o + u.n * M + c]; if (set.owner[c] === u.n) bestOwn = Math.max(bestOwn, v); else bestOther = Math.max(bestOther, v); }
+      return bestOwn > bestOther ? 1 : 0;
     }
+    const img = set.owner[u.n], own = S[o + img * M + u.n];
+    for (let i = 0; i < N; i++) if (i !== img && S[o + i * M + u.n] >= own) return 0;
     return 1;
   });
 }
@@ -178,8 +200,8 @@ function select(b: Bench, rows: Row[], clip: Uint8Array, inA?: Uint8Array): Row 
   let best: Row | null = null, bestScore = -1, bestOk = false;
   for (const r of rows) {
     const a = accuracy(b, r.correct, inA);
-    const mean = b.cells.reduce((x, c) => x + a[c], 0) / b.cells.length;
-    const ok = b.cells.every((c) => a[c] >= base[c] - 0.01);
+    const mean = b.selectCells.reduce((x, c) => x + a[c], 0) / b.selectCells.length;
+    const ok = b.selectCells.every((c) => a[c] >= base[c] - 0.01);
     if ((ok && !bestOk) || (ok === bestOk && mean > bestScore + 1e-12)) { best = r; bestScore = mean; bestOk = ok; }
   }
   return best!;
@@ -207,6 +229,44 @@ async function main(): Promise<void> {
     return { feats, caps: b.captions.map(groupsOf) };
   };
 
+  async function evalHeldout(): Promise<unknown> {
+    const hb = loadBench(path.resolve(HELDOUT), 'heldout');
+    const H = await prepare(hb, Object.keys(NAMED_CONFIGS).map((n) => NAMED_CONFIGS[n] as Partial<AbeOptions>));
+    const res: Record<string, Record<string, { acc: number; ci: [number, number]; n: number }>> = {};
+    const corr: Record<string, Uint8Array> = {};
+    for (const name of Object.keys(NAMED_CONFIGS)) {
+      const sc = new AbeScorer(model, name as 'abe', CACHE ? { dir: CACHE } : {});
+      const r = await scoreAll(sc, hb, H.feats, H.caps, {});
+      corr[name] = correctOf(hb, r.abe);
+    }
+    const br2 = rng(7);
+    for (const name of Object.keys(corr)) {
+      res[name] = {};
+      for (const cell of hb.cells) {
+        const ids = hb.units.map((u, i) => (u.cell === cell ? i : -1)).filter((i) => i >= 0);
+        const k = ids.reduce((a, i) => a + corr[name][i], 0);
+        // Paired bootstrap of the gain over CLIP (resampling units of the cell).
+        const g: number[] = [];
+        for (let b = 0; b < 1000; b++) {
+          let d = 0;
+          for (let j = 0; j < ids.length; j++) { const i = ids[Math.floor(br2() * ids.length)]; d += corr[name][i] - corr.clip[i]; }
+          g.push(d / ids.length);
+        }
+        g.sort((a, b) => a - b);
+        res[name][cell] = { acc: k / ids.length, ci: wilson(k, ids.length), n: ids.length, gain: k / ids.length - ids.reduce((a, i) => a + corr.clip[i], 0) / ids.length, gainCi: [g[25], g[974]] } as never;
+      }
+    }
+    const names = Object.keys(res);
+    console.log(`\nEVALUATION on ${HELDOUT} (shipped configurations, scored once): accuracy [Wilson 95 %], gain over CLIP in points [paired bootstrap 95 %]`);
+    console.log(`| cell | n | ${names.join(' | ')} |\n|---|---:|${names.map(() => '---').join('|')}|`);
+    for (const cell of hb.cells) {
+      const v = (n: string) => res[n][cell] as unknown as { acc: number; ci: number[]; n: number; gain: number; gainCi: number[] };
+      console.log(`| ${cell} | ${v('clip').n} | ${names.map((n) => `${v(n).acc.toFixed(3)} [${v(n).ci[0].toFixed(2)}, ${v(n).ci[1].toFixed(2)}]${n === 'clip' ? '' : ` (${(100 * v(n).gain).toFixed(1)} [${(100 * v(n).gainCi[0]).toFixed(1)}, ${(100 * v(n).gainCi[1]).toFixed(1)}])`}`).join(' | ')} |`);
+    }
+    return res;
+  }
+
+  if (ONLY_HELDOUT) { await evalHeldout(); model.dispose(); return; }
   const dev = loadBench(DATA, 'dev');
   log(`backend ${backend.name}; ${dev.units.length} units in ${dev.cells.length} cells, ${dev.imagePaths.length} images, ${dev.captions.length} captions`);
 
@@ -222,7 +282,7 @@ async function main(): Promise<void> {
   // Each region term with its natural assignment target: centred terms compare the phrase with the object phrase,
   // so `centered` (baseline: the object's best region) assigns by phrase and `centered-same` by object.
   for (const regionFeatures of ['tokens', 'crop'] as const) for (const regionDilation of [1, 0]) {
-    for (const [regionTerm, regionAssignBy] of [['centered', 'phrase'], ['centered-same', 'object'], ['phrase', 'phrase']] as const) {
+    for (const [regionTerm, regionAssignBy] of [['centered', 'phrase'], ['phrase-all', 'phrase'], ['phrase', 'phrase']] as const) {
       regionBases.push({ fuse: 'none', regionFeatures, regionSource: 'value', maxRegions: 2, regionDilation, regionAssign: 'joint', regionAssignBy, regionTerm });
     }
   }
@@ -273,6 +333,7 @@ async function main(): Promise<void> {
   D = await prepare(dev, [{ ...rb, regionProposal: 'random' }, { ...rb, maxRegions: 4 }]);
   for (const [name, o] of [
     ['region term = object phrase o_k·r', { ...rb, regionTerm: 'object' }],
+    ['region term centered-same (o_k on the same region, assigned by object)', { ...rb, regionTerm: 'centered-same', regionAssignBy: 'object' }],
     ['region term = whole caption g_T·r', { ...rb, regionTerm: 'caption' }],
     ['random regions of the same sizes', { ...rb, regionProposal: 'random' }],
     ['maxRegions 4', { ...rb, maxRegions: 4 }],
@@ -324,7 +385,7 @@ async function main(): Promise<void> {
   add('regions, dilation 1', regionRows, { ...br, regionDilation: 1 });
   add('regions, term phrase p_k·r (uncentred, the first reading)', regionRows, { ...br, regionTerm: 'phrase', regionAssignBy: 'phrase' });
   add('regions, term centered (baseline: object at its best region)', regionRows, { ...br, regionTerm: 'centered', regionAssignBy: 'phrase' });
-  add('regions, term centered-same (baseline: object on the same region, assign by object)', regionRows, { ...br, regionTerm: 'centered-same', regionAssignBy: 'object' });
+  add('regions, term phrase-all (p_k·r for every group, every caption)', regionRows, { ...br, regionTerm: 'phrase-all', regionAssignBy: 'phrase' });
   for (const l of [0.5, 1, 2, 3]) add(`regions, λ_r=${l}`, regionRows, { ...br, regionLambda: l });
   table.push(...ablRows.filter((r) => r.opts.regionLambda === br.regionLambda));
 
@@ -358,41 +419,7 @@ async function main(): Promise<void> {
   console.log('\nShipped named configurations (options.ts), scored directly:');
   for (const [k, a] of Object.entries(shipped)) console.log(`  ${k}: ${dev.cells.map((c) => `${c} ${a[c].toFixed(3)}`).join('; ')}`);
 
-  let heldout: unknown = null;
-  if (HELDOUT) {
-    const hb = loadBench(path.resolve(HELDOUT), 'heldout');
-    const H = await prepare(hb, Object.keys(NAMED_CONFIGS).map((n) => NAMED_CONFIGS[n] as Partial<AbeOptions>));
-    const res: Record<string, Record<string, { acc: number; ci: [number, number]; n: number }>> = {};
-    const corr: Record<string, Uint8Array> = {};
-    for (const name of Object.keys(NAMED_CONFIGS)) {
-      const sc = new AbeScorer(model, name as 'abe', CACHE ? { dir: CACHE } : {});
-      const r = await scoreAll(sc, hb, H.feats, H.caps, {});
-      corr[name] = correctOf(hb, r.abe);
-    }
-    const br2 = rng(7);
-    for (const name of Object.keys(corr)) {
-      res[name] = {};
-      for (const cell of hb.cells) {
-        const ids = hb.units.map((u, i) => (u.cell === cell ? i : -1)).filter((i) => i >= 0);
-        const k = ids.reduce((a, i) => a + corr[name][i], 0);
-        // Paired bootstrap of the gain over CLIP (resampling units of the cell).
-        const g: number[] = [];
-        for (let b = 0; b < 1000; b++) {
-          let d = 0;
-          for (let j = 0; j < ids.length; j++) { const i = ids[Math.floor(br2() * ids.length)]; d += corr[name][i] - corr.clip[i]; }
-          g.push(d / ids.length);
-        }
-        g.sort((a, b) => a - b);
-        res[name][cell] = { acc: k / ids.length, ci: wilson(k, ids.length), n: ids.length, gain: k / ids.length - ids.reduce((a, i) => a + corr.clip[i], 0) / ids.length, gainCi: [g[25], g[974]] } as never;
-      }
-    }
-    heldout = res;
-    console.log(`\nHELD-OUT (${HELDOUT}; shipped configurations, touched once): accuracy [Wilson 95 %]; gain over CLIP [paired bootstrap 95 %]`);
-    for (const [name, cells] of Object.entries(res)) {
-      console.log(`  ${name}: ${Object.entries(cells).map(([c, v]) => `${c} ${v.acc.toFixed(3)} [${v.ci[0].toFixed(3)}, ${v.ci[1].toFixed(3)}]${name === 'clip' ? '' : ` (${(100 * (v as never as { gain: number }).gain).toFixed(1)} [${(100 * (v as never as { gainCi: number[] }).gainCi[0]).toFixed(1)}, ${(100 * (v as never as { gainCi: number[] }).gainCi[1]).toFixed(1)}])`}`).join('; ')}`);
-    }
-  }
-
+  const heldout = HELDOUT ? await evalHeldout() : null;
   const report = {
     backend: backend.name, units: dev.units.length, cells: dev.cells,
     tried: { patch: patchRows.length, region: regionRows.length, ablationRows: ablRows.length },

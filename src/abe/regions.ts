@@ -233,7 +233,7 @@ export function assignRegions(
 export interface RegionTermOptions {
   regionAssign: 'joint' | 'indep';
   regionAssignBy: 'phrase' | 'object';
-  regionTerm: 'phrase' | 'centered' | 'centered-same' | 'object' | 'caption';
+  regionTerm: 'phrase' | 'phrase-all' | 'centered' | 'centered-same' | 'object' | 'caption';
   regionMaxMaps: number;
 }
 
@@ -260,7 +260,7 @@ export function regionPairTerm(
     for (let q = 0; q < count; q++) bestO = Math.max(bestO, bo[k * Rmax + q]);
     const v = o.regionTerm === 'centered' ? (hasAttr(k) ? bp[i] - bestO : 0)
       : o.regionTerm === 'centered-same' ? (hasAttr(k) ? bp[i] - bo[i] : 0)
-      : o.regionTerm === 'object' ? bo[i] : o.regionTerm === 'caption' ? captionSim(r) : bp[i];
+      : o.regionTerm === 'object' ? bo[i] : o.regionTerm === 'caption' ? captionSim(r) : bp[i]; // phrase, phrase-all
     terms[k] = v; sum += v;
   });
   return { regions: a.regions, terms, mean: sum / K };

@@ -111,7 +111,9 @@ export async function scoreBlock(
           al = alignRows(V, rows!, o.locate, o.topK, wantParts);
         }
         const ex = extra ? tf.tensor2d(extra, [n, M]) : null;
-        const abeT = fuse(clipT, al?.lp ?? null, al?.delta ?? null, ft, o.fuse, o.lambda, s, ex);
+        // The first readings (phrase, object, caption) add the region term only to captions with attributes.
+        const gated = !['phrase-all', 'centered', 'centered-same'].includes(o.regionTerm);
+        const abeT = fuse(clipT, al?.lp ?? null, al?.delta ?? null, ft, o.fuse, o.lambda, s, ex, gated);
         return { clipT, abeT, lp: al?.lp, lo: al?.lo, delta: al?.delta, R: al?.R, simP: al?.simP } as tf.TensorContainerObject;
       }) as Record<string, tf.Tensor | undefined>;
       try {

@@ -70,13 +70,17 @@ async function perPair(model: ClipModel, feats: ImageFeatures[], o: AbeOptions):
         if (o.fuse === 'binding-difference') abe = clip + o.lambda * s * mean(deltas);
         if (o.fuse === 'additive') abe = clip + o.lambda * s * mean(lps);
         if (o.fuse === 'convex') abe = (1 - o.lambda) * clip + o.lambda * s * mean(lps);
+      }
+      // Region term: the first readings only on captions with attributes; phrase-all and the centred terms on all.
+      const gated = !['phrase-all', 'centered', 'centered-same'].includes(o.regionTerm);
+      if (!gated || cap.groups.some((g) => g.attributes.length)) {
         if (regionOn) {
           const reg = f.regions[rKey], Rm = o.maxRegions, count = reg.masks.length;
           const a = assignRegions(o.regionAssignBy === 'object' ? regionObj : regionSims, 0, K, Rm, count, o.regionAssign, o.regionMaxMaps);
           if (a) {
             // The group terms written out: phrase p·r; centered p·r − max_r' o·r' (0 without attributes); centered-same p·r − o·r.
             const terms = a.regions.map((r, k) => {
-              if (o.regionTerm === 'phrase') return regionSims[k * Rm + r];
+              if (o.regionTerm === 'phrase' || o.regionTerm === 'phrase-all') return regionSims[k * Rm + r];
               if (!cap.groups[k].attributes.length) return 0;
               const base = o.regionTerm === 'centered' ? Math.max(...Array.from({ length: count }, (_, x) => regionObj[k * Rm + x])) : regionObj[k * Rm + r];
               return regionSims[k * Rm + r] - base;
@@ -116,6 +120,7 @@ describe('abe/scorer (random tiny model)', function () {
     { fuse: 'none', regionFeatures: 'tokens', regionTerm: 'centered', regionAssignBy: 'phrase', regionLambda: 2 },
     { fuse: 'none', regionFeatures: 'crop', maxRegions: 3, regionTerm: 'centered-same', regionAssignBy: 'object', regionDilation: 0 },
     { fuse: 'binding-difference', regionFeatures: 'tokens', regionTerm: 'centered', regionAssign: 'indep' },
+    { fuse: 'none', regionFeatures: 'tokens', regionTerm: 'phrase-all', regionDilation: 0 },
   ];
   for (const c of configs) {
     it(`scoreMatrix = scorePairs = the per-pair loop within 1e-5 (N=7, M=7, scoreChunk 3): ${JSON.stringify(c)}`, async () => {
@@ -133,8 +138,8 @@ describe('abe/scorer (random tiny model)', function () {
         expect(pr.abe[j]).to.be.closeTo(res.abe[i * CAPTIONS.length + m], 1e-5 * Math.max(1, Math.abs(pr.abe[j])));
         expect(pr.clip[j]).to.be.closeTo(res.clip[i * CAPTIONS.length + m], 1e-5 * Math.max(1, Math.abs(pr.clip[j])));
       });
-      // Captions without attribute groups score as CLIP.
-      for (const m of [2, 4]) for (let i = 0; i < N; i++) expect(res.abe[i * CAPTIONS.length + m]).to.equal(res.clip[i * CAPTIONS.length + m]);
+      // Captions without attribute groups score as CLIP (unless an ungated region term scores their groups).
+      for (const m of c.regionTerm === 'phrase-all' ? [4] : [2, 4]) for (let i = 0; i < N; i++) expect(res.abe[i * CAPTIONS.length + m]).to.equal(res.clip[i * CAPTIONS.length + m]);
     });
   }
 
@@ -257,7 +262,7 @@ describe('abe/scorer: region terms comparable across captions (random tiny model
   after(() => { pixels.dispose(); model.dispose(); });
 
   it('centered: attribute-free groups add exactly 0, the caption term is λ·s·mean over ALL groups (parts recomputed by hand, 1e-5)', async () => {
-    const scorer = new AbeScorer(model, 'abe+regions');
+    const scorer = new AbeScorer(model, { ...resolveOptions('abe+regions'), regionTerm: 'centered' });
     const caps = ['a cube and a sphere', 'a red cube and a sphere', 'a red cube and a blue sphere', { text: 'a cube', groups: [{ attributes: [], object: 'cube' }] }];
     const r = await scorer.scoreMatrix(pixels, caps, { parts: true });
     const p = r.parts!, Q = p.groups.length, s = model.logitScale, o = scorer.options;
