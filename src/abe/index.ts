@@ -5,7 +5,8 @@
  *   `{n, m, clip, abe, parts?}` ([N·M] Float32Arrays); `scorePairs(images, captions, pairs, opts?)`.
  * - Named configurations `NAMED_CONFIGS` / `ConfigName`: `clip` (S_abe = S_clip), `abe` (the paper's
  *   patch-level reading with the best patch-level switches on the toy dev split), `abe+regions` (region
- *   re-encoding, our extension).
+ *   re-encoding, our extension: token-subset regions, the phrase of every group on its region), `abe+regions-v1`
+ *   (the first region configuration, kept for comparison).
  * - `DEFAULT_OPTIONS`, `resolveOptions` — every option, default and range.
  * The stage functions (`align`, `fuse`, `refine`, `findRegions`, …) are exported for research code.
  */
