@@ -25,7 +25,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { initBackend } from '../src/backend';
-import { AbeScorer, NAMED_CONFIGS } from '../src/abe';
+import { AbeScorer, EXTRA_CONFIGS, NAMED_CONFIGS } from '../src/abe';
+
+const SHIPPED = [...Object.keys(NAMED_CONFIGS), ...Object.keys(EXTRA_CONFIGS)];
 import type { AbeOptions, CaptionInput, ImageFeatures } from '../src/abe';
 import { createClip } from '../src/clip/model';
 import { loadImages } from '../src/image';
@@ -231,10 +233,10 @@ async function main(): Promise<void> {
 
   async function evalHeldout(): Promise<unknown> {
     const hb = loadBench(path.resolve(HELDOUT), 'heldout');
-    const H = await prepare(hb, Object.keys(NAMED_CONFIGS).map((n) => NAMED_CONFIGS[n] as Partial<AbeOptions>));
+    const H = await prepare(hb, SHIPPED.map((n) => (NAMED_CONFIGS[n] ?? EXTRA_CONFIGS[n]) as Partial<AbeOptions>));
     const res: Record<string, Record<string, { acc: number; ci: [number, number]; n: number }>> = {};
     const corr: Record<string, Uint8Array> = {};
-    for (const name of Object.keys(NAMED_CONFIGS)) {
+    for (const name of SHIPPED) {
       const sc = new AbeScorer(model, name as 'abe', CACHE ? { dir: CACHE } : {});
       const r = await scoreAll(sc, hb, H.feats, H.caps, {});
       corr[name] = correctOf(hb, r.abe);
@@ -391,7 +393,7 @@ async function main(): Promise<void> {
 
   // The shipped named configurations, scored directly (checks the λ shortcut and what options.ts says).
   const shipped: Record<string, Record<string, number>> = {};
-  for (const name of Object.keys(NAMED_CONFIGS)) {
+  for (const name of SHIPPED) {
     const sc = new AbeScorer(model, name as 'abe', CACHE ? { dir: CACHE } : {});
     const loaded = await loadImages(dev.imagePaths, { resolution: canon.config.imageResolution });
     const f2 = await sc.imageFeatures(loaded.pixels);

@@ -15,7 +15,7 @@ export type { CacheOptions, ScoreOptions, ScoreResult, ScoreParts, PairResult, G
 export type { ImageFeatures, ImageRegions } from './features';
 export type { CaptionInput, GroupSpec, PreparedCaption, ResolvedGroup } from './captions';
 export { prepareCaptions } from './captions';
-export { DEFAULT_OPTIONS, NAMED_CONFIGS, resolveOptions, hiddenIndex, applyTemplate } from './options';
+export { DEFAULT_OPTIONS, NAMED_CONFIGS, EXTRA_CONFIGS, resolveOptions, hiddenIndex, applyTemplate } from './options';
 export type { AbeOptions, ConfigName, RefineMode, PatchFeatures, LocateMode, FuseMode, RegionFeatures, RegionAssign, RegionAssignBy, RegionTerm, RegionProposal } from './options';
 export type { AbeModel } from './model';
 export { align } from './align';
