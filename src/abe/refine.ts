@@ -37,11 +37,14 @@ export async function embedStrings(model: AbeModel, strings: readonly string[], 
   return strings.map((s) => got.get(s)!);
 }
 
+/** Length of a short text pass (phrases): "a photo of a small red wooden chair" is 10 tokens with SOT/EOT. */
+export const SHORT_PASS = 16;
+
 /**
- * Normalised EOT embeddings of token rows [L] each, in passes over only the positions up to the longest row's
- * EOT: the text tower is causal, so positions after a row's EOT never reach its pooled token, and a phrase of
- * 8 tokens costs 8/77 of a full-context pass. Rows are sorted by length so each chunk is trimmed to its own
- * longest row. Returns [rows·E] in the input order.
+ * Normalised EOT embeddings of token rows [L] each. A chunk whose rows all end (EOT) within SHORT_PASS tokens runs
+ * on those positions only: the text tower is causal, so positions after a row's EOT never reach its pooled token,
+ * and a phrase costs 16/77 of a full-context pass. Rows are sorted by length so short rows share chunks.
+ * Returns [rows·E] in the input order.
  */
 export async function encodeTrimmed(model: AbeModel, rows: readonly Int32Array[], batchSize: number): Promise<Float32Array> {
   const E = model.config.embedDim;
@@ -50,7 +53,9 @@ export async function encodeTrimmed(model: AbeModel, rows: readonly Int32Array[]
   const out = new Float32Array(rows.length * E);
   for (let s = 0; s < order.length; s += batchSize) {
     const idx = order.slice(s, s + batchSize);
-    const Lc = Math.max(...idx.map((i) => len[i]));
+    // Two lengths only (SHORT_PASS or the full row): the model keeps one causal mask per length it has seen.
+    const longest = Math.max(...idx.map((i) => len[i]));
+    const Lc = longest <= SHORT_PASS ? Math.min(SHORT_PASS, rows[idx[0]].length) : rows[idx[0]].length;
     const ids = tf.tensor2d(concatIntRows(idx.map((i) => rows[i].subarray(0, Lc))), [idx.length, Lc], 'int32');
     let res;
     try {
