@@ -13,7 +13,7 @@ export interface ImageRegions {
   foreground: Uint8Array;
   /** One [P] 0/1 mask per region, largest first. */
   masks: Uint8Array[];
-  /** Normalised g_I of each masked image, [count·E]. */
+  /** Normalised embedding of each region (masked image, or its token-subset pass), [count·E]. */
   embeds: Float32Array;
 }
 
@@ -31,8 +31,9 @@ export interface ImageFeatures {
   readonly regions: Record<string, ImageRegions>;
 }
 
-export function regionKey(source: string, maxRegions: number, dilation: number): string {
-  return `${source}/max${maxRegions}/dil${dilation}`;
+/** `encode`: how the regions were re-encoded (`crop` keeps the key of the first version, so old caches still hit). */
+export function regionKey(source: string, maxRegions: number, dilation: number, encode: 'crop' | 'tokens' = 'crop', proposal: 'found' | 'random' = 'found'): string {
+  return `${source}/max${maxRegions}/dil${dilation}${encode === 'tokens' ? '/tokens' : ''}${proposal === 'random' ? '/random' : ''}`;
 }
 
 export function contentHash(data: Float32Array): string {

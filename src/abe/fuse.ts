@@ -71,28 +71,30 @@ export function disposeFusion(f: FusionTensors): void {
  */
 export function fuseScores<T extends tf.Tensor>(
   clip: T, meanLp: T | null, meanDelta: T | null, fused: tf.Tensor, mode: FuseMode, lambda: number, scale: number,
-  extra: T | null = null,
+  extra: T | null = null, extraGated = true,
 ): T {
   return tf.tidy(() => {
     let s: tf.Tensor = clip;
     if (mode === 'binding-difference') s = tf.add(clip, tf.mul(meanDelta!, lambda * scale));
     else if (mode === 'additive') s = tf.add(clip, tf.mul(meanLp!, lambda * scale));
     else if (mode === 'convex') s = tf.add(tf.mul(clip, 1 - lambda), tf.mul(meanLp!, lambda * scale));
-    if (extra) s = tf.add(s, extra);
-    return tf.where(tf.broadcastTo(fused, clip.shape), s, clip) as T;
+    if (extra && extraGated) s = tf.add(s, extra);
+    const out = tf.where(tf.broadcastTo(fused, clip.shape), s, clip) as T;
+    // An ungated extra term (the region term of captions without attributes too) is added to every caption.
+    return (extra && !extraGated ? tf.add(out, extra) : out) as T;
   });
 }
 
 /** S_abe [n, M] from S_clip [n, M] and per-group l_p, Δ [n, Q] through the membership matrices. */
 export function fuse(
   clip: tf.Tensor2D, lp: tf.Tensor2D | null, delta: tf.Tensor2D | null, f: FusionTensors,
-  mode: FuseMode, lambda: number, scale: number, extra: tf.Tensor2D | null = null,
+  mode: FuseMode, lambda: number, scale: number, extra: tf.Tensor2D | null = null, extraGated = true,
 ): tf.Tensor2D {
   return tf.tidy(() => {
     const Q = f.attrMean.shape[0];
     const on = mode !== 'none' && Q > 0 && lp !== null && delta !== null;
     const meanLp = on ? tf.matMul(lp!, f.allMean) as tf.Tensor2D : null;
     const meanDelta = on ? tf.matMul(delta!, f.attrMean) as tf.Tensor2D : null;
-    return fuseScores<tf.Tensor2D>(clip, meanLp, meanDelta, f.fused.reshape([1, -1]), on ? mode : 'none', lambda, scale, extra);
+    return fuseScores<tf.Tensor2D>(clip, meanLp, meanDelta, f.fused.reshape([1, -1]), on ? mode : 'none', lambda, scale, extra, extraGated);
   });
 }

@@ -5,7 +5,8 @@
  *   `{n, m, clip, abe, parts?}` ([N·M] Float32Arrays); `scorePairs(images, captions, pairs, opts?)`.
  * - Named configurations `NAMED_CONFIGS` / `ConfigName`: `clip` (S_abe = S_clip), `abe` (the paper's
  *   patch-level reading with the best patch-level switches on the toy dev split), `abe+regions` (region
- *   re-encoding, our extension).
+ *   re-encoding, our extension: token-subset regions, the phrase of every group on its region), `abe+regions-v1`
+ *   (the first region configuration, kept for comparison).
  * - `DEFAULT_OPTIONS`, `resolveOptions` — every option, default and range.
  * The stage functions (`align`, `fuse`, `refine`, `findRegions`, …) are exported for research code.
  */
@@ -14,12 +15,16 @@ export type { CacheOptions, ScoreOptions, ScoreResult, ScoreParts, PairResult, G
 export type { ImageFeatures, ImageRegions } from './features';
 export type { CaptionInput, GroupSpec, PreparedCaption, ResolvedGroup } from './captions';
 export { prepareCaptions } from './captions';
-export { DEFAULT_OPTIONS, NAMED_CONFIGS, resolveOptions, hiddenIndex, applyTemplate } from './options';
-export type { AbeOptions, ConfigName, RefineMode, PatchFeatures, LocateMode, FuseMode, RegionFeatures, RegionAssign } from './options';
+export { DEFAULT_OPTIONS, NAMED_CONFIGS, EXTRA_CONFIGS, resolveOptions, hiddenIndex, applyTemplate } from './options';
+export type { AbeOptions, ConfigName, RefineMode, PatchFeatures, LocateMode, FuseMode, RegionFeatures, RegionAssign, RegionAssignBy, RegionTerm, RegionProposal } from './options';
 export type { AbeModel } from './model';
 export { align } from './align';
 export type { AlignOutput } from './align';
 export { fuse, fuseScores, membership } from './fuse';
-export { refine, embedStrings, contextualPhrases, isolatedPhrase } from './refine';
+export { refine, embedStrings, encodeTrimmed, contextualPhrases, isolatedPhrase } from './refine';
 export { imagePass, attentionPathPatches, patchKey } from './patches';
-export { findRegions, otsuThreshold, components, dilate, splitTwoMeans, maskImage, assignRegions } from './regions';
+export { findRegions, otsuThreshold, components, dilate, splitTwoMeans, maskImage, assignRegions, regionPairTerm, randomMasks } from './regions';
+export { scoreBlock, scorePairsOf } from './score';
+export { TextFeatureBuilder } from './text-features';
+export type { TextSide } from './text-features';
+export { ImageFeatureExtractor } from './image-features';

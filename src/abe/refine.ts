@@ -9,9 +9,10 @@ import { l2normalize } from './patches';
 import type { PreparedCaption } from './captions';
 import { tokenizeToArrays } from '../text/tokenize';
 import { concatIntRows } from '../tensor/host';
+import type { KeyValueCache } from './bounded';
 
-/** Normalised E_T(text) by string; shared across calls of one scorer. */
-export type EmbeddingCache = Map<string, Float32Array>;
+/** Normalised E_T(text) by string; shared across calls of one scorer (a Map, or a view of the scorer's bounded cache). */
+export type EmbeddingCache = KeyValueCache<Float32Array>;
 
 export function isolatedPhrase(attributes: readonly string[], object: string): string {
   return [...attributes, object].join(' ');
@@ -22,26 +23,54 @@ export function isolatedPhrase(attributes: readonly string[], object: string): s
  * the encoder). Long strings are truncated to the context (last token EOT).
  */
 export async function embedStrings(model: AbeModel, strings: readonly string[], cache: EmbeddingCache, batchSize: number): Promise<Float32Array[]> {
-  const missing = [...new Set(strings.filter((s) => !cache.has(s)))];
+  // Entries of this call are read from `got`, not back from the cache: a bounded cache may evict them meanwhile.
+  const got = new Map<string, Float32Array>();
+  const missing: string[] = [];
+  for (const s of new Set(strings)) { const hit = cache.get(s); if (hit) got.set(s, hit); else missing.push(s); }
   if (missing.length) {
     const L = model.config.contextLength;
     const rows = tokenizeToArrays(missing, { contextLength: L, truncate: true });
-    const ids = tf.tensor2d(concatIntRows(rows), [missing.length, L], 'int32');
-    let out;
+    const E = model.config.embedDim;
+    const data = await encodeTrimmed(model, rows, batchSize);
+    missing.forEach((s, i) => { const v = data.slice(i * E, (i + 1) * E); cache.set(s, v); got.set(s, v); });
+  }
+  return strings.map((s) => got.get(s)!);
+}
+
+/** Length of a short text pass (phrases): "a photo of a small red wooden chair" is 10 tokens with SOT/EOT. */
+export const SHORT_PASS = 16;
+
+/**
+ * Normalised EOT embeddings of token rows [L] each. A chunk whose rows all end (EOT) within SHORT_PASS tokens runs
+ * on those positions only: the text tower is causal, so positions after a row's EOT never reach its pooled token,
+ * and a phrase costs 16/77 of a full-context pass. Rows are sorted by length so short rows share chunks.
+ * Returns [rows·E] in the input order.
+ */
+export async function encodeTrimmed(model: AbeModel, rows: readonly Int32Array[], batchSize: number): Promise<Float32Array> {
+  const E = model.config.embedDim;
+  const len = rows.map((r) => { let e = 0; for (let j = 1; j < r.length; j++) if (r[j] > r[e]) e = j; return e + 1; });
+  const order = rows.map((_, i) => i).sort((a, b) => len[a] - len[b]);
+  const out = new Float32Array(rows.length * E);
+  for (let s = 0; s < order.length; s += batchSize) {
+    const idx = order.slice(s, s + batchSize);
+    // Two lengths only (SHORT_PASS or the full row): the model keeps one causal mask per length it has seen.
+    const longest = Math.max(...idx.map((i) => len[i]));
+    const Lc = longest <= SHORT_PASS ? Math.min(SHORT_PASS, rows[idx[0]].length) : rows[idx[0]].length;
+    const ids = tf.tensor2d(concatIntRows(idx.map((i) => rows[i].subarray(0, Lc))), [idx.length, Lc], 'int32');
+    let res;
     try {
-      out = await model.encodeTexts(ids, { batchSize, tokens: false });
+      res = await model.encodeTexts(ids, { batchSize, tokens: false });
     } finally {
       ids.dispose();
     }
     try {
-      const E = out.embeds.shape[1];
-      const data = tf.tidy(() => l2normalize(out.embeds).dataSync() as Float32Array);
-      missing.forEach((s, i) => cache.set(s, data.slice(i * E, (i + 1) * E)));
+      const d = tf.tidy(() => l2normalize(res.embeds).dataSync() as Float32Array);
+      idx.forEach((i, r) => out.set(d.subarray(r * E, (r + 1) * E), i * E));
     } finally {
-      tf.dispose([out.embeds, out.tokens, ...(out.hidden ?? [])]);
+      tf.dispose([res.embeds, res.tokens, ...(res.hidden ?? [])]);
     }
   }
-  return strings.map((s) => cache.get(s)!);
+  return out;
 }
 
 /** The caption's ids as an int32 [m, L] tensor (callers dispose). */
@@ -150,14 +179,21 @@ export async function refine(
     const keys = caps.map((c) => `${gamma}|${refineIndex}|${Array.from(c.ids).join(',')}|${JSON.stringify(c.groups.map((g) => [g.positions, g.objectLast]))}`);
     // Each distinct caption once (a benchmark repeats captions across images).
     const firstOf = new Map<string, PreparedCaption>();
-    caps.forEach((c, i) => { if (c.groups.length && !contextualCache.has(keys[i]) && !firstOf.has(keys[i])) firstOf.set(keys[i], c); });
+    const got = new Map<string, Float32Array>(); // this call's rows (a bounded cache may evict them meanwhile)
+    caps.forEach((c, i) => {
+      if (!c.groups.length || got.has(keys[i]) || firstOf.has(keys[i])) return;
+      const hit = contextualCache.get(keys[i]);
+      if (hit) got.set(keys[i], hit); else firstOf.set(keys[i], c);
+    });
     const todo = [...firstOf.values()];
     const todoKeys = [...firstOf.keys()];
     if (todo.length) {
       const fresh = await contextualPhrases(model, todo, gamma, refineIndex, o.textBatchSize);
       let q = 0;
       todo.forEach((c, r) => {
-        contextualCache.set(todoKeys[r], fresh.slice(q * E, (q + c.groups.length) * E));
+        const v = fresh.slice(q * E, (q + c.groups.length) * E);
+        contextualCache.set(todoKeys[r], v);
+        got.set(todoKeys[r], v);
         q += c.groups.length;
       });
     }
@@ -165,7 +201,7 @@ export async function refine(
     let q = 0;
     caps.forEach((c, i) => {
       if (!c.groups.length) return;
-      pArr.set(contextualCache.get(keys[i])!, q * E);
+      pArr.set(got.get(keys[i])!, q * E);
       q += c.groups.length;
     });
   }

@@ -228,3 +228,57 @@ export function assignRegions(
   }
   return { regions, mean: sum / K };
 }
+
+/** The switches of the region term (options.ts). */
+export interface RegionTermOptions {
+  regionAssign: 'joint' | 'indep';
+  regionAssignBy: 'phrase' | 'object';
+  regionTerm: 'phrase' | 'phrase-all' | 'centered' | 'centered-same' | 'object' | 'caption';
+  regionMaxMaps: number;
+}
+
+/**
+ * The region term of one (image, caption) pair — the one implementation both scoreMatrix and scorePairs use.
+ * `bp`, `bo` [K·Rmax]: p_k·r and o_k·r of the caption's K groups against the image's `count` regions;
+ * `hasAttr(k)`: whether group k names attributes. The groups are assigned to regions (by `regionAssignBy`), then
+ * each group's term is p_k·r (`phrase`), or for a group with attributes (0 without): `centered` p_k·r − max_r' o_k·r'
+ * (the phrase on its region against the attribute-free object phrase at the object's best region), `centered-same`
+ * p_k·r − o_k·r (both on the assigned region);
+ * the result is their mean over all K groups (ablations: `object` o_k·r, `caption` g_T·r of the assigned region). Null when the image has no region or the caption no group.
+ */
+export function regionPairTerm(
+  bp: Float32Array, bo: Float32Array, hasAttr: (k: number) => boolean, K: number, Rmax: number, count: number, o: RegionTermOptions,
+  captionSim: (r: number) => number = () => 0,
+): { regions: number[]; terms: Float32Array; mean: number } | null {
+  const a = assignRegions(o.regionAssignBy === 'object' ? bo : bp, 0, K, Rmax, count, o.regionAssign, o.regionMaxMaps);
+  if (!a) return null;
+  const terms = new Float32Array(K);
+  let sum = 0;
+  a.regions.forEach((r, k) => {
+    const i = k * Rmax + r;
+    let bestO = -Infinity;
+    for (let q = 0; q < count; q++) bestO = Math.max(bestO, bo[k * Rmax + q]);
+    const v = o.regionTerm === 'centered' ? (hasAttr(k) ? bp[i] - bestO : 0)
+      : o.regionTerm === 'centered-same' ? (hasAttr(k) ? bp[i] - bo[i] : 0)
+      : o.regionTerm === 'object' ? bo[i] : o.regionTerm === 'caption' ? captionSim(r) : bp[i]; // phrase, phrase-all
+    terms[k] = v; sum += v;
+  });
+  return { regions: a.regions, terms, mean: sum / K };
+}
+
+/**
+ * Ablation `regionProposal: random`: for each found region, a random set of the same number of patches
+ * (seeded by `seed`, so an image always gets the same sets).
+ */
+export function randomMasks(found: readonly Uint8Array[], P: number, seed: number): Uint8Array[] {
+  let x = (seed >>> 0) || 1;
+  const next = () => { x ^= x << 13; x ^= x >>> 17; x ^= x << 5; return (x >>> 0) / 4294967296; };
+  return found.map((m) => {
+    const size = m.reduce((a, b) => a + b, 0);
+    const order = Array.from({ length: P }, (_, j) => j);
+    for (let j = P - 1; j > 0; j--) { const k = Math.floor(next() * (j + 1)); [order[j], order[k]] = [order[k], order[j]]; }
+    const out = new Uint8Array(P);
+    for (const j of order.slice(0, size)) out[j] = 1;
+    return out;
+  });
+}

@@ -72,3 +72,30 @@ export class VisionTransformer {
     return tf.tidy(() => this.transformer.run(h, { hooks, batchStart, defaultMask: null, collect: false }, layer, this.layers, false).last);
   }
 }
+
+/**
+ * Token-subset passes (used by ABE's `regionFeatures: 'tokens'`): row r runs the tower on the CLS token and the
+ * patch tokens `subsets[r]` (0..P−1, row-major) of image `image[r]` of `pixels`, each with its own position
+ * embedding, and returns the pooled CLS embedding ln_post(h_CLS) @ proj, [rows, E] (not normalised).
+ * Rows of different lengths are padded to the longest and the padding is masked out as attention keys, so a
+ * row's result does not depend on its batch. Call inside tf.tidy, or dispose the result.
+ */
+export function encodeTokenSubsets(v: VisionTransformer, pixels: tf.Tensor4D, image: ArrayLike<number>, subsets: readonly ArrayLike<number>[]): tf.Tensor2D {
+  return tf.tidy(() => {
+    const rows = subsets.length, T = v.tokens, W = v.width;
+    const K = 1 + Math.max(0, ...Array.from(subsets, (s) => s.length));
+    const h0 = tf.reshape(v.embed(pixels), [pixels.shape[0] * T, W]);
+    const idx = new Int32Array(rows * K);
+    const mask = new Float32Array(rows * K * K);
+    for (let r = 0; r < rows; r++) {
+      const s = subsets[r], base = image[r] * T;
+      idx[r * K] = base;
+      for (let k = 0; k < K - 1; k++) idx[r * K + 1 + k] = k < s.length ? base + 1 + s[k] : base;
+      for (let k = 1 + s.length; k < K; k++) for (let q = 0; q < K; q++) mask[(r * K + q) * K + k] = -1e9;
+    }
+    const h = tf.reshape(tf.gather(h0, tf.tensor1d(idx, 'int32')), [rows, K, W]) as tf.Tensor3D;
+    const m = tf.tensor3d(mask, [rows, K, K]);
+    const last = v.transformer.run(h, { batchStart: 0, defaultMask: m as unknown as tf.Tensor2D, collect: false }).last;
+    return tf.reshape(v.head(tf.slice(last, [0, 0, 0], [rows, 1, W]) as tf.Tensor3D), [rows, -1]) as tf.Tensor2D;
+  });
+}

@@ -7,7 +7,6 @@ import { Jimp } from 'jimp';
 import { prepareCaptions } from '../abe/captions';
 import { hiddenIndex } from '../abe/options';
 import { patchKey } from '../abe/patches';
-import { regionKey } from '../abe/features';
 import { refine } from '../abe/refine';
 import { OptionsError } from '../errors';
 import { alignmentHeatmap, HeatGroup } from './plots/heatmap';
@@ -44,7 +43,7 @@ export async function explainPair(ms: ModelScorer, image: ImageRef, caption: str
     let chosen: number[] = [];
     if (patchOn) chosen = Array.from(parts.R!.subarray(q * parts.topK, (q + 1) * parts.topK));
     else if (parts.region && parts.region[q] >= 0) {
-      const mask = ex.feats.regions[regionKey(vKey, o.maxRegions, o.regionDilation)]?.masks[parts.region[q]];
+      const mask = parts.regionMasks?.[0]?.masks[parts.region[q]];
       if (mask) chosen = Array.from(mask).flatMap((m, j) => (m ? [j] : []));
     }
     const delta = patchOn ? parts.delta![q] : NaN;

@@ -6,11 +6,13 @@ describe('abe/options', () => {
   it('defaults resolve and validate', () => {
     expect(resolveOptions()).to.deep.equal(DEFAULT_OPTIONS);
   });
-  it('named configurations resolve: clip has no local term, abe has no regions, abe+regions re-encodes regions', () => {
+  it('named configurations resolve: clip has no local term, abe has no regions, abe+regions re-encodes regions (ungated phrase term), v1 keeps the old switches', () => {
     for (const name of Object.keys(NAMED_CONFIGS)) expect(() => resolveOptions(name)).not.to.throw();
     expect(resolveOptions('clip').fuse).to.equal('none');
     expect(resolveOptions('clip').regionFeatures).to.equal('none');
-    expect(resolveOptions('abe+regions').regionFeatures).to.equal('crop');
+    expect(resolveOptions('abe+regions').regionFeatures).to.not.equal('none');
+    expect(resolveOptions('abe+regions').regionTerm).to.equal('phrase-all');
+    expect(resolveOptions('abe+regions-v1')).to.include({ regionFeatures: 'crop', regionTerm: 'phrase', regionAssignBy: 'phrase', lambda: 0.5, fuse: 'binding-difference' });
     expect(resolveOptions('abe').regionFeatures).to.equal('none');
   });
   it('unknown keys, unknown names, wrong types and out-of-range values throw OptionsError naming the key', () => {

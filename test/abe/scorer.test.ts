@@ -27,7 +27,10 @@ const CAPTIONS = [
 async function perPair(model: ClipModel, feats: ImageFeatures[], o: AbeOptions): Promise<Float32Array> {
   const caps = prepareCaptions(CAPTIONS, TINY_CONFIG.contextLength);
   const { p, o: ob } = await refine(model, caps, o, 1, new Map());
-  const pIso = (await refine(model, caps, { ...o, refine: 'isolated' }, 1, new Map())).p; // the region term's phrases
+  const iso = await refine(model, caps, { ...o, refine: 'isolated' }, 1, new Map()); // the region term's phrases
+  const pIso = iso.p, oIso = iso.o;
+  const regionOn = o.regionFeatures !== 'none';
+  const rKey = regionKey(o.regionSource, o.maxRegions, o.regionDilation, o.regionFeatures === 'tokens' ? 'tokens' : 'crop');
   const s = model.logitScale;
   const gT = await model.encodeTexts(tf.tensor2d(Int32Array.from(caps.flatMap((c) => Array.from(c.ids))), [caps.length, TINY_CONFIG.contextLength], 'int32'));
   const gTd = gT.embeds.dataSync() as Float32Array;
@@ -42,7 +45,7 @@ async function perPair(model: ClipModel, feats: ImageFeatures[], o: AbeOptions):
       const V = f.patches[patchKey(o.patchFeatures, o.patchLayer < 0 ? TINY_CONFIG.visionLayers + 1 + o.patchLayer : o.patchLayer)];
       const lps: number[] = [], deltas: number[] = [], rsims: number[] = [];
       const K = cap.groups.length;
-      const regionSims = new Float32Array(K * o.maxRegions);
+      const regionSims = new Float32Array(K * o.maxRegions), regionObj = new Float32Array(K * o.maxRegions);
       cap.groups.forEach((g, k) => {
         const sp = [], so = [];
         if (o.fuse !== 'none') for (let j = 0; j < P; j++) { sp.push(dot(p, (q + k) * E, V, j * E)); so.push(dot(ob, (q + k) * E, V, j * E)); }
@@ -53,9 +56,12 @@ async function perPair(model: ClipModel, feats: ImageFeatures[], o: AbeOptions):
         const lp = mean((o.locate === 'object' ? byO : byP).map((j) => sp[j]));
         lps.push(lp);
         if (g.attributes.length && o.fuse !== 'none') deltas.push(lp - lo);
-        if (o.regionFeatures === 'crop') {
-          const reg = f.regions[regionKey(o.regionSource, o.maxRegions, o.regionDilation)];
-          for (let r = 0; r < reg.masks.length; r++) regionSims[k * o.maxRegions + r] = dot(pIso, (q + k) * E, reg.embeds, r * E);
+        if (regionOn) {
+          const reg = f.regions[rKey];
+          for (let r = 0; r < reg.masks.length; r++) {
+            regionSims[k * o.maxRegions + r] = dot(pIso, (q + k) * E, reg.embeds, r * E);
+            regionObj[k * o.maxRegions + r] = dot(oIso, (q + k) * E, reg.embeds, r * E);
+          }
         }
       });
       let abe = clip;
@@ -64,10 +70,23 @@ async function perPair(model: ClipModel, feats: ImageFeatures[], o: AbeOptions):
         if (o.fuse === 'binding-difference') abe = clip + o.lambda * s * mean(deltas);
         if (o.fuse === 'additive') abe = clip + o.lambda * s * mean(lps);
         if (o.fuse === 'convex') abe = (1 - o.lambda) * clip + o.lambda * s * mean(lps);
-        if (o.regionFeatures === 'crop') {
-          const reg = f.regions[regionKey(o.regionSource, o.maxRegions, o.regionDilation)];
-          const a = assignRegions(regionSims, 0, K, o.maxRegions, reg.masks.length, o.regionAssign, o.regionMaxMaps);
-          if (a) abe += o.regionLambda * s * a.mean;
+      }
+      // Region term: the first readings only on captions with attributes; phrase-all and the centred terms on all.
+      const gated = !['phrase-all', 'centered', 'centered-same'].includes(o.regionTerm);
+      if (!gated || cap.groups.some((g) => g.attributes.length)) {
+        if (regionOn) {
+          const reg = f.regions[rKey], Rm = o.maxRegions, count = reg.masks.length;
+          const a = assignRegions(o.regionAssignBy === 'object' ? regionObj : regionSims, 0, K, Rm, count, o.regionAssign, o.regionMaxMaps);
+          if (a) {
+            // The group terms written out: phrase p·r; centered p·r − max_r' o·r' (0 without attributes); centered-same p·r − o·r.
+            const terms = a.regions.map((r, k) => {
+              if (o.regionTerm === 'phrase' || o.regionTerm === 'phrase-all') return regionSims[k * Rm + r];
+              if (!cap.groups[k].attributes.length) return 0;
+              const base = o.regionTerm === 'centered' ? Math.max(...Array.from({ length: count }, (_, x) => regionObj[k * Rm + x])) : regionObj[k * Rm + r];
+              return regionSims[k * Rm + r] - base;
+            });
+            abe += o.regionLambda * s * terms.reduce((x, y) => x + y, 0) / K;
+          }
         }
       }
       void rsims;
@@ -98,6 +117,10 @@ describe('abe/scorer (random tiny model)', function () {
     { fuse: 'none', regionFeatures: 'crop', maxRegions: 2 },
     { fuse: 'binding-difference', regionFeatures: 'crop', maxRegions: 3, regionAssign: 'indep', regionDilation: 0 },
     { refine: 'contextual', fuse: 'binding-difference', lambda: 0.5, regionFeatures: 'crop', regionLambda: 3 },
+    { fuse: 'none', regionFeatures: 'tokens', regionTerm: 'centered', regionAssignBy: 'phrase', regionLambda: 2 },
+    { fuse: 'none', regionFeatures: 'crop', maxRegions: 3, regionTerm: 'centered-same', regionAssignBy: 'object', regionDilation: 0 },
+    { fuse: 'binding-difference', regionFeatures: 'tokens', regionTerm: 'centered', regionAssign: 'indep' },
+    { fuse: 'none', regionFeatures: 'tokens', regionTerm: 'phrase-all', regionDilation: 0 },
   ];
   for (const c of configs) {
     it(`scoreMatrix = scorePairs = the per-pair loop within 1e-5 (N=7, M=7, scoreChunk 3): ${JSON.stringify(c)}`, async () => {
@@ -115,8 +138,8 @@ describe('abe/scorer (random tiny model)', function () {
         expect(pr.abe[j]).to.be.closeTo(res.abe[i * CAPTIONS.length + m], 1e-5 * Math.max(1, Math.abs(pr.abe[j])));
         expect(pr.clip[j]).to.be.closeTo(res.clip[i * CAPTIONS.length + m], 1e-5 * Math.max(1, Math.abs(pr.clip[j])));
       });
-      // Captions without attribute groups score as CLIP.
-      for (const m of [2, 4]) for (let i = 0; i < N; i++) expect(res.abe[i * CAPTIONS.length + m]).to.equal(res.clip[i * CAPTIONS.length + m]);
+      // Captions without attribute groups score as CLIP (unless an ungated region term scores their groups).
+      for (const m of c.regionTerm === 'phrase-all' ? [4] : [2, 4]) for (let i = 0; i < N; i++) expect(res.abe[i * CAPTIONS.length + m]).to.equal(res.clip[i * CAPTIONS.length + m]);
     });
   }
 
@@ -230,3 +253,62 @@ async function expectReject(p: Promise<unknown>, cls: new (...a: never[]) => Err
   expect(err, 'expected a rejection').to.be.instanceOf(cls);
 }
 void resolveOptions;
+
+describe('abe/scorer: region terms comparable across captions (random tiny model)', function () {
+  this.timeout(120000);
+  let model: ClipModel;
+  let pixels: tf.Tensor4D;
+  before(() => { model = randomClip(5); pixels = tf.tensor4d(randomPixels(4, 3), [4, 3, R, R]); });
+  after(() => { pixels.dispose(); model.dispose(); });
+
+  it('centered: attribute-free groups add exactly 0, the caption term is λ·s·mean over ALL groups (parts recomputed by hand, 1e-5)', async () => {
+    const scorer = new AbeScorer(model, { ...resolveOptions('abe+regions'), regionTerm: 'centered' });
+    const caps = ['a cube and a sphere', 'a red cube and a sphere', 'a red cube and a blue sphere', { text: 'a cube', groups: [{ attributes: [], object: 'cube' }] }];
+    const r = await scorer.scoreMatrix(pixels, caps, { parts: true });
+    const p = r.parts!, Q = p.groups.length, s = model.logitScale, o = scorer.options;
+    for (let i = 0; i < r.n; i++) {
+      // Captions without attributes: S_abe = S_clip exactly, whatever the regions.
+      for (const m of [0, 3]) expect(r.abe[i * r.m + m]).to.equal(r.clip[i * r.m + m]);
+      for (let m = 0; m < r.m; m++) {
+        const qs = p.groups.map((g, q) => (g.caption === m ? q : -1)).filter((q) => q >= 0);
+        for (const q of qs) {
+          const g = p.groups[q];
+          if (!g.attributes.length) expect(p.regionGroupTerm![i * Q + q]).to.equal(0);
+          else if (p.region![i * Q + q] >= 0) expect(p.regionGroupTerm![i * Q + q]).to.be.at.most(p.regionSim![i * Q + q] - p.regionObjectSim![i * Q + q] + 1e-6);
+        }
+        const mean = qs.reduce((a, q) => a + p.regionGroupTerm![i * Q + q], 0) / qs.length;
+        expect(r.abe[i * r.m + m] - r.clip[i * r.m + m]).to.be.closeTo(o.regionLambda * s * mean, 1e-5 * Math.max(1, Math.abs(r.abe[i * r.m + m])));
+      }
+      expect(p.regionMasks![i].masks.length).to.equal(p.regionCount![i]);
+    }
+  });
+
+  it('token-subset pass: all patches = the full image pass, and a padded row = the same row alone (1e-4)', async () => {
+    const { encodeTokenSubsets } = await import('../../src/clip/vision');
+    const full = await model.encodeImages(pixels, { tokens: false });
+    const all = Int32Array.from({ length: P }, (_, j) => j);
+    const few = Int32Array.from([0, 5, 6, 9]);
+    const [a, b, alone] = tf.tidy(() => [
+      encodeTokenSubsets(model.vision, pixels, [0, 1, 2, 3], [all, all, all, all]).dataSync() as Float32Array,
+      encodeTokenSubsets(model.vision, pixels, [2, 1], [few, all]).dataSync() as Float32Array,
+      encodeTokenSubsets(model.vision, pixels, [2], [few]).dataSync() as Float32Array,
+    ]);
+    const ref = full.embeds.dataSync() as Float32Array;
+    tf.dispose([full.embeds, full.tokens]);
+    for (let k = 0; k < ref.length; k++) expect(a[k]).to.be.closeTo(ref[k], 1e-4);
+    for (let k = 0; k < E; k++) expect(b[k]).to.be.closeTo(alone[k], 1e-4);
+    for (let k = 0; k < E; k++) expect(b[E + k]).to.be.closeTo(ref[E + k], 1e-4);
+  });
+
+  it('the text cache is bounded (textEntries) and scores do not change when entries are evicted', async () => {
+    const small = new AbeScorer(model, 'abe+regions', { textEntries: 5 });
+    const big = new AbeScorer(model, 'abe+regions');
+    const caps = ['a red cube and a blue sphere', 'a green cone', 'a big white plate with a black knife'];
+    const x = await small.scoreMatrix(pixels, caps);
+    const y = await small.scoreMatrix(pixels, caps);
+    const z = await big.scoreMatrix(pixels, caps);
+    expect(small.textCacheSize).to.be.at.most(5);
+    expect(Array.from(y.abe)).to.deep.equal(Array.from(x.abe));
+    for (let k = 0; k < z.abe.length; k++) expect(x.abe[k]).to.be.closeTo(z.abe[k], 1e-5);
+  });
+});
