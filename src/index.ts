@@ -10,7 +10,6 @@ export { initBackend, backendInfo, BACKEND_NAMES } from './backend';
 export type { BackendInfo, BackendAttempt } from './backend';
 
 // Weights: readers, name maps, our converted format.
-export type { ClipConfig } from './weights/config';
 export type { RawTensor, TensorMap } from './weights/types';
 export { SafetensorsFile, readSafetensors } from './weights/safetensors';
 export { canonicalize } from './weights/names';

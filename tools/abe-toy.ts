@@ -62,7 +62,7 @@ async function main(): Promise<void> {
     .trim().split('\n').map((l) => { const j = JSON.parse(l); return [j.id, j]; }));
   const imagePaths = [...new Set(items.map((x) => x.image))];
   const imageIndex = new Map(imagePaths.map((p, i) => [p, i]));
-  const loaded = await loadImages(imagePaths.map((p) => path.join(TOY, 'bench', p)), { resolution: canon.config.imageResolution });
+  const loaded = await loadImages(imagePaths.map((p) => path.join(TOY, 'bench', p)), { resolution: canon.config.vision.resolution });
   const captions = [...new Set(items.flatMap((x) => [x.positive, x.negative]))];
   const capIndex = new Map(captions.map((c, i) => [c, i]));
   const capInputs = captions.map(groupsOf);
@@ -234,7 +234,7 @@ async function main(): Promise<void> {
   const shipped: Record<string, Record<string, number>> = {};
   for (const name of Object.keys(NAMED_CONFIGS)) {
     const sc = new AbeScorer(model, name as 'abe', CACHE ? { dir: CACHE } : {});
-    const f2 = await sc.imageFeatures(pixelsAgain ??= (await loadImages(imagePaths.map((p) => path.join(TOY, 'bench', p)), { resolution: canon.config.imageResolution })).pixels);
+    const f2 = await sc.imageFeatures(pixelsAgain ??= (await loadImages(imagePaths.map((p) => path.join(TOY, 'bench', p)), { resolution: canon.config.vision.resolution })).pixels);
     const r = await sc.scorePairs(f2, capInputs, pairs);
     shipped[name] = acc(correct((j) => r.abe[j]));
   }

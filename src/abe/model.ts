@@ -4,7 +4,7 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import type { EncodeOptions, EncoderOutput, TextEncodeOptions } from '../clip/types';
-import type { ClipConfig } from '../weights/config';
+import type { ClipConfig, PreprocessConfig } from '../config/clip';
 
 export interface AbeLayerNorm {
   apply<T extends tf.Tensor>(x: T): T;
@@ -25,6 +25,8 @@ export interface AbeBlock {
 
 export interface AbeModel {
   config: ClipConfig;
+  /** Image resolution and normalisation of the model's input. */
+  preprocess: Readonly<PreprocessConfig>;
   /** exp(logit_scale). */
   logitScale: number;
   vision: {

@@ -24,7 +24,7 @@ export function isolatedPhrase(attributes: readonly string[], object: string): s
 export async function embedStrings(model: AbeModel, strings: readonly string[], cache: EmbeddingCache, batchSize: number): Promise<Float32Array[]> {
   const missing = [...new Set(strings.filter((s) => !cache.has(s)))];
   if (missing.length) {
-    const L = model.config.contextLength;
+    const L = model.config.text.contextLength;
     const rows = tokenizeToArrays(missing, { contextLength: L, truncate: true });
     const ids = tf.tensor2d(concatIntRows(rows), [missing.length, L], 'int32');
     let out;

@@ -124,9 +124,9 @@ export class AbeScorer {
   /** Model-dependent validation: layers and patches. */
   private check(o: AbeOptions): { patchIndex: number; refineIndex: number } {
     const c = this.model.config;
-    const patchIndex = hiddenIndex(o.patchLayer, c.visionLayers, 'patchLayer');
-    const refineIndex = hiddenIndex(o.refineLayer, c.textLayers, 'refineLayer');
-    const P = (c.imageResolution / c.visionPatchSize) ** 2;
+    const patchIndex = hiddenIndex(o.patchLayer, c.vision.layers, 'patchLayer');
+    const refineIndex = hiddenIndex(o.refineLayer, c.text.layers, 'refineLayer');
+    const P = (c.vision.resolution / c.vision.patchSize) ** 2;
     if (o.topK > P) throw new InputError('options', `topK ${o.topK} exceeds the model's ${P} patches`);
     return { patchIndex, refineIndex };
   }
@@ -142,7 +142,7 @@ export class AbeScorer {
   private async modelId(): Promise<string> {
     if (this.fixedModelId) return this.fixedModelId;
     const c = this.model.config;
-    const R = c.imageResolution;
+    const R = c.vision.resolution;
     const probe = new Float32Array(3 * R * R).map((_, i) => Math.sin(i * 0.37));
     const px = tf.tensor4d(probe, [1, 3, R, R]);
     try {
@@ -161,9 +161,9 @@ export class AbeScorer {
     const c = this.model.config;
     const patches: string[] = [];
     const regions: { key: string; source: string }[] = [];
-    if (o.fuse !== 'none') patches.push(patchKey(o.patchFeatures, hiddenIndex(o.patchLayer, c.visionLayers, 'patchLayer')));
+    if (o.fuse !== 'none') patches.push(patchKey(o.patchFeatures, hiddenIndex(o.patchLayer, c.vision.layers, 'patchLayer')));
     if (o.regionFeatures === 'crop') {
-      const source = patchKey(o.regionSource, c.visionLayers);
+      const source = patchKey(o.regionSource, c.vision.layers);
       patches.push(source);
       regions.push({ key: regionKey(source, o.maxRegions, o.regionDilation), source });
     }
@@ -176,7 +176,7 @@ export class AbeScorer {
    */
   async imageFeatures(pixels: tf.Tensor4D, configs?: Partial<AbeOptions> | Partial<AbeOptions>[]): Promise<ImageFeatures[]> {
     const c = this.model.config;
-    const R = c.imageResolution;
+    const R = c.vision.resolution;
     if (!(pixels instanceof tf.Tensor) || pixels.rank !== 4 || pixels.shape[1] !== 3 || pixels.shape[2] !== R || pixels.shape[3] !== R) {
       throw new InputError('pixels', `expected a tf.Tensor4D [n,3,${R},${R}]${pixels instanceof tf.Tensor ? `, got [${pixels.shape}]` : ''}`);
     }
@@ -189,7 +189,7 @@ export class AbeScorer {
       nd.regions.forEach((r) => wantRegions.set(r.key, { ...r, o }));
     }
     const n = pixels.shape[0];
-    const P = (R / c.visionPatchSize) ** 2, E = c.embedDim, size = 3 * R * R;
+    const P = (R / c.vision.patchSize) ** 2, E = c.embedDim, size = 3 * R * R;
     const host = pixels.dataSync() as Float32Array;
     const idFn = this.cacheDirUsed() ? await this.modelId() : '';
     const modelId = () => idFn;
@@ -237,7 +237,7 @@ export class AbeScorer {
   /** Regions of images `idx` and the embeddings of their masked images, one batched encoder pass. */
   private async addRegions(feats: ImageFeatures[], idx: number[], chunkHost: Float32Array, key: string, source: string, o: AbeOptions): Promise<void> {
     const c = this.model.config;
-    const R = c.imageResolution, grid = R / c.visionPatchSize, P = grid * grid, E = c.embedDim, size = 3 * R * R;
+    const R = c.vision.resolution, grid = R / c.vision.patchSize, P = grid * grid, E = c.embedDim, size = 3 * R * R;
     const found = new Map<number, ReturnType<typeof findRegions>>();
     const masked: Float32Array[] = [];
     idx.forEach((i, r) => {
@@ -280,7 +280,7 @@ export class AbeScorer {
     for (const cap of caps) if (!this.captionEmbeds.has(keyOf(cap))) missing.set(keyOf(cap), cap);
     if (missing.size) {
       const list = [...missing.values()];
-      const L = c.contextLength;
+      const L = c.text.contextLength;
       const ids = tf.tensor2d(Int32Array.from(list.flatMap((x) => Array.from(x.ids))), [list.length, L], 'int32');
       try {
         const out = await this.model.encodeTexts(ids, { batchSize: o.textBatchSize, tokens: false });
@@ -321,7 +321,7 @@ export class AbeScorer {
 
   private prepare(captions: readonly CaptionInput[]): PreparedCaption[] {
     if (!Array.isArray(captions)) throw new InputError('captions', 'must be an array of captions (strings or {text, groups})');
-    const L = this.model.config.contextLength;
+    const L = this.model.config.text.contextLength;
     const out: PreparedCaption[] = new Array(captions.length);
     const todo: number[] = [];
     const keys = captions.map((c, i) => {

@@ -197,7 +197,7 @@ export async function runBench(o: BenchOptions = {}): Promise<BenchReport> {
   const preprocess: PreprocessResult[] = [];
   for (const format of ['jpeg', 'png'] as const) {
     progress(`preprocess ${format}`);
-    preprocess.push(await benchPreprocess(format, plan.preprocessImages, geo.imageResolution, plan.small));
+    preprocess.push(await benchPreprocess(format, plan.preprocessImages, geo.vision.resolution, plan.small));
   }
   progress('tokenizer');
   const tk = benchTokenizer(quick ? { captions: benchCorpus(200), warmPasses: 1 } : {});

@@ -13,7 +13,7 @@ import * as tf from '@tensorflow/tfjs';
 import { OptionsError } from '../errors';
 import { forceGc } from '../gc';
 import { openCheckpoint } from '../weights/checkpoint';
-import type { ClipConfig } from '../weights/config';
+import type { ClipConfig, TowerConfig } from '../config/clip';
 import { DEFAULT_SHARD_BYTES, StorageDtype, writeConverted } from '../weights/converted';
 import { familyOf } from '../weights/family';
 import { numel } from '../weights/types';
@@ -130,11 +130,11 @@ function sha256Files(files: string[], onBytes: (n: number) => void): string {
 
 /** Deterministic verification input: two images, two texts (EOT = the largest id, as CLIP pools). */
 export function fixedInput(c: ClipConfig): { pixels: tf.Tensor4D; ids: number[][] } {
-  const R = c.imageResolution;
+  const R = c.vision.resolution;
   const n = 2 * 3 * R * R;
   const px = new Float32Array(n);
   for (let i = 0; i < n; i++) px[i] = 1.5 * Math.sin(i * 0.3718 + Math.floor(i / (R * R)) * 1.3);
-  const L = c.contextLength, V = c.vocabSize;
+  const L = c.text.contextLength, V = c.text.vocabSize;
   const row = (len: number, seed: number): number[] => {
     const ids = new Array<number>(L).fill(0);
     const end = Math.min(len, L - 1);
@@ -147,13 +147,12 @@ export function fixedInput(c: ClipConfig): { pixels: tf.Tensor4D; ids: number[][
 }
 
 /** The fixed input's hidden states through blocks `prefix`0…`layers`−1, each uploaded just before it runs and freed after. */
-function throughBlocks(w: OpenedWeights, layout: WeightLayout, h: tf.Tensor3D, prefix: string, layers: number, heads: number, mask: tf.Tensor2D | null): tf.Tensor3D {
-  const c = w.config;
+function throughBlocks(w: OpenedWeights, layout: WeightLayout, h: tf.Tensor3D, prefix: string, tower: TowerConfig, mask: tf.Tensor2D | null): tf.Tensor3D {
   let x = h;
-  for (let i = 0; i < layers; i++) {
+  for (let i = 0; i < tower.layers; i++) {
     const ws = new WeightStore(w.weights, layout);
     try {
-      const y = ResidualBlock.load(ws, `${prefix}${i}`, heads, c.act, c.layerNormEps).apply(x, mask);
+      const y = ResidualBlock.load(ws, `${prefix}${i}`, tower).apply(x, mask);
       if (x !== h) x.dispose();
       x = y;
     } finally {
@@ -178,18 +177,18 @@ export function verificationOutputs(w: OpenedWeights): Float32Array[] {
   try {
     const { pixels, ids } = fixedInput(c);
     keep(pixels);
-    const vision = new VisionTransformer(ends, { ...c, visionLayers: 0 });
-    const text = new TextTransformer(ends, { ...c, textLayers: 0 });
+    const vision = new VisionTransformer(ends, { ...c.vision, layers: 0 });
+    const text = new TextTransformer(ends, { ...c.text, layers: 0 });
     const h0 = keep(vision.embed(pixels));
-    const hv = keep(throughBlocks(w, layout, h0, VISION_BLOCK_PREFIX, c.visionLayers, c.visionHeads, null));
+    const hv = keep(throughBlocks(w, layout, h0, VISION_BLOCK_PREFIX, c.vision, null));
     // Pooled after the head on every token, as encodeImages/encodeTexts do by default.
     const pool = (last: tf.Tensor3D, head: (h: tf.Tensor3D) => tf.Tensor3D, at: (all: tf.Tensor3D) => tf.Tensor): tf.Tensor2D =>
       keep(tf.tidy(() => pooledHead(last, head, true, at).embeds));
     const img = pool(hv, (h) => vision.head(h), clsToken);
-    const host = checkIds(ids, c.vocabSize, c.contextLength);
+    const host = checkIds(ids, c.text.vocabSize, c.text.contextLength);
     const idt = keep(tf.tensor2d(host.data, [host.rows, host.L], 'int32'));
     const t0 = keep(text.embed(idt));
-    const ht = keep(throughBlocks(w, layout, t0, TEXT_BLOCK_PREFIX, c.textLayers, c.textHeads, text.causalMask(host.L)));
+    const ht = keep(throughBlocks(w, layout, t0, TEXT_BLOCK_PREFIX, c.text, text.causalMask(host.L)));
     const eot = keep(tf.tensor1d(eotPositions(host.data, host.rows, host.L).map((p, r) => r * host.L + p), 'int32'));
     const txt = pool(ht, (h) => text.head(h), (all) => tokensAt(all, eot));
     // The reference's logits, from the embeds (model.logits would run both towers again).
@@ -290,7 +289,7 @@ export async function convertCheckpoint(input: string, opts: ConvertOptions): Pr
           loaded.weights.delete(name); // written once, then free for GC (lazy weights read it just now)
           return { dtype: t.dtype, shape: t.shape, data: t.data }; // one read of a lazy tensor
         },
-        { dtype, shardBytes: opts.shardBytes ?? DEFAULT_SHARD_BYTES, onTensor: (name, i, n) => progress({ stage: 'write', done: i + 1, total: n, message: name }) });
+        { dtype, shardBytes: opts.shardBytes ?? DEFAULT_SHARD_BYTES, normalisation: loaded.normalisation, onTensor: (name, i, n) => progress({ stage: 'write', done: i + 1, total: n, message: name }) });
     } finally {
       loaded.close();
     }

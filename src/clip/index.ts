@@ -1,4 +1,5 @@
 /** Public API of the CLIP model layer. */
+export type { Activation, ClipConfig, PreprocessConfig, TextConfig, TowerConfig, VisionConfig } from '../config/clip';
 export { ClipModel, createClip, disposeOutput } from './model';
 export type { LogitsOutput, ModelOptions } from './model';
 export { VisionTransformer } from './vision';

@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { linear, linearColumns, WeightLayout } from '../tensor/linear';
 import { RawTensor } from '../weights/types';
-import type { ClipConfig } from '../weights/config';
+import type { Activation, TowerConfig } from '../config/clip';
 
 /** Creates kept tensors from canonical weights, in the model's weight layout, and remembers them for dispose(). */
 export class WeightStore {
@@ -164,8 +164,6 @@ export class Attention {
   get tensors(): tf.Tensor[] { return [...this.qkv.tensors, ...this.out.tensors]; }
 }
 
-export type Activation = ClipConfig['act'];
-
 export class Mlp {
   constructor(readonly fc: Linear, readonly proj: Linear, readonly act: Activation) {}
   static load(ws: WeightStore, prefix: string, act: Activation): Mlp {
@@ -200,9 +198,10 @@ export class Mlp {
 /** Pre-LN residual block: x + attn(ln_1(x)), then + mlp(ln_2(·)). */
 export class ResidualBlock {
   constructor(readonly ln1: LayerNorm, readonly attn: Attention, readonly ln2: LayerNorm, readonly mlp: Mlp) {}
-  static load(ws: WeightStore, prefix: string, heads: number, act: Activation, eps: number): ResidualBlock {
-    return new ResidualBlock(LayerNorm.load(ws, `${prefix}.ln_1`, eps), Attention.load(ws, `${prefix}.attn`, heads),
-      LayerNorm.load(ws, `${prefix}.ln_2`, eps), Mlp.load(ws, `${prefix}.mlp`, act));
+  static load(ws: WeightStore, prefix: string, t: Pick<TowerConfig, 'heads' | 'act' | 'layerNormEps'>): ResidualBlock {
+    const eps = t.layerNormEps;
+    return new ResidualBlock(LayerNorm.load(ws, `${prefix}.ln_1`, eps), Attention.load(ws, `${prefix}.attn`, t.heads),
+      LayerNorm.load(ws, `${prefix}.ln_2`, eps), Mlp.load(ws, `${prefix}.mlp`, t.act));
   }
   get heads(): number { return this.attn.heads; }
   get headDim(): number { return this.attn.headDim; }

@@ -6,7 +6,8 @@ import * as tf from '@tensorflow/tfjs';
 import { InputError, OptionsError, WeightsFormatError } from '../errors';
 import { defaultWeightLayout, WEIGHT_LAYOUTS, WeightLayout } from '../tensor/linear';
 import { getLimits } from '../limits';
-import { ClipConfig, configProblems, mlpWidth } from '../weights/config';
+import { ClipConfig, configProblems, PreprocessConfig, TowerConfig, Triple } from '../config/clip';
+import { CLIP_MEAN, CLIP_STD } from '../image/constants';
 import { canonicalShapes } from '../weights/names';
 import { TensorMap } from '../weights/types';
 import { checkIds, checkOptions, checkPixels } from './inputs';
@@ -22,10 +23,11 @@ export interface LogitsOutput {
 }
 
 /** Rows per chunk: the caller's batch size, lowered so one chunk's float32 activations stay under maxBatchBytes. */
-function rowsPerChunk(batchSize: number, T: number, W: number, mlp: number, heads: number, layers: number, collect: boolean): number {
+function rowsPerChunk(batchSize: number, T: number, t: TowerConfig, collect: boolean): number {
   // Live per row at the widest point: residual + LN + qkv (≈ 4·T·W), two MLP-wide tensors (2·T·mlp) and the scores
   // (2·H·T²); plus kept hidden states.
-  const perRow = 4 * (4 * T * W + 2 * T * mlp + 2 * heads * T * T + (collect ? (layers + 1) * T * W : 0));
+  const W = t.width;
+  const perRow = 4 * (4 * T * W + 2 * T * t.mlpWidth + 2 * t.heads * T * T + (collect ? (t.layers + 1) * T * W : 0));
   return Math.max(1, Math.min(batchSize, Math.floor(getLimits().maxBatchBytes / perRow)));
 }
 
@@ -96,10 +98,14 @@ export interface ModelOptions {
    * is a few per cent faster there. Default: `out-in` on wasm, `in-out` on every other backend.
    */
   weightLayout?: WeightLayout;
+  /** Image normalisation of this model when not CLIP's (open_clip models may state their own). */
+  normalisation?: { mean?: Triple; std?: Triple };
 }
 
 export class ClipModel {
   readonly config: Readonly<ClipConfig>;
+  /** How images become this model's input (resolution, per-channel mean and std). */
+  readonly preprocess: Readonly<PreprocessConfig>;
   readonly weightLayout: WeightLayout;
   readonly vision: VisionTransformer;
   readonly text: TextTransformer;
@@ -121,12 +127,17 @@ export class ClipModel {
       else if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) bad.push(`'${name}' has shape [${t.shape}], expected [${shape}]`);
     }
     if (bad.length) throw new WeightsFormatError(source, `weights do not match the config (canonical names expected): ${bad.slice(0, 10).join('; ')}${bad.length > 10 ? ` … (${bad.length})` : ''}`);
-    this.config = Object.freeze({ ...config });
+    this.config = Object.freeze({ embedDim: config.embedDim, vision: Object.freeze({ ...config.vision }), text: Object.freeze({ ...config.text }) });
+    this.preprocess = Object.freeze({
+      resolution: config.vision.resolution,
+      mean: [...(opts.normalisation?.mean ?? CLIP_MEAN)] as Triple,
+      std: [...(opts.normalisation?.std ?? CLIP_STD)] as Triple,
+    });
     this.weightLayout = layout;
     this.store = new WeightStore(weights, layout);
     try {
-      this.vision = new VisionTransformer(this.store, config);
-      this.text = new TextTransformer(this.store, config);
+      this.vision = new VisionTransformer(this.store, config.vision);
+      this.text = new TextTransformer(this.store, config.text);
     } catch (e) {
       tf.dispose(this.store.owned);
       throw e;
@@ -142,9 +153,9 @@ export class ClipModel {
   async encodeImages(pixels: tf.Tensor4D, opts?: EncodeOptions): Promise<EncoderOutput> {
     this.alive();
     const v = this.vision, c = this.config;
-    const px = checkPixels(pixels, c.imageResolution);
+    const px = checkPixels(pixels, c.vision.resolution);
     const o = checkOptions(opts, v.layers, false);
-    const chunk = rowsPerChunk(o.batchSize, v.tokens, v.width, mlpWidth(c, 'vision'), c.visionHeads, v.layers, o.hiddenStates);
+    const chunk = rowsPerChunk(o.batchSize, v.tokens, c.vision, o.hiddenStates);
     return inChunks(px.shape[0], chunk, (start, size) => tf.tidy(() => {
       const x = size === px.shape[0] ? px : tf.slice(px, [start, 0, 0, 0], [size, -1, -1, -1]);
       const { last, hidden } = v.transformer.run(v.embed(x), { hooks: o.hooks, batchStart: start, defaultMask: null, collect: o.hiddenStates });
@@ -162,11 +173,11 @@ export class ClipModel {
     const t = this.text, c = this.config;
     const o = checkOptions(opts, t.layers, true);
     const input = Array.isArray(ids) && ids.length > 0 && typeof ids[0] === 'string'
-      ? tokenizeForModel(ids as unknown[], c.contextLength, o.truncate) : ids;
-    const host = checkIds(input, c.vocabSize, c.contextLength);
+      ? tokenizeForModel(ids as unknown[], c.text.contextLength, o.truncate) : ids;
+    const host = checkIds(input, c.text.vocabSize, c.text.contextLength);
     const { rows, L } = host;
     const pool = eotPositions(host.data, rows, L);
-    const chunk = rowsPerChunk(o.batchSize, L, t.width, mlpWidth(c, 'text'), c.textHeads, t.layers, o.hiddenStates);
+    const chunk = rowsPerChunk(o.batchSize, L, c.text, o.hiddenStates);
     return inChunks(rows, chunk, (start, size) => tf.tidy(() => {
       const idt = tf.tensor2d(host.data.subarray(start * L, (start + size) * L), [size, L], 'int32');
       const { last, hidden } = t.transformer.run(t.embed(idt), { hooks: o.hooks, batchStart: start, defaultMask: t.causalMask(L), collect: o.hiddenStates });

@@ -1,6 +1,6 @@
 /** The text tower: token + positional embeddings, causal blocks, ln_final, text_projection, EOT pooling. */
 import * as tf from '@tensorflow/tfjs';
-import type { ClipConfig } from '../weights/config';
+import type { TextConfig } from '../config/clip';
 import { TEXT_BLOCK_PREFIX } from '../weights/names';
 import { LayerNorm, normProject, ResidualBlock, WeightStore } from './layers';
 import { Transformer } from './transformer';
@@ -20,17 +20,13 @@ export class TextTransformer {
   readonly projection: tf.Tensor2D; // [W, E]
   private readonly masks = new Map<number, tf.Tensor2D>();
 
-  constructor(private readonly ws: WeightStore, c: ClipConfig) {
+  constructor(private readonly ws: WeightStore, c: TextConfig) {
     this.contextLength = c.contextLength;
     this.vocabSize = c.vocabSize;
-    this.width = c.textWidth;
+    this.width = c.width;
     this.tokenEmbedding = ws.tensor('token_embedding.weight') as tf.Tensor2D;
     this.positionalEmbedding = ws.tensor('positional_embedding') as tf.Tensor2D;
-    const blocks: ResidualBlock[] = [];
-    for (let i = 0; i < c.textLayers; i++) {
-      blocks.push(ResidualBlock.load(ws, `${TEXT_BLOCK_PREFIX}${i}`, c.textHeads, c.act, c.layerNormEps));
-    }
-    this.transformer = new Transformer('text', blocks);
+    this.transformer = Transformer.load(ws, 'text', TEXT_BLOCK_PREFIX, c);
     this.lnFinal = LayerNorm.load(ws, 'ln_final', c.layerNormEps);
     this.projection = ws.tensor('text_projection') as tf.Tensor2D;
   }

@@ -4,7 +4,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { InputError } from '../errors';
-import { ResidualBlock } from './layers';
+import type { TowerConfig } from '../config/clip';
+import { ResidualBlock, WeightStore } from './layers';
 import type { EncoderName, Hooks } from './types';
 
 export interface RunContext {
@@ -19,6 +20,11 @@ export interface RunContext {
 
 export class Transformer {
   constructor(readonly encoder: EncoderName, readonly blocks: ResidualBlock[]) {}
+
+  /** The one tower builder: `tower.layers` blocks named `prefix`0, `prefix`1, … */
+  static load(ws: WeightStore, encoder: EncoderName, prefix: string, tower: TowerConfig): Transformer {
+    return new Transformer(encoder, Array.from({ length: tower.layers }, (_, i) => ResidualBlock.load(ws, `${prefix}${i}`, tower)));
+  }
 
   get layers(): number { return this.blocks.length; }
 

@@ -1,6 +1,6 @@
 /** The ViT image tower: patch embedding (conv1 as one matmul), class token, positions, ln_pre, blocks, ln_post, proj. */
 import * as tf from '@tensorflow/tfjs';
-import type { ClipConfig } from '../weights/config';
+import type { VisionConfig } from '../config/clip';
 import { VISION_BLOCK_PREFIX } from '../weights/names';
 import { LayerNorm, normProject, ResidualBlock, WeightStore } from './layers';
 import { Transformer } from './transformer';
@@ -22,22 +22,18 @@ export class VisionTransformer {
   readonly lnPost: LayerNorm;
   readonly proj: tf.Tensor2D; // [W, E]
 
-  constructor(ws: WeightStore, c: ClipConfig) {
-    this.resolution = c.imageResolution;
-    this.patch = c.visionPatchSize;
-    this.grid = c.imageResolution / c.visionPatchSize;
+  constructor(ws: WeightStore, c: VisionConfig) {
+    this.resolution = c.resolution;
+    this.patch = c.patchSize;
+    this.grid = c.resolution / c.patchSize;
     this.tokens = 1 + this.grid * this.grid;
-    this.width = c.visionWidth;
+    this.width = c.width;
     const conv = ws.raw('visual.conv1.weight');
     this.patchWeight = ws.derived(() => tf.transpose(tf.tensor2d(conv.data as Float32Array, [this.width, 3 * this.patch * this.patch])));
     this.classEmbedding = ws.vec('visual.class_embedding');
     this.positionalEmbedding = ws.tensor('visual.positional_embedding') as tf.Tensor2D;
     this.lnPre = LayerNorm.load(ws, 'visual.ln_pre', c.layerNormEps);
-    const blocks: ResidualBlock[] = [];
-    for (let i = 0; i < c.visionLayers; i++) {
-      blocks.push(ResidualBlock.load(ws, `${VISION_BLOCK_PREFIX}${i}`, c.visionHeads, c.act, c.layerNormEps));
-    }
-    this.transformer = new Transformer('image', blocks);
+    this.transformer = Transformer.load(ws, 'image', VISION_BLOCK_PREFIX, c);
     this.lnPost = LayerNorm.load(ws, 'visual.ln_post', c.layerNormEps);
     this.proj = ws.tensor('visual.proj') as tf.Tensor2D;
   }

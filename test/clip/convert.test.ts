@@ -41,7 +41,7 @@ describe('clip/convert (checkpoint → converted folder, verified)', function ()
     const ref = canonical();
     for (const [name] of FORMATS) {
       const { weights, config } = readConverted(path.join(dir, name));
-      expect(config.textHeads, name).to.equal(2);
+      expect(config.text.heads, name).to.equal(2);
       expect([...weights.keys()], name).to.deep.equal([...ref.keys()]);
       for (const [k, t] of ref) {
         const u = weights.get(k)!;
@@ -121,7 +121,7 @@ describe('clip/convert (checkpoint → converted folder, verified)', function ()
     const r = await convertCheckpoint(path.join(dir, 'openai.safetensors'), { out: path.join(dir, 'again'), dtype: 'f16', act: 'gelu', verify: false });
     expect(r.inputKind).to.equal('converted');
     expect(r.maxAbsDiff).to.equal(null);
-    expect(readConverted(path.join(dir, 'again')).config.act).to.equal('gelu');
+    expect(readConverted(path.join(dir, 'again')).config.text.act).to.equal('gelu');
   });
 
   describe('bad input: typed errors, nothing written outside --out, no partial output', () => {

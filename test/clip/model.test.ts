@@ -7,7 +7,7 @@ import { createClip } from '../../src/clip/model';
 import { fixturePath } from '../helpers/paths';
 import { defaultWeightLayout, WEIGHT_LAYOUTS } from '../../src/tensor/linear';
 import { expectGolden, goldenTensor, loadRef, RefModel } from './goldens';
-import { mlpWidth, parseConfigJson } from '../../src/weights/config';
+import { parseConfigJson } from '../../src/weights/config';
 import { canonicalize } from '../../src/weights/names';
 import { readSafetensors } from '../../src/weights/safetensors';
 import type { RawTensor, TensorMap } from '../../src/weights/types';
@@ -146,7 +146,7 @@ describe('clip/model API surface and bad input', () => {
   it('exposes config, logitScale, blocks with ln1 and [in,out] attention params, heads, headDim', () => {
     const m = ref.model;
     expect(m.logitScale).to.be.closeTo(15.7882, 1e-3);
-    expect(m.config.textHeads).to.equal(2);
+    expect(m.config.text.heads).to.equal(2);
     const b = m.text.blocks[1];
     expect(b.heads).to.equal(2);
     expect(b.headDim).to.equal(32);
@@ -287,9 +287,8 @@ describe('clip/model with an MLP width other than 4 × width (open_clip mlp_rati
   it('shapes imply the widths (vision 640, text 320); the widened model gives micro\'s goldens (max abs err ≤ 1e-4·max(1,max|ref|))', async () => {
     const { weights, golden } = widened();
     const { config, weights: canon } = canonicalize(weights, { source: 'widened', heads: { text: 2 } });
-    expect(config.visionMlpWidth).to.equal(640);
-    expect(config.textMlpWidth).to.equal(320);
-    expect(mlpWidth(config, 'vision')).to.equal(640);
+    expect(config.vision.mlpWidth).to.equal(640);
+    expect(config.text.mlpWidth).to.equal(320);
     const before = tf.memory().numTensors;
     const m = createClip(config, canon);
     const px = goldenTensor(golden, 'pixel_values') as tf.Tensor4D;
@@ -304,15 +303,15 @@ describe('clip/model with an MLP width other than 4 × width (open_clip mlp_rati
 
   it('configs state the width (HF intermediate_size, open_clip mlp_ratio); a config that contradicts the shapes is refused', () => {
     const hf = parseConfigJson({ text_config: { hidden_size: 64, intermediate_size: 320 }, vision_config: { hidden_size: 128, intermediate_size: 512 } }, 'c');
-    expect(hf.textMlpWidth).to.equal(320);
-    expect(hf.visionMlpWidth).to.equal(undefined); // 4 × 128: the default, not recorded
+    expect(hf.text?.mlpWidth).to.equal(320);
+    expect(hf.vision?.mlpWidth).to.equal(512);
     const oc = parseConfigJson({ vision_cfg: { width: 1664, mlp_ratio: 4.9231 }, text_cfg: { width: 1280 } }, 'c');
-    expect(oc.visionMlpWidth).to.equal(8192); // open_clip ViT-bigG-14: int(1664 · 4.9231)
-    expect(oc.textMlpWidth).to.equal(undefined);
+    expect(oc.vision?.mlpWidth).to.equal(8192); // open_clip ViT-bigG-14: int(1664 · 4.9231)
+    expect(oc.text?.mlpWidth).to.equal(undefined); // no ratio stated: the shapes decide
     const { weights } = widened();
     const hfConfig = { text_config: { hidden_size: 64, intermediate_size: 256, num_attention_heads: 2 }, vision_config: { hidden_size: 128, intermediate_size: 512 } };
     expect(() => canonicalize(weights, { source: 'widened', hfConfig: { ...hfConfig, text_config: { ...hfConfig.text_config, intermediate_size: 300 } } }))
-      .to.throw(WeightsFormatError, /textMlpWidth: config says 300, tensors imply 320/);
+      .to.throw(WeightsFormatError, /text\.mlpWidth: config says 300, tensors imply 320/);
     expect(() => parseConfigJson({ vision_cfg: { width: 64, mlp_ratio: -1 } }, 'c')).to.throw(WeightsFormatError, /mlp_ratio/);
   });
 });
