@@ -93,7 +93,7 @@ async function main(): Promise<void> {
       case 1: return { kind: 'micro.encodeImages', valid: false, run: async () => { const p = pixels(1, R + 8); try { await expectTyped(micro.encodeImages(p)); } finally { p.dispose(); } } };
       case 2: return { kind: 'micro.encodeTexts', valid: true, run: async () => disposeOutput(await micro.encodeTexts(ids(1 + Math.floor(r() * 3), false), { batchSize: 2 })) };
       case 3: return { kind: 'micro.encodeTexts', valid: false, run: () => expectTyped(micro.encodeTexts(ids(2, true))) };
-      case 4: return { kind: 'micro.logits', valid: true, run: async () => { const p = pixels(2, R); try { (await micro.logits(p, ids(2, false))).logitsPerImage.dispose(); } finally { p.dispose(); } } };
+      case 4: return { kind: 'micro.logits', valid: true, run: async () => { const p = pixels(2, R); try { const l = await micro.logits(p, ids(2, false)); tf.dispose([l.logitsPerImage, l.logitsPerText]); } finally { p.dispose(); } } };
       case 5: return { kind: 'micro.logits', valid: false, run: async () => { const p = pixels(2, R); try { await expectTyped(micro.logits(p, ids(1, true))); } finally { p.dispose(); } } };
       case 6: return { kind: 'micro.encodeImages', valid: false, run: async () => { const p = pixels(1, R); try { await expectTyped(micro.encodeImages(p, { batchSize: 0 })); } finally { p.dispose(); } } };
       case 7: return { kind: 'toy.scoreMatrix', valid: true, run: async () => {

@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { linear, linearColumns, WeightLayout } from '../tensor/linear';
 import { RawTensor } from '../weights/types';
 import type { Activation, TowerConfig } from '../config/clip';
+import type { Tap } from './hooks';
 
 /** Creates kept tensors from canonical weights, in the model's weight layout, and remembers them for dispose(). */
 export class WeightStore {
@@ -132,8 +133,10 @@ export class Attention {
   /**
    * x [n,T,W] → [n,T,W]. `mask`: additive, [T,T] or [n,T,T] (0 = attend, large negative = blocked), or null.
    * Heads are cut from whichever form the layout's matmuls produce, so `out-in` never transposes the rows.
+   * `tap`: the block's hook points (attn.q/k/v/scores/probs/z, src/clip/hooks.ts); v and z are shown as
+   * [n,H,T,D] and turned back only when hooked.
    */
-  apply(x: tf.Tensor3D, mask: tf.Tensor2D | tf.Tensor3D | null): tf.Tensor3D {
+  apply(x: tf.Tensor3D, mask: tf.Tensor2D | tf.Tensor3D | null, tap?: Tap): tf.Tensor3D {
     return tf.tidy(() => {
       const [n, T, W] = x.shape;
       const H = this.heads, D = this.headDim;
@@ -149,11 +152,18 @@ export class Attention {
         const [qr, kr, vr] = tf.split(tf.reshape(this.qkv.apply(rows), [n, T, 3 * H, D]), 3, 2);
         [q, k, vT] = [tf.transpose(qr, [0, 2, 1, 3]), tf.transpose(kr, [0, 2, 1, 3]), tf.transpose(vr, [0, 2, 3, 1])];
       }
+      if (tap) {
+        q = tap.at('attn.q', q);
+        k = tap.at('attn.k', k);
+        if (tap.wants('attn.v')) vT = tf.transpose(tap.at('attn.v', tf.transpose(vT, [0, 1, 3, 2])), [0, 1, 3, 2]);
+      }
       const probs = tf.tidy(() => { // [n,H,T,T]; its temporaries go before the next matmul
-        const scores = tf.matMul(tf.mul(q, 1 / Math.sqrt(D)), k, false, true);
-        return tf.softmax(mask ? tf.add(scores, mask.rank === 3 ? tf.expandDims(mask, 1) : mask) : scores);
+        const raw = tf.matMul(tf.mul(q, 1 / Math.sqrt(D)), k, false, true);
+        const scores = mask ? tf.add(raw, mask.rank === 3 ? tf.expandDims(mask, 1) : mask) : raw;
+        return tap ? tap.at('attn.probs', tf.softmax(tap.at('attn.scores', scores))) : tf.softmax(scores);
       });
-      const ctx = tf.matMul(probs, vT, false, true); // [n,H,T,D]
+      let ctx = tf.matMul(probs, vT, false, true); // [n,H,T,D]
+      if (tap) ctx = tap.at('attn.z', ctx);
       const y = columns
         ? tf.transpose(this.out.applyColumns(tf.reshape(tf.transpose(ctx, [1, 3, 0, 2]), [W, n * T])))
         : this.out.apply(tf.reshape(tf.transpose(ctx, [0, 2, 1, 3]), [n * T, W]));
@@ -177,16 +187,26 @@ export class Mlp {
   /**
    * x [n,T,W] → [n,T,W]; in the `out-in` layout the hidden activation stays in column form. The hidden
    * activation (4W per token) is the widest tensor of a block: at most two are alive at once (wasm keeps its
-   * heap's high-water mark, so a transient peak is paid for the life of the process).
+   * heap's high-water mark, so a transient peak is paid for the life of the process). `tap`: the block's
+   * `mlp.hidden` point, shown as [n,T,M] whatever the layout.
    */
-  apply(x: tf.Tensor3D): tf.Tensor3D {
+  apply(x: tf.Tensor3D, tap?: Tap): tf.Tensor3D {
     return tf.tidy(() => {
       const [n, T, W] = x.shape;
       const rows = tf.reshape(x, [n * T, W]) as tf.Tensor2D;
       const columns = this.fc.layout === 'out-in';
       const h = columns ? this.fc.applyColumns(tf.transpose(rows)) : this.fc.apply(rows);
-      const a = this.activate(h);
+      let a = this.activate(h);
       h.dispose();
+      if (tap?.wants('mlp.hidden')) {
+        const M = a.shape[columns ? 0 : 1];
+        const shown = tf.reshape(columns ? tf.transpose(a) : a, [n, T, M]);
+        const edited = tap.at('mlp.hidden', shown);
+        if (edited !== shown) {
+          a.dispose();
+          a = (columns ? tf.transpose(tf.reshape(edited, [n * T, M])) : tf.reshape(edited, [n * T, M])) as tf.Tensor2D;
+        }
+      }
       const y = columns ? tf.transpose(this.proj.applyColumns(a)) : this.proj.apply(a);
       a.dispose();
       return tf.reshape(y, [n, T, W]) as tf.Tensor3D;
@@ -214,10 +234,18 @@ export class ResidualBlock {
   get bv(): tf.Tensor1D { return this.attn.bv; }
   get bo(): tf.Tensor1D { return this.attn.bo; }
 
-  apply(x: tf.Tensor3D, mask: tf.Tensor2D | tf.Tensor3D | null): tf.Tensor3D {
+  /** x [n,T,W] → [n,T,W]. `tap`: this block's hook points (src/clip/hooks.ts), or none for the plain path. */
+  apply(x: tf.Tensor3D, mask: tf.Tensor2D | tf.Tensor3D | null, tap?: Tap): tf.Tensor3D {
     return tf.tidy(() => {
-      const h = tf.add(x, this.attn.apply(this.ln1.apply(x), mask)) as tf.Tensor3D;
-      return tf.add(h, this.mlp.apply(this.ln2.apply(h))) as tf.Tensor3D;
+      if (!tap) {
+        const h = tf.add(x, this.attn.apply(this.ln1.apply(x), mask)) as tf.Tensor3D;
+        return tf.add(h, this.mlp.apply(this.ln2.apply(h))) as tf.Tensor3D;
+      }
+      const r = tap.at('resid.pre', x);
+      const a = tap.at('attn.out', this.attn.apply(tap.at('ln1', this.ln1.apply(r)), mask, tap));
+      const h = tap.at('resid.mid', tf.add(r, a) as tf.Tensor3D);
+      const m = tap.at('mlp.out', this.mlp.apply(tap.at('ln2', this.ln2.apply(h)), tap));
+      return tap.at('resid.post', tf.add(h, m) as tf.Tensor3D);
     });
   }
 

@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { TextConfig } from '../config/clip';
 import { TEXT_BLOCK_PREFIX } from '../weights/names';
 import { LayerNorm, normProject, ResidualBlock, WeightStore } from './layers';
+import { HookRunner } from './hooks';
 import { Transformer } from './transformer';
 import type { Hooks } from './types';
 
@@ -46,13 +47,14 @@ export class TextTransformer {
     return m;
   }
 
-  /** ids int32 [m,L] (L ≤ context) → hidden state 0 [m,L,W] = token + positional embedding. */
-  embed(ids: tf.Tensor2D): tf.Tensor3D {
+  /** ids int32 [m,L] (L ≤ context) → hidden state 0 [m,L,W] = token + positional embedding; hook point `embed`. */
+  embed(ids: tf.Tensor2D, points?: HookRunner): tf.Tensor3D {
     return tf.tidy(() => {
       const [m, L] = ids.shape;
       const tok = tf.reshape(tf.gather(this.tokenEmbedding, tf.reshape(ids, [-1])), [m, L, this.width]);
       const pos = L === this.contextLength ? this.positionalEmbedding : tf.slice(this.positionalEmbedding, [0, 0], [L, this.width]);
-      return tf.add(tok, pos) as tf.Tensor3D;
+      const e = tf.add(tok, pos) as tf.Tensor3D;
+      return points ? points.at('embed', e) : e;
     });
   }
 
@@ -66,8 +68,9 @@ export class TextTransformer {
    * returns the last hidden state. Hooks at later boundaries apply; the hook at `layer` itself does not.
    */
   runFrom(h: tf.Tensor3D, layer: number, hooks?: Hooks, batchStart = 0): tf.Tensor3D {
+    const points = hooks ? new HookRunner('text', this.layers, hooks, []) : undefined;
     return tf.tidy(() => this.transformer.run(h,
-      { hooks, batchStart, defaultMask: this.causalMask(h.shape[1]), collect: false }, layer, this.layers, false).last);
+      { points, masks: hooks?.attentionMask, batchStart, defaultMask: this.causalMask(h.shape[1]) }, layer, this.layers, false));
   }
 }
 

@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { VisionConfig } from '../config/clip';
 import { VISION_BLOCK_PREFIX } from '../weights/names';
 import { LayerNorm, normProject, ResidualBlock, WeightStore } from './layers';
+import { HookRunner } from './hooks';
 import { Transformer } from './transformer';
 import type { Hooks } from './types';
 
@@ -41,8 +42,8 @@ export class VisionTransformer {
   get blocks(): ResidualBlock[] { return this.transformer.blocks; }
   get layers(): number { return this.transformer.layers; }
 
-  /** pixels [n,3,R,R] → hidden state 0 [n,T,W] (ln_pre output; CLS first, patches row-major). */
-  embed(pixels: tf.Tensor4D): tf.Tensor3D {
+  /** pixels [n,3,R,R] → hidden state 0 [n,T,W] (ln_pre output; CLS first, patches row-major); hook points `embed`, `ln_pre`. */
+  embed(pixels: tf.Tensor4D, points?: HookRunner): tf.Tensor3D {
     return tf.tidy(() => {
       const n = pixels.shape[0], g = this.grid, p = this.patch, W = this.width;
       // [n,3,g,p,g,p] → [n,g,g,3,p,p] in two rank-4 transposes (kept to rank 4 for every backend).
@@ -51,7 +52,8 @@ export class VisionTransformer {
       const patches = tf.matMul(tf.reshape(b, [n * g * g, 3 * p * p]), this.patchWeight); // [n·g², W]
       const cls = tf.broadcastTo(tf.reshape(this.classEmbedding, [1, 1, W]), [n, 1, W]);
       const x = tf.concat([cls, tf.reshape(patches, [n, g * g, W])], 1);
-      return this.lnPre.apply(tf.add(x, this.positionalEmbedding) as tf.Tensor3D);
+      const e = tf.add(x, this.positionalEmbedding) as tf.Tensor3D;
+      return points ? points.at('ln_pre', this.lnPre.apply(points.at('embed', e))) : this.lnPre.apply(e);
     });
   }
 
@@ -65,6 +67,7 @@ export class VisionTransformer {
    * last hidden state. Hooks at later boundaries apply; the hook at `layer` itself does not.
    */
   runFrom(h: tf.Tensor3D, layer: number, hooks?: Hooks, batchStart = 0): tf.Tensor3D {
-    return tf.tidy(() => this.transformer.run(h, { hooks, batchStart, defaultMask: null, collect: false }, layer, this.layers, false).last);
+    const points = hooks ? new HookRunner('image', this.layers, hooks, []) : undefined;
+    return tf.tidy(() => this.transformer.run(h, { points, masks: hooks?.attentionMask, batchStart, defaultMask: null }, layer, this.layers, false));
   }
 }

@@ -38,7 +38,7 @@ describe('clip/load (loadClip)', function () {
     const rows = tokenizeToArrays(captions, { contextLength: model.config.text.contextLength });
     const ids = rows.map((r) => Array.from(r));
     const pt = tf.tensor4d(px, [images.length, 3, 64, 64]);
-    const { logitsPerImage } = await model.logits(pt, ids);
+    const { logitsPerImage, logitsPerText } = await model.logits(pt, ids);
     const L = logitsPerImage.arraySync() as number[][];
     let worst = 0;
     for (const it of items) {
@@ -46,7 +46,7 @@ describe('clip/load (loadClip)', function () {
       worst = Math.max(worst, Math.abs(L[r][captions.indexOf(it.positive)] - it.clip_pos), Math.abs(L[r][captions.indexOf(it.negative)] - it.clip_neg));
     }
     expect(worst, `max |logit − reference| over ${items.length} items`).to.be.below(1e-3);
-    tf.dispose([pt, logitsPerImage]);
+    tf.dispose([pt, logitsPerImage, logitsPerText]);
     model.dispose();
     expect(tf.memory().numTensors).to.equal(before);
   });

@@ -49,9 +49,13 @@ for (const backend of PARITY_BACKENDS) for (const weightLayout of WEIGHT_LAYOUTS
       const tx = await ref.model.encodeTexts(ids);
       expectGolden(tx.embeds, ref.golden, 'text_embeds');
       expectGolden(tx.tokens, ref.golden, 'text_tokens');
-      const { logitsPerImage } = await ref.model.logits(px, ids);
+      const { logitsPerImage, logitsPerText } = await ref.model.logits(px, ids);
       expectGolden(logitsPerImage, ref.golden, 'logits_per_image');
-      disposeOutput(im); disposeOutput(tx); logitsPerImage.dispose();
+      // logits_per_text is the reference's logits_per_image transposed (reference README); micro stores only the latter.
+      const t = tf.tidy(() => tf.transpose(logitsPerText));
+      expectGolden(t, ref.golden, 'logits_per_image');
+      t.dispose();
+      disposeOutput(im); disposeOutput(tx); tf.dispose([logitsPerImage, logitsPerText]);
     });
 
     it('chunked (batchSize 1 and 2) and number[][] input give the same goldens', async () => {
@@ -93,7 +97,7 @@ for (const backend of PARITY_BACKENDS) for (const weightLayout of WEIGHT_LAYOUTS
         await m.encodeTexts(ids, opts).then(disposeOutput);
         expect(tf.memory().numTensors, `texts ${JSON.stringify(opts)}`).to.equal(before);
       }
-      await m.logits(px, ids).then((o) => o.logitsPerImage.dispose());
+      await m.logits(px, ids).then((o) => tf.dispose([o.logitsPerImage, o.logitsPerText]));
       await expectTyped(() => m.encodeTexts(ids, { hooks: { hidden: { 1: () => tf.zeros([1, 2, 3]) as tf.Tensor3D } } }), InputError, /hooks\.hidden\[1\]/);
       expect(tf.memory().numTensors, 'after logits and a failing hook').to.equal(before);
     });

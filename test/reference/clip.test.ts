@@ -53,9 +53,10 @@ for (const backend of PARITY_BACKENDS) for (const weightLayout of WEIGHT_LAYOUTS
       });
 
       it('logits_per_image', async () => {
-        const { logitsPerImage } = await ref.model.logits(px, ids);
+        const { logitsPerImage, logitsPerText } = await ref.model.logits(px, ids);
         expectGolden(logitsPerImage, ref.golden, 'logits_per_image');
-        logitsPerImage.dispose();
+        expectGolden(logitsPerText, ref.golden, 'logits_per_text');
+        tf.dispose([logitsPerImage, logitsPerText]);
       });
 
       it('hook edits text_embeds_edit, image_embeds_edit, image_embeds_edit_add through hooks.hidden[1]; numTensors unchanged', async () => {

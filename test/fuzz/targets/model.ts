@@ -159,9 +159,9 @@ export const encoders: Target<EncCase, ClipModel> = {
     try {
       if (c.op === 'images') return summarise(await m.encodeImages(realise(c.pixels) as tf.Tensor4D, c.opts as never));
       if (c.op === 'texts') return summarise(await m.encodeTexts(realise(c.ids) as tf.Tensor2D, c.opts as never));
-      const { logitsPerImage } = await m.logits(realise(c.pixels) as tf.Tensor4D, realise(c.ids) as tf.Tensor2D, c.opts as never);
+      const { logitsPerImage, logitsPerText } = await m.logits(realise(c.pixels) as tf.Tensor4D, realise(c.ids) as tf.Tensor2D, c.opts as never);
       const shape = logitsPerImage.shape.slice();
-      logitsPerImage.dispose();
+      tf.dispose([logitsPerImage, logitsPerText]);
       return { logits: shape };
     } catch (e) {
       if (e instanceof HookFailure) return { hookFailed: true };
