@@ -1,6 +1,6 @@
 /** The shape of a subcommand and the helpers every subcommand shares. */
 import { formatHelp, FlagSpec, parseFlags, ParsedFlags } from './args';
-import type { Io } from './main';
+import type { Io } from './io';
 
 export interface Command {
   name: string;

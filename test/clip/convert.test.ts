@@ -129,7 +129,7 @@ describe('clip/convert (checkpoint → converted folder, verified)', function ()
     beforeEach(() => { work = fs.mkdtempSync(path.join(os.tmpdir(), 'abe-convert-bad-')); });
     afterEach(() => fs.rmSync(work, { recursive: true, force: true }));
 
-    async function expectFailure(input: string, cls: Function, re: RegExp, opts: Record<string, unknown> = {}): Promise<void> {
+    async function expectFailure(input: string, cls: new (...args: never[]) => Error, re: RegExp, opts: Record<string, unknown> = {}): Promise<void> {
       const parent = path.join(work, 'weights');
       fs.mkdirSync(parent, { recursive: true });
       const listing = fs.readdirSync(parent);

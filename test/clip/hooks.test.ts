@@ -12,7 +12,7 @@ import { goldenTensor, loadRef, RefModel, withBackend } from './goldens';
 
 const MICRO = fixturePath('micro');
 
-async function rejects(p: Promise<unknown>, cls: Function, re: RegExp): Promise<void> {
+async function rejects(p: Promise<unknown>, cls: new (...args: never[]) => Error, re: RegExp): Promise<void> {
   try {
     await p;
   } catch (e) {

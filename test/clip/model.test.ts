@@ -14,7 +14,7 @@ import type { RawTensor, TensorMap } from '../../src/weights/types';
 
 const MICRO = fixturePath('micro');
 
-function expectTyped(fn: () => Promise<unknown>, cls: Function, source: RegExp | string, problem?: RegExp): Promise<void> {
+function expectTyped(fn: () => Promise<unknown>, cls: new (...args: never[]) => Error, source: RegExp | string, problem?: RegExp): Promise<void> {
   return fn().then(() => { throw new Error('expected an error'); }, (e: Error & { source?: string }) => {
     expect(e, e.message).to.be.instanceOf(cls);
     if (typeof source === 'string') expect(e.source).to.equal(source); else expect(e.source).to.match(source);
