@@ -7,13 +7,34 @@ const ROOT = path.join(__dirname, '..');
 
 describe('package entry (src/index.ts) and subpath exports', function () {
   it('the root exports the few names a user types, at most 40 (types included)', function () {
-    for (const name of ['initBackend', 'loadClip', 'createClip', 'ClipModel', 'disposeOutput', 'loadImages', 'tokenize', 'AbeScorer',
-      'convertCheckpoint', 'setLimits', 'WeightsFormatError', 'InputError', 'isTypedError', 'loadDataset', 'runPairs', 'hookPointNames'] as const) {
+    for (const name of [
+      'initBackend',
+      'loadClip',
+      'createClip',
+      'ClipModel',
+      'disposeOutput',
+      'loadImages',
+      'tokenize',
+      'AbeScorer',
+      'convertCheckpoint',
+      'setLimits',
+      'WeightsFormatError',
+      'InputError',
+      'isTypedError',
+      'loadDataset',
+      'runPairs',
+      'hookPointNames',
+    ] as const) {
       expect((api as Record<string, unknown>)[name], name).to.not.equal(undefined);
     }
     // Count every exported name, values and types, from the source (types leave no runtime trace).
     const src = fs.readFileSync(path.join(ROOT, 'src', 'index.ts'), 'utf8');
-    const names = [...src.matchAll(/export (?:type )?\{([^}]*)\}/g)].flatMap((m) => m[1].split(',').map((s) => s.trim()).filter(Boolean));
+    const names = [...src.matchAll(/export (?:type )?\{([^}]*)\}/g)].flatMap((m) =>
+      m[1]
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    );
     expect(src).to.not.match(/export \*/);
     expect(names.length, names.join(', ')).to.be.at.most(40);
     expect(new Set(names).size).to.equal(names.length);

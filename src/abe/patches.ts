@@ -42,10 +42,18 @@ export function attentionPathPatches(model: AbeModel, hPrev: tf.Tensor3D, mode: 
   const at = `blocks.${model.vision.layers - 1}.attn`;
   let z: tf.Tensor3D | undefined;
   let q: tf.Tensor | undefined;
-  const hooks: Hooks = mode === 'value'
-    ? { [`${at}.probs`]: (p) => tf.broadcastTo(tf.eye(p.shape[2] as number), p.shape) }
-    : { [`${at}.q`]: (x) => { q = x; }, [`${at}.k`]: () => q };
-  hooks[`${at}.out`] = (x) => { z = tf.keep(x as tf.Tensor3D); };
+  const hooks: Hooks =
+    mode === 'value'
+      ? { [`${at}.probs`]: (p) => tf.broadcastTo(tf.eye(p.shape[2] as number), p.shape) }
+      : {
+          [`${at}.q`]: (x) => {
+            q = x;
+          },
+          [`${at}.k`]: () => q,
+        };
+  hooks[`${at}.out`] = (x) => {
+    z = tf.keep(x as tf.Tensor3D);
+  };
   tf.dispose(model.vision.runFrom(hPrev, model.vision.layers - 1, hooks));
   try {
     return headPatches(model, z!);
@@ -86,7 +94,10 @@ export async function imagePass(model: AbeModel, pixels: tf.Tensor4D, keys: Patc
       if (k.startsWith('tokens@')) {
         const l = Number(k.slice(7));
         // At the last index the encoder already computed ln_post·proj on every token.
-        patches.set(k, l === layers ? tf.tidy(() => l2normalize(tf.slice(out.tokens, [0, 1, 0], [-1, -1, -1]))) : headPatches(model, state(l)));
+        patches.set(
+          k,
+          l === layers ? tf.tidy(() => l2normalize(tf.slice(out.tokens, [0, 1, 0], [-1, -1, -1]))) : headPatches(model, state(l)),
+        );
       } else {
         patches.set(k, attentionPathPatches(model, state(layers - 1), k as 'value' | 'selfself'));
       }

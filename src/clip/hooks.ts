@@ -24,8 +24,20 @@ import type { EncoderName, HookFn, HookPointInfo, Hooks } from './types';
 
 /** Points inside every block, in the order they are reached. */
 export const BLOCK_POINTS = [
-  'resid.pre', 'ln1', 'attn.q', 'attn.k', 'attn.v', 'attn.scores', 'attn.probs', 'attn.z', 'attn.out',
-  'resid.mid', 'ln2', 'mlp.hidden', 'mlp.out', 'resid.post',
+  'resid.pre',
+  'ln1',
+  'attn.q',
+  'attn.k',
+  'attn.v',
+  'attn.scores',
+  'attn.probs',
+  'attn.z',
+  'attn.out',
+  'resid.mid',
+  'ln2',
+  'mlp.hidden',
+  'mlp.out',
+  'resid.post',
 ] as const;
 export type BlockPoint = (typeof BLOCK_POINTS)[number];
 
@@ -41,11 +53,14 @@ export function hookPointNames(encoder: EncoderName, layers: number): string[] {
 
 /** A name or glob (`*` = any run of characters but '.', `**` = any run) → an anchored RegExp. */
 export function globRegExp(glob: string): RegExp {
-  const src = glob.split(/(\*\*|\*)/).map((part) => {
-    if (part === '**') return '.*';
-    if (part === '*') return '[^.]*';
-    return part.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
-  }).join('');
+  const src = glob
+    .split(/(\*\*|\*)/)
+    .map((part) => {
+      if (part === '**') return '.*';
+      if (part === '*') return '[^.]*';
+      return part.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
+    })
+    .join('');
   return new RegExp(`^${src}$`);
 }
 
@@ -53,10 +68,12 @@ export function globRegExp(glob: string): RegExp {
 export function matchPoints(patterns: readonly string[], names: readonly string[], arg: string): string[] {
   const chosen = new Set<string>();
   for (const p of patterns) {
-    if (typeof p !== 'string' || p.length === 0) throw new OptionsError(arg, `expected hook point names or globs, got ${JSON.stringify(p)}`);
+    if (typeof p !== 'string' || p.length === 0)
+      throw new OptionsError(arg, `expected hook point names or globs, got ${JSON.stringify(p)}`);
     const re = globRegExp(p);
     const hit = names.filter((n) => re.test(n));
-    if (!hit.length) throw new OptionsError(arg, `'${p}' matches no hook point (e.g. ${names.slice(0, 3).join(', ')}, …, blocks.{i}.attn.probs)`);
+    if (!hit.length)
+      throw new OptionsError(arg, `'${p}' matches no hook point (e.g. ${names.slice(0, 3).join(', ')}, …, blocks.{i}.attn.probs)`);
     for (const n of hit) chosen.add(n);
   }
   return names.filter((n) => chosen.has(n));
@@ -78,13 +95,22 @@ export class HookRunner {
   /** Set by the encoder before each chunk. */
   batchStart = 0;
 
-  constructor(readonly encoder: EncoderName, readonly layers: number, hooks: Hooks | undefined, capture: readonly string[]) {
+  constructor(
+    readonly encoder: EncoderName,
+    readonly layers: number,
+    hooks: Hooks | undefined,
+    capture: readonly string[],
+  ) {
     const names = hookPointNames(encoder, layers);
     for (const [key, fn] of Object.entries(hooks ?? {})) {
       if (key === 'hidden') {
         for (const [k, f] of Object.entries(hooks!.hidden ?? {})) {
           const layer = Number(k);
-          this.add(hiddenPointName(layer, layers), (x, info) => f(x as tf.Tensor3D, { encoder, layer, batchStart: info.batchStart }), `hooks.hidden[${k}]`);
+          this.add(
+            hiddenPointName(layer, layers),
+            (x, info) => f(x as tf.Tensor3D, { encoder, layer, batchStart: info.batchStart }),
+            `hooks.hidden[${k}]`,
+          );
         }
       } else if (key !== 'attentionMask') {
         for (const n of matchPoints([key], names, `hooks['${key}']`)) this.add(n, fn as HookFn, `hooks['${key}'] at ${n}`);
@@ -100,10 +126,14 @@ export class HookRunner {
   }
 
   /** True when nothing is hooked or captured (the encoders then take their plain path). */
-  get idle(): boolean { return this.edits.size === 0 && this.captured.size === 0; }
+  get idle(): boolean {
+    return this.edits.size === 0 && this.captured.size === 0;
+  }
 
   /** Whether a point has an edit hook or a capture (so callers can skip preparing its tensor). */
-  wants(name: string): boolean { return this.edits.has(name) || this.captured.has(name); }
+  wants(name: string): boolean {
+    return this.edits.has(name) || this.captured.has(name);
+  }
 
   /** Run a point: edits in order, then the capture. Call inside tf.tidy. */
   at<T extends tf.Tensor>(name: string, x: T, block = -1): T {

@@ -8,7 +8,17 @@ export { Attention, LayerNorm, Linear, Mlp, ResidualBlock } from './layers';
 export { Transformer } from './transformer';
 export { DEFAULT_BATCH_SIZE } from './inputs';
 export type {
-  EncodeOptions, EncoderName, EncoderOutput, HiddenHook, HookFn, HookInfo, HookPointInfo, Hooks, MaskHook, MaskInfo, TextEncodeOptions,
+  EncodeOptions,
+  EncoderName,
+  EncoderOutput,
+  HiddenHook,
+  HookFn,
+  HookInfo,
+  HookPointInfo,
+  Hooks,
+  MaskHook,
+  MaskInfo,
+  TextEncodeOptions,
 } from './types';
 export { BLOCK_POINTS, TOWER_POINTS, hookPointNames, globRegExp } from './hooks';
 export type { BlockPoint } from './hooks';

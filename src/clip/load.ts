@@ -32,7 +32,8 @@ export const BUNDLED_MODELS = ['toy-shapes'] as const;
 
 /** A path as given, or a bundled model's folder. */
 export function resolveModelPath(x: string): string {
-  if (typeof x !== 'string' || x.length === 0) throw new OptionsError('model', `expected a path or a bundled model name, got ${JSON.stringify(x)}`);
+  if (typeof x !== 'string' || x.length === 0)
+    throw new OptionsError('model', `expected a path or a bundled model name, got ${JSON.stringify(x)}`);
   if (fs.existsSync(x)) return x;
   if ((BUNDLED_MODELS as readonly string[]).includes(x)) {
     const dir = path.join(packageRoot(), 'weights', x);
@@ -69,7 +70,10 @@ function readConfigOption(c: string | object): unknown {
 function normalisationOf(ckpt: Checkpoint): Normalisation | undefined {
   // Only non-default normalisation is recorded, so OpenAI-style models keep the shared constants.
   if (!sameTriple(ckpt.imageMean, CLIP_MEAN) || !sameTriple(ckpt.imageStd, CLIP_STD)) {
-    return { mean: ckpt.imageMean ?? [...CLIP_MEAN] as [number, number, number], std: ckpt.imageStd ?? [...CLIP_STD] as [number, number, number] };
+    return {
+      mean: ckpt.imageMean ?? ([...CLIP_MEAN] as [number, number, number]),
+      std: ckpt.imageStd ?? ([...CLIP_STD] as [number, number, number]),
+    };
   }
   return undefined;
 }
@@ -123,7 +127,9 @@ function lazyTensor(shape: number[], read: () => RawTensor): RawTensor {
   return {
     dtype: 'float32',
     shape,
-    get data() { return read().data; },
+    get data() {
+      return read().data;
+    },
   };
 }
 
@@ -140,18 +146,26 @@ export function openWeights(x: string, opts: LoadClipOptions = {}): OpenedWeight
     const c = openConverted(p);
     const weights: TensorMap = new Map(c.specs.map((s) => [s.name, lazyTensor(s.shape.slice(), () => c.read(s.name))]));
     return {
-      config: withAct(c.config, opts.act), ...stated(c.normalisation), weights, kind: 'converted', label: p, lazy: true, close: () => c.close(),
+      config: withAct(c.config, opts.act),
+      ...stated(c.normalisation),
+      weights,
+      kind: 'converted',
+      label: p,
+      lazy: true,
+      close: () => c.close(),
     };
   }
   const ckpt = openCheckpoint(p);
   try {
     const fileConfig = opts.config !== undefined ? readConfigOption(opts.config) : ckpt.fileConfig;
     // Names, shapes and dtypes decide the layout and the config; placeholders carry no data.
-    const shapes: TensorMap = new Map(ckpt.names.map((n) => {
-      const d = ckpt.storedDtype(n);
-      const float = d === 'F32' || d === 'F16' || d === 'BF16' || d === 'F64';
-      return [n, { dtype: float ? 'float32' : 'int32', shape: ckpt.shape(n) ?? [], data: new Float32Array(0) }];
-    }));
+    const shapes: TensorMap = new Map(
+      ckpt.names.map((n) => {
+        const d = ckpt.storedDtype(n);
+        const float = d === 'F32' || d === 'F16' || d === 'BF16' || d === 'F64';
+        return [n, { dtype: float ? 'float32' : 'int32', shape: ckpt.shape(n) ?? [], data: new Float32Array(0) }];
+      }),
+    );
     const canon = canonicalize(shapes, { source: p, hfConfig: fileConfig, act: opts.act ?? ckpt.act });
     const config = canon.config;
     const norm = stated(normalisationOf(ckpt));
@@ -160,7 +174,10 @@ export function openWeights(x: string, opts: LoadClipOptions = {}): OpenedWeight
       const weights: TensorMap = new Map();
       for (const [name, t] of canon.weights) {
         const src = have.has(name) ? name : `module.${name}`;
-        weights.set(name, lazyTensor(t.shape.slice(), () => ckpt.read(src)));
+        weights.set(
+          name,
+          lazyTensor(t.shape.slice(), () => ckpt.read(src)),
+        );
       }
       return { config, ...norm, weights, kind: ckpt.format, label: p, lazy: true, close: () => ckpt.close() };
     }

@@ -61,7 +61,16 @@ async function inChunks(n: number, chunk: number, run: (start: number, size: num
     throw e;
   }
   if (parts.length === 1) return parts[0];
-  const out = { embeds: tf.concat(parts.map((p) => p.embeds), 0), tokens: tf.concat(parts.map((p) => p.tokens), 0) };
+  const out = {
+    embeds: tf.concat(
+      parts.map((p) => p.embeds),
+      0,
+    ),
+    tokens: tf.concat(
+      parts.map((p) => p.tokens),
+      0,
+    ),
+  };
   for (const p of parts) tf.dispose([p.embeds, p.tokens]);
   return out;
 }
@@ -70,7 +79,12 @@ async function inChunks(n: number, chunk: number, run: (start: number, size: num
  * The head on the pooled rows, and on every token when asked: `pool` picks each row's pooled token [n,1,·]
  * from any [n,T,·] tensor. Pooling before or after the head gives the same rows (the head is per token).
  */
-export function pooledHead(last: tf.Tensor3D, head: (h: tf.Tensor3D) => tf.Tensor3D, allTokens: boolean, pool: (x: tf.Tensor3D) => tf.Tensor): { embeds: tf.Tensor2D; tokens: tf.Tensor3D } {
+export function pooledHead(
+  last: tf.Tensor3D,
+  head: (h: tf.Tensor3D) => tf.Tensor3D,
+  allTokens: boolean,
+  pool: (x: tf.Tensor3D) => tf.Tensor,
+): { embeds: tf.Tensor2D; tokens: tf.Tensor3D } {
   const n = last.shape[0];
   if (allTokens) {
     const tokens = head(last);
@@ -102,7 +116,14 @@ export function logitsFromEmbeds(img: tf.Tensor2D, txt: tf.Tensor2D, scale: numb
 
 /** Dispose every tensor of an encoder output. */
 export function disposeOutput(o: EncoderOutput): void {
-  tf.dispose([o.embeds, o.tokens, ...(o.hiddenStates ?? []), ...(o.hidden ?? []), ...(o.attentions ?? []), ...Object.values(o.cache ?? {})]);
+  tf.dispose([
+    o.embeds,
+    o.tokens,
+    ...(o.hiddenStates ?? []),
+    ...(o.hidden ?? []),
+    ...(o.attentions ?? []),
+    ...Object.values(o.cache ?? {}),
+  ]);
 }
 
 export interface ModelOptions {
@@ -129,7 +150,8 @@ export class ClipModel {
 
   constructor(config: ClipConfig, weights: TensorMap, source = '<weights>', opts: ModelOptions = {}) {
     const layout = opts.weightLayout ?? defaultWeightLayout();
-    if (!WEIGHT_LAYOUTS.includes(layout)) throw new OptionsError('weightLayout', `expected one of ${WEIGHT_LAYOUTS.join(', ')}, got ${JSON.stringify(layout)}`);
+    if (!WEIGHT_LAYOUTS.includes(layout))
+      throw new OptionsError('weightLayout', `expected one of ${WEIGHT_LAYOUTS.join(', ')}, got ${JSON.stringify(layout)}`);
     const problems = configProblems(config);
     if (problems.length) throw new WeightsFormatError(source, `bad config: ${problems.join('; ')}`);
     const bad: string[] = [];
@@ -137,10 +159,20 @@ export class ClipModel {
       const t = weights.get(name);
       if (!t) bad.push(`missing '${name}'`);
       else if (t.dtype !== 'float32') bad.push(`'${name}' is ${t.dtype}, expected float32`);
-      else if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) bad.push(`'${name}' has shape [${t.shape}], expected [${shape}]`);
+      else if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i]))
+        bad.push(`'${name}' has shape [${t.shape}], expected [${shape}]`);
     }
-    if (bad.length) throw new WeightsFormatError(source, `weights do not match the config (canonical names expected): ${bad.slice(0, 10).join('; ')}${bad.length > 10 ? ` … (${bad.length})` : ''}`);
-    this.config = Object.freeze({ embedDim: config.embedDim, vision: Object.freeze({ ...config.vision }), text: Object.freeze({ ...config.text }) });
+    if (bad.length)
+      throw new WeightsFormatError(
+        source,
+        `weights do not match the config (canonical names expected): ${bad.slice(0, 10).join('; ')}` +
+          (bad.length > 10 ? ` … (${bad.length})` : ''),
+      );
+    this.config = Object.freeze({
+      embedDim: config.embedDim,
+      vision: Object.freeze({ ...config.vision }),
+      text: Object.freeze({ ...config.text }),
+    });
     this.preprocess = Object.freeze({
       resolution: config.vision.resolution,
       mean: [...(opts.normalisation?.mean ?? CLIP_MEAN)] as Triple,
@@ -168,7 +200,8 @@ export class ClipModel {
    */
   async encodeImages(pixels: tf.Tensor4D, opts?: EncodeOptions): Promise<EncoderOutput> {
     this.alive();
-    const v = this.vision, c = this.config;
+    const v = this.vision,
+      c = this.config;
     const px = checkPixels(pixels, c.vision.resolution);
     const o = checkOptions(opts, v.layers, false);
     return this.encode('image', px.shape[0], v.tokens, c.vision, o, (start, size, points) => {
@@ -185,18 +218,34 @@ export class ClipModel {
    */
   async encodeTexts(ids: tf.Tensor2D | number[][] | string[], opts?: TextEncodeOptions): Promise<EncoderOutput> {
     this.alive();
-    const t = this.text, c = this.config;
+    const t = this.text,
+      c = this.config;
     const o = checkOptions(opts, t.layers, true);
-    const input = Array.isArray(ids) && ids.length > 0 && typeof ids[0] === 'string'
-      ? tokenizeForModel(ids as unknown[], c.text.contextLength, o.truncate) : ids;
+    const input =
+      Array.isArray(ids) && ids.length > 0 && typeof ids[0] === 'string'
+        ? tokenizeForModel(ids as unknown[], c.text.contextLength, o.truncate)
+        : ids;
     const host = checkIds(input, c.text.vocabSize, c.text.contextLength);
     const { rows, L } = host;
     const pool = eotPositions(host.data, rows, L);
     return this.encode('text', rows, L, c.text, o, (start, size, points) => {
       const idt = tf.tensor2d(host.data.subarray(start * L, (start + size) * L), [size, L], 'int32');
-      const last = t.transformer.run(t.embed(idt, points), { points, masks: o.hooks?.attentionMask, batchStart: start, defaultMask: t.causalMask(L) });
-      const flat = tf.tensor1d(pool.slice(start, start + size).map((p, r) => r * L + p), 'int32');
-      return pooledHead(last, (h) => t.head(h), o.tokens, (all) => tokensAt(all, flat));
+      const last = t.transformer.run(t.embed(idt, points), {
+        points,
+        masks: o.hooks?.attentionMask,
+        batchStart: start,
+        defaultMask: t.causalMask(L),
+      });
+      const flat = tf.tensor1d(
+        pool.slice(start, start + size).map((p, r) => r * L + p),
+        'int32',
+      );
+      return pooledHead(
+        last,
+        (h) => t.head(h),
+        o.tokens,
+        (all) => tokensAt(all, flat),
+      );
     });
   }
 
@@ -204,10 +253,16 @@ export class ClipModel {
    * TransformerLens-style `run_with_cache`: one tower on its input, returning its output with `cache` holding the
    * activation of every hook point matched by `names` (names or globs, e.g. `blocks.*.attn.probs`), whole batch.
    */
-  async runWithCache(encoder: EncoderName, input: tf.Tensor4D | tf.Tensor2D | number[][] | string[], names: string[],
-    opts: Omit<TextEncodeOptions, 'cache'> = {}): Promise<EncoderOutput & { cache: Record<string, tf.Tensor> }> {
-    if (encoder !== 'image' && encoder !== 'text') throw new OptionsError('encoder', `expected 'image' or 'text', got ${JSON.stringify(encoder)}`);
-    if (!Array.isArray(names) || names.length === 0) throw new OptionsError('names', 'expected a non-empty list of hook point names or globs');
+  async runWithCache(
+    encoder: EncoderName,
+    input: tf.Tensor4D | tf.Tensor2D | number[][] | string[],
+    names: string[],
+    opts: Omit<TextEncodeOptions, 'cache'> = {},
+  ): Promise<EncoderOutput & { cache: Record<string, tf.Tensor> }> {
+    if (encoder !== 'image' && encoder !== 'text')
+      throw new OptionsError('encoder', `expected 'image' or 'text', got ${JSON.stringify(encoder)}`);
+    if (!Array.isArray(names) || names.length === 0)
+      throw new OptionsError('names', 'expected a non-empty list of hook point names or globs');
     const o = { ...opts, cache: names };
     const out = encoder === 'image' ? await this.encodeImages(input as tf.Tensor4D, o) : await this.encodeTexts(input as string[], o);
     return out as EncoderOutput & { cache: Record<string, tf.Tensor> };
@@ -217,8 +272,14 @@ export class ClipModel {
    * Either tower over n rows of T tokens, in chunks, with the call's hooks and captures; the captures are
    * joined over the chunks and handed out as hidden states, attentions and the cache.
    */
-  private async encode(encoder: EncoderName, n: number, T: number, tower: TowerConfig, o: CheckedOptions,
-    run: (start: number, size: number, points: HookRunner | undefined) => ChunkOutput): Promise<EncoderOutput> {
+  private async encode(
+    encoder: EncoderName,
+    n: number,
+    T: number,
+    tower: TowerConfig,
+    o: CheckedOptions,
+    run: (start: number, size: number, points: HookRunner | undefined) => ChunkOutput,
+  ): Promise<EncoderOutput> {
     const L = tower.layers;
     const cacheNames = o.cache.length ? matchPoints(o.cache, hookPointNames(encoder, L), 'opts.cache') : [];
     const hiddenNames = (o.hiddenStates ?? []).map((i) => hiddenPointName(i, L));
@@ -254,11 +315,18 @@ export class ClipModel {
   }
 
   /** Image–text logits [n,m], as the reference `model(pixels, ids)[0]`. */
-  async logits(pixels: tf.Tensor4D, ids: tf.Tensor2D | number[][] | string[], opts?: { batchSize?: number; truncate?: boolean }): Promise<LogitsOutput> {
+  async logits(
+    pixels: tf.Tensor4D,
+    ids: tf.Tensor2D | number[][] | string[],
+    opts?: { batchSize?: number; truncate?: boolean },
+  ): Promise<LogitsOutput> {
     const img = await this.encodeImages(pixels, opts?.batchSize ? { batchSize: opts.batchSize } : undefined);
     let txt: EncoderOutput;
     try {
-      txt = await this.encodeTexts(ids, { ...(opts?.batchSize ? { batchSize: opts.batchSize } : {}), ...(opts?.truncate ? { truncate: true } : {}) });
+      txt = await this.encodeTexts(ids, {
+        ...(opts?.batchSize ? { batchSize: opts.batchSize } : {}),
+        ...(opts?.truncate ? { truncate: true } : {}),
+      });
     } catch (e) {
       disposeOutput(img);
       throw e;

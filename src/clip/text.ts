@@ -21,7 +21,10 @@ export class TextTransformer {
   readonly projection: tf.Tensor2D; // [W, E]
   private readonly masks = new Map<number, tf.Tensor2D>();
 
-  constructor(private readonly ws: WeightStore, c: TextConfig) {
+  constructor(
+    private readonly ws: WeightStore,
+    c: TextConfig,
+  ) {
     this.contextLength = c.contextLength;
     this.vocabSize = c.vocabSize;
     this.width = c.width;
@@ -32,8 +35,12 @@ export class TextTransformer {
     this.projection = ws.tensor('text_projection') as tf.Tensor2D;
   }
 
-  get blocks(): ResidualBlock[] { return this.transformer.blocks; }
-  get layers(): number { return this.transformer.layers; }
+  get blocks(): ResidualBlock[] {
+    return this.transformer.blocks;
+  }
+  get layers(): number {
+    return this.transformer.layers;
+  }
 
   /** The causal additive mask [L,L] (kept with the model; callers must not dispose it). */
   causalMask(L: number): tf.Tensor2D {
@@ -69,8 +76,15 @@ export class TextTransformer {
    */
   runFrom(h: tf.Tensor3D, layer: number, hooks?: Hooks, batchStart = 0): tf.Tensor3D {
     const points = hooks ? new HookRunner('text', this.layers, hooks, []) : undefined;
-    return tf.tidy(() => this.transformer.run(h,
-      { points, masks: hooks?.attentionMask, batchStart, defaultMask: this.causalMask(h.shape[1]) }, layer, this.layers, false));
+    return tf.tidy(() =>
+      this.transformer.run(
+        h,
+        { points, masks: hooks?.attentionMask, batchStart, defaultMask: this.causalMask(h.shape[1]) },
+        layer,
+        this.layers,
+        false,
+      ),
+    );
   }
 }
 

@@ -21,14 +21,22 @@ export interface RunContext {
 }
 
 export class Transformer {
-  constructor(readonly encoder: EncoderName, readonly blocks: ResidualBlock[]) {}
+  constructor(
+    readonly encoder: EncoderName,
+    readonly blocks: ResidualBlock[],
+  ) {}
 
   /** The one tower builder: `tower.layers` blocks named `prefix`0, `prefix`1, … */
   static load(ws: WeightStore, encoder: EncoderName, prefix: string, tower: TowerConfig): Transformer {
-    return new Transformer(encoder, Array.from({ length: tower.layers }, (_, i) => ResidualBlock.load(ws, `${prefix}${i}`, tower)));
+    return new Transformer(
+      encoder,
+      Array.from({ length: tower.layers }, (_, i) => ResidualBlock.load(ws, `${prefix}${i}`, tower)),
+    );
   }
 
-  get layers(): number { return this.blocks.length; }
+  get layers(): number {
+    return this.blocks.length;
+  }
 
   private mask(block: number, h: tf.Tensor3D, ctx: RunContext): tf.Tensor2D | tf.Tensor3D | null {
     const hook = ctx.masks?.[block];
@@ -39,10 +47,10 @@ export class Transformer {
     if (m === null) return null;
     const where = `hooks.attentionMask[${block}] (${this.encoder})`;
     if (!(m instanceof tf.Tensor)) throw new InputError(where, 'returned something that is not a tf.Tensor or null');
-    const ok = (m.rank === 2 && m.shape[0] === T && m.shape[1] === T)
-      || (m.rank === 3 && m.shape[0] === n && m.shape[1] === T && m.shape[2] === T);
+    const ok =
+      (m.rank === 2 && m.shape[0] === T && m.shape[1] === T) || (m.rank === 3 && m.shape[0] === n && m.shape[1] === T && m.shape[2] === T);
     if (!ok) throw new InputError(where, `returned shape [${m.shape}], expected [${T},${T}] or [${n},${T},${T}]`);
-    return m.dtype === 'float32' ? m : tf.cast(m, 'float32') as tf.Tensor2D;
+    return m.dtype === 'float32' ? m : (tf.cast(m, 'float32') as tf.Tensor2D);
   }
 
   /**

@@ -72,7 +72,8 @@ function towerProblems(t: TowerConfig | undefined, name: 'vision' | 'text', extr
     const v = rec[k];
     if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0) out.push(`${name}.${k} = ${String(v)} is not a positive integer`);
   }
-  if (!(typeof t.layerNormEps === 'number' && t.layerNormEps > 0)) out.push(`${name}.layerNormEps ${String(t.layerNormEps)} is not positive`);
+  if (!(typeof t.layerNormEps === 'number' && t.layerNormEps > 0))
+    out.push(`${name}.layerNormEps ${String(t.layerNormEps)} is not positive`);
   if (!ACTIVATIONS.includes(t.act)) out.push(`${name}.act '${String(t.act)}' is not quick_gelu or gelu`);
   if (!out.length && t.width % t.heads) out.push(`${name}.width ${t.width} is not divisible by ${name}.heads ${t.heads}`);
   return out;

@@ -25,11 +25,20 @@ describe('examples/ablation.ts on the bundled toy-shapes model', function () {
     const r = await headAblation(model, pixels, CAPTIONS, 1, 0);
     expect(tf.memory().numTensors).to.equal(before);
     const { config: c, weights } = readConverted(path.join(ROOT, 'weights', 'toy-shapes'));
-    const px = pixels.dataSync() as Float32Array, R = c.vision.resolution;
+    const px = pixels.dataSync() as Float32Array,
+      R = c.vision.resolution;
     pixels.dispose();
     model.dispose();
-    const probs = [0, 1].map((i) => plainBlock(weights, 'visual.transformer.resblocks.0', c.vision,
-      plainVisionInput(weights, c, px.subarray(i * 3 * R * R, (i + 1) * 3 * R * R)), false).probs);
+    const probs = [0, 1].map(
+      (i) =>
+        plainBlock(
+          weights,
+          'visual.transformer.resblocks.0',
+          c.vision,
+          plainVisionInput(weights, c, px.subarray(i * 3 * R * R, (i + 1) * 3 * R * R)),
+          false,
+        ).probs,
+    );
     expectClose(Float32Array.from(r.visionProbs.flat(3)), Float32Array.from(probs.flat(3)), 1e-4, 'vision block 0 probs');
     const ids = tokenize(CAPTIONS, { contextLength: c.text.contextLength });
     const rows = ids.arraySync() as number[][];
@@ -46,12 +55,15 @@ describe('examples/ablation.ts on the bundled toy-shapes model', function () {
 /** dist/ as `npm ci` builds it (prepare), rebuilt when a source file is newer: the ESM example runs what users run. */
 function ensureBuilt(): void {
   const entry = path.join(ROOT, 'dist', 'src', 'index.js');
-  const newest = (dir: string): number => fs.readdirSync(dir, { withFileTypes: true }).reduce((m, e) => {
-    const p = path.join(dir, e.name);
-    return Math.max(m, e.isDirectory() ? newest(p) : fs.statSync(p).mtimeMs);
-  }, 0);
+  const newest = (dir: string): number =>
+    fs.readdirSync(dir, { withFileTypes: true }).reduce((m, e) => {
+      const p = path.join(dir, e.name);
+      return Math.max(m, e.isDirectory() ? newest(p) : fs.statSync(p).mtimeMs);
+    }, 0);
   if (fs.existsSync(entry) && fs.statSync(entry).mtimeMs >= newest(path.join(ROOT, 'src'))) return;
-  const r = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.json')], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.json')], {
+    encoding: 'utf8',
+  });
   expect(r.status, `npm run build failed:\n${r.stdout}${r.stderr}`).to.equal(0);
 }
 
@@ -59,13 +71,18 @@ describe('examples compile and run', function () {
   this.timeout(600000);
 
   it('every TypeScript example type-checks against the package exports (tsconfig.examples.json)', () => {
-    const r = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.examples.json')], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.examples.json')], {
+      encoding: 'utf8',
+    });
     expect(r.status, `${r.stdout}${r.stderr}`).to.equal(0);
   });
 
   it('examples/score.mjs (ESM JavaScript, the README snippet) runs on the built package and prints a 2 × 2 matrix whose diagonal wins for image 0', () => {
     ensureBuilt();
-    const r = spawnSync(process.execPath, [path.join(ROOT, 'examples', 'score.mjs')], { encoding: 'utf8', env: { ...process.env, ABE_BACKEND: 'cpu' } });
+    const r = spawnSync(process.execPath, [path.join(ROOT, 'examples', 'score.mjs')], {
+      encoding: 'utf8',
+      env: { ...process.env, ABE_BACKEND: 'cpu' },
+    });
     expect(r.status, r.stderr).to.equal(0);
     const lines = r.stdout.split('\n').filter((l) => l.startsWith('image '));
     expect(lines).to.have.length(2);
@@ -76,7 +93,12 @@ describe('examples compile and run', function () {
 
   it('the README Library API snippet is examples/score.mjs', () => {
     const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-    const body = fs.readFileSync(path.join(ROOT, 'examples', 'score.mjs'), 'utf8').split('\n').filter((l) => !l.startsWith('//')).join('\n').trim();
+    const body = fs
+      .readFileSync(path.join(ROOT, 'examples', 'score.mjs'), 'utf8')
+      .split('\n')
+      .filter((l) => !l.startsWith('//'))
+      .join('\n')
+      .trim();
     expect(readme).to.include(body);
   });
 });

@@ -48,10 +48,15 @@ export interface BlockTrace {
 
 /** One pre-LN residual block; `zeroHead` removes a head's output before out_proj (its z rows set to 0). */
 export function plainBlock(w: TensorMap, prefix: string, t: TowerConfig, x: Rows, causal: boolean, zeroHead = -1): BlockTrace {
-  const W = t.width, H = t.heads, D = W / H;
+  const W = t.width,
+    H = t.heads,
+    D = W / H;
   const h1 = layerNorm(x, get(w, `${prefix}.ln_1.weight`), get(w, `${prefix}.ln_1.bias`), t.layerNormEps);
-  const inW = get(w, `${prefix}.attn.in_proj_weight`), inB = get(w, `${prefix}.attn.in_proj_bias`);
-  const q = linear(h1, inW, inB, W, 0, W), k = linear(h1, inW, inB, W, W, W), v = linear(h1, inW, inB, W, 2 * W, W);
+  const inW = get(w, `${prefix}.attn.in_proj_weight`),
+    inB = get(w, `${prefix}.attn.in_proj_bias`);
+  const q = linear(h1, inW, inB, W, 0, W),
+    k = linear(h1, inW, inB, W, W, W),
+    v = linear(h1, inW, inB, W, 2 * W, W);
   const T = x.length;
   const z: Rows = Array.from({ length: T }, () => new Array<number>(W).fill(0));
   const probs: number[][][] = [];
@@ -89,7 +94,9 @@ export function plainBlock(w: TensorMap, prefix: string, t: TowerConfig, x: Rows
 
 /** Abramowitz–Stegun 7.1.26 (|error| < 1.5e-7), for exact-GELU towers. */
 function erf(x: number): number {
-  const s = Math.sign(x), a = Math.abs(x), t = 1 / (1 + 0.3275911 * a);
+  const s = Math.sign(x),
+    a = Math.abs(x),
+    t = 1 / (1 + 0.3275911 * a);
   const y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-a * a);
   return s * y;
 }
@@ -97,26 +104,34 @@ function erf(x: number): number {
 /** Hidden state 0 of the vision tower for one image ([3·R·R] channels first): conv1 patches, CLS, positions, ln_pre. */
 export function plainVisionInput(w: TensorMap, c: ClipConfig, px: Float32Array): Rows {
   const { resolution: R, patchSize: p, width: W } = c.vision;
-  const g = R / p, conv = get(w, 'visual.conv1.weight'), cls = get(w, 'visual.class_embedding'), pos = get(w, 'visual.positional_embedding');
+  const g = R / p,
+    conv = get(w, 'visual.conv1.weight'),
+    cls = get(w, 'visual.class_embedding'),
+    pos = get(w, 'visual.positional_embedding');
   const rows: Rows = [Array.from(cls)];
-  for (let gy = 0; gy < g; gy++) for (let gx = 0; gx < g; gx++) {
-    const r = new Array<number>(W).fill(0);
-    for (let o = 0; o < W; o++) {
-      let s = 0;
-      for (let ch = 0; ch < 3; ch++) for (let y = 0; y < p; y++) for (let x = 0; x < p; x++) {
-        s += conv[((o * 3 + ch) * p + y) * p + x] * px[(ch * R + gy * p + y) * R + gx * p + x];
+  for (let gy = 0; gy < g; gy++)
+    for (let gx = 0; gx < g; gx++) {
+      const r = new Array<number>(W).fill(0);
+      for (let o = 0; o < W; o++) {
+        let s = 0;
+        for (let ch = 0; ch < 3; ch++)
+          for (let y = 0; y < p; y++)
+            for (let x = 0; x < p; x++) {
+              s += conv[((o * 3 + ch) * p + y) * p + x] * px[(ch * R + gy * p + y) * R + gx * p + x];
+            }
+        r[o] = s;
       }
-      r[o] = s;
+      rows.push(r);
     }
-    rows.push(r);
-  }
   const withPos = rows.map((r, i) => r.map((v, j) => v + pos[i * W + j]));
   return layerNorm(withPos, get(w, 'visual.ln_pre.weight'), get(w, 'visual.ln_pre.bias'), c.vision.layerNormEps);
 }
 
 /** Hidden state 0 of the text tower for one row of ids: token + positional embeddings. */
 export function plainTextInput(w: TensorMap, c: ClipConfig, ids: ArrayLike<number>): Rows {
-  const W = c.text.width, tok = get(w, 'token_embedding.weight'), pos = get(w, 'positional_embedding');
+  const W = c.text.width,
+    tok = get(w, 'token_embedding.weight'),
+    pos = get(w, 'positional_embedding');
   return Array.from(ids, (id, i) => Array.from({ length: W }, (_, j) => tok[id * W + j] + pos[i * W + j]));
 }
 
@@ -134,7 +149,17 @@ export function plainImage(w: TensorMap, c: ClipConfig, px: Float32Array): { emb
     probs.push(b.probs);
     x = b.out;
   }
-  return { embed: project(x[0], get(w, 'visual.ln_post.weight'), get(w, 'visual.ln_post.bias'), c.vision.layerNormEps, get(w, 'visual.proj'), c.embedDim), probs };
+  return {
+    embed: project(
+      x[0],
+      get(w, 'visual.ln_post.weight'),
+      get(w, 'visual.ln_post.bias'),
+      c.vision.layerNormEps,
+      get(w, 'visual.proj'),
+      c.embedDim,
+    ),
+    probs,
+  };
 }
 
 /** Text embedding (EOT = first largest id, after ln_final @ text_projection); `ablate` zeroes one head of one block. */
