@@ -1,49 +1,34 @@
 /**
- * abe-clip public API. One import for a researcher's script:
- *   import { initBackend, loadClip, loadImages, AbeScorer } from 'abe-clip';
- * Deeper modules (`abe-clip/dist/src/<area>/…`) stay importable for research code.
+ * abe-clip: the few names a researcher's script needs (≤ 40, checked by test/index.test.ts).
+ *   import { initBackend, loadClip, loadImages, tokenize, AbeScorer } from 'abe-clip';
+ * Everything else has a subpath of its own (package.json `exports`): `abe-clip/clip` (layers, hook points,
+ * converter), `abe-clip/weights`, `abe-clip/text`, `abe-clip/image`, `abe-clip/abe`, `abe-clip/eval`,
+ * `abe-clip/bench`, `abe-clip/parallel`, `abe-clip/config`, `abe-clip/errors`, `abe-clip/backend`, `abe-clip/limits`.
  */
-export * from './errors';
-export { DEFAULT_LIMITS, getLimits, setLimits } from './limits';
+export { initBackend, backendInfo } from './backend';
+export { setLimits } from './limits';
 export type { Limits } from './limits';
-export { initBackend, backendInfo, BACKEND_NAMES } from './backend';
-export type { BackendInfo, BackendAttempt } from './backend';
 
-// Weights: readers, name maps, our converted format.
-export type { ClipConfig } from './weights/config';
-export type { RawTensor, TensorMap } from './weights/types';
-export { SafetensorsFile, readSafetensors } from './weights/safetensors';
-export { canonicalize } from './weights/names';
-export { openCheckpoint, readCheckpoint } from './weights/checkpoint';
-export { readConverted, writeConverted, readManifest, isConvertedFolder, MANIFEST_FILE } from './weights/converted';
-export type { ConvertedManifest } from './weights/converted';
-export { familyOf, KNOWN_FAMILIES } from './weights/family';
-
-// Text and images.
-export * from './text';
-export * from './image';
-
-// The CLIP model.
-export * from './clip';
-export { loadClip, loadWeights, openWeights, modelFromWeights, resolveModelPath, BUNDLED_MODELS } from './clip/load';
+// The CLIP model: load, encode (with hooks and caches), logits.
+export { loadClip, BUNDLED_MODELS } from './clip/load';
 export type { LoadClipOptions } from './clip/load';
+export { ClipModel, createClip, disposeOutput } from './clip/model';
+export type { LogitsOutput } from './clip/model';
+export type { ClipConfig, PreprocessConfig, TextConfig, TowerConfig, VisionConfig } from './config/clip';
+export type { EncodeOptions, EncoderOutput, HookFn, HookPointInfo, Hooks, TextEncodeOptions } from './clip/types';
+export { hookPointNames } from './clip/hooks';
 export { convertCheckpoint } from './clip/convert';
-export type { ConvertOptions, ConvertReport } from './clip/convert';
 
-// ABE-CLIP.
-export * from './abe';
+// Inputs.
+export { tokenize } from './text/tokenize';
+export { loadImages } from './image/loader';
 
-// Evaluation and benchmarks.
-export { loadDataset, DATASET_KINDS } from './eval/datasets';
-export type { DatasetKind } from './eval/datasets';
+// ABE-CLIP scoring and evaluation.
+export { AbeScorer } from './abe/scorer';
+export type { AbeOptions } from './abe/options';
+export { loadDataset } from './eval/datasets';
 export { runPairs } from './eval/runner';
 export { summarise } from './eval/report';
-export { writeReport } from './eval/write';
-export { ModelScorer } from './eval/scoring';
-export { accuracy, mcnemarExact, splitHalf, recallAtK } from './eval/metrics';
-export { runBench, formatBenchTable } from './bench';
-export type { BenchReport } from './bench';
-export { EncoderPool, DEFAULT_POOL_LAYOUT } from './parallel/pool';
-export type { EncoderPoolOptions, PoolEncodeOptions } from './parallel/pool';
-export { defaultWeightLayout, WEIGHT_LAYOUTS } from './tensor/linear';
-export type { WeightLayout } from './tensor/linear';
+
+// Errors: every failure is one of these (typed, naming the input and the problem).
+export { AbeClipError, ImageDecodeError, InputError, isTypedError, OptionsError, TokenizerError, WeightsFormatError } from './errors';

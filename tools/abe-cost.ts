@@ -16,7 +16,6 @@ import type { AbeOptions, ConfigName } from '../src/abe';
 import { createClip } from '../src/clip/model';
 import { QUICK_CONFIG, VIT_B32_CONFIG } from '../src/bench/geometry';
 import { randomClipWeights } from '../src/bench/random-weights';
-import { mlpWidth } from '../src/weights/config';
 import * as tf from '@tensorflow/tfjs';
 
 const argv = process.argv.slice(2);
@@ -44,15 +43,15 @@ async function main(): Promise<void> {
   const backend = await initBackend();
   const c = QUICK ? QUICK_CONFIG : VIT_B32_CONFIG;
   const model = createClip(c, randomClipWeights(c));
-  const R = c.imageResolution, P = (R / c.visionPatchSize) ** 2;
-  const fullImg = blockFlops(P + 1, c.visionWidth, mlpWidth(c, 'vision'), c.visionLayers);
-  const fullTxt = blockFlops(c.contextLength, c.textWidth, mlpWidth(c, 'text'), c.textLayers);
+  const R = c.vision.resolution, P = (R / c.vision.patchSize) ** 2;
+  const fullImg = blockFlops(P + 1, c.vision.width, c.vision.mlpWidth, c.vision.layers);
+  const fullTxt = blockFlops(c.text.contextLength, c.text.width, c.text.mlpWidth, c.text.layers);
   const count = { img: 0, txt: 0, regionTokens: 0, regionRows: 0 };
   for (const [tower, key] of [[model.vision.transformer, 'img'], [model.text.transformer, 'txt']] as const) {
     const run = tower.run.bind(tower);
     tower.run = (h, ctx, from = 0, to = tower.layers, hookFirst = true) => {
       const [n, T] = h.shape;
-      const W = tower === model.vision.transformer ? c.visionWidth : c.textWidth;
+      const W = tower === model.vision.transformer ? c.vision.width : c.text.width;
       const f = blockFlops(T, W, 4 * W, to - from) / (key === 'img' ? fullImg : fullTxt);
       count[key] += n * f;
       if (key === 'img' && T < P + 1) { count.regionRows += n; count.regionTokens += n * T; }

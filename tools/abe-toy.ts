@@ -225,7 +225,7 @@ async function main(): Promise<void> {
   const scorer = new AbeScorer(model, { imageBatchSize: 64 }, CACHE ? { dir: CACHE } : {});
 
   const prepare = async (b: Bench, variants: Partial<AbeOptions>[]) => {
-    const loaded = await loadImages(b.imagePaths, { resolution: canon.config.imageResolution });
+    const loaded = await loadImages(b.imagePaths, { resolution: canon.config.vision.resolution });
     const feats = await scorer.imageFeatures(loaded.pixels, variants);
     loaded.pixels.dispose();
     return { feats, caps: b.captions.map(groupsOf) };
@@ -395,7 +395,7 @@ async function main(): Promise<void> {
   const shipped: Record<string, Record<string, number>> = {};
   for (const name of SHIPPED) {
     const sc = new AbeScorer(model, name as 'abe', CACHE ? { dir: CACHE } : {});
-    const loaded = await loadImages(dev.imagePaths, { resolution: canon.config.imageResolution });
+    const loaded = await loadImages(dev.imagePaths, { resolution: canon.config.vision.resolution });
     const f2 = await sc.imageFeatures(loaded.pixels);
     loaded.pixels.dispose();
     const r = await scoreAll(sc, dev, f2, D.caps, {});

@@ -44,7 +44,7 @@ async function main(): Promise<void> {
     report.backend = backend.name;
     // Throughput, in process, alternating encoder-only and pipeline rounds.
     const model = await loadClip('toy-shapes');
-    const R = model.config.imageResolution, batch = 64;
+    const R = model.config.vision.resolution, batch = 64;
     const imgs = syn.images.slice(0, nImages);
     const listFile = path.join(dir, 'tp.txt');
     fs.writeFileSync(listFile, imgs.join('\n') + '\n');

@@ -11,16 +11,13 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import type { ClipConfig } from '../src/weights/config';
 import { KNOWN_FAMILIES } from '../src/weights/family';
 import { canonicalShapes } from '../src/weights/names';
 import { floatToHalf } from '../src/weights/dtype';
 import { FlagSpec, parseFlags } from '../src/cli/args';
 import { UsageError } from '../src/errors';
 
-const B32: ClipConfig = {
-  ...KNOWN_FAMILIES['ViT-B/32'], visionHeads: 12, textHeads: 8, act: 'quick_gelu', layerNormEps: 1e-5,
-};
+const B32 = KNOWN_FAMILIES['ViT-B/32'];
 
 /** Plausible magnitudes, so the verification forward pass stays finite: LN gains ≈ 1, small weights. */
 function scaleFor(name: string): { base: number; amp: number } {

@@ -68,12 +68,12 @@ async function main(): Promise<void> {
   // A bounded feature cache: with fresh pixels every call, an unbounded one would be growth by design.
   const scorer = toy ? new AbeScorer(toy, 'abe', { maxEntries: 64 }) : null;
   const r = rng(12345);
-  const mc = micro.config, R = mc.imageResolution, L = mc.contextLength;
+  const mc = micro.config, R = mc.vision.resolution, L = mc.text.contextLength;
   const pixels = (n: number, res: number) => tf.tensor4d(Float32Array.from({ length: n * 3 * res * res }, () => r() * 4 - 2), [n, 3, res, res]);
   const ids = (n: number, bad: boolean) => Array.from({ length: n }, () => {
-    const row = Array.from({ length: L }, () => 1 + Math.floor(r() * (mc.vocabSize - 3)));
-    row[L - 1 - Math.floor(r() * 4)] = mc.vocabSize - 1; // EOT
-    if (bad) row[Math.floor(r() * L)] = r() < 0.5 ? -1 : mc.vocabSize + 5;
+    const row = Array.from({ length: L }, () => 1 + Math.floor(r() * (mc.text.vocabSize - 3)));
+    row[L - 1 - Math.floor(r() * 4)] = mc.text.vocabSize - 1; // EOT
+    if (bad) row[Math.floor(r() * L)] = r() < 0.5 ? -1 : mc.text.vocabSize + 5;
     return row;
   });
   const expectTyped = async (p: Promise<unknown>) => {
@@ -93,15 +93,15 @@ async function main(): Promise<void> {
       case 1: return { kind: 'micro.encodeImages', valid: false, run: async () => { const p = pixels(1, R + 8); try { await expectTyped(micro.encodeImages(p)); } finally { p.dispose(); } } };
       case 2: return { kind: 'micro.encodeTexts', valid: true, run: async () => disposeOutput(await micro.encodeTexts(ids(1 + Math.floor(r() * 3), false), { batchSize: 2 })) };
       case 3: return { kind: 'micro.encodeTexts', valid: false, run: () => expectTyped(micro.encodeTexts(ids(2, true))) };
-      case 4: return { kind: 'micro.logits', valid: true, run: async () => { const p = pixels(2, R); try { (await micro.logits(p, ids(2, false))).logitsPerImage.dispose(); } finally { p.dispose(); } } };
+      case 4: return { kind: 'micro.logits', valid: true, run: async () => { const p = pixels(2, R); try { const l = await micro.logits(p, ids(2, false)); tf.dispose([l.logitsPerImage, l.logitsPerText]); } finally { p.dispose(); } } };
       case 5: return { kind: 'micro.logits', valid: false, run: async () => { const p = pixels(2, R); try { await expectTyped(micro.logits(p, ids(1, true))); } finally { p.dispose(); } } };
       case 6: return { kind: 'micro.encodeImages', valid: false, run: async () => { const p = pixels(1, R); try { await expectTyped(micro.encodeImages(p, { batchSize: 0 })); } finally { p.dispose(); } } };
       case 7: return { kind: 'toy.scoreMatrix', valid: true, run: async () => {
-        const p = pixels(1, toy!.config.imageResolution);
+        const p = pixels(1, toy!.config.vision.resolution);
         try { await scorer!.scoreMatrix(p, [CAPTIONS[Math.floor(r() * CAPTIONS.length)], CAPTIONS[Math.floor(r() * CAPTIONS.length)]]); } finally { p.dispose(); }
       } };
       case 8: return { kind: 'toy.scoreMatrix', valid: false, run: async () => {
-        const p = pixels(1, toy!.config.imageResolution);
+        const p = pixels(1, toy!.config.vision.resolution);
         try { await expectTyped(scorer!.scoreMatrix(p, [CAPTIONS[0]], r() < 0.5 ? { topK: 0 } : { fuse: 'nope' as never })); } finally { p.dispose(); }
       } };
       default: return { kind: 'toy.encodeTexts', valid: r() < 0.5, run: async () => {

@@ -7,34 +7,8 @@ import { InputError } from '../errors';
 import { checkCaption } from '../text/caption-check';
 import { resolveGroups } from './parse';
 
-export interface GroupSpec {
-  attributes: string[];
-  object: string;
-  /** Token positions of the group's words in the caption's ids (SOT = 0). */
-  positions?: number[];
-  /** Position of the object's last BPE token. */
-  objectLast?: number;
-}
-
-export type CaptionInput = string | { text: string; groups?: GroupSpec[]; ids?: ArrayLike<number> };
-
-export interface ResolvedGroup {
-  attributes: string[];
-  object: string;
-  positions: number[];
-  objectLast: number;
-}
-
-export interface PreparedCaption {
-  text: string;
-  /** [L] zero-padded ids (L = the model's context length). */
-  ids: Int32Array;
-  groups: ResolvedGroup[];
-  /** Groups dropped because they fall past the context length (truncated caption). */
-  dropped: number;
-  /** The caption needs more tokens than the context length (its ids are cut; see `truncate` in ScoreOptions). */
-  truncated?: boolean;
-}
+export type { CaptionInput, GroupSpec, PreparedCaption, ResolvedGroup } from './caption-types';
+import type { CaptionInput, GroupSpec, PreparedCaption } from './caption-types';
 
 function checkStrings(xs: unknown, where: string): string[] {
   if (!Array.isArray(xs) || xs.some((x) => typeof x !== 'string')) throw new InputError(where, 'must be an array of strings');

@@ -29,9 +29,9 @@ export function needsOf(model: AbeModel, o: AbeOptions): Needs {
   const c = model.config;
   const patches: string[] = [];
   const regions: { key: string; source: string }[] = [];
-  if (o.fuse !== 'none') patches.push(patchKey(o.patchFeatures, hiddenIndex(o.patchLayer, c.visionLayers, 'patchLayer')));
+  if (o.fuse !== 'none') patches.push(patchKey(o.patchFeatures, hiddenIndex(o.patchLayer, c.vision.layers, 'patchLayer')));
   if (o.regionFeatures !== 'none') {
-    const source = patchKey(o.regionSource, c.visionLayers);
+    const source = patchKey(o.regionSource, c.vision.layers);
     patches.push(source);
     regions.push({ key: regionKey(source, o.maxRegions, o.regionDilation, o.regionFeatures, o.regionProposal), source });
   }
@@ -53,7 +53,7 @@ export class ImageFeatureExtractor {
   private async modelId(): Promise<string> {
     if (this.fixedModelId) return this.fixedModelId;
     const c = this.model.config;
-    const R = c.imageResolution;
+    const R = c.vision.resolution;
     const probe = new Float32Array(3 * R * R).map((_, i) => Math.sin(i * 0.37));
     const px = tf.tensor4d(probe, [1, 3, R, R]);
     try {
@@ -71,7 +71,7 @@ export class ImageFeatureExtractor {
   /** Features of images [n,3,R,R] for every configuration in `list` (the union of what they need). */
   async extract(pixels: tf.Tensor4D, list: readonly AbeOptions[], batchSize: number): Promise<ImageFeatures[]> {
     const c = this.model.config;
-    const R = c.imageResolution;
+    const R = c.vision.resolution;
     if (!(pixels instanceof tf.Tensor) || pixels.rank !== 4 || pixels.shape[1] !== 3 || pixels.shape[2] !== R || pixels.shape[3] !== R) {
       throw new InputError('pixels', `expected a tf.Tensor4D [n,3,${R},${R}]${pixels instanceof tf.Tensor ? `, got [${pixels.shape}]` : ''}`);
     }
@@ -83,7 +83,7 @@ export class ImageFeatureExtractor {
       nd.regions.forEach((r) => wantRegions.set(r.key, { ...r, o }));
     }
     const n = pixels.shape[0];
-    const P = (R / c.visionPatchSize) ** 2, E = c.embedDim, size = 3 * R * R;
+    const P = (R / c.vision.patchSize) ** 2, E = c.embedDim, size = 3 * R * R;
     const host = pixels.dataSync() as Float32Array;
     const idFn = this.cache.dir !== null ? await this.modelId() : '';
     const modelId = () => idFn;
@@ -144,7 +144,7 @@ export class ImageFeatureExtractor {
    */
   private async addRegions(feats: ImageFeatures[], idx: number[], px: tf.Tensor4D, chunkHost: Float32Array, key: string, source: string, o: AbeOptions): Promise<void> {
     const c = this.model.config;
-    const R = c.imageResolution, grid = R / c.visionPatchSize, P = grid * grid, E = c.embedDim, size = 3 * R * R;
+    const R = c.vision.resolution, grid = R / c.vision.patchSize, P = grid * grid, E = c.embedDim, size = 3 * R * R;
     const found = new Map<number, ReturnType<typeof findRegions>>();
     const masked: Float32Array[] = [];
     const owner: number[] = [], subsets: Int32Array[] = [];

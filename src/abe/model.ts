@@ -1,42 +1,14 @@
 /**
- * What the ABE scorer needs from a CLIP model — a structural subset of `ClipModel` (src/clip/model.ts), so
- * that the method stays testable with small fakes and depends on the encoder contract only.
+ * What the ABE scorer needs from a CLIP model: a view of `ClipModel` (src/clip/model.ts) picked from its own
+ * types, so the contract is stated once, by the model, and the method depends on the encoders, the heads and
+ * the hook mechanism only (never on a block's weights).
  */
-import type * as tf from '@tensorflow/tfjs';
-import type { EncodeOptions, EncoderOutput, TextEncodeOptions } from '../clip/types';
-import type { ClipConfig } from '../weights/config';
+import type { ClipModel } from '../clip/model';
+import type { TextTransformer } from '../clip/text';
+import type { VisionTransformer } from '../clip/vision';
 
-export interface AbeLayerNorm {
-  apply<T extends tf.Tensor>(x: T): T;
-}
-
-/** A linear layer over the last axis: [..., in] → [..., out]. */
-export interface AbeLinear {
-  apply<R extends tf.Rank>(x: tf.Tensor<R>): tf.Tensor<R>;
-}
-
-/** One residual block's attention projections. */
-export interface AbeBlock {
-  ln1: AbeLayerNorm;
-  attn: { q: AbeLinear; v: AbeLinear; out: AbeLinear };
-  heads: number;
-  headDim: number;
-}
-
-export interface AbeModel {
-  config: ClipConfig;
-  /** exp(logit_scale). */
-  logitScale: number;
-  vision: {
-    layers: number;
-    blocks: AbeBlock[];
-    /** ln_post then @proj on every token: [n,T,W] → [n,T,E]. */
-    head(h: tf.Tensor3D): tf.Tensor3D;
-  };
-  text: {
-    layers: number;
-    head(h: tf.Tensor3D): tf.Tensor3D;
-  };
-  encodeImages(pixels: tf.Tensor4D, opts?: EncodeOptions): Promise<EncoderOutput> | EncoderOutput;
-  encodeTexts(texts: tf.Tensor2D | string[], opts?: TextEncodeOptions): Promise<EncoderOutput> | EncoderOutput;
-}
+export type AbeModel = Pick<ClipModel, 'config' | 'preprocess' | 'logitScale' | 'encodeImages' | 'encodeTexts'> & {
+  /** `head`: ln_post then @proj on every token [n,T,W] → [n,T,E]; `runFrom`: the blocks from a hidden index, with hooks. */
+  vision: Pick<VisionTransformer, 'layers' | 'head' | 'runFrom'>;
+  text: Pick<TextTransformer, 'layers' | 'head'>;
+};

@@ -6,7 +6,7 @@ import { InputError } from '../errors';
 import { VOCAB_SIZE } from '../text/constants';
 import { groupTokenPositions, parsePhrases, PhraseGroup, SimpleGroup } from '../text/phrases';
 import { tokenizeToArrays } from '../text/tokenize';
-import type { GroupSpec, PreparedCaption, ResolvedGroup } from './captions';
+import type { GroupSpec, PreparedCaption, ResolvedGroup } from './caption-types';
 
 /** Ids [L] of a caption as `clip.tokenize(truncate=True)`. */
 export function captionIds(text: string, L: number): Int32Array {

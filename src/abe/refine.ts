@@ -28,7 +28,7 @@ export async function embedStrings(model: AbeModel, strings: readonly string[], 
   const missing: string[] = [];
   for (const s of new Set(strings)) { const hit = cache.get(s); if (hit) got.set(s, hit); else missing.push(s); }
   if (missing.length) {
-    const L = model.config.contextLength;
+    const L = model.config.text.contextLength;
     const rows = tokenizeToArrays(missing, { contextLength: L, truncate: true });
     const E = model.config.embedDim;
     const data = await encodeTrimmed(model, rows, batchSize);

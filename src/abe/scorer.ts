@@ -68,9 +68,9 @@ export class AbeScorer {
   /** Model-dependent validation: layers and patches. */
   private check(o: AbeOptions): { patchIndex: number; refineIndex: number } {
     const c = this.model.config;
-    const patchIndex = hiddenIndex(o.patchLayer, c.visionLayers, 'patchLayer');
-    const refineIndex = hiddenIndex(o.refineLayer, c.textLayers, 'refineLayer');
-    const P = (c.imageResolution / c.visionPatchSize) ** 2;
+    const patchIndex = hiddenIndex(o.patchLayer, c.vision.layers, 'patchLayer');
+    const refineIndex = hiddenIndex(o.refineLayer, c.text.layers, 'refineLayer');
+    const P = (c.vision.resolution / c.vision.patchSize) ** 2;
     if (o.topK > P) throw new InputError('options', `topK ${o.topK} exceeds the model's ${P} patches`);
     return { patchIndex, refineIndex };
   }

@@ -104,7 +104,7 @@ export class TextFeatureBuilder {
    */
   private prepare(captions: readonly CaptionInput[], truncate: boolean): PreparedCaption[] {
     if (!Array.isArray(captions)) throw new InputError('captions', 'must be an array of captions (strings or {text, groups})');
-    const L = this.model.config.contextLength;
+    const L = this.model.config.text.contextLength;
     const prepared = namespaced<PreparedCaption>(this.cache, 'cap:');
     const out = captions.map((c, i) => {
       let k = '';

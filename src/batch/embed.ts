@@ -35,7 +35,7 @@ export function imageEmbedJob(spec: EmbedImagesSpec, model: ClipModel): BatchJob
   const paths = listImages(spec.images);
   const featureOpts = spec.features.map((n) => configOptions(n, spec.set));
   const options = {
-    item: 'image', dtype: spec.dtype, resolution: model.config.imageResolution, strict: spec.strict,
+    item: 'image', dtype: spec.dtype, resolution: model.config.vision.resolution, strict: spec.strict,
     features: Object.fromEntries(spec.features.map((n, i) => [n, featureOpts[i]])),
   };
   const manifest = baseManifest(spec, options, spec.images.join(' '), paths);

@@ -30,7 +30,7 @@ export function computedFeatures(model: ClipModel, opts: AbeOptions[], batch: nu
       const at: (number | string)[] = [];
       for (let b = 0; b < paths.length; b += batch) {
         const part = paths.slice(b, b + batch);
-        const { pixels, ok, errors } = await loadImages(part, { resolution: model.config.imageResolution, onError: strict ? 'throw' : 'skip' });
+        const { pixels, ok, errors } = await loadImages(part, { resolution: model.config.vision.resolution, onError: strict ? 'throw' : 'skip' });
         let f: ImageFeatures[];
         try { f = ok.length ? await scorer.imageFeatures(pixels, opts) : []; } finally { pixels.dispose(); }
         const errOf = new Map(errors.map((e) => [e.index, e.error.message]));

@@ -36,7 +36,7 @@ export function benchPixels(n: number, R: number): tf.Tensor4D {
 
 /** Full-context token rows [m,L]: SOT, words, EOT (largest id), zero padding after it, as the tokenizer makes. */
 export function benchIds(m: number, c: ClipConfig): tf.Tensor2D {
-  const L = c.contextLength, V = c.vocabSize;
+  const L = c.text.contextLength, V = c.text.vocabSize;
   const data = new Int32Array(m * L);
   for (let r = 0; r < m; r++) {
     const len = Math.min(L, 8 + (r % 12));
@@ -61,7 +61,7 @@ async function benchEncoding(input: tf.Tensor, encode: () => Promise<EncoderOutp
 }
 
 export function benchImageEncoding(enc: BatchEncoder, c: ClipConfig, batch: number, flopsPerImage: number, opts: MeasureOptions): Promise<EncodeResult> {
-  const px = benchPixels(batch, c.imageResolution);
+  const px = benchPixels(batch, c.vision.resolution);
   return benchEncoding(px, () => enc.encodeImages(px, { batchSize: batch }), batch, flopsPerImage, opts);
 }
 

@@ -3,31 +3,17 @@
  * (counted as open_clip's profiler does: 2 FLOP per multiply-add of every matmul; norms, softmax and
  * activations not counted). For ViT-B/32 this gives 8.8 GFLOP per image and 6.0 GFLOP per 77-token text.
  */
-import type { ClipConfig } from '../weights/config';
-import { DEFAULT_LAYER_NORM_EPS, mlpWidth } from '../weights/config';
+import { ClipConfig, patchCount } from '../config/clip';
+import { KNOWN_FAMILIES } from '../weights/family';
 
 /** OpenAI ViT-B/32: E 512, 224 px, patch 32, vision 768 wide / 12 layers / 12 heads, text 512 / 12 / 8. */
-export const VIT_B32_CONFIG: Readonly<ClipConfig> = Object.freeze({
-  embedDim: 512,
-  imageResolution: 224,
-  visionLayers: 12,
-  visionWidth: 768,
-  visionHeads: 12,
-  visionPatchSize: 32,
-  contextLength: 77,
-  vocabSize: 49408,
-  textWidth: 512,
-  textHeads: 8,
-  textLayers: 12,
-  act: 'quick_gelu',
-  layerNormEps: DEFAULT_LAYER_NORM_EPS,
-});
+export const VIT_B32_CONFIG: Readonly<ClipConfig> = KNOWN_FAMILIES['ViT-B/32'];
 
 /** The small geometry of the benchmark's quick mode (the reference `tiny` model's shape, full vocabulary). */
 export const QUICK_CONFIG: Readonly<ClipConfig> = Object.freeze({
-  ...VIT_B32_CONFIG,
-  embedDim: 64, imageResolution: 64, visionLayers: 2, visionWidth: 128, visionHeads: 2, visionPatchSize: 16,
-  textWidth: 128, textHeads: 2, textLayers: 2,
+  embedDim: 64,
+  vision: { ...VIT_B32_CONFIG.vision, resolution: 64, layers: 2, width: 128, heads: 2, mlpWidth: 512, patchSize: 16 },
+  text: { ...VIT_B32_CONFIG.text, width: 128, heads: 2, mlpWidth: 512, layers: 2 },
 });
 
 /** FLOP of the transformer blocks over T tokens of width W, MLP width H: q/k/v and out (4·W²), MLP (2·W·H) and attention. */
@@ -37,14 +23,15 @@ function blockFlops(T: number, W: number, H: number, layers: number): number {
 
 /** FLOP to encode one image (patch embedding, blocks, projection of the pooled token). */
 export function imageEncodeFlops(c: ClipConfig): number {
-  const P = (c.imageResolution / c.visionPatchSize) ** 2;
-  const patch = 2 * P * 3 * c.visionPatchSize ** 2 * c.visionWidth;
-  return patch + blockFlops(P + 1, c.visionWidth, mlpWidth(c, 'vision'), c.visionLayers) + 2 * c.visionWidth * c.embedDim;
+  const v = c.vision, P = patchCount(v);
+  const patch = 2 * P * 3 * v.patchSize ** 2 * v.width;
+  return patch + blockFlops(P + 1, v.width, v.mlpWidth, v.layers) + 2 * v.width * c.embedDim;
 }
 
 /** FLOP to encode one text of `tokens` tokens (default: the full context, as the encoder runs padded rows). */
-export function textEncodeFlops(c: ClipConfig, tokens = c.contextLength): number {
-  return blockFlops(tokens, c.textWidth, mlpWidth(c, 'text'), c.textLayers) + 2 * c.textWidth * c.embedDim;
+export function textEncodeFlops(c: ClipConfig, tokens = c.text.contextLength): number {
+  const t = c.text;
+  return blockFlops(tokens, t.width, t.mlpWidth, t.layers) + 2 * t.width * c.embedDim;
 }
 
 /** Parameter count implied by a config (= the float32 weights' size / 4). */

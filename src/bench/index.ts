@@ -9,7 +9,7 @@ import { initBackend } from '../backend';
 import { createClip } from '../clip/model';
 import { defaultWeightLayout } from '../tensor/linear';
 import { loadWeights } from '../clip/load';
-import { benchCorpus, benchTokenizer } from '../text/bench';
+import { benchCorpus, benchTokenizer } from './tokenizer';
 import type { ClipConfig } from '../weights/config';
 import { canonicalShapes } from '../weights/names';
 import type { TensorMap } from '../weights/types';
@@ -35,6 +35,10 @@ export { QUICK_CONFIG, VIT_B32_CONFIG, imageEncodeFlops, textEncodeFlops } from 
 export { randomClipWeights } from './random-weights';
 export { matmulGflops } from './matmul';
 export { measure } from './stats';
+export { benchTokenizer, benchCorpus } from './tokenizer';
+export type { TokenizerBenchResult } from './tokenizer';
+export { measurePreprocessThroughput, syntheticJpeg } from './images';
+export type { ImageBenchOptions, ImageBenchResult } from './images';
 
 export interface BenchOptions {
   /** Accepted for the CLI's sake: runBench always returns the object; the caller prints JSON or the table. */
@@ -235,7 +239,7 @@ export async function runBench(o: BenchOptions = {}): Promise<BenchReport> {
   const preprocess: PreprocessResult[] = [];
   for (const format of ['jpeg', 'png'] as const) {
     progress(`preprocess ${format}`);
-    preprocess.push(await benchPreprocess(format, plan.preprocessImages, geo.imageResolution, plan.small));
+    preprocess.push(await benchPreprocess(format, plan.preprocessImages, geo.vision.resolution, plan.small));
   }
   progress('tokenizer');
   const tk = benchTokenizer(quick ? { captions: benchCorpus(200), warmPasses: 1 } : {});

@@ -99,7 +99,7 @@ export async function comparePeer(c: ClipConfig, plan: PeerPlan, backend: { name
       const w = randomClipWeights(c, { shared: usePool });
       const peer = await OrtEncoder.create(ort, kind, c, w, batch, PEER_THREADS);
       let ours: BatchEncoder & { dispose?(): void; close?(): Promise<void> } | undefined;
-      const input = kind === 'image' ? benchPixels(batch, c.imageResolution) : benchIds(batch, c);
+      const input = kind === 'image' ? benchPixels(batch, c.vision.resolution) : benchIds(batch, c);
       try {
         ours = usePool
           ? await EncoderPool.create(c, w, { workers: threads, backend: backend.name, weightLayout: DEFAULT_POOL_LAYOUT })

@@ -75,7 +75,7 @@ export async function runScoringJob(o: ScoringJobOptions, progress: (m: string) 
     const useHwm = resetVmHwm() && vmHwmBytes() !== null;
     const sampler = rssSampler();
     const scorer = new AbeScorer(model);
-    const R = geo.imageResolution;
+    const R = geo.vision.resolution;
     const feats: ImageFeatures[] = [];
     progress(`scoring job: features of ${o.n} images, batch ${o.imageBatch}`);
     const t0 = performance.now();

@@ -54,8 +54,8 @@ function unit(n: number, dim: number, seed: number): Float32Array {
 /** Synthetic cached features of n images for the scorer's options. */
 export function benchFeatures(scorer: AbeScorer, n: number): ImageFeatures[] {
   const c = scorer.model.config, o = scorer.options;
-  const P = (c.imageResolution / c.visionPatchSize) ** 2, E = c.embedDim;
-  const key = patchKey(o.patchFeatures, hiddenIndex(o.patchLayer, c.visionLayers, 'patchLayer'));
+  const P = (c.vision.resolution / c.vision.patchSize) ** 2, E = c.embedDim;
+  const key = patchKey(o.patchFeatures, hiddenIndex(o.patchLayer, c.vision.layers, 'patchLayer'));
   return Array.from({ length: n }, (_, i) => ({
     key: crypto.createHash('sha256').update(`bench-${i}`).digest('hex'),
     E, P,

@@ -1,7 +1,7 @@
 /** The shape of a subcommand and the helpers every subcommand shares. */
 import { quietCpuBanner } from '../tensor/quiet';
 import { formatHelp, FlagSpec, parseFlags, ParsedFlags } from './args';
-import type { Io } from './main';
+import type { Io } from './io';
 
 export interface Command {
   name: string;

@@ -7,6 +7,7 @@ import { inspect } from 'util';
 import { isTypedError, UsageError } from '../errors';
 import { suggest } from './args';
 import type { Command } from './command';
+import type { Io } from './io';
 import { packageVersion } from './paths';
 
 export const COMMANDS: Record<string, { summary: string; load: () => Command }> = {
@@ -41,10 +42,7 @@ export function mainHelp(): string {
   ].join('\n');
 }
 
-export interface Io {
-  stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
-  stderr: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
-}
+export type { Io } from './io';
 
 /** Run the CLI on `argv` (without node and script); resolves to the exit code. */
 export async function main(argv: string[], io: Io = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {

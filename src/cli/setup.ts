@@ -196,7 +196,7 @@ export async function openScorer(f: ConfigFlags, io: { stderr: NodeJS.WritableSt
     chunks: pool ?? scorer,
     threads: pool ? pool.workers : 1,
     modelLabel: f.weights,
-    contextLength: model.config.contextLength,
+    contextLength: model.config.text.contextLength,
     cacheLine: () => scorer.cacheLine(),
     dispose: () => { void pool?.close(); scorer.dispose(); model.dispose(); },
   };

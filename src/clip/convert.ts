@@ -3,8 +3,8 @@
  * then a verification: the written folder re-loaded and run on a fixed input against the input checkpoint.
  *
  * Memory: tensors are written and dropped one at a time, and the verification runs each side block by block
- * (one block's weights on the backend at a time), one side after the other. Output: written into a temp folder beside `out` and renamed at the end, so
- * a failure leaves nothing (and nothing is ever written elsewhere).
+ * (one block's weights on the backend at a time), one side after the other. Output: written into a temp folder
+ * beside `out` and renamed at the end, so a failure leaves nothing (and nothing is ever written elsewhere).
  */
 import * as crypto from 'crypto';
 import * as fs from 'fs';
@@ -13,7 +13,7 @@ import * as tf from '@tensorflow/tfjs';
 import { OptionsError } from '../errors';
 import { forceGc } from '../gc';
 import { openCheckpoint } from '../weights/checkpoint';
-import type { ClipConfig } from '../weights/config';
+import type { ClipConfig, TowerConfig } from '../config/clip';
 import {
   abandonConverting, cleanStalePartials, DEFAULT_SHARD_BYTES, finishConverting, markConverting, readManifest, StorageDtype, writeConverted,
 } from '../weights/converted';
@@ -85,19 +85,27 @@ class RssTracker {
     try {
       fs.writeFileSync('/proc/self/clear_refs', '5');
       reset = true;
-    } catch { /* not Linux, or not permitted: sampling only */ }
+    } catch {
+      /* not Linux, or not permitted: sampling only */
+    }
     this.hwm = reset;
     this.sample();
   }
-  sample(): void { this.peak = Math.max(this.peak, this.now()); }
-  now(): number { return process.memoryUsage.rss(); }
+  sample(): void {
+    this.peak = Math.max(this.peak, this.now());
+  }
+  now(): number {
+    return process.memoryUsage.rss();
+  }
   value(): number {
     this.sample();
     if (this.hwm) {
       try {
         const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync('/proc/self/status', 'utf8'));
         if (m) return Math.max(this.peak, Number(m[1]) * 1024);
-      } catch { /* fall through */ }
+      } catch {
+        /* fall through */
+      }
     }
     return this.peak;
   }
@@ -108,7 +116,11 @@ class RssTracker {
  * GC, and V8 alone may let two models' worth of dead arrays pile up before it runs one.
  */
 function collectGarbage(): void {
-  try { forceGc(); } catch { /* best effort: memory is then only sampled, not trimmed */ }
+  try {
+    forceGc();
+  } catch {
+    /* best effort: memory is then only sampled, not trimmed */
+  }
 }
 
 function sha256Files(files: string[], onBytes: (n: number) => void): string {
@@ -132,11 +144,12 @@ function sha256Files(files: string[], onBytes: (n: number) => void): string {
 
 /** Deterministic verification input: two images, two texts (EOT = the largest id, as CLIP pools). */
 export function fixedInput(c: ClipConfig): { pixels: tf.Tensor4D; ids: number[][] } {
-  const R = c.imageResolution;
+  const R = c.vision.resolution;
   const n = 2 * 3 * R * R;
   const px = new Float32Array(n);
   for (let i = 0; i < n; i++) px[i] = 1.5 * Math.sin(i * 0.3718 + Math.floor(i / (R * R)) * 1.3);
-  const L = c.contextLength, V = c.vocabSize;
+  const L = c.text.contextLength,
+    V = c.text.vocabSize;
   const row = (len: number, seed: number): number[] => {
     const ids = new Array<number>(L).fill(0);
     const end = Math.min(len, L - 1);
@@ -149,13 +162,19 @@ export function fixedInput(c: ClipConfig): { pixels: tf.Tensor4D; ids: number[][
 }
 
 /** The fixed input's hidden states through blocks `prefix`0…`layers`−1, each uploaded just before it runs and freed after. */
-function throughBlocks(w: OpenedWeights, layout: WeightLayout, h: tf.Tensor3D, prefix: string, layers: number, heads: number, mask: tf.Tensor2D | null): tf.Tensor3D {
-  const c = w.config;
+function throughBlocks(
+  w: OpenedWeights,
+  layout: WeightLayout,
+  h: tf.Tensor3D,
+  prefix: string,
+  tower: TowerConfig,
+  mask: tf.Tensor2D | null,
+): tf.Tensor3D {
   let x = h;
-  for (let i = 0; i < layers; i++) {
+  for (let i = 0; i < tower.layers; i++) {
     const ws = new WeightStore(w.weights, layout);
     try {
-      const y = ResidualBlock.load(ws, `${prefix}${i}`, heads, c.act, c.layerNormEps).apply(x, mask);
+      const y = ResidualBlock.load(ws, `${prefix}${i}`, tower).apply(x, mask);
       if (x !== h) x.dispose();
       x = y;
     } finally {
@@ -176,24 +195,36 @@ export function verificationOutputs(w: OpenedWeights): Float32Array[] {
   const layout = defaultWeightLayout();
   const ends = new WeightStore(w.weights, layout); // embeddings, ln_pre/post, ln_final, projections
   const made: tf.Tensor[] = [];
-  const keep = <T extends tf.Tensor>(t: T): T => { made.push(t); return t; };
+  const keep = <T extends tf.Tensor>(t: T): T => {
+    made.push(t);
+    return t;
+  };
   try {
     const { pixels, ids } = fixedInput(c);
     keep(pixels);
-    const vision = new VisionTransformer(ends, { ...c, visionLayers: 0 });
-    const text = new TextTransformer(ends, { ...c, textLayers: 0 });
+    const vision = new VisionTransformer(ends, { ...c.vision, layers: 0 });
+    const text = new TextTransformer(ends, { ...c.text, layers: 0 });
     const h0 = keep(vision.embed(pixels));
-    const hv = keep(throughBlocks(w, layout, h0, VISION_BLOCK_PREFIX, c.visionLayers, c.visionHeads, null));
+    const hv = keep(throughBlocks(w, layout, h0, VISION_BLOCK_PREFIX, c.vision, null));
     // Pooled after the head on every token, as encodeImages/encodeTexts do by default.
     const pool = (last: tf.Tensor3D, head: (h: tf.Tensor3D) => tf.Tensor3D, at: (all: tf.Tensor3D) => tf.Tensor): tf.Tensor2D =>
       keep(tf.tidy(() => pooledHead(last, head, true, at).embeds));
     const img = pool(hv, (h) => vision.head(h), clsToken);
-    const host = checkIds(ids, c.vocabSize, c.contextLength);
+    const host = checkIds(ids, c.text.vocabSize, c.text.contextLength);
     const idt = keep(tf.tensor2d(host.data, [host.rows, host.L], 'int32'));
     const t0 = keep(text.embed(idt));
-    const ht = keep(throughBlocks(w, layout, t0, TEXT_BLOCK_PREFIX, c.textLayers, c.textHeads, text.causalMask(host.L)));
-    const eot = keep(tf.tensor1d(eotPositions(host.data, host.rows, host.L).map((p, r) => r * host.L + p), 'int32'));
-    const txt = pool(ht, (h) => text.head(h), (all) => tokensAt(all, eot));
+    const ht = keep(throughBlocks(w, layout, t0, TEXT_BLOCK_PREFIX, c.text, text.causalMask(host.L)));
+    const eot = keep(
+      tf.tensor1d(
+        eotPositions(host.data, host.rows, host.L).map((p, r) => r * host.L + p),
+        'int32',
+      ),
+    );
+    const txt = pool(
+      ht,
+      (h) => text.head(h),
+      (all) => tokensAt(all, eot),
+    );
     // The reference's logits, from the embeds (model.logits would run both towers again).
     const logits = keep(logitsFromEmbeds(img, txt, Math.exp(w.weights.get('logit_scale')!.data[0])));
     return [img, txt, logits].map((t) => Float32Array.from(t.dataSync() as Float32Array));
@@ -248,7 +279,10 @@ export async function convertCheckpoint(input: string, opts: ConvertOptions): Pr
   const out = path.resolve(opts.out);
   checkOut(out);
   const rss = new RssTracker();
-  const progress = (p: ConvertProgress): void => { rss.sample(); opts.onProgress?.(p); };
+  const progress = (p: ConvertProgress): void => {
+    rss.sample();
+    opts.onProgress?.(p);
+  };
   const src = resolveModelPath(input);
 
   // Which files hold the weights (for the hash and the size): open once, read nothing.
@@ -270,7 +304,10 @@ export async function convertCheckpoint(input: string, opts: ConvertOptions): Pr
   const dtype: StorageDtype = opts.dtype ?? (floats.length && floats.every((d) => d === 'F16') ? 'f16' : 'f32');
   const inputBytes = files.reduce((s, f) => s + fs.statSync(f).size, 0);
   let hashed = 0;
-  const sha256 = sha256Files(files, (n) => { hashed += n; progress({ stage: 'hash', done: hashed, total: inputBytes }); });
+  const sha256 = sha256Files(files, (n) => {
+    hashed += n;
+    progress({ stage: 'hash', done: hashed, total: inputBytes });
+  });
 
   progress({ stage: 'read', done: 0, total: 1, message: src });
   const loaded = openWeights(src, { act: opts.act, config: opts.config });
@@ -294,13 +331,23 @@ export async function convertCheckpoint(input: string, opts: ConvertOptions): Pr
   try {
     let outBytes: number;
     try {
-      outBytes = writeConverted(tmp, config, { name: path.basename(path.resolve(src)), sha256, family }, specs,
+      outBytes = writeConverted(
+        tmp,
+        config,
+        { name: path.basename(path.resolve(src)), sha256, family },
+        specs,
         (name) => {
           const t = loaded.weights.get(name)!;
           loaded.weights.delete(name); // written once, then free for GC (lazy weights read it just now)
           return { dtype: t.dtype, shape: t.shape, data: t.data }; // one read of a lazy tensor
         },
-        { dtype, shardBytes: opts.shardBytes ?? DEFAULT_SHARD_BYTES, onTensor: (name, i, n) => progress({ stage: 'write', done: i + 1, total: n, message: name }) });
+        {
+          dtype,
+          shardBytes: opts.shardBytes ?? DEFAULT_SHARD_BYTES,
+          normalisation: loaded.normalisation,
+          onTensor: (name, i, n) => progress({ stage: 'write', done: i + 1, total: n, message: name }),
+        },
+      );
     } finally {
       loaded.close();
     }
@@ -322,8 +369,21 @@ export async function convertCheckpoint(input: string, opts: ConvertOptions): Pr
     finishConverting(tmp);
     fs.renameSync(tmp, out);
     const report: ConvertReport = {
-      input: src, out, family, config, inputKind: loaded.kind, dtype, tensors: specs.length, params, inputBytes,
-      outBytes, sha256, maxAbsDiff, verifyBackend, peakRssBytes: rss.value(), seconds: (Date.now() - t0) / 1000,
+      input: src,
+      out,
+      family,
+      config,
+      inputKind: loaded.kind,
+      dtype,
+      tensors: specs.length,
+      params,
+      inputBytes,
+      outBytes,
+      sha256,
+      maxAbsDiff,
+      verifyBackend,
+      peakRssBytes: rss.value(),
+      seconds: (Date.now() - t0) / 1000,
     };
     progress({ stage: 'done', done: 1, total: 1 });
     return report;

@@ -1,4 +1,5 @@
 /** Public API of the CLIP model layer. */
+export type { Activation, ClipConfig, PreprocessConfig, TextConfig, TowerConfig, VisionConfig } from '../config/clip';
 export { ClipModel, createClip, disposeOutput } from './model';
 export type { LogitsOutput, ModelOptions } from './model';
 export { VisionTransformer } from './vision';
@@ -7,5 +8,23 @@ export { Attention, LayerNorm, Linear, Mlp, ResidualBlock } from './layers';
 export { Transformer } from './transformer';
 export { DEFAULT_BATCH_SIZE } from './inputs';
 export type {
-  EncodeOptions, EncoderName, EncoderOutput, HiddenHook, HookInfo, Hooks, MaskHook, MaskInfo, TextEncodeOptions,
+  EncodeOptions,
+  EncoderName,
+  EncoderOutput,
+  HiddenHook,
+  HookFn,
+  HookInfo,
+  HookPointInfo,
+  Hooks,
+  MaskHook,
+  MaskInfo,
+  TextEncodeOptions,
 } from './types';
+export { BLOCK_POINTS, TOWER_POINTS, hookPointNames, globRegExp } from './hooks';
+export type { BlockPoint } from './hooks';
+export { loadClip, loadWeights, openWeights, modelFromWeights, resolveModelPath, BUNDLED_MODELS } from './load';
+export type { LoadClipOptions, LoadedWeights, OpenedWeights } from './load';
+export { convertCheckpoint } from './convert';
+export type { ConvertOptions, ConvertProgress, ConvertReport } from './convert';
+export { defaultWeightLayout, WEIGHT_LAYOUTS } from '../tensor/linear';
+export type { WeightLayout } from '../tensor/linear';

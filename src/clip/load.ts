@@ -12,8 +12,8 @@ import { packageRoot } from '../package-root';
 export { packageRoot };
 import { CLIP_MEAN, CLIP_STD } from '../image/constants';
 import { openCheckpoint, Checkpoint } from '../weights/checkpoint';
-import type { ClipConfig } from '../weights/config';
-import { isConvertedFolder, openConverted, readConverted } from '../weights/converted';
+import type { Activation, ClipConfig } from '../config/clip';
+import { isConvertedFolder, Normalisation, openConverted, readConverted } from '../weights/converted';
 import { canonicalize } from '../weights/names';
 import type { RawTensor, TensorMap } from '../weights/types';
 import { ClipModel, createClip, ModelOptions } from './model';
@@ -34,7 +34,8 @@ export const BUNDLED_MODELS = ['toy-shapes'] as const;
 
 /** A path as given, or a bundled model's folder. */
 export function resolveModelPath(x: string): string {
-  if (typeof x !== 'string' || x.length === 0) throw new OptionsError('model', `expected a path or a bundled model name, got ${JSON.stringify(x)}`);
+  if (typeof x !== 'string' || x.length === 0)
+    throw new OptionsError('model', `expected a path or a bundled model name, got ${JSON.stringify(x)}`);
   if (fs.existsSync(x)) return x;
   if ((BUNDLED_MODELS as readonly string[]).includes(x)) {
     const dir = path.join(packageRoot(), 'weights', x);
@@ -46,6 +47,8 @@ export function resolveModelPath(x: string): string {
 
 export interface LoadedWeights {
   config: ClipConfig;
+  /** Image normalisation the input states, when not CLIP's. */
+  normalisation?: Normalisation;
   weights: TensorMap;
   /** How the input was read, for reports. */
   kind: 'converted' | Checkpoint['format'];
@@ -68,16 +71,24 @@ function readConfigOption(c: string | object): unknown {
   }
 }
 
-function withNormalisation(config: ClipConfig, ckpt: Checkpoint): ClipConfig {
-  // Only non-default normalisation goes into the config, so OpenAI-style models keep the shared constants.
+function normalisationOf(ckpt: Checkpoint): Normalisation | undefined {
+  // Only non-default normalisation is recorded, so OpenAI-style models keep the shared constants.
   if (!sameTriple(ckpt.imageMean, CLIP_MEAN) || !sameTriple(ckpt.imageStd, CLIP_STD)) {
     return {
-      ...config,
-      imageMean: ckpt.imageMean ?? [...CLIP_MEAN] as [number, number, number],
-      imageStd: ckpt.imageStd ?? [...CLIP_STD] as [number, number, number],
+      mean: ckpt.imageMean ?? ([...CLIP_MEAN] as [number, number, number]),
+      std: ckpt.imageStd ?? ([...CLIP_STD] as [number, number, number]),
     };
   }
-  return config;
+  return undefined;
+}
+
+/** The config with both towers' activation replaced (the `act` option). */
+function withAct(c: ClipConfig, act: Activation | undefined): ClipConfig {
+  return act ? { ...c, vision: { ...c.vision, act }, text: { ...c.text, act } } : c;
+}
+
+function stated(n: Normalisation | undefined): { normalisation?: Normalisation } {
+  return n && (n.mean || n.std) ? { normalisation: n } : {};
 }
 
 function checkAct(opts: LoadClipOptions): void {
@@ -92,8 +103,8 @@ export function loadWeights(x: string, opts: LoadClipOptions = {}): LoadedWeight
   const p = resolveModelPath(x);
   if (fs.statSync(p).isDirectory() && isConvertedFolder(p)) {
     if (opts.config !== undefined) throw new OptionsError('config', `${p} is a converted folder; its model.json already holds the config`);
-    const { config, weights } = readConverted(p);
-    return { config: opts.act ? { ...config, act: opts.act } : config, weights, kind: 'converted', label: p };
+    const { config, weights, normalisation } = readConverted(p);
+    return { config: withAct(config, opts.act), ...stated(normalisation), weights, kind: 'converted', label: p };
   }
   const ckpt = openCheckpoint(p);
   let tensors: TensorMap;
@@ -105,7 +116,7 @@ export function loadWeights(x: string, opts: LoadClipOptions = {}): LoadedWeight
   const fileConfig = opts.config !== undefined ? readConfigOption(opts.config) : ckpt.fileConfig;
   const { config, weights } = canonicalize(tensors, { source: p, hfConfig: fileConfig, act: opts.act ?? ckpt.act });
   tensors.clear();
-  return { config: withNormalisation(config, ckpt), weights, kind: ckpt.format, label: p };
+  return { config, ...stated(normalisationOf(ckpt)), weights, kind: ckpt.format, label: p };
 }
 
 /** Weights whose tensors are read from disk when first touched; `close()` when done with them. */
@@ -120,7 +131,9 @@ function lazyTensor(shape: number[], read: () => RawTensor): RawTensor {
   return {
     dtype: 'float32',
     shape,
-    get data() { return read().data; },
+    get data() {
+      return read().data;
+    },
   };
 }
 
@@ -136,33 +149,47 @@ export function openWeights(x: string, opts: LoadClipOptions = {}): OpenedWeight
     if (opts.config !== undefined) throw new OptionsError('config', `${p} is a converted folder; its model.json already holds the config`);
     const c = openConverted(p);
     const weights: TensorMap = new Map(c.specs.map((s) => [s.name, lazyTensor(s.shape.slice(), () => c.read(s.name))]));
-    return { config: opts.act ? { ...c.config, act: opts.act } : c.config, weights, kind: 'converted', label: p, lazy: true, close: () => c.close() };
+    return {
+      config: withAct(c.config, opts.act),
+      ...stated(c.normalisation),
+      weights,
+      kind: 'converted',
+      label: p,
+      lazy: true,
+      close: () => c.close(),
+    };
   }
   const ckpt = openCheckpoint(p);
   try {
     const fileConfig = opts.config !== undefined ? readConfigOption(opts.config) : ckpt.fileConfig;
     // Names, shapes and dtypes decide the layout and the config; placeholders carry no data.
-    const shapes: TensorMap = new Map(ckpt.names.map((n) => {
-      const d = ckpt.storedDtype(n);
-      const float = d === 'F32' || d === 'F16' || d === 'BF16' || d === 'F64';
-      return [n, { dtype: float ? 'float32' : 'int32', shape: ckpt.shape(n) ?? [], data: new Float32Array(0) }];
-    }));
+    const shapes: TensorMap = new Map(
+      ckpt.names.map((n) => {
+        const d = ckpt.storedDtype(n);
+        const float = d === 'F32' || d === 'F16' || d === 'BF16' || d === 'F64';
+        return [n, { dtype: float ? 'float32' : 'int32', shape: ckpt.shape(n) ?? [], data: new Float32Array(0) }];
+      }),
+    );
     const canon = canonicalize(shapes, { source: p, hfConfig: fileConfig, act: opts.act ?? ckpt.act });
-    const config = withNormalisation(canon.config, ckpt);
+    const config = canon.config;
+    const norm = stated(normalisationOf(ckpt));
     if (canon.layout === 'openai') {
       const have = new Set(ckpt.names);
       const weights: TensorMap = new Map();
       for (const [name, t] of canon.weights) {
         const src = have.has(name) ? name : `module.${name}`;
-        weights.set(name, lazyTensor(t.shape.slice(), () => ckpt.read(src)));
+        weights.set(
+          name,
+          lazyTensor(t.shape.slice(), () => ckpt.read(src)),
+        );
       }
-      return { config, weights, kind: ckpt.format, label: p, lazy: true, close: () => ckpt.close() };
+      return { config, ...norm, weights, kind: ckpt.format, label: p, lazy: true, close: () => ckpt.close() };
     }
     const all = ckpt.readAll();
     const { weights } = canonicalize(all, { source: p, hfConfig: fileConfig, act: opts.act ?? ckpt.act });
     all.clear();
     ckpt.close();
-    return { config, weights, kind: ckpt.format, label: p, lazy: false, close: () => {} };
+    return { config, ...norm, weights, kind: ckpt.format, label: p, lazy: false, close: () => {} };
   } catch (e) {
     ckpt.close();
     throw e;
@@ -171,7 +198,7 @@ export function openWeights(x: string, opts: LoadClipOptions = {}): OpenedWeight
 
 /** Build the model from host weights, then let go of the host copies (the model keeps its own tensors). */
 export function modelFromWeights(w: LoadedWeights, opts: ModelOptions = {}): ClipModel {
-  const model = createClip(w.config, w.weights, opts);
+  const model = createClip(w.config, w.weights, { ...stated(w.normalisation), ...opts });
   // createClip uploads everything at construction; dropping the map halves the memory of a loaded model.
   w.weights.clear();
   return model;

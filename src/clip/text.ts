@@ -1,8 +1,9 @@
 /** The text tower: token + positional embeddings, causal blocks, ln_final, text_projection, EOT pooling. */
 import * as tf from '@tensorflow/tfjs';
-import type { ClipConfig } from '../weights/config';
+import type { TextConfig } from '../config/clip';
 import { TEXT_BLOCK_PREFIX } from '../weights/names';
 import { LayerNorm, normProject, ResidualBlock, WeightStore } from './layers';
+import { HookRunner } from './hooks';
 import { Transformer } from './transformer';
 import type { Hooks } from './types';
 
@@ -20,23 +21,26 @@ export class TextTransformer {
   readonly projection: tf.Tensor2D; // [W, E]
   private readonly masks = new Map<number, tf.Tensor2D>();
 
-  constructor(private readonly ws: WeightStore, c: ClipConfig) {
+  constructor(
+    private readonly ws: WeightStore,
+    c: TextConfig,
+  ) {
     this.contextLength = c.contextLength;
     this.vocabSize = c.vocabSize;
-    this.width = c.textWidth;
+    this.width = c.width;
     this.tokenEmbedding = ws.tensor('token_embedding.weight') as tf.Tensor2D;
     this.positionalEmbedding = ws.tensor('positional_embedding') as tf.Tensor2D;
-    const blocks: ResidualBlock[] = [];
-    for (let i = 0; i < c.textLayers; i++) {
-      blocks.push(ResidualBlock.load(ws, `${TEXT_BLOCK_PREFIX}${i}`, c.textHeads, c.act, c.layerNormEps));
-    }
-    this.transformer = new Transformer('text', blocks);
+    this.transformer = Transformer.load(ws, 'text', TEXT_BLOCK_PREFIX, c);
     this.lnFinal = LayerNorm.load(ws, 'ln_final', c.layerNormEps);
     this.projection = ws.tensor('text_projection') as tf.Tensor2D;
   }
 
-  get blocks(): ResidualBlock[] { return this.transformer.blocks; }
-  get layers(): number { return this.transformer.layers; }
+  get blocks(): ResidualBlock[] {
+    return this.transformer.blocks;
+  }
+  get layers(): number {
+    return this.transformer.layers;
+  }
 
   /** The causal additive mask [L,L] (kept with the model; callers must not dispose it). */
   causalMask(L: number): tf.Tensor2D {
@@ -50,13 +54,14 @@ export class TextTransformer {
     return m;
   }
 
-  /** ids int32 [m,L] (L ≤ context) → hidden state 0 [m,L,W] = token + positional embedding. */
-  embed(ids: tf.Tensor2D): tf.Tensor3D {
+  /** ids int32 [m,L] (L ≤ context) → hidden state 0 [m,L,W] = token + positional embedding; hook point `embed`. */
+  embed(ids: tf.Tensor2D, points?: HookRunner): tf.Tensor3D {
     return tf.tidy(() => {
       const [m, L] = ids.shape;
       const tok = tf.reshape(tf.gather(this.tokenEmbedding, tf.reshape(ids, [-1])), [m, L, this.width]);
       const pos = L === this.contextLength ? this.positionalEmbedding : tf.slice(this.positionalEmbedding, [0, 0], [L, this.width]);
-      return tf.add(tok, pos) as tf.Tensor3D;
+      const e = tf.add(tok, pos) as tf.Tensor3D;
+      return points ? points.at('embed', e) : e;
     });
   }
 
@@ -70,8 +75,16 @@ export class TextTransformer {
    * returns the last hidden state. Hooks at later boundaries apply; the hook at `layer` itself does not.
    */
   runFrom(h: tf.Tensor3D, layer: number, hooks?: Hooks, batchStart = 0): tf.Tensor3D {
-    return tf.tidy(() => this.transformer.run(h,
-      { hooks, batchStart, defaultMask: this.causalMask(h.shape[1]), collect: false }, layer, this.layers, false).last);
+    const points = hooks ? new HookRunner('text', this.layers, hooks, []) : undefined;
+    return tf.tidy(() =>
+      this.transformer.run(
+        h,
+        { points, masks: hooks?.attentionMask, batchStart, defaultMask: this.causalMask(h.shape[1]) },
+        layer,
+        this.layers,
+        false,
+      ),
+    );
   }
 }
 

@@ -1,8 +1,9 @@
 /** The ViT image tower: patch embedding (conv1 as one matmul), class token, positions, ln_pre, blocks, ln_post, proj. */
 import * as tf from '@tensorflow/tfjs';
-import type { ClipConfig } from '../weights/config';
+import type { VisionConfig } from '../config/clip';
 import { VISION_BLOCK_PREFIX } from '../weights/names';
 import { LayerNorm, normProject, ResidualBlock, WeightStore } from './layers';
+import { HookRunner } from './hooks';
 import { Transformer } from './transformer';
 import type { Hooks } from './types';
 
@@ -22,22 +23,18 @@ export class VisionTransformer {
   readonly lnPost: LayerNorm;
   readonly proj: tf.Tensor2D; // [W, E]
 
-  constructor(ws: WeightStore, c: ClipConfig) {
-    this.resolution = c.imageResolution;
-    this.patch = c.visionPatchSize;
-    this.grid = c.imageResolution / c.visionPatchSize;
+  constructor(ws: WeightStore, c: VisionConfig) {
+    this.resolution = c.resolution;
+    this.patch = c.patchSize;
+    this.grid = c.resolution / c.patchSize;
     this.tokens = 1 + this.grid * this.grid;
-    this.width = c.visionWidth;
+    this.width = c.width;
     const conv = ws.raw('visual.conv1.weight');
     this.patchWeight = ws.derived(() => tf.transpose(tf.tensor2d(conv.data as Float32Array, [this.width, 3 * this.patch * this.patch])));
     this.classEmbedding = ws.vec('visual.class_embedding');
     this.positionalEmbedding = ws.tensor('visual.positional_embedding') as tf.Tensor2D;
     this.lnPre = LayerNorm.load(ws, 'visual.ln_pre', c.layerNormEps);
-    const blocks: ResidualBlock[] = [];
-    for (let i = 0; i < c.visionLayers; i++) {
-      blocks.push(ResidualBlock.load(ws, `${VISION_BLOCK_PREFIX}${i}`, c.visionHeads, c.act, c.layerNormEps));
-    }
-    this.transformer = new Transformer('image', blocks);
+    this.transformer = Transformer.load(ws, 'image', VISION_BLOCK_PREFIX, c);
     this.lnPost = LayerNorm.load(ws, 'visual.ln_post', c.layerNormEps);
     this.proj = ws.tensor('visual.proj') as tf.Tensor2D;
   }
@@ -45,8 +42,8 @@ export class VisionTransformer {
   get blocks(): ResidualBlock[] { return this.transformer.blocks; }
   get layers(): number { return this.transformer.layers; }
 
-  /** pixels [n,3,R,R] → hidden state 0 [n,T,W] (ln_pre output; CLS first, patches row-major). */
-  embed(pixels: tf.Tensor4D): tf.Tensor3D {
+  /** pixels [n,3,R,R] → hidden state 0 [n,T,W] (ln_pre output; CLS first, patches row-major); hook points `embed`, `ln_pre`. */
+  embed(pixels: tf.Tensor4D, points?: HookRunner): tf.Tensor3D {
     return tf.tidy(() => {
       const n = pixels.shape[0], g = this.grid, p = this.patch, W = this.width;
       // [n,3,g,p,g,p] → [n,g,g,3,p,p] in two rank-4 transposes (kept to rank 4 for every backend).
@@ -55,7 +52,8 @@ export class VisionTransformer {
       const patches = tf.matMul(tf.reshape(b, [n * g * g, 3 * p * p]), this.patchWeight); // [n·g², W]
       const cls = tf.broadcastTo(tf.reshape(this.classEmbedding, [1, 1, W]), [n, 1, W]);
       const x = tf.concat([cls, tf.reshape(patches, [n, g * g, W])], 1);
-      return this.lnPre.apply(tf.add(x, this.positionalEmbedding) as tf.Tensor3D);
+      const e = tf.add(x, this.positionalEmbedding) as tf.Tensor3D;
+      return points ? points.at('ln_pre', this.lnPre.apply(points.at('embed', e))) : this.lnPre.apply(e);
     });
   }
 
@@ -69,7 +67,8 @@ export class VisionTransformer {
    * last hidden state. Hooks at later boundaries apply; the hook at `layer` itself does not.
    */
   runFrom(h: tf.Tensor3D, layer: number, hooks?: Hooks, batchStart = 0): tf.Tensor3D {
-    return tf.tidy(() => this.transformer.run(h, { hooks, batchStart, defaultMask: null, collect: false }, layer, this.layers, false).last);
+    const points = hooks ? new HookRunner('image', this.layers, hooks, []) : undefined;
+    return tf.tidy(() => this.transformer.run(h, { points, masks: hooks?.attentionMask, batchStart, defaultMask: null }, layer, this.layers, false));
   }
 }
 
@@ -95,7 +94,8 @@ export function encodeTokenSubsets(v: VisionTransformer, pixels: tf.Tensor4D, im
     }
     const h = tf.reshape(tf.gather(h0, tf.tensor1d(idx, 'int32')), [rows, K, W]) as tf.Tensor3D;
     const m = tf.tensor3d(mask, [rows, K, K]);
-    const last = v.transformer.run(h, { batchStart: 0, defaultMask: m as unknown as tf.Tensor2D, collect: false }).last;
+    // A per-row [rows,K,K] mask where the blocks expect [T,T]: the attention adds either shape (as a mask hook may return).
+    const last = v.transformer.run(h, { batchStart: 0, defaultMask: m as unknown as tf.Tensor2D });
     return tf.reshape(v.head(tf.slice(last, [0, 0, 0], [rows, 1, W]) as tf.Tensor3D), [rows, -1]) as tf.Tensor2D;
   });
 }

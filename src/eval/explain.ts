@@ -29,12 +29,12 @@ export async function explainPair(ms: ModelScorer, image: ImageRef, caption: str
   const parts = ex.parts[config]!;
   const model = ms.abe.model, c = model.config, E = c.embedDim, P = ex.grid * ex.grid;
   // sim_p needs p_k, which the parts do not carry: recompute it for this one caption (cheap, cached by string).
-  const caps = prepareCaptions([caption], c.contextLength);
+  const caps = prepareCaptions([caption], c.text.contextLength);
   const groups = caps[0].groups;
   const patchOn = parts.delta !== null;
-  const vKey = patchOn ? patchKey(o.patchFeatures, hiddenIndex(o.patchLayer, c.visionLayers, 'patchLayer')) : patchKey(o.regionSource, c.visionLayers);
+  const vKey = patchOn ? patchKey(o.patchFeatures, hiddenIndex(o.patchLayer, c.vision.layers, 'patchLayer')) : patchKey(o.regionSource, c.vision.layers);
   const v = ex.feats.patches[vKey];
-  const p = groups.length ? (await refine(model, caps, o, hiddenIndex(o.refineLayer, c.textLayers, 'refineLayer'), new Map())).p : new Float32Array(0);
+  const p = groups.length ? (await refine(model, caps, o, hiddenIndex(o.refineLayer, c.text.layers, 'refineLayer'), new Map())).p : new Float32Array(0);
   const heat: HeatGroup[] = [];
   const out: ExplainResult['groups'] = [];
   groups.forEach((g, q) => {

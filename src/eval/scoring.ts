@@ -11,7 +11,7 @@ import type { ImageFeatures } from '../abe/features';
 import type { ScoreParts } from '../abe/scorer';
 import { AbeOptions, NAMED_CONFIGS, resolveOptions } from '../abe/options';
 import { AbeClipError, ImageDecodeError, OptionsError } from '../errors';
-import { CLIP_MEAN, CLIP_STD } from '../image/constants';
+import type { PreprocessConfig } from '../config/clip';
 import { decodeImage, DecodedImage } from '../image/decode';
 import { loadImages } from '../image/loader';
 import { preprocess } from '../image/preprocess';
@@ -87,11 +87,10 @@ export class ModelScorer implements ChunkScorer {
     return this.cacheDir ? `image features cached in ${this.cacheDir}` : 'image feature cache: off';
   }
 
-  private get R(): number { return this.model.config.imageResolution; }
+  private get R(): number { return this.model.config.vision.resolution; }
 
-  private pre() {
-    const c = this.model.config;
-    return { resolution: c.imageResolution, mean: (c.imageMean ?? CLIP_MEAN) as [number, number, number], std: (c.imageStd ?? CLIP_STD) as [number, number, number] };
+  private pre(): PreprocessConfig {
+    return { ...this.model.preprocess };
   }
 
   /**
@@ -214,7 +213,7 @@ export class ModelScorer implements ChunkScorer {
     for (let c = 0; c < 3; c++) for (let j = 0; j < R * R; j++) {
       rgb[j * 3 + c] = Math.max(0, Math.min(255, Math.round((px[c * R * R + j] * std[c] + mean[c]) * 255)));
     }
-    return { rgb, R, grid: R / this.model.config.visionPatchSize, feats: feats[0], scores, parts: r.parts };
+    return { rgb, R, grid: R / this.model.config.vision.patchSize, feats: feats[0], scores, parts: r.parts };
   }
 
   dispose(): void {

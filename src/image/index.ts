@@ -10,5 +10,3 @@ export { resizeBicubic, resizeNearest } from './resize';
 export type { Raster, Window } from './resize';
 export { loadImages, sourceLabel } from './loader';
 export type { LoadImagesOptions, LoadedImages, LoadError, ImageInput } from './loader';
-export { measurePreprocessThroughput, syntheticJpeg } from './bench';
-export type { ImageBenchOptions, ImageBenchResult } from './bench';

@@ -139,7 +139,7 @@ export const MAX_JPEG_PASSES = 64;
 function decodeInner(d: Uint8Array, fail: (p: string) => never, source: string): JpegImage {
   const qt: Uint16Array[] = [];
   const dcTables: Huffman[] = [], acTables: Huffman[] = [];
-  let comps: Component[] = [];
+  const comps: Component[] = [];
   let width = 0, height = 0, maxH = 1, maxV = 1, mcusPerLine = 0, mcusPerColumn = 0;
   let progressive = false, frame = false, restartInterval = 0;
   let adobeTransform = -1, jfif = false, exifOrientation: number | undefined;

@@ -227,7 +227,7 @@ export class EncoderPool {
    */
   async encodeImages(pixels: tf.Tensor4D | Float32Array, opts: PoolEncodeOptions = {}): Promise<EncoderOutput> {
     this.alive();
-    const R = this.config.imageResolution, per = 3 * R * R;
+    const R = this.config.vision.resolution, per = 3 * R * R;
     let data: Float32Array;
     if (pixels instanceof tf.Tensor) {
       if (pixels.isDisposed) throw new InputError('pixels', 'tensor is disposed');
@@ -242,7 +242,7 @@ export class EncoderPool {
       throw new InputError('pixels', 'expected a tf.Tensor4D or a Float32Array');
     }
     const rows = data.length / per, { batchSize, tokens } = checkPoolOptions(opts);
-    const T = tokens ? 1 + (R / this.config.visionPatchSize) ** 2 : 0;
+    const T = tokens ? 1 + (R / this.config.vision.patchSize) ** 2 : 0;
     return this.gather(rows, T, this.shares(rows, batchSize), (start, size, id) => ({
       kind: 'image', id, rows: size, batchSize, tokens, pixels: data.slice(start * per, (start + size) * per),
     }));

@@ -20,7 +20,7 @@ async function run(model: ClipModel, job: Job): Promise<Reply & { kind: 'done' }
   const c = model.config;
   let res;
   if (job.kind === 'image') {
-    const px = tf.tensor4d(job.pixels, [job.rows, 3, c.imageResolution, c.imageResolution]);
+    const px = tf.tensor4d(job.pixels, [job.rows, 3, c.vision.resolution, c.vision.resolution]);
     try { res = await model.encodeImages(px, { batchSize: job.batchSize, tokens: job.tokens }); } finally { px.dispose(); }
   } else {
     const ids = tf.tensor2d(job.ids, [job.rows, job.L], 'int32');

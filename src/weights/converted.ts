@@ -2,7 +2,7 @@
  * Our converted format: a tfjs-style weights manifest (`model.json`) plus binary shards, so the same folder
  * loads in Node (here, validated) and in a browser through `tf.io.loadWeights(manifest.weightsManifest, url)`.
  *
- *   { format: 'abe-clip-weights', version: 1, config: ClipConfig, source: {name, sha256, family},
+ *   { format: 'abe-clip-weights', version: 1, config: FileConfig, source: {name, sha256, family},
  *     weightsManifest: [{ paths: ['group1-shard1of3.bin', …],
  *                         weights: [{name, shape, dtype: 'float32', quantization?: {dtype: 'float16'}}] }] }
  *
@@ -15,8 +15,7 @@ import * as path from 'path';
 import { WeightsFormatError } from '../errors';
 import { openRegularFile, readRegularText, NO_SUCH_FILE } from '../io/regular-file';
 import { getLimits, STRUCTURE_LIMITS } from '../limits';
-import { configProblems } from './config';
-import type { ClipConfig } from './config';
+import { ClipConfig, configProblems, DEFAULT_MLP_RATIO, PreprocessConfig, Triple } from '../config/clip';
 import { checkFinite, decode, floatToHalf } from './dtype';
 import { numel, RawTensor, TensorMap } from './types';
 import { renderValue } from '../io/render';
@@ -48,10 +47,78 @@ export interface SourceInfo {
   family: string;
 }
 
+/**
+ * The config as `model.json` stores it (flat, version 1 of the format; stable so that folders written by any
+ * version of this library stay readable). `src/config/clip.ts` holds the nested form the code uses.
+ */
+export interface FileConfig {
+  embedDim: number;
+  imageResolution: number;
+  visionLayers: number;
+  visionWidth: number;
+  visionHeads: number;
+  visionPatchSize: number;
+  contextLength: number;
+  vocabSize: number;
+  textWidth: number;
+  textHeads: number;
+  textLayers: number;
+  act: ClipConfig['vision']['act'];
+  layerNormEps: number;
+  /** Only when not 4 × the width. */
+  visionMlpWidth?: number;
+  textMlpWidth?: number;
+  /** Only when the text tower's differ from the vision tower's (`act`, `layerNormEps`). */
+  textAct?: ClipConfig['text']['act'];
+  textLayerNormEps?: number;
+  /** Only when not CLIP's. */
+  imageMean?: Triple;
+  imageStd?: Triple;
+}
+
+/** Image normalisation a checkpoint states (absent: CLIP's, src/image/constants.ts). */
+export type Normalisation = Partial<Pick<PreprocessConfig, 'mean' | 'std'>>;
+
+/** The nested config (and normalisation) → the manifest's flat form. */
+export function toFileConfig(c: ClipConfig, norm: Normalisation = {}): FileConfig {
+  const v = c.vision, t = c.text;
+  const f: FileConfig = {
+    embedDim: c.embedDim, imageResolution: v.resolution, visionLayers: v.layers, visionWidth: v.width, visionHeads: v.heads,
+    visionPatchSize: v.patchSize, contextLength: t.contextLength, vocabSize: t.vocabSize, textWidth: t.width, textHeads: t.heads,
+    textLayers: t.layers, act: v.act, layerNormEps: v.layerNormEps,
+  };
+  if (v.mlpWidth !== DEFAULT_MLP_RATIO * v.width) f.visionMlpWidth = v.mlpWidth;
+  if (t.mlpWidth !== DEFAULT_MLP_RATIO * t.width) f.textMlpWidth = t.mlpWidth;
+  if (t.act !== v.act) f.textAct = t.act;
+  if (t.layerNormEps !== v.layerNormEps) f.textLayerNormEps = t.layerNormEps;
+  if (norm.mean) f.imageMean = [...norm.mean];
+  if (norm.std) f.imageStd = [...norm.std];
+  return f;
+}
+
+/** The manifest's flat config → the nested config and the stated normalisation. */
+export function fromFileConfig(f: FileConfig): { config: ClipConfig; normalisation: Normalisation } {
+  const config: ClipConfig = {
+    embedDim: f.embedDim,
+    vision: {
+      layers: f.visionLayers, width: f.visionWidth, heads: f.visionHeads, mlpWidth: f.visionMlpWidth ?? DEFAULT_MLP_RATIO * f.visionWidth,
+      act: f.act, layerNormEps: f.layerNormEps, resolution: f.imageResolution, patchSize: f.visionPatchSize,
+    },
+    text: {
+      layers: f.textLayers, width: f.textWidth, heads: f.textHeads, mlpWidth: f.textMlpWidth ?? DEFAULT_MLP_RATIO * f.textWidth,
+      act: f.textAct ?? f.act, layerNormEps: f.textLayerNormEps ?? f.layerNormEps, contextLength: f.contextLength, vocabSize: f.vocabSize,
+    },
+  };
+  const normalisation: Normalisation = {};
+  if (f.imageMean) normalisation.mean = [...f.imageMean];
+  if (f.imageStd) normalisation.std = [...f.imageStd];
+  return { config, normalisation };
+}
+
 export interface ConvertedManifest {
   format: typeof FORMAT_NAME;
   version: typeof FORMAT_VERSION;
-  config: ClipConfig;
+  config: FileConfig;
   source: SourceInfo;
   weightsManifest: WeightsGroup[];
 }
@@ -121,6 +188,8 @@ class ShardWriter {
 export interface WriteOptions {
   dtype: StorageDtype;
   shardBytes?: number;
+  /** Image normalisation the checkpoint states (stored only when given). */
+  normalisation?: Normalisation;
   /** Called after each tensor is written. */
   onTensor?: (name: string, index: number, count: number) => void;
 }
@@ -153,7 +222,7 @@ export function writeConverted(
   });
   writer.finish();
   const manifest: ConvertedManifest = {
-    format: FORMAT_NAME, version: FORMAT_VERSION, config, source,
+    format: FORMAT_NAME, version: FORMAT_VERSION, config: toFileConfig(config, opts.normalisation), source,
     weightsManifest: [{ paths: writer.paths, weights }],
   };
   const json = JSON.stringify(manifest, null, 1);
@@ -165,10 +234,14 @@ function isPlainFileName(p: unknown): p is string {
   return typeof p === 'string' && p.length > 0 && p.length < 256 && !/[\\/\0]/.test(p) && p !== '.' && p !== '..';
 }
 
-const CONFIG_NUMBERS: (keyof ClipConfig)[] = [
+const CONFIG_NUMBERS: (keyof FileConfig)[] = [
   'embedDim', 'imageResolution', 'visionLayers', 'visionWidth', 'visionHeads', 'visionPatchSize',
   'contextLength', 'vocabSize', 'textWidth', 'textHeads', 'textLayers',
 ];
+
+function isTriple(v: unknown): boolean {
+  return Array.isArray(v) && v.length === 3 && v.every((x) => typeof x === 'number' && Number.isFinite(x));
+}
 
 /** Parse and check `model.json` (structure only; shard sizes are checked by `readConverted`). */
 export function parseManifest(json: unknown, label: string): ConvertedManifest {
@@ -185,10 +258,17 @@ export function parseManifest(json: unknown, label: string): ConvertedManifest {
   for (const k of ['visionMlpWidth', 'textMlpWidth']) {
     if (c[k] !== undefined && (!Number.isSafeInteger(c[k]) || (c[k] as number) <= 0)) fail(`config.${k} is ${renderValue(c[k])}, not a positive integer`);
   }
-  if (c.act !== 'quick_gelu' && c.act !== 'gelu') fail(`config.act is ${renderValue(c.act)}`);
-  if (typeof c.layerNormEps !== 'number' || !(c.layerNormEps > 0)) fail(`config.layerNormEps is ${renderValue(c.layerNormEps)}`);
-  const problems = configProblems(c as unknown as ClipConfig);
-  if (problems.length) fail(`config: ${problems.join('; ')}`);
+  for (const k of ['act', 'textAct']) {
+    if ((k === 'act' || c[k] !== undefined) && c[k] !== 'quick_gelu' && c[k] !== 'gelu') fail(`config.${k} is ${renderValue(c[k])}`);
+  }
+  for (const k of ['layerNormEps', 'textLayerNormEps']) {
+    if ((k === 'layerNormEps' || c[k] !== undefined) && (typeof c[k] !== 'number' || !((c[k] as number) > 0))) fail(`config.${k} is ${renderValue(c[k])}`);
+  }
+  for (const k of ['imageMean', 'imageStd']) {
+    if (c[k] !== undefined && !isTriple(c[k])) fail(`config.${k} is ${renderValue(c[k])}, expected three numbers`);
+  }
+  const problems = configProblems(fromFileConfig(c as unknown as FileConfig).config);
+  if (problems.length) fail(`bad config: ${problems.join('; ')}`);
   const s = m.source as Record<string, unknown>;
   if (!s || typeof s !== 'object' || typeof s.name !== 'string' || typeof s.sha256 !== 'string' || typeof s.family !== 'string') {
     fail('source must be {name, sha256, family} strings');
@@ -334,6 +414,7 @@ export function readManifest(dir: string): ConvertedManifest {
 export interface OpenConverted {
   manifest: ConvertedManifest;
   config: ClipConfig;
+  normalisation: Normalisation;
   specs: WeightSpec[];
   /** Decode one tensor to float32 (a fresh array each call). */
   read(name: string): RawTensor;
@@ -375,7 +456,7 @@ export function openConverted(dir: string): OpenConverted {
   }
   return {
     manifest,
-    config: manifest.config,
+    ...fromFileConfig(manifest.config),
     specs: manifest.weightsManifest.flatMap((g) => g.weights),
     read(name: string): RawTensor {
       const at = where.get(name);
@@ -405,12 +486,12 @@ export function openConverted(dir: string): OpenConverted {
 }
 
 /** Load a whole converted folder into memory (see `openConverted` for one tensor at a time). */
-export function readConverted(dir: string): { manifest: ConvertedManifest; config: ClipConfig; weights: TensorMap } {
+export function readConverted(dir: string): { manifest: ConvertedManifest; config: ClipConfig; normalisation: Normalisation; weights: TensorMap } {
   const c = openConverted(dir);
   try {
     const weights: TensorMap = new Map();
     for (const s of c.specs) weights.set(s.name, c.read(s.name));
-    return { manifest: c.manifest, config: c.config, weights };
+    return { manifest: c.manifest, config: c.config, normalisation: c.normalisation, weights };
   } finally {
     c.close();
   }

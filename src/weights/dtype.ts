@@ -28,7 +28,7 @@ export function floatToHalf(x: number): number {
   const exp = (b >>> 23) & 0xff;
   let frac = b & 0x7fffff;
   if (exp === 0xff) return sign | 0x7c00 | (frac ? 0x200 : 0);
-  let e = exp - 127 + 15;
+  const e = exp - 127 + 15;
   if (e >= 0x1f) return sign | 0x7c00;
   if (e <= 0) {
     if (e < -10) return sign;

@@ -6,9 +6,8 @@
  */
 import { WeightsFormatError } from '../errors';
 import { concatRows, transpose2d } from '../tensor/host';
-import {
-  ClipConfig, configProblems, inferConfigFromShapes, mlpWidth, parseConfigJson, PartialClipConfig,
-} from './config';
+import { ClipConfig, configProblems, PartialClipConfig, TextConfig, VisionConfig } from '../config/clip';
+import { inferConfigFromShapes, parseConfigJson } from './config';
 import { RawTensor, TensorMap } from './types';
 
 export type CheckpointLayout = 'openai' | 'hf';
@@ -19,7 +18,7 @@ export interface CanonicalizeOptions {
   /** A parsed config.json (Hugging Face CLIPConfig, open_clip or openai-style); its geometry must match the shapes. */
   hfConfig?: unknown;
   /** Activation override (default: the config's, else QuickGELU). */
-  act?: ClipConfig['act'];
+  act?: ClipConfig['vision']['act'];
   /** Head-count overrides (default: the config's, else width / 64 as openai/CLIP `build_model`). */
   heads?: { vision?: number; text?: number };
 }
@@ -56,23 +55,23 @@ export const TEXT_BLOCK_PREFIX = 'transformer.resblocks.';
 /** Every canonical tensor a config implies, with its shape, in the reference's order. */
 export function canonicalShapes(c: ClipConfig): Map<string, number[]> {
   const m = new Map<string, number[]>();
-  const wv = c.visionWidth, wt = c.textWidth, p = c.visionPatchSize;
-  const grid = c.imageResolution / p;
+  const wv = c.vision.width, wt = c.text.width, p = c.vision.patchSize;
+  const grid = c.vision.resolution / p;
   m.set('visual.conv1.weight', [wv, 3, p, p]);
   m.set('visual.class_embedding', [wv]);
   m.set('visual.positional_embedding', [1 + grid * grid, wv]);
   m.set('visual.ln_pre.weight', [wv]);
   m.set('visual.ln_pre.bias', [wv]);
-  for (let i = 0; i < c.visionLayers; i++) {
-    for (const [k, f] of Object.entries(BLOCK_PARTS)) m.set(`${VISION_BLOCK_PREFIX}${i}.${k}`, f(wv, mlpWidth(c, 'vision')));
+  for (let i = 0; i < c.vision.layers; i++) {
+    for (const [k, f] of Object.entries(BLOCK_PARTS)) m.set(`${VISION_BLOCK_PREFIX}${i}.${k}`, f(wv, c.vision.mlpWidth));
   }
   m.set('visual.ln_post.weight', [wv]);
   m.set('visual.ln_post.bias', [wv]);
   m.set('visual.proj', [wv, c.embedDim]);
-  m.set('token_embedding.weight', [c.vocabSize, wt]);
-  m.set('positional_embedding', [c.contextLength, wt]);
-  for (let i = 0; i < c.textLayers; i++) {
-    for (const [k, f] of Object.entries(BLOCK_PARTS)) m.set(`${TEXT_BLOCK_PREFIX}${i}.${k}`, f(wt, mlpWidth(c, 'text')));
+  m.set('token_embedding.weight', [c.text.vocabSize, wt]);
+  m.set('positional_embedding', [c.text.contextLength, wt]);
+  for (let i = 0; i < c.text.layers; i++) {
+    for (const [k, f] of Object.entries(BLOCK_PARTS)) m.set(`${TEXT_BLOCK_PREFIX}${i}.${k}`, f(wt, c.text.mlpWidth));
   }
   m.set('ln_final.weight', [wt]);
   m.set('ln_final.bias', [wt]);
@@ -273,23 +272,28 @@ export function canonicalize(tensors: TensorMap, opts: CanonicalizeOptions): Can
   if (opts.hfConfig !== undefined) fromFile = parseConfigJson(opts.hfConfig, source);
   // The shapes are the truth for sizes; a config file only decides what shapes cannot tell (heads, act, eps).
   const conflicts: string[] = [];
-  for (const k of ['embedDim', 'imageResolution', 'visionLayers', 'visionWidth', 'visionPatchSize', 'contextLength',
-    'vocabSize', 'textWidth', 'textLayers'] as const) {
-    if (fromFile[k] !== undefined && fromFile[k] !== inferred[k]) conflicts.push(`${k}: config says ${fromFile[k]}, tensors imply ${inferred[k]}`);
+  if (fromFile.embedDim !== undefined && fromFile.embedDim !== inferred.embedDim) {
+    conflicts.push(`embedDim: config says ${fromFile.embedDim}, tensors imply ${inferred.embedDim}`);
   }
-  for (const [k, tower, w] of [['visionMlpWidth', 'vision', 'visionWidth'], ['textMlpWidth', 'text', 'textWidth']] as const) {
-    const stated = fromFile[k], implied = mlpWidth(inferred, tower);
-    if (stated !== undefined && fromFile[w] === undefined) continue; // a ratio without its width says nothing
-    if (stated !== undefined && stated !== implied) conflicts.push(`${k}: config says ${stated}, tensors imply ${implied}`);
+  const sizes = {
+    vision: ['layers', 'width', 'mlpWidth', 'resolution', 'patchSize'] as (keyof VisionConfig)[],
+    text: ['layers', 'width', 'mlpWidth', 'contextLength', 'vocabSize'] as (keyof TextConfig)[],
+  };
+  for (const tower of ['vision', 'text'] as const) {
+    const stated = (fromFile[tower] ?? {}) as Record<string, unknown>, implied = inferred[tower] as unknown as Record<string, unknown>;
+    for (const k of sizes[tower]) {
+      if (k === 'mlpWidth' && stated.width === undefined) continue; // a ratio without its width says nothing
+      if (stated[k] !== undefined && stated[k] !== implied[k]) conflicts.push(`${tower}.${k}: config says ${stated[k]}, tensors imply ${implied[k]}`);
+    }
   }
   if (conflicts.length) fail(`config does not match the tensors (${conflicts.join('; ')})`);
-  const config: ClipConfig = {
-    ...inferred,
-    ...fromFile,
-    visionHeads: opts.heads?.vision ?? fromFile.visionHeads ?? inferred.visionHeads,
-    textHeads: opts.heads?.text ?? fromFile.textHeads ?? inferred.textHeads,
-    act: opts.act ?? fromFile.act ?? inferred.act,
-  };
+  const tower = <T extends VisionConfig | TextConfig>(name: 'vision' | 'text', inf: T): T => ({
+    ...inf,
+    ...(fromFile[name] ?? {}),
+    heads: opts.heads?.[name] ?? fromFile[name]?.heads ?? inf.heads,
+    act: opts.act ?? fromFile[name]?.act ?? inf.act,
+  });
+  const config: ClipConfig = { embedDim: inferred.embedDim, vision: tower('vision', inferred.vision), text: tower('text', inferred.text) };
   const problems = configProblems(config);
   if (problems.length) fail(`inconsistent geometry: ${problems.join('; ')}`);
 

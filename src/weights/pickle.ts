@@ -37,7 +37,6 @@ export interface PicklePolicy {
   build?(target: unknown, state: unknown): void;
 }
 
-const MARK = Symbol('mark');
 
 /** Opcode byte → name, for the ones we interpret (and error messages). */
 const OPS: Record<number, string> = {

@@ -11,7 +11,7 @@ import { initBackend } from '../../src/backend';
 import { PARITY_BACKENDS } from '../helpers/backends';
 import { randomClip, randomPixels, TINY_CONFIG } from './tinyModel';
 
-const R = TINY_CONFIG.imageResolution;
+const R = TINY_CONFIG.vision.resolution;
 const N = 5;
 const CAPTIONS = ['a red cube and a blue sphere', 'a blue cube and a red sphere', 'the car is green', 'two dogs in the snow'];
 const CONFIGS: Partial<AbeOptions>[] = [

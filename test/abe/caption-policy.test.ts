@@ -29,7 +29,7 @@ describe('caption policy: library throws unless truncate, evaluation truncates a
   before(async () => {
     await tf.setBackend('cpu');
     model = randomClip(3);
-    const R = TINY_CONFIG.imageResolution;
+    const R = TINY_CONFIG.vision.resolution;
     pixels = tf.tensor4d(randomPixels(2, 5), [2, 3, R, R]);
   });
   after(() => { pixels.dispose(); model.dispose(); });

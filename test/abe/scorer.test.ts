@@ -12,7 +12,7 @@ import { InputError, OptionsError } from '../../src/errors';
 import type { ClipModel } from '../../src/clip/model';
 import { randomClip, randomPixels, TINY_CONFIG } from './tinyModel';
 
-const R = TINY_CONFIG.imageResolution, E = TINY_CONFIG.embedDim, P = 16;
+const R = TINY_CONFIG.vision.resolution, E = TINY_CONFIG.embedDim, P = 16;
 const CAPTIONS = [
   'a red cube and a blue sphere',
   'a blue cube and a red sphere',
@@ -25,14 +25,14 @@ const CAPTIONS = [
 
 /** The per-pair reference: plain loops over one image and one caption, from the features and p, o. */
 async function perPair(model: ClipModel, feats: ImageFeatures[], o: AbeOptions): Promise<Float32Array> {
-  const caps = prepareCaptions(CAPTIONS, TINY_CONFIG.contextLength);
+  const caps = prepareCaptions(CAPTIONS, TINY_CONFIG.text.contextLength);
   const { p, o: ob } = await refine(model, caps, o, 1, new Map());
   const iso = await refine(model, caps, { ...o, refine: 'isolated' }, 1, new Map()); // the region term's phrases
   const pIso = iso.p, oIso = iso.o;
   const regionOn = o.regionFeatures !== 'none';
   const rKey = regionKey(o.regionSource, o.maxRegions, o.regionDilation, o.regionFeatures === 'tokens' ? 'tokens' : 'crop');
   const s = model.logitScale;
-  const gT = await model.encodeTexts(tf.tensor2d(Int32Array.from(caps.flatMap((c) => Array.from(c.ids))), [caps.length, TINY_CONFIG.contextLength], 'int32'));
+  const gT = await model.encodeTexts(tf.tensor2d(Int32Array.from(caps.flatMap((c) => Array.from(c.ids))), [caps.length, TINY_CONFIG.text.contextLength], 'int32'));
   const gTd = gT.embeds.dataSync() as Float32Array;
   tf.dispose([gT.embeds, gT.tokens]);
   const dot = (a: Float32Array, ai: number, b: Float32Array, bi: number) => { let x = 0; for (let e = 0; e < E; e++) x += a[ai + e] * b[bi + e]; return x; };
@@ -42,7 +42,7 @@ async function perPair(model: ClipModel, feats: ImageFeatures[], o: AbeOptions):
     caps.forEach((cap, m) => {
       const norm = Math.sqrt(dot(gTd, m * E, gTd, m * E));
       const clip = s * dot(f.embed, 0, gTd, m * E) / norm;
-      const V = f.patches[patchKey(o.patchFeatures, o.patchLayer < 0 ? TINY_CONFIG.visionLayers + 1 + o.patchLayer : o.patchLayer)];
+      const V = f.patches[patchKey(o.patchFeatures, o.patchLayer < 0 ? TINY_CONFIG.vision.layers + 1 + o.patchLayer : o.patchLayer)];
       const lps: number[] = [], deltas: number[] = [], rsims: number[] = [];
       const K = cap.groups.length;
       const regionSims = new Float32Array(K * o.maxRegions), regionObj = new Float32Array(K * o.maxRegions);

@@ -1,6 +1,6 @@
 /** A small CLIP with seeded random weights (real BPE vocabulary), built in memory for scorer tests. */
 import { createClip, ClipModel } from '../../src/clip/model';
-import type { ClipConfig } from '../../src/weights/config';
+import type { ClipConfig } from '../../src/config/clip';
 import { canonicalShapes } from '../../src/weights/names';
 import type { TensorMap } from '../../src/weights/types';
 import { rng } from '../../src/random';
@@ -8,9 +8,9 @@ import { rng } from '../../src/random';
 export { rng };
 
 
+const TOWER = { layers: 2, width: 32, heads: 2, mlpWidth: 128, act: 'quick_gelu' as const, layerNormEps: 1e-5 };
 export const TINY_CONFIG: ClipConfig = {
-  embedDim: 16, imageResolution: 32, visionLayers: 2, visionWidth: 32, visionHeads: 2, visionPatchSize: 8,
-  contextLength: 16, vocabSize: 49408, textWidth: 32, textHeads: 2, textLayers: 2, act: 'quick_gelu', layerNormEps: 1e-5,
+  embedDim: 16, vision: { ...TOWER, resolution: 32, patchSize: 8 }, text: { ...TOWER, contextLength: 16, vocabSize: 49408 },
 };
 
 export function randomClip(seed = 1): ClipModel {
@@ -27,7 +27,7 @@ export function randomClip(seed = 1): ClipModel {
   return createClip(TINY_CONFIG, weights);
 }
 
-export function randomPixels(n: number, seed: number, R = TINY_CONFIG.imageResolution): Float32Array {
+export function randomPixels(n: number, seed: number, R = TINY_CONFIG.vision.resolution): Float32Array {
   const r = rng(seed);
   return Float32Array.from({ length: n * 3 * R * R }, () => (r() - 0.5) * 3);
 }

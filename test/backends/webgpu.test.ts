@@ -197,7 +197,7 @@ if (!NAMED) {
 
     it('encodeImages, encodeTexts and AbeScorer.scoreMatrix', async () => {
       const model = randomClip(4);
-      const R = TINY_CONFIG.imageResolution;
+      const R = TINY_CONFIG.vision.resolution;
       const pixels = tf.tensor4d(randomPixels(3, 6), [3, 3, R, R]);
       const captions = ['a red cube and a blue sphere', 'the car is green'];
       const calls: [string, () => Promise<void>][] = [

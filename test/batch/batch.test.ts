@@ -42,7 +42,7 @@ describe('batch: embed, score over files, merge (toy-shapes, synthetic images)',
     syn = makeSynthetic(path.join(dir, 'data'), 11, 3);
     fs.writeFileSync(path.join(syn.dir, 'images', '000', 'zz_broken.png'), 'not a png');
     model = await loadClip('toy-shapes');
-    const { pixels } = await loadImages(syn.images, { resolution: model.config.imageResolution });
+    const { pixels } = await loadImages(syn.images, { resolution: model.config.vision.resolution });
     const s = new AbeScorer(model, 'abe');
     const opts = { clip: { fuse: 'none', regionFeatures: 'none' }, abe: {}, 'abe+regions': { regionFeatures: 'crop', lambda: 0.5 } } as const;
     const feats = await s.imageFeatures(pixels, Object.values(opts));
@@ -72,7 +72,7 @@ describe('batch: embed, score over files, merge (toy-shapes, synthetic images)',
   });
 
   it('embeds equal the scorer\'s normalised g_I of the same files (float32, 1e-6) and texts are unit vectors', async () => {
-    const { pixels } = await loadImages(syn.images, { resolution: model.config.imageResolution });
+    const { pixels } = await loadImages(syn.images, { resolution: model.config.vision.resolution });
     const feats = await new AbeScorer(model, 'clip').imageFeatures(pixels);
     pixels.dispose();
     const rows: Float32Array[] = [];

@@ -45,7 +45,7 @@ describe('bench/onnx CLIP graphs in onnxruntime vs createClip on cpu (quick geom
       const w = randomClipWeights(C, { seed: 5 });
       const peer = await OrtEncoder.create(ort!, tower, C, w, 3, 1);
       const model = createClip(C, w);
-      const input = tower === 'image' ? benchPixels(3, C.imageResolution) : benchIds(3, C);
+      const input = tower === 'image' ? benchPixels(3, C.vision.resolution) : benchIds(3, C);
       try {
         const o = tower === 'image' ? await model.encodeImages(input as tf.Tensor4D) : await model.encodeTexts(input as tf.Tensor2D);
         const ours = await o.embeds.data();

@@ -4,7 +4,7 @@ import { randomClipWeights, weightsBytes } from '../../src/bench/random-weights'
 import { canonicalShapes } from '../../src/weights/names';
 
 describe('bench/random-weights', () => {
-  const c = { ...QUICK_CONFIG, vocabSize: 500 };
+  const c = { ...QUICK_CONFIG, text: { ...QUICK_CONFIG.text, vocabSize: 500 } };
   it('has every canonical tensor with its shape, finite float32 values', () => {
     const w = randomClipWeights(c);
     const shapes = canonicalShapes(c);

@@ -41,7 +41,7 @@ describe('clip/convert (checkpoint → converted folder, verified)', function ()
     const ref = canonical();
     for (const [name] of FORMATS) {
       const { weights, config } = readConverted(path.join(dir, name));
-      expect(config.textHeads, name).to.equal(2);
+      expect(config.text.heads, name).to.equal(2);
       expect([...weights.keys()], name).to.deep.equal([...ref.keys()]);
       for (const [k, t] of ref) {
         const u = weights.get(k)!;
@@ -79,11 +79,11 @@ describe('clip/convert (checkpoint → converted folder, verified)', function ()
       const ids = tf.tensor2d(g.get('input_ids')!.data, g.get('input_ids')!.shape as [number, number], 'int32');
       const img = await model.encodeImages(px);
       const txt = await model.encodeTexts(ids);
-      const { logitsPerImage } = await model.logits(px, ids);
+      const { logitsPerImage, logitsPerText } = await model.logits(px, ids);
       expectClose(img.embeds.dataSync(), g.get('image_embeds')!.data, tol, 'image_embeds');
       expectClose(txt.embeds.dataSync(), g.get('text_embeds')!.data, tol, 'text_embeds');
       expectClose(logitsPerImage.dataSync(), g.get('logits_per_image')!.data, tol, 'logits_per_image');
-      tf.dispose([px, ids, img.embeds, img.tokens, txt.embeds, txt.tokens, logitsPerImage]);
+      tf.dispose([px, ids, img.embeds, img.tokens, txt.embeds, txt.tokens, logitsPerImage, logitsPerText]);
       model.dispose();
       expect(tf.memory().numTensors).to.equal(before);
     });
@@ -121,7 +121,7 @@ describe('clip/convert (checkpoint → converted folder, verified)', function ()
     const r = await convertCheckpoint(path.join(dir, 'openai.safetensors'), { out: path.join(dir, 'again'), dtype: 'f16', act: 'gelu', verify: false });
     expect(r.inputKind).to.equal('converted');
     expect(r.maxAbsDiff).to.equal(null);
-    expect(readConverted(path.join(dir, 'again')).config.act).to.equal('gelu');
+    expect(readConverted(path.join(dir, 'again')).config.text.act).to.equal('gelu');
   });
 
   describe('bad input: typed errors, nothing written outside --out, no partial output', () => {
@@ -129,7 +129,7 @@ describe('clip/convert (checkpoint → converted folder, verified)', function ()
     beforeEach(() => { work = fs.mkdtempSync(path.join(os.tmpdir(), 'abe-convert-bad-')); });
     afterEach(() => fs.rmSync(work, { recursive: true, force: true }));
 
-    async function expectFailure(input: string, cls: Function, re: RegExp, opts: Record<string, unknown> = {}): Promise<void> {
+    async function expectFailure(input: string, cls: new (...args: never[]) => Error, re: RegExp, opts: Record<string, unknown> = {}): Promise<void> {
       const parent = path.join(work, 'weights');
       fs.mkdirSync(parent, { recursive: true });
       const listing = fs.readdirSync(parent);

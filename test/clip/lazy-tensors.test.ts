@@ -17,7 +17,7 @@ describe('model-owned one-time tensors of the first scoring call (tiny random mo
   it('first abe+regions call: +7 (mask + q/k/v weight and bias slices); further calls: +0; model.dispose() frees all', async () => {
     const start = tf.memory().numTensors;
     const model = randomClip(2);
-    const R = TINY_CONFIG.imageResolution;
+    const R = TINY_CONFIG.vision.resolution;
     const px = tf.tensor4d(randomPixels(2, 9), [2, 3, R, R]);
     const afterLoad = tf.memory().numTensors;
     const scorer = new AbeScorer(model, 'abe+regions');

@@ -35,10 +35,10 @@ describe('clip/load (loadClip)', function () {
     const px = new Float32Array(images.length * 3 * 64 * 64);
     for (const [k, f] of images.entries()) px.set(await pixels(fixturePath('toy-shapes', f)), k * 3 * 64 * 64);
     const captions = [...new Set(items.flatMap((i) => [i.positive, i.negative]))];
-    const rows = tokenizeToArrays(captions, { contextLength: model.config.contextLength });
+    const rows = tokenizeToArrays(captions, { contextLength: model.config.text.contextLength });
     const ids = rows.map((r) => Array.from(r));
     const pt = tf.tensor4d(px, [images.length, 3, 64, 64]);
-    const { logitsPerImage } = await model.logits(pt, ids);
+    const { logitsPerImage, logitsPerText } = await model.logits(pt, ids);
     const L = logitsPerImage.arraySync() as number[][];
     let worst = 0;
     for (const it of items) {
@@ -46,7 +46,7 @@ describe('clip/load (loadClip)', function () {
       worst = Math.max(worst, Math.abs(L[r][captions.indexOf(it.positive)] - it.clip_pos), Math.abs(L[r][captions.indexOf(it.negative)] - it.clip_neg));
     }
     expect(worst, `max |logit − reference| over ${items.length} items`).to.be.below(1e-3);
-    tf.dispose([pt, logitsPerImage]);
+    tf.dispose([pt, logitsPerImage, logitsPerText]);
     model.dispose();
     expect(tf.memory().numTensors).to.equal(before);
   });
@@ -74,16 +74,15 @@ describe('clip/load (loadClip)', function () {
       const before = tf.memory().numTensors;
       for (const [x, opts] of inputs) {
         const m = await loadClip(x, opts);
-        expect(m.config.textHeads, x).to.equal(2);
-        expect(m.config.visionWidth).to.equal(128);
+        expect(m.config.text.heads, x).to.equal(2);
+        expect(m.config.vision.width).to.equal(128);
         m.dispose();
       }
       expect(tf.memory().numTensors).to.equal(before);
-      // The folder's preprocessor_config.json normalisation reaches the model's config (what preprocessing uses).
+      // The folder's preprocessor_config.json normalisation reaches the model's preprocessing config.
       fs.writeFileSync(path.join(dir, 'preprocessor_config.json'), JSON.stringify({ image_mean: [0.5, 0.5, 0.5], image_std: [0.5, 0.5, 0.5] }));
       const m = await loadClip(dir);
-      expect(m.config.imageMean).to.deep.equal([0.5, 0.5, 0.5]);
-      expect(m.config.imageStd).to.deep.equal([0.5, 0.5, 0.5]);
+      expect(m.preprocess).to.deep.equal({ resolution: m.config.vision.resolution, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] });
       m.dispose();
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });

@@ -7,14 +7,14 @@ import { createClip } from '../../src/clip/model';
 import { fixturePath } from '../helpers/paths';
 import { defaultWeightLayout, WEIGHT_LAYOUTS } from '../../src/tensor/linear';
 import { expectGolden, goldenTensor, loadRef, RefModel } from './goldens';
-import { mlpWidth, parseConfigJson } from '../../src/weights/config';
+import { parseConfigJson } from '../../src/weights/config';
 import { canonicalize } from '../../src/weights/names';
 import { readSafetensors } from '../../src/weights/safetensors';
 import type { RawTensor, TensorMap } from '../../src/weights/types';
 
 const MICRO = fixturePath('micro');
 
-function expectTyped(fn: () => Promise<unknown>, cls: Function, source: RegExp | string, problem?: RegExp): Promise<void> {
+function expectTyped(fn: () => Promise<unknown>, cls: new (...args: never[]) => Error, source: RegExp | string, problem?: RegExp): Promise<void> {
   return fn().then(() => { throw new Error('expected an error'); }, (e: Error & { source?: string }) => {
     expect(e, e.message).to.be.instanceOf(cls);
     if (typeof source === 'string') expect(e.source).to.equal(source); else expect(e.source).to.match(source);
@@ -49,9 +49,13 @@ for (const backend of PARITY_BACKENDS) for (const weightLayout of WEIGHT_LAYOUTS
       const tx = await ref.model.encodeTexts(ids);
       expectGolden(tx.embeds, ref.golden, 'text_embeds');
       expectGolden(tx.tokens, ref.golden, 'text_tokens');
-      const { logitsPerImage } = await ref.model.logits(px, ids);
+      const { logitsPerImage, logitsPerText } = await ref.model.logits(px, ids);
       expectGolden(logitsPerImage, ref.golden, 'logits_per_image');
-      disposeOutput(im); disposeOutput(tx); logitsPerImage.dispose();
+      // logits_per_text is the reference's logits_per_image transposed (reference README); micro stores only the latter.
+      const t = tf.tidy(() => tf.transpose(logitsPerText));
+      expectGolden(t, ref.golden, 'logits_per_image');
+      t.dispose();
+      disposeOutput(im); disposeOutput(tx); tf.dispose([logitsPerImage, logitsPerText]);
     });
 
     it('chunked (batchSize 1 and 2) and number[][] input give the same goldens', async () => {
@@ -93,7 +97,7 @@ for (const backend of PARITY_BACKENDS) for (const weightLayout of WEIGHT_LAYOUTS
         await m.encodeTexts(ids, opts).then(disposeOutput);
         expect(tf.memory().numTensors, `texts ${JSON.stringify(opts)}`).to.equal(before);
       }
-      await m.logits(px, ids).then((o) => o.logitsPerImage.dispose());
+      await m.logits(px, ids).then((o) => tf.dispose([o.logitsPerImage, o.logitsPerText]));
       await expectTyped(() => m.encodeTexts(ids, { hooks: { hidden: { 1: () => tf.zeros([1, 2, 3]) as tf.Tensor3D } } }), InputError, /hooks\.hidden\[1\]/);
       expect(tf.memory().numTensors, 'after logits and a failing hook').to.equal(before);
     });
@@ -146,7 +150,7 @@ describe('clip/model API surface and bad input', () => {
   it('exposes config, logitScale, blocks with ln1 and [in,out] attention params, heads, headDim', () => {
     const m = ref.model;
     expect(m.logitScale).to.be.closeTo(15.7882, 1e-3);
-    expect(m.config.textHeads).to.equal(2);
+    expect(m.config.text.heads).to.equal(2);
     const b = m.text.blocks[1];
     expect(b.heads).to.equal(2);
     expect(b.headDim).to.equal(32);
@@ -287,9 +291,8 @@ describe('clip/model with an MLP width other than 4 × width (open_clip mlp_rati
   it('shapes imply the widths (vision 640, text 320); the widened model gives micro\'s goldens (max abs err ≤ 1e-4·max(1,max|ref|))', async () => {
     const { weights, golden } = widened();
     const { config, weights: canon } = canonicalize(weights, { source: 'widened', heads: { text: 2 } });
-    expect(config.visionMlpWidth).to.equal(640);
-    expect(config.textMlpWidth).to.equal(320);
-    expect(mlpWidth(config, 'vision')).to.equal(640);
+    expect(config.vision.mlpWidth).to.equal(640);
+    expect(config.text.mlpWidth).to.equal(320);
     const before = tf.memory().numTensors;
     const m = createClip(config, canon);
     const px = goldenTensor(golden, 'pixel_values') as tf.Tensor4D;
@@ -304,15 +307,15 @@ describe('clip/model with an MLP width other than 4 × width (open_clip mlp_rati
 
   it('configs state the width (HF intermediate_size, open_clip mlp_ratio); a config that contradicts the shapes is refused', () => {
     const hf = parseConfigJson({ text_config: { hidden_size: 64, intermediate_size: 320 }, vision_config: { hidden_size: 128, intermediate_size: 512 } }, 'c');
-    expect(hf.textMlpWidth).to.equal(320);
-    expect(hf.visionMlpWidth).to.equal(undefined); // 4 × 128: the default, not recorded
+    expect(hf.text?.mlpWidth).to.equal(320);
+    expect(hf.vision?.mlpWidth).to.equal(512);
     const oc = parseConfigJson({ vision_cfg: { width: 1664, mlp_ratio: 4.9231 }, text_cfg: { width: 1280 } }, 'c');
-    expect(oc.visionMlpWidth).to.equal(8192); // open_clip ViT-bigG-14: int(1664 · 4.9231)
-    expect(oc.textMlpWidth).to.equal(undefined);
+    expect(oc.vision?.mlpWidth).to.equal(8192); // open_clip ViT-bigG-14: int(1664 · 4.9231)
+    expect(oc.text?.mlpWidth).to.equal(undefined); // no ratio stated: the shapes decide
     const { weights } = widened();
     const hfConfig = { text_config: { hidden_size: 64, intermediate_size: 256, num_attention_heads: 2 }, vision_config: { hidden_size: 128, intermediate_size: 512 } };
     expect(() => canonicalize(weights, { source: 'widened', hfConfig: { ...hfConfig, text_config: { ...hfConfig.text_config, intermediate_size: 300 } } }))
-      .to.throw(WeightsFormatError, /textMlpWidth: config says 300, tensors imply 320/);
+      .to.throw(WeightsFormatError, /text\.mlpWidth: config says 300, tensors imply 320/);
     expect(() => parseConfigJson({ vision_cfg: { width: 64, mlp_ratio: -1 } }, 'c')).to.throw(WeightsFormatError, /mlp_ratio/);
   });
 });

@@ -164,7 +164,8 @@ describe('limits (src/limits.ts) are enforced at every reader', () => {
     it('converted folder: a [4,4] weight is refused at 63, read at 64', () => {
       const out = path.join(dir, 'conv');
       fs.mkdirSync(out);
-      const cfg = { embedDim: 4, imageResolution: 8, visionLayers: 1, visionWidth: 4, visionHeads: 1, visionPatchSize: 4, contextLength: 4, vocabSize: 10, textWidth: 4, textHeads: 1, textLayers: 1, act: 'quick_gelu' as const, layerNormEps: 1e-5 };
+      const tower = { layers: 1, width: 4, heads: 1, mlpWidth: 16, act: 'quick_gelu' as const, layerNormEps: 1e-5 };
+      const cfg = { embedDim: 4, vision: { ...tower, resolution: 8, patchSize: 4 }, text: { ...tower, contextLength: 4, vocabSize: 10 } };
       writeConverted(out, cfg, { name: 'x', sha256: '0', family: 'x' }, [{ name: 'w', shape: [4, 4] }], () => ({ dtype: 'float32', shape: [4, 4], data: new Float32Array(16) }), { dtype: 'f32' });
       withLimits({ maxTensorBytes: 63 }, () => expect(() => readConverted(out)).to.throw(WeightsFormatError, /maxTensorBytes/));
       withLimits({ maxTensorBytes: 64 }, () => expect(readConverted(out).weights.get('w')!.data.length).to.equal(16));
@@ -174,7 +175,7 @@ describe('limits (src/limits.ts) are enforced at every reader', () => {
   describe('maxBatchBytes: encoder chunks shrink to stay under it', () => {
     it('3 images with batchSize 32 run in 3 chunks of 1 when one row exceeds maxBatchBytes; results equal the unchunked ones (max abs err ≤ 1e-5)', async () => {
       const m = loadMicro();
-      const R = m.config.imageResolution;
+      const R = m.config.vision.resolution;
       const px = tf.tensor4d(Float32Array.from({ length: 3 * 3 * R * R }, (_, i) => Math.sin(i)), [3, 3, R, R]);
       try {
         const starts: number[] = [];

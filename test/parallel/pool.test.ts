@@ -11,7 +11,7 @@ import { maxAbsDiff } from '../helpers/close';
 import { REPO } from '../helpers/paths';
 
 // A small geometry with a tiny vocabulary keeps the model (and each worker's copy) a few MB.
-const CONFIG = { ...QUICK_CONFIG, vocabSize: 1000, contextLength: 16 };
+const CONFIG = { ...QUICK_CONFIG, text: { ...QUICK_CONFIG.text, vocabSize: 1000, contextLength: 16 } };
 
 describe('parallel/EncoderPool (wasm workers vs the single-thread model, max abs diff ≤ 1e-5)', function () {
   this.timeout(120_000);
@@ -33,7 +33,7 @@ describe('parallel/EncoderPool (wasm workers vs the single-thread model, max abs
   });
 
   it('encodeImages: 5 rows over 2 workers (uneven shares) equal the model, embeds and tokens', async () => {
-    const R = CONFIG.imageResolution;
+    const R = CONFIG.vision.resolution;
     const px = tf.randomUniform([5, 3, R, R], -2, 2, 'float32', 11) as tf.Tensor4D;
     const before = tf.memory().numTensors;
     const ref = await model.encodeImages(px, { batchSize: 2 });
@@ -120,9 +120,9 @@ describe('parallel/EncoderPool (wasm workers vs the single-thread model, max abs
         const { EncoderPool } = require('./src/parallel/pool');
         (async () => {
           await initBackend({ backend: 'wasm' });
-          const c = { ...QUICK_CONFIG, vocabSize: 1000, contextLength: 16 };
+          const c = { ...QUICK_CONFIG, text: { ...QUICK_CONFIG.text, vocabSize: 1000, contextLength: 16 } };
           const pool = await EncoderPool.create(c, randomClipWeights(c, { shared: true }), { workers: 1, backend: 'wasm' });
-          const out = await pool.encodeImages(new Float32Array(2 * 3 * c.imageResolution ** 2));
+          const out = await pool.encodeImages(new Float32Array(2 * 3 * c.vision.resolution ** 2));
           console.log('rows', out.embeds.shape[0]);
           ${closeIt ? 'await pool.close(); console.log("closed");' : ''}
         })();`;

@@ -38,7 +38,7 @@ for (const backend of PARITY_BACKENDS) for (const weightLayout of WEIGHT_LAYOUTS
         const out = await ref.model.encodeImages(px, { hiddenStates: true, batchSize: 5 });
         expectGolden(out.embeds, ref.golden, 'image_embeds');
         expectGolden(out.tokens, ref.golden, 'image_tokens');
-        expect(out.hidden).to.have.length(ref.model.config.visionLayers + 1);
+        expect(out.hidden).to.have.length(ref.model.config.vision.layers + 1);
         out.hidden!.forEach((h, l) => expectGolden(h, ref.golden, `image_hidden_${l}`));
         disposeOutput(out);
       });
@@ -47,15 +47,16 @@ for (const backend of PARITY_BACKENDS) for (const weightLayout of WEIGHT_LAYOUTS
         const out = await ref.model.encodeTexts(ids, { hiddenStates: true });
         expectGolden(out.embeds, ref.golden, 'text_embeds');
         expectGolden(out.tokens, ref.golden, 'text_tokens');
-        expect(out.hidden).to.have.length(ref.model.config.textLayers + 1);
+        expect(out.hidden).to.have.length(ref.model.config.text.layers + 1);
         out.hidden!.forEach((h, l) => expectGolden(h, ref.golden, `text_hidden_${l}`));
         disposeOutput(out);
       });
 
       it('logits_per_image', async () => {
-        const { logitsPerImage } = await ref.model.logits(px, ids);
+        const { logitsPerImage, logitsPerText } = await ref.model.logits(px, ids);
         expectGolden(logitsPerImage, ref.golden, 'logits_per_image');
-        logitsPerImage.dispose();
+        expectGolden(logitsPerText, ref.golden, 'logits_per_text');
+        tf.dispose([logitsPerImage, logitsPerText]);
       });
 
       it('hook edits text_embeds_edit, image_embeds_edit, image_embeds_edit_add through hooks.hidden[1]; numTensors unchanged', async () => {

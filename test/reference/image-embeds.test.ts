@@ -18,7 +18,7 @@ describe('reference tiny: image files → image_embeds, cosine ≥ 0.9999 with t
     const files: string[] = JSON.parse(readSafetensors(path.join(dir, 'golden.safetensors')).metadata.image_files);
     const golden = ref.golden.get('image_embeds')!;
     const n0 = tf.memory().numTensors;
-    const { pixels } = await loadImages(files.map((f) => path.join(dir, 'images', f)), { resolution: ref.model.config.imageResolution });
+    const { pixels } = await loadImages(files.map((f) => path.join(dir, 'images', f)), { resolution: ref.model.config.vision.resolution });
     const out = await ref.model.encodeImages(pixels);
     const emb = out.embeds.dataSync();
     pixels.dispose();

@@ -57,11 +57,11 @@ describe('reference: checkpoints convert and match their goldens', function () {
       const ids = tf.tensor2d(ii.data, ii.shape as [number, number], 'int32');
       const img = await model.encodeImages(px);
       const txt = await model.encodeTexts(ids);
-      const { logitsPerImage } = await model.logits(px, ids);
+      const { logitsPerImage, logitsPerText } = await model.logits(px, ids);
       expectClose(img.embeds.dataSync(), g.get('image_embeds')!.data, TOL, 'image_embeds');
       expectClose(txt.embeds.dataSync(), g.get('text_embeds')!.data, TOL, 'text_embeds');
       expectClose(logitsPerImage.dataSync(), g.get('logits_per_image')!.data, TOL, 'logits_per_image');
-      tf.dispose([px, ids, img.embeds, img.tokens, txt.embeds, txt.tokens, logitsPerImage]);
+      tf.dispose([px, ids, img.embeds, img.tokens, txt.embeds, txt.tokens, logitsPerImage, logitsPerText]);
       model.dispose();
       expect(tf.memory().numTensors).to.equal(before);
     });

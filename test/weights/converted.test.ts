@@ -4,14 +4,14 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { WeightsFormatError } from '../../src/errors';
-import type { ClipConfig } from '../../src/weights/config';
+import type { ClipConfig } from '../../src/config/clip';
 import { floatToHalf, halfToFloat } from '../../src/weights/dtype';
 import { isConvertedFolder, readConverted, writeConverted } from '../../src/weights/converted';
 import { RawTensor } from '../../src/weights/types';
 
+const TOWER = { layers: 1, width: 8, heads: 1, mlpWidth: 32, act: 'quick_gelu' as const, layerNormEps: 1e-5 };
 const CONFIG: ClipConfig = {
-  embedDim: 4, imageResolution: 8, visionLayers: 1, visionWidth: 8, visionHeads: 1, visionPatchSize: 4,
-  contextLength: 4, vocabSize: 10, textWidth: 8, textHeads: 1, textLayers: 1, act: 'quick_gelu', layerNormEps: 1e-5,
+  embedDim: 4, vision: { ...TOWER, resolution: 8, patchSize: 4 }, text: { ...TOWER, contextLength: 4, vocabSize: 10 },
 };
 const SOURCE = { name: 'test.safetensors', sha256: '0'.repeat(64), family: 'test' };
 

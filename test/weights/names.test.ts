@@ -46,11 +46,14 @@ describe('weights/names canonicalize', () => {
 
   it('config from the HF config matches the reference config.json (text heads 2, from the file)', () => {
     const { config } = canonicalize(hf, { source: 'hf', hfConfig: json('hf_config.json') });
-    expect(config).to.deep.include({
-      embedDim: refConfig.embed_dim, imageResolution: refConfig.image_resolution, visionLayers: refConfig.vision_layers,
-      visionWidth: refConfig.vision_width, visionHeads: refConfig.vision_heads, visionPatchSize: refConfig.vision_patch_size,
-      contextLength: refConfig.context_length, vocabSize: refConfig.vocab_size, textWidth: refConfig.transformer_width,
-      textHeads: refConfig.transformer_heads, textLayers: refConfig.transformer_layers, act: 'quick_gelu', layerNormEps: 1e-5,
+    expect(config.embedDim).to.equal(refConfig.embed_dim);
+    expect(config.vision).to.deep.include({
+      resolution: refConfig.image_resolution, layers: refConfig.vision_layers, width: refConfig.vision_width,
+      heads: refConfig.vision_heads, patchSize: refConfig.vision_patch_size, act: 'quick_gelu', layerNormEps: 1e-5,
+    });
+    expect(config.text).to.deep.include({
+      contextLength: refConfig.context_length, vocabSize: refConfig.vocab_size, width: refConfig.transformer_width,
+      heads: refConfig.transformer_heads, layers: refConfig.transformer_layers, act: 'quick_gelu', layerNormEps: 1e-5,
     });
     // The reference's openai-style config.json gives the same geometry.
     expect(canonicalize(openai, { source: 'o', hfConfig: refConfig }).config).to.deep.equal(config);
@@ -58,11 +61,11 @@ describe('weights/names canonicalize', () => {
 
   it('without a config, heads are inferred as build_model does (width / 64); overrides win', () => {
     const { config } = canonicalize(openai, { source: 'o' });
-    expect(config.visionHeads).to.equal(2); // 128 / 64
-    expect(config.textHeads).to.equal(1); // 64 / 64 — the micro model really has 2: hence the config file
+    expect(config.vision.heads).to.equal(2); // 128 / 64
+    expect(config.text.heads).to.equal(1); // 64 / 64 — the micro model really has 2: hence the config file
     const o = canonicalize(openai, { source: 'o', heads: { text: 2 }, act: 'gelu' }).config;
-    expect(o.textHeads).to.equal(2);
-    expect(o.act).to.equal('gelu');
+    expect(o.text.heads).to.equal(2);
+    expect([o.vision.act, o.text.act]).to.deep.equal(['gelu', 'gelu']);
   });
 
   it('position_ids of HF files are ignored; module. prefixes of open_clip files are stripped', () => {
@@ -112,14 +115,16 @@ describe('weights/names canonicalize', () => {
     failWith(() => canonicalize(m, { source: 'f' }), /ln_final\.bias' is an integer tensor/);
     const cfg = json('hf_config.json') as { vision_config: Record<string, unknown> };
     cfg.vision_config.hidden_size = 256;
-    failWith(() => canonicalize(openai, { source: 'f', hfConfig: cfg }), /visionWidth: config says 256, tensors imply 128/);
-    failWith(() => canonicalize(openai, { source: 'f', heads: { text: 3 } }), /textWidth 64 is not divisible by textHeads 3/);
+    failWith(() => canonicalize(openai, { source: 'f', hfConfig: cfg }), /vision\.width: config says 256, tensors imply 128/);
+    failWith(() => canonicalize(openai, { source: 'f', heads: { text: 3 } }), /text\.width 64 is not divisible by text\.heads 3/);
   });
 
   it('parses open_clip configs (GELU unless quick_gelu) and rejects unknown ones', () => {
     const oc = parseConfigJson({ embed_dim: 512, vision_cfg: { image_size: 224, layers: 12, width: 768, patch_size: 32 },
       text_cfg: { context_length: 77, vocab_size: 49408, width: 512, heads: 8, layers: 12 } }, 'ViT-B-32.json');
-    expect(oc).to.deep.include({ embedDim: 512, visionHeads: 12, textHeads: 8, act: 'gelu' });
+    expect(oc.embedDim).to.equal(512);
+    expect(oc.vision).to.deep.include({ heads: 12, act: 'gelu' });
+    expect(oc.text).to.deep.include({ heads: 8, act: 'gelu' });
     expect(() => parseConfigJson({ foo: 1 }, 'x.json')).to.throw(WeightsFormatError, /^x\.json: /);
     expect(() => parseConfigJson({ model_type: 'clip', text_config: { hidden_act: 'relu' } }, 'x.json')).to.throw(WeightsFormatError, /hidden_act/);
   });

@@ -6,7 +6,7 @@
  * Batch size is fixed per graph (the bench runs one batch size per tower).
  */
 import { transpose2d } from '../../tensor/host';
-import { ClipConfig, mlpWidth } from '../../weights/config';
+import type { Activation, ClipConfig } from '../../config/clip';
 import { TEXT_BLOCK_PREFIX, VISION_BLOCK_PREFIX } from '../../weights/names';
 import type { TensorMap } from '../../weights/types';
 import { AttrValue, model, Msg, node, tensorProto, valueInfo } from './proto';
@@ -55,7 +55,7 @@ class Graph {
 }
 
 /** One pre-LN residual block on x [n,T,W]; `mask` is an initializer [T,T] or null. */
-function block(g: Graph, x: string, prefix: string, n: number, T: number, W: number, heads: number, act: ClipConfig['act'], eps: number, mask: string | null): string {
+function block(g: Graph, x: string, prefix: string, n: number, T: number, W: number, heads: number, act: Activation, eps: number, mask: string | null): string {
   const D = W / heads;
   const qkv = g.linear(g.layerNorm(x, `${prefix}.ln_1`, eps), `${prefix}.attn`, `${prefix}.attn.in_proj_weight`, `${prefix}.attn.in_proj_bias`);
   const split = g.transpose(g.reshape(qkv, [n, T, 3, heads, D]), [2, 0, 3, 1, 4]); // [3,n,H,T,D]
@@ -83,28 +83,28 @@ function finish(g: Graph, name: string, input: Msg, tokens: string, embeds: stri
 /** Image tower: input `pixels` float32 [n,3,R,R] → `embeds` [n,E] (CLS), `tokens` [n,T,E] (every token). */
 export function visionGraph(c: ClipConfig, weights: TensorMap, n: number): Uint8Array {
   const g = new Graph(weights);
-  const p = c.visionPatchSize, grid = c.imageResolution / p, P = grid * grid, T = P + 1, W = c.visionWidth, eps = c.layerNormEps;
+  const p = c.vision.patchSize, grid = c.vision.resolution / p, P = grid * grid, T = P + 1, W = c.vision.width, eps = c.vision.layerNormEps;
   const patches = g.op('Conv', ['pixels', g.weight('visual.conv1.weight')], { kernel_shape: [p, p], strides: [p, p] }); // [n,W,g,g]
   const rows = g.transpose(g.reshape(patches, [n, W, P]), [0, 2, 1]);
   const cls = new Float32Array(n * W);
   for (let i = 0; i < n; i++) cls.set(weights.get('visual.class_embedding')!.data as Float32Array, i * W);
   let x = g.op('Concat', [g.constF('cls_rows', [n, 1, W], cls), rows], { axis: 1 });
   x = g.layerNorm(g.op('Add', [x, g.weight('visual.positional_embedding')]), 'visual.ln_pre', eps);
-  for (let i = 0; i < c.visionLayers; i++) x = block(g, x, `${VISION_BLOCK_PREFIX}${i}`, n, T, W, c.visionHeads, c.act, eps, null);
+  for (let i = 0; i < c.vision.layers; i++) x = block(g, x, `${VISION_BLOCK_PREFIX}${i}`, n, T, W, c.vision.heads, c.vision.act, eps, null);
   const tokens = g.op('MatMul', [g.layerNorm(x, 'visual.ln_post', eps), g.weight('visual.proj')]);
   const embeds = g.op('Gather', [tokens, g.constI64([0], true)], { axis: 1 });
-  return finish(g, 'clip-vision', valueInfo('pixels', 'float', [n, 3, c.imageResolution, c.imageResolution]), tokens, embeds, n, T, c.embedDim);
+  return finish(g, 'clip-vision', valueInfo('pixels', 'float', [n, 3, c.vision.resolution, c.vision.resolution]), tokens, embeds, n, T, c.embedDim);
 }
 
 /** Text tower: input `ids` int32 [n,L] (L = context) → `embeds` [n,E] at each row's first largest id, `tokens` [n,L,E]. */
 export function textGraph(c: ClipConfig, weights: TensorMap, n: number): Uint8Array {
   const g = new Graph(weights);
-  const L = c.contextLength, W = c.textWidth, eps = c.layerNormEps;
+  const L = c.text.contextLength, W = c.text.width, eps = c.text.layerNormEps;
   const causal = new Float32Array(L * L);
   for (let i = 0; i < L; i++) for (let j = i + 1; j < L; j++) causal[i * L + j] = MASK_BLOCKED;
   const mask = g.constF('causal_mask', [L, L], causal);
   let x = g.op('Add', [g.op('Gather', [g.weight('token_embedding.weight'), 'ids'], { axis: 0 }), g.weight('positional_embedding')]);
-  for (let i = 0; i < c.textLayers; i++) x = block(g, x, `${TEXT_BLOCK_PREFIX}${i}`, n, L, W, c.textHeads, c.act, eps, mask);
+  for (let i = 0; i < c.text.layers; i++) x = block(g, x, `${TEXT_BLOCK_PREFIX}${i}`, n, L, W, c.text.heads, c.text.act, eps, mask);
   const tokens = g.op('MatMul', [g.layerNorm(x, 'ln_final', eps), g.weight('text_projection')]);
   const eot = g.op('ArgMax', ['ids'], { axis: 1, keepdims: 1 }); // first max, as the reference's argmax
   const embeds = g.op('GatherND', [tokens, eot], { batch_dims: 1 });

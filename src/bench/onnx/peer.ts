@@ -39,7 +39,7 @@ export class OrtEncoder {
     const session = await ort.InferenceSession.create(bytes, {
       intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all',
     });
-    const dims = tower === 'image' ? [batch, 3, c.imageResolution, c.imageResolution] : [batch, c.contextLength];
+    const dims = tower === 'image' ? [batch, 3, c.vision.resolution, c.vision.resolution] : [batch, c.text.contextLength];
     return new OrtEncoder(ort, session, tower === 'image' ? 'pixels' : 'ids', dims);
   }
 

@@ -95,7 +95,7 @@ export const ablate = defineCommand<Flags>({
     try {
       const run = await runPairs(ds, pool ?? scorer, { strict: f.strict, progress: io.stderr, label: 'ablate' });
       reportMissing(run.missing, run.failed, io, 'ablation.json');
-      const captions = checkCaptions(run.scored.flatMap((r) => [r.item.positive, r.item.negative]), model.config.contextLength, { strict: f.strict, source: ds.source }, io);
+      const captions = checkCaptions(run.scored.flatMap((r) => [r.item.positive, r.item.negative]), model.config.text.contextLength, { strict: f.strict, source: ds.source }, io);
       const sum = summarise(run, { halvings: 50 });
       const table = ablationRows(sum, points);
       const best = [...table.rows].sort((a, b) => b.overall - a.overall)[0];

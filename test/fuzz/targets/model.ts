@@ -130,7 +130,7 @@ export const encoders: Target<EncCase, ClipModel> = {
   perCaseMs: 10_000,
   setup: loadMicro,
   generate(r, m) {
-    const c = m.config, R = c.imageResolution, L = c.contextLength;
+    const c = m.config, R = c.vision.resolution, L = c.text.contextLength;
     const op = r.pick(['images', 'texts', 'texts', 'logits'] as const);
     const pixelSpec = (): TensorSpec | unknown => (r.chance(0.05) ? r.pick(INTERESTING_VALUES) : {
       shape: shapeSpec(r, [r.int(4), 3, R, R]), dtype: r.chance(0.9) ? 'float32' : r.pick(['int32', 'bool']),
@@ -141,27 +141,27 @@ export const encoders: Target<EncCase, ClipModel> = {
       if (k < 4) return { shape: shapeSpec(r, [r.int(4), 1 + r.int(L)]), dtype: r.chance(0.9) ? 'int32' : 'float32', fill: 'ids', disposed: r.chance(0.03) };
       if (k < 7) {
         const rows = r.int(4), len = 1 + r.int(L + 2);
-        return Array.from({ length: rows }, () => Array.from({ length: r.chance(0.9) ? len : r.int(L) }, () => (r.chance(0.95) ? r.int(c.vocabSize) : r.pick(INTERESTING_VALUES))));
+        return Array.from({ length: rows }, () => Array.from({ length: r.chance(0.9) ? len : r.int(L) }, () => (r.chance(0.95) ? r.int(c.text.vocabSize) : r.pick(INTERESTING_VALUES))));
       }
       if (k < 9) return Array.from({ length: 1 + r.int(3) }, () => (r.chance(0.95) ? randomCaption(r, 60) : r.pick(INTERESTING_VALUES)));
       return r.pick(INTERESTING_VALUES);
     };
-    if (op === 'images') return { op, pixels: pixelSpec(), opts: randomEncodeOptions(r, c.visionLayers, (R / c.visionPatchSize) ** 2 + 1, c.visionWidth, false) };
-    if (op === 'texts') return { op, ids: idSpec(), opts: randomEncodeOptions(r, c.textLayers, L, c.textWidth, true) };
+    if (op === 'images') return { op, pixels: pixelSpec(), opts: randomEncodeOptions(r, c.vision.layers, (R / c.vision.patchSize) ** 2 + 1, c.vision.width, false) };
+    if (op === 'texts') return { op, ids: idSpec(), opts: randomEncodeOptions(r, c.text.layers, L, c.text.width, true) };
     return { op, pixels: pixelSpec(), ids: idSpec(), opts: r.chance(0.8) ? { batchSize: 1 + r.int(3), ...(r.chance(0.3) ? { truncate: true } : {}) } : r.pick(INTERESTING_VALUES) };
   },
   async run(c, m) {
     const made: tf.Tensor[] = [];
     const realise = (x: unknown): unknown => {
-      if (isSpec(x)) { const t = makeTensor(x, m.config.vocabSize); made.push(t); return t; }
+      if (isSpec(x)) { const t = makeTensor(x, m.config.text.vocabSize); made.push(t); return t; }
       return x;
     };
     try {
       if (c.op === 'images') return summarise(await m.encodeImages(realise(c.pixels) as tf.Tensor4D, c.opts as never));
       if (c.op === 'texts') return summarise(await m.encodeTexts(realise(c.ids) as tf.Tensor2D, c.opts as never));
-      const { logitsPerImage } = await m.logits(realise(c.pixels) as tf.Tensor4D, realise(c.ids) as tf.Tensor2D, c.opts as never);
+      const { logitsPerImage, logitsPerText } = await m.logits(realise(c.pixels) as tf.Tensor4D, realise(c.ids) as tf.Tensor2D, c.opts as never);
       const shape = logitsPerImage.shape.slice();
-      logitsPerImage.dispose();
+      tf.dispose([logitsPerImage, logitsPerText]);
       return { logits: shape };
     } catch (e) {
       if (e instanceof HookFailure) return { hookFailed: true };
@@ -217,7 +217,7 @@ export const scorer: Target<ScoreCase, ClipModel> = {
   perCaseMs: 10_000,
   setup: () => randomClip(3),
   generate(r) {
-    const R = TINY_CONFIG.imageResolution;
+    const R = TINY_CONFIG.vision.resolution;
     const op = r.pick(['options', 'options', 'matrix', 'pairs'] as const);
     const ctor = r.chance(0.5) ? r.pick([undefined, 'abe', 'clip', 'abe+regions']) : randomOptions(r);
     if (op === 'options') return { op, ctor, opts: randomOptions(r) };

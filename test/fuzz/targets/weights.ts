@@ -8,7 +8,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { openCheckpoint } from '../../../src/weights/checkpoint';
 import { readConverted, writeConverted } from '../../../src/weights/converted';
-import type { ClipConfig } from '../../../src/weights/config';
+import type { ClipConfig } from '../../../src/config/clip';
 import { SafetensorsFile } from '../../../src/weights/safetensors';
 import { TorchCheckpoint } from '../../../src/weights/torch';
 import { numel, RawTensor, TensorMap } from '../../../src/weights/types';
@@ -363,9 +363,9 @@ export const torchFile: Target<Uint8Array, TorchCtx & { zips: Uint8Array[] }> = 
 
 // ---------------------------------------------------------------- converted (tfjs manifest) folders
 
+const TINY_TOWER = { layers: 1, width: 4, heads: 1, mlpWidth: 16, act: 'quick_gelu' as const, layerNormEps: 1e-5 };
 const TINY: ClipConfig = {
-  embedDim: 4, imageResolution: 8, visionLayers: 1, visionWidth: 4, visionHeads: 1, visionPatchSize: 4,
-  contextLength: 4, vocabSize: 10, textWidth: 4, textHeads: 1, textLayers: 1, act: 'quick_gelu', layerNormEps: 1e-5,
+  embedDim: 4, vision: { ...TINY_TOWER, resolution: 8, patchSize: 4 }, text: { ...TINY_TOWER, contextLength: 4, vocabSize: 10 },
 };
 
 interface ConvertedCtx { dir: string; manifest: Record<string, unknown>; shards: Map<string, Uint8Array> }

@@ -2,7 +2,7 @@
  * Tokenizer throughput, for the `bench` tool: tokens per second of `encode` on a caption corpus, measured
  * twice — with a fresh word cache (every word goes through BPE) and warm (words repeat, as in real batches).
  */
-import { ClipTokenizer } from './tokenizer';
+import { ClipTokenizer } from '../text/tokenizer';
 
 export interface TokenizerBenchResult {
   captions: number;

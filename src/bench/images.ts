@@ -4,7 +4,7 @@
  * slower than the 4:2:0 files cameras write, so the figure is conservative.
  */
 import { Jimp } from 'jimp';
-import { loadImages } from './loader';
+import { loadImages } from '../image/loader';
 
 export interface ImageBenchOptions { images?: number; width?: number; height?: number; resolution?: number; quality?: number }
 export interface ImageBenchResult { images: number; seconds: number; imagesPerSecond: number; msPerImage: number; jpegBytes: number }

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
-import { benchTokenizer, benchCorpus } from '../../src/text/bench';
+import { benchTokenizer, benchCorpus } from '../../src/bench/tokenizer';
 
-describe('text/bench: tokenizer throughput', function () {
+describe('bench/tokenizer: tokenizer throughput', function () {
   it('measures tokens/s cold, warm and with offsets on a small corpus', function () {
     const r = benchTokenizer({ captions: benchCorpus(50), warmPasses: 1 });
     expect(r.captions).to.equal(50);
