@@ -5,7 +5,6 @@
  * with the corrections needed to see the image as Pillow does (see `pngToPil`). EXIF orientation is
  * applied only on request: the reference (`Image.open`) does not apply it.
  */
-import * as fs from 'fs';
 import * as zlib from 'zlib';
 import bmpPlugin from '@jimp/js-bmp';
 import gifPlugin from '@jimp/js-gif';

@@ -99,7 +99,7 @@ export async function runRetrieval(f: RetrievalFlags, io: Io, command: string): 
     }
     const table = columns(rows, rows[0].map((_, j) => j > 0));
     const footnote = notes.length ? `* 1.0 by construction: ${notes.join('; ')}` : '';
-    const recall: Record<string, unknown> = {};
+    const recall: Record<string, Pick<RecallResult, 'imageToText' | 'textToImage'>> = {};
     for (const [cfg, r] of Object.entries(results)) recall[cfg] = { imageToText: r.imageToText, textToImage: r.textToImage };
     const json = {
       tool: 'abe-clip', command, createdAt: new Date().toISOString(), model: s.modelLabel, backend: backend.name, device: deviceReport(backend),

@@ -104,8 +104,19 @@ export function asset(name: string): string {
   return fs.readFileSync(path.join(packageRoot(), 'assets', 'report', name), 'utf8');
 }
 
+/** The fields of report.json / ablation.json the page reads (all optional: the page renders what is there). */
+export interface ReportJsonView {
+  command?: unknown; createdAt?: unknown; model?: unknown; backend?: unknown; seconds?: unknown; note?: unknown;
+  dataset?: { name?: unknown; source?: unknown; scored?: unknown; items?: unknown };
+  missingImages?: { count?: number; items?: number };
+  undecodableImages?: unknown[];
+  /** eval and demo: options per configuration; ablate: per grid point. */
+  options?: unknown;
+  points?: { label: string; options: unknown }[];
+}
+
 export interface PageInput {
-  json: Record<string, unknown>;
+  json: ReportJsonView;
   sum: EvalSummary;
   table: ItemTable;
   /** Chart title (as accuracy.png's). */
@@ -125,9 +136,8 @@ function chartConfigs(sum: EvalSummary): string[] {
 }
 
 export function reportHtml(p: PageInput): string {
-  const j = p.json as Record<string, any>;
-  // eval and demo keep options per configuration; ablate per grid point.
-  const options = j.options ?? (Array.isArray(j.points) ? Object.fromEntries(j.points.map((x: any) => [x.label, x.options])) : undefined);
+  const j = p.json;
+  const options = j.options ?? (Array.isArray(j.points) ? Object.fromEntries(j.points.map((x) => [x.label, x.options])) : undefined);
   const cells = chartCells(p.sum);
   const shown = chartConfigs(p.sum);
   const chart = svgBarChart({
@@ -144,7 +154,7 @@ export function reportHtml(p: PageInput): string {
   const provenance: [string, string][] = [
     ['command', text(j.command)], ['created', text(j.createdAt)], ['model', text(j.model)], ['backend', text(j.backend)],
     ['dataset', `${text(j.dataset?.name)} (${text(j.dataset?.source)})`], ['items', `${text(j.dataset?.scored)} scored of ${text(j.dataset?.items)}`],
-    ['time', Number.isFinite(j.seconds) ? `${Number(j.seconds).toFixed(1)} s` : '–'], ['configurations', p.sum.configs.join(', ')],
+    ['time', typeof j.seconds === 'number' && Number.isFinite(j.seconds) ? `${j.seconds.toFixed(1)} s` : '–'], ['configurations', p.sum.configs.join(', ')],
   ];
   const missing = j.missingImages?.count ? `<p class="warn">${j.missingImages.count} image file(s) missing (${j.missingImages.items} items skipped); report.json lists them.</p>` : '';
   const failed = Array.isArray(j.undecodableImages) && j.undecodableImages.length ? `<p class="warn">${j.undecodableImages.length} image(s) could not be decoded and were skipped.</p>` : '';

@@ -11,9 +11,18 @@ import { asset, INLINE_ITEMS, SIDECAR } from './page';
 
 export const TOP_K = 5;
 
+/** The fields of retrieval.json the page reads. */
+export interface RetrievalJsonView {
+  command?: unknown; createdAt?: unknown; model?: unknown; backend?: unknown; data?: unknown; options?: unknown;
+  recall: Record<string, { imageToText: Record<string, number>; textToImage: Record<string, number> }>;
+  /** config → 1-based rank of each query's true match, per direction. */
+  ranks: Record<string, { imageToText: number[]; textToImage: number[] }>;
+  trivialK?: { imageToText: number[]; textToImage: number[] };
+}
+
 export interface RetrievalPageInput {
   /** retrieval.json as written (recall, ranks, queries, provenance). */
-  json: Record<string, any>;
+  json: RetrievalJsonView;
   /** config → similarity [images × captions], row-major. */
   scores: Record<string, ArrayLike<number>>;
   images: string[];
@@ -63,7 +72,7 @@ export function retrievalHtml(input: RetrievalPageInput, data: Record<string, un
   const rows = configs.map((cfg) => `<tr data-config="${escapeHtml(cfg)}"><th scope="row">${escapeHtml(cfg)}</th>` +
     ks.map((k) => `<td class="num" data-dir="imageToText" data-k="${k}">${Number(j.recall[cfg].imageToText[k]).toFixed(3)}</td>`).join('') +
     ks.map((k) => `<td class="num" data-dir="textToImage" data-k="${k}">${Number(j.recall[cfg].textToImage[k]).toFixed(3)}</td>`).join('') + '</tr>');
-  const trivial = [...(j.trivialK?.imageToText ?? []).map((k: number) => `image→text R@${k}`), ...(j.trivialK?.textToImage ?? []).map((k: number) => `text→image R@${k}`)];
+  const trivial = [...(j.trivialK?.imageToText ?? []).map((k) => `image→text R@${k}`), ...(j.trivialK?.textToImage ?? []).map((k) => `text→image R@${k}`)];
   const note = trivial.length ? `<p class="warn">${escapeHtml(trivial.join(', '))}: 1.0 by construction (K is at least the number of candidates).</p>` : '';
   const script = sidecar ? `<script src="${SIDECAR}"></script>` : `<script>window.REPORT_ITEMS = ${scriptJson(data)};</script>`;
   return `<!doctype html>
