@@ -21,7 +21,7 @@ async function rejects(p: Promise<unknown>, re: RegExp): Promise<void> {
 
 describe('caption policy: library throws unless truncate, evaluation truncates and counts (tiny random model, context 16)', function () {
   this.timeout(120_000);
-  const L = TINY_CONFIG.contextLength;
+  const L = TINY_CONFIG.text.contextLength;
   // 20 one-token words: 22 tokens with SOT/EOT, over the 16-token context.
   const LONG = Array.from({ length: 20 }, (_, i) => (i % 2 ? 'red' : 'cube')).join(' ');
   let model: ClipModel;

@@ -9,6 +9,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { AbeScorer } from '../../src/abe/scorer';
+import { resolveOptions } from '../../src/abe/options';
+import type { ConfigName } from '../../src/abe/options';
 import { loadClip } from '../../src/clip/load';
 import type { ClipModel } from '../../src/clip/model';
 import { loadImages } from '../../src/image/loader';
@@ -44,12 +46,13 @@ describe('batch: embed, score over files, merge (toy-shapes, synthetic images)',
     model = await loadClip('toy-shapes');
     const { pixels } = await loadImages(syn.images, { resolution: model.config.vision.resolution });
     const s = new AbeScorer(model, 'abe');
-    const opts = { clip: { fuse: 'none', regionFeatures: 'none' }, abe: {}, 'abe+regions': { regionFeatures: 'crop', lambda: 0.5 } } as const;
+    // The named configurations, as the library defines them (src/abe/options.ts NAMED_CONFIGS).
+    const opts = Object.fromEntries(CONFIGS.map((c) => [c, resolveOptions(c as ConfigName)]));
     const feats = await s.imageFeatures(pixels, Object.values(opts));
     pixels.dispose();
     direct = {};
     for (const c of CONFIGS) {
-      const r = await s.scoreMatrix(feats, syn.captions, opts[c as keyof typeof opts]);
+      const r = await s.scoreMatrix(feats, syn.captions, opts[c]);
       direct[c] = c === 'clip' ? r.clip : r.abe;
     }
     embedOut = path.join(dir, 'emb');

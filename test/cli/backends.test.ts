@@ -49,7 +49,7 @@ describe('abe-clip backends', function () {
     expect(by.wasm).to.deep.include({ ok: true, auto: true, version: require('@tensorflow/tfjs-backend-wasm/package.json').version });
     expect(by.wasm.device.simd).to.be.a('boolean');
     for (const b of j.backends) {
-      expect(b.install, b.name).to.be.a('string').and.match(/^npm (ci|install)/);
+      expect(b.install, b.name).to.be.a('string').and.match(/^npm (ci|install|run webgpu:install)/);
       if (!b.ok) expect(b.why, b.name).to.be.a('string').and.not.match(/\n/);
     }
     expect(by['tfjs-node'].ok).to.equal(present('@tensorflow/tfjs-node'));

@@ -1,9 +1,10 @@
 /**
  * The tensors a first scoring call leaves alive are the model's own one-time derived weights, made on first
- * use and kept with the model (src/clip/layers.ts WeightStore.derived): the text causal mask [L,L]
- * (TextTransformer.causalMask) and, for value-path patch features, the q/k/v weight and bias slices of the
- * one attention layer used (Attention.projections) = 1 + 3·2 = 7. Later calls add none; model.dispose()
- * frees them with the rest of the model.
+ * use and kept with the model (src/clip/layers.ts WeightStore.derived): the text causal mask [L,L] of each text
+ * length the tower has run at (TextTransformer.causalMask). ABE's text passes run at SHORT_PASS (16) tokens when
+ * every row fits, else at the full context: the tiny model's context is 16, so one mask. (The value-path patch
+ * features no longer slice q/k/v weights: they are hook users since the hook points inside blocks.) Later calls
+ * add none; model.dispose() frees them with the rest of the model.
  */
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
@@ -14,7 +15,7 @@ describe('model-owned one-time tensors of the first scoring call (tiny random mo
   this.timeout(120_000);
   before(() => tf.setBackend('cpu'));
 
-  it('first abe+regions call: +7 (mask + q/k/v weight and bias slices); further calls: +0; model.dispose() frees all', async () => {
+  it('first abe+regions call: +1 (the causal mask of the one text length); further calls: +0; model.dispose() frees all', async () => {
     const start = tf.memory().numTensors;
     const model = randomClip(2);
     const R = TINY_CONFIG.vision.resolution;
@@ -22,13 +23,13 @@ describe('model-owned one-time tensors of the first scoring call (tiny random mo
     const afterLoad = tf.memory().numTensors;
     const scorer = new AbeScorer(model, 'abe+regions');
     await scorer.scoreMatrix(px, ['a red cube and a blue sphere']);
-    expect(tf.memory().numTensors - afterLoad).to.equal(7);
+    expect(tf.memory().numTensors - afterLoad).to.equal(1);
     // New images, new captions, another configuration: nothing more is kept.
     const px2 = tf.tensor4d(randomPixels(3, 11), [3, 3, R, R]);
     await scorer.scoreMatrix(px2, ['a green cone', 'two yellow cubes']);
     await scorer.scorePairs(px2, ['a green cone'], [[0, 0], [2, 0]], { fuse: 'additive' });
     await new AbeScorer(model, 'abe').scoreMatrix(px, ['a blue sphere']);
-    expect(tf.memory().numTensors - afterLoad).to.equal(7 + 1); // + px2 itself
+    expect(tf.memory().numTensors - afterLoad).to.equal(1 + 1); // + px2 itself
     tf.dispose([px, px2]);
     model.dispose();
     expect(tf.memory().numTensors).to.equal(start);

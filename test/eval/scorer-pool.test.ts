@@ -36,7 +36,7 @@ describe('eval/ScorerPool (2 wasm workers vs one in-process ModelScorer on the t
     if (prev) await tf.setBackend(prev);
   });
 
-  it('runPairs over 2 workers (chunks of 5 images split 3 + 2) gives the same scores, items and order, and the same resolved options', async () => {
+  it('runPairs over 2 workers (chunks of 5 images split 3 + 2) gives the same scores (≤ 1e-5·max(1,|s|)), items and order, and the same resolved options', async () => {
     const ds = loadDataset('toy', { data: bundledBenchmark(), limit: 24 });
     const local = new ModelScorer(model, { configs: CONFIGS });
     const ref = await runPairs(ds, local, { chunk: 5, progress: quiet });
@@ -49,8 +49,14 @@ describe('eval/ScorerPool (2 wasm workers vs one in-process ModelScorer on the t
     expect(pool.options).to.deep.equal(local.options);
     expect(got.scored.map((s) => s.item.id)).to.deep.equal(ref.scored.map((s) => s.item.id));
     expect(got.scored.length).to.equal(24);
-    // Same kernels, same rows: each image's scores do not depend on which worker or batch it was in.
-    expect(flat(got)).to.deep.equal(flat(ref));
+    // Same kernels and rows, but abe+regions encodes each batch's region token subsets padded to that batch's
+    // longest subset: the masked padding changes the float summation order only (≈ 1e-7 relative).
+    const a = flat(got), b = flat(ref);
+    expect(Object.keys(a)).to.deep.equal(Object.keys(b));
+    for (const k of Object.keys(b)) {
+      expect(a[k].length, k).to.equal(b[k].length);
+      b[k].forEach((v, i) => expect(Math.abs(a[k][i] - v), `${k}[${i}]`).to.be.at.most(1e-5 * Math.max(1, Math.abs(v))));
+    }
   });
 
   it('a worker count that is not a positive integer is an OptionsError naming threads', async () => {
