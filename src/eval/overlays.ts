@@ -44,7 +44,10 @@ export async function drawOverlays(ms: ModelScorer, items: ItemScores[], outDir:
   for (const r of items) {
     const img = { key: imageKey(r.item.image, r.item.crop), path: r.item.image, crop: r.item.crop };
     const pics = [];
-    for (const cfg of abeConfigs) for (const cap of [r.item.positive, r.item.negative]) pics.push((await explainPair(ms, img, cap, cfg)).raster);
+    for (const cfg of abeConfigs) {
+      pics.push((await explainPair(ms, img, r.item.positive, cfg, 'positive')).raster);
+      pics.push((await explainPair(ms, img, r.item.negative, cfg, 'negative')).raster);
+    }
     const rel = `${OVERLAY_DIR}/${overlayName(r.item.id)}`;
     await stack(pics, 12).save(path.join(outDir, rel));
     out[r.item.id] = rel;

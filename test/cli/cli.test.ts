@@ -128,7 +128,20 @@ describe('abe-clip command line (spawned, bundled toy-shapes model)', function (
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stdout).to.match(/white triangle\s+Δ=[+-]\d\.\d{4}/).and.match(/green star\s+Δ=/);
     const img = await Jimp.read(out);
-    expect(img.bitmap.width).to.be.at.least(2 * 224);
+    expect(img.bitmap.width, 'the plain image and one panel per group').to.be.at.least(3 * 224);
+  });
+
+  it('explain --config abe+regions: each group\'s assigned region and term; --json prints only JSON', async () => {
+    const out = path.join(tmp, 'heat-regions.png');
+    const args = ['explain', '--image', F('images', 'seen_0001.png'), '--text', 'a white triangle and a green star', '--config', 'abe+regions', '--out', out, '--cache', cache];
+    const r = await inProcess(args);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.match(/white triangle\s+region \d\s+term [+-]\d\.\d{4}\s+p·r/);
+    const j = await inProcess([...args, '--json']);
+    expect(j.code, j.stderr).to.equal(0);
+    const parsed = JSON.parse(j.stdout);
+    expect(parsed.groups.map((g: { words: string }) => g.words)).to.deep.equal(['white triangle', 'green star']);
+    for (const g of parsed.groups) expect(g.region).to.be.a('number'), expect(g.regionTerm).to.be.a('number'), expect(g.delta).to.equal(null);
   });
 
   it('eval on the toy fixture and on SugarCrepe files (a missing image is listed and skipped; --strict fails)', async () => {

@@ -21,7 +21,7 @@ export const explain = defineCommand<ConfigFlags & { image: string; text: string
     { name: 'text', type: 'string', required: true, placeholder: 'CAPTION', help: 'caption' },
     { name: 'out', type: 'string', required: true, placeholder: 'FILE.png', help: 'output PNG' },
     { name: 'config', type: 'string', default: 'abe', choices: ABE_CONFIGS, placeholder: 'NAME', help: `configuration whose parts are drawn (${ABE_CONFIGS.join(' or ')})` },
-    { name: 'json', type: 'boolean', help: 'also print the per-group numbers as JSON' },
+    { name: 'json', type: 'boolean', help: 'print only JSON on stdout: {scores, groups (Δ, chosen patches, region and its term), out}' },
     ...CONFIG_FLAGS.filter((x) => x.name !== 'configs'),
     THREADS_FLAG,
   ],
@@ -39,9 +39,14 @@ export const explain = defineCommand<ConfigFlags & { image: string; text: string
       checkCaptions([f.text], s.contextLength, { source: '--text', fromFlags: true }, io);
       const r = await explainPair(s.scorer, { key: f.image, path: f.image }, f.text, f.config);
       await r.raster.save(f.out);
-      const lines = r.groups.map((g) => `  ${g.words.padEnd(24)} Δ=${g.delta === null ? '   -  ' : (g.delta >= 0 ? '+' : '') + g.delta.toFixed(4)}  patches [${g.chosen.join(', ')}]`);
-      io.stdout.write(`${Object.entries(r.scores).map(([k, v]) => `${k} ${v.toFixed(3)}`).join('   ')}\n${lines.join('\n')}\nwrote ${f.out}\n`);
-      if (f.json) io.stdout.write(JSON.stringify({ scores: r.scores, groups: r.groups }, null, 2) + '\n');
+      if (f.json) {
+        io.stdout.write(JSON.stringify({ scores: r.scores, groups: r.groups, out: f.out }, null, 2) + '\n');
+      } else {
+        const lines = r.groups.map((g) => `  ${g.words.padEnd(24)} ` + (g.delta !== null
+          ? `Δ=${(g.delta >= 0 ? '+' : '') + g.delta.toFixed(4)}  patches [${g.chosen.join(', ')}]`
+          : g.region !== null ? `region ${g.region}  term ${(g.regionTerm! >= 0 ? '+' : '') + g.regionTerm!.toFixed(4)}  p·r ${g.regionSim!.toFixed(4)}` : 'no region'));
+        io.stdout.write(`${Object.entries(r.scores).map(([k, v]) => `${k} ${v.toFixed(3)}`).join('   ')}\n${lines.join('\n')}\nwrote ${f.out}\n`);
+      }
     } finally {
       s.dispose();
     }

@@ -31,15 +31,30 @@ describe('eval/plots (jimp only)', () => {
     expect(r.width).to.be.greaterThan(3 * 300);
     expect(r.height).to.be.greaterThan(2 * 220);
   });
-  it('heatmap: image, overlay and outline of the chosen patches', async () => {
-    const img = new Jimp({ width: 64, height: 64, color: 0x202020ff });
+  it('heatmap: the plain image first, then per group a brightness map that darkens but never tints (hue kept exactly), a black-and-white outline, numbered regions', async () => {
+    const RED = [220, 40, 40];
+    const img = new Jimp({ width: 64, height: 64, color: 0xdc2828ff });
     const r = await alignmentHeatmap({
-      title: 'a red cube', image: img as never, gridH: 8, gridW: 8,
+      title: 'a red cube', image: img as never, gridH: 8, gridW: 8, regions: [Uint8Array.from({ length: 64 }, (_, j) => (j >= 60 ? 1 : 0))],
       groups: [{ label: 'red cube', delta: 0.01, simP: Array.from({ length: 64 }, (_, j) => j), chosen: [0, 1] }],
     });
-    const c = await colours(await r.png());
-    expect(c.has([255, 40, 40])).to.equal(true);
-    expect(c.n).to.be.greaterThan(30);
+    const png = await r.png();
+    const c = await colours(png);
+    expect(c.has(RED), 'the plain panel and the highest patch keep the image colour').to.equal(true);
+    expect(c.has([0, 0, 0]) && c.has([255, 255, 255]), 'black and white outline').to.equal(true);
+    const im = await Jimp.read(png);
+    // Panel 1 starts at x = 16 + 224 + 16, y = 40 (no subtitle); cells are 28 px. Sample the centre of every cell
+    // that no outline or label touches: its colour is the image colour scaled toward black (same channel ratios).
+    let checked = 0;
+    for (let gy = 1; gy < 7; gy++) for (let gx = 1; gx < 7; gx++) {
+      const x = 256 + gx * 28 + 14, y = 40 + gy * 28 + 14;
+      const k = (y * im.bitmap.width + x) * 4, [R, G, B] = [im.bitmap.data[k], im.bitmap.data[k + 1], im.bitmap.data[k + 2]];
+      expect(R, `cell ${gx},${gy}`).to.be.greaterThan(0);
+      expect(Math.abs(G / R - 40 / 220), `cell ${gx},${gy} hue`).to.be.below(0.03);
+      expect(Math.abs(B / R - 40 / 220), `cell ${gx},${gy} hue`).to.be.below(0.03);
+      checked++;
+    }
+    expect(checked).to.equal(36);
   });
   it('helpers: viridis ends, nice ticks, ASCII fallbacks, stacking', () => {
     expect(viridis(0)).to.deep.equal([68, 1, 84]);
