@@ -4,23 +4,14 @@
   'use strict';
   var T = window.REPORT_ITEMS;
   var META = window.REPORT_META;
-  var PAGE = 50;
-  var byId = function (id) { return document.getElementById(id); };
+  var UI = window.ReportUI, byId = UI.byId, el = UI.el;
   var n = T.id.length;
   var others = T.configs.filter(function (c) { return c !== META.baseline; });
   var state = { kind: 'all', split: 'all', config: others[0] || META.baseline, outcome: 'all', sort: 'id', page: 0 };
 
-  function fill(sel, values) {
-    values.forEach(function (v) {
-      var o = document.createElement('option');
-      o.value = v;
-      o.textContent = v;
-      sel.appendChild(o);
-    });
-  }
-  fill(byId('f-kind'), ['all'].concat(T.kinds));
-  fill(byId('f-split'), ['all'].concat(T.splits));
-  fill(byId('f-config'), others.length ? others : [META.baseline]);
+  UI.fill(byId('f-kind'), ['all'].concat(T.kinds));
+  UI.fill(byId('f-split'), ['all'].concat(T.splits));
+  UI.fill(byId('f-config'), others.length ? others : [META.baseline]);
   byId('baseline-name').textContent = META.baseline;
 
   function right(cfg, i) { return T.right[cfg].charCodeAt(i) === 49; }
@@ -47,13 +38,6 @@
       out.sort(function (a, b) { return sign * (margin(state.config, a) - margin(state.config, b)) || a - b; });
     }
     return out;
-  }
-
-  function el(tag, attrs, text) {
-    var e = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (k) { e.setAttribute(k, attrs[k]); });
-    if (text !== undefined) e.textContent = text;
-    return e;
   }
 
   function scoresTable(i) {
@@ -104,27 +88,8 @@
     byId('overlay').showModal();
   }
 
-  function render() {
-    var sel = selected();
-    var pages = Math.max(1, Math.ceil(sel.length / PAGE));
-    state.page = Math.min(state.page, pages - 1);
-    var count = byId('count');
-    count.textContent = sel.length + ' of ' + n + ' items';
-    count.setAttribute('data-count', String(sel.length));
-    byId('page').textContent = 'page ' + (state.page + 1) + ' of ' + pages;
-    byId('prev').disabled = state.page === 0;
-    byId('next').disabled = state.page >= pages - 1;
-    var list = byId('items');
-    list.textContent = '';
-    sel.slice(state.page * PAGE, (state.page + 1) * PAGE).forEach(function (i) { list.appendChild(item(i)); });
-  }
-
-  [['f-kind', 'kind'], ['f-split', 'split'], ['f-config', 'config'], ['f-outcome', 'outcome'], ['f-sort', 'sort']].forEach(function (p) {
-    var s = byId(p[0]);
-    s.value = state[p[1]];
-    s.addEventListener('change', function () { state[p[1]] = s.value; state.page = 0; render(); });
+  UI.pagedList({
+    state: state, noun: 'items', total: function () { return n; }, selected: selected, row: item,
+    bindings: [['f-kind', 'kind'], ['f-split', 'split'], ['f-config', 'config'], ['f-outcome', 'outcome'], ['f-sort', 'sort']],
   });
-  byId('prev').addEventListener('click', function () { state.page--; render(); });
-  byId('next').addEventListener('click', function () { state.page++; render(); });
-  render();
 })();

@@ -3,22 +3,10 @@
 (function () {
   'use strict';
   var T = window.REPORT_ITEMS;
-  var PAGE = 50;
-  var byId = function (id) { return document.getElementById(id); };
+  var UI = window.ReportUI, byId = UI.byId, el = UI.el;
   var state = { dir: 'textToImage', config: T.configs[T.configs.length - 1], rank: 'all', sort: 'order', page: 0 };
-  T.configs.forEach(function (c) {
-    var o = document.createElement('option');
-    o.value = c;
-    o.textContent = c;
-    byId('f-config').appendChild(o);
-  });
+  UI.fill(byId('f-config'), T.configs);
 
-  function el(tag, attrs, text) {
-    var e = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (k) { e.setAttribute(k, attrs[k]); });
-    if (text !== undefined) e.textContent = text;
-    return e;
-  }
   function count() { return state.dir === 'textToImage' ? T.captions.length : T.images.length; }
   function rank(cfg, q) { return T.ranks[cfg][state.dir][q]; }
   function isTrue(q, cand) {
@@ -57,26 +45,8 @@
     return li;
   }
 
-  function render() {
-    var sel = selected();
-    var pages = Math.max(1, Math.ceil(sel.length / PAGE));
-    state.page = Math.min(state.page, pages - 1);
-    byId('count').textContent = sel.length + ' of ' + count() + ' queries';
-    byId('count').setAttribute('data-count', String(sel.length));
-    byId('page').textContent = 'page ' + (state.page + 1) + ' of ' + pages;
-    byId('prev').disabled = state.page === 0;
-    byId('next').disabled = state.page >= pages - 1;
-    var list = byId('items');
-    list.textContent = '';
-    sel.slice(state.page * PAGE, (state.page + 1) * PAGE).forEach(function (q) { list.appendChild(query(q)); });
-  }
-
-  [['f-dir', 'dir'], ['f-config', 'config'], ['f-rank', 'rank'], ['f-sort', 'sort']].forEach(function (p) {
-    var s = byId(p[0]);
-    s.value = state[p[1]];
-    s.addEventListener('change', function () { state[p[1]] = s.value; state.page = 0; render(); });
+  UI.pagedList({
+    state: state, noun: 'queries', total: count, selected: selected, row: query,
+    bindings: [['f-dir', 'dir'], ['f-config', 'config'], ['f-rank', 'rank'], ['f-sort', 'sort']],
   });
-  byId('prev').addEventListener('click', function () { state.page--; render(); });
-  byId('next').addEventListener('click', function () { state.page++; render(); });
-  render();
 })();

@@ -3,43 +3,13 @@
  * The header is a Python dict literal padded with spaces so that the data starts on a 64-byte boundary.
  */
 import { InputError } from '../errors';
+import { floatToHalf, halfToFloat } from '../weights/dtype';
 
 export type NpyDtype = 'float16' | 'float32';
 const DESCR: Record<NpyDtype, string> = { float16: '<f2', float32: '<f4' };
 
-/** IEEE 754 half precision from a float32, round to nearest even (as numpy's astype(float16)). */
-export function toHalf(v: number): number {
-  f32[0] = v;
-  const x = u32[0];
-  const sign = (x >>> 16) & 0x8000;
-  const exp = (x >>> 23) & 0xff;
-  let mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0); // inf / nan
-  const e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00; // overflow → inf
-  if (e <= 0) { // subnormal half (or zero)
-    if (e < -10) return sign;
-    mant |= 0x800000;
-    const shift = 14 - e;
-    let h = mant >>> shift;
-    const rem = mant & ((1 << shift) - 1), half = 1 << (shift - 1);
-    if (rem > half || (rem === half && (h & 1))) h++;
-    return sign | h;
-  }
-  let h = (e << 10) | (mant >>> 13);
-  const rem = mant & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && (h & 1))) h++; // may carry into the exponent: still correct
-  return sign | h;
-}
-
-export function fromHalf(h: number): number {
-  const s = h & 0x8000 ? -1 : 1, e = (h >>> 10) & 0x1f, m = h & 0x3ff;
-  if (e === 0) return s * m * 2 ** -24;
-  if (e === 0x1f) return m ? NaN : s * Infinity;
-  return s * (1 + m / 1024) * 2 ** (e - 15);
-}
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
+/** float32 ↔ IEEE half bits, round to nearest even (numpy's astype(float16)): the weight readers' conversions. */
+export { floatToHalf as toHalf, halfToFloat as fromHalf } from '../weights/dtype';
 
 /** The magic, version and header of a `.npy` file (`descr` as numpy writes it, e.g. '<f4'). */
 export function npyHeader(descr: string, shape: readonly number[]): Buffer {
@@ -63,7 +33,7 @@ export function npyBytes(data: Float32Array, shape: readonly number[], dtype: Np
     for (let i = 0; i < data.length; i++) body.writeFloatLE(data[i], i * 4);
   } else {
     body = Buffer.alloc(data.length * 2);
-    for (let i = 0; i < data.length; i++) body.writeUInt16LE(toHalf(data[i]), i * 2);
+    for (let i = 0; i < data.length; i++) body.writeUInt16LE(floatToHalf(data[i]), i * 2);
   }
   return Buffer.concat([npyHeader(DESCR[dtype], shape), body]);
 }
@@ -87,6 +57,6 @@ export function parseNpy(buf: Buffer, label: string): NpyArray {
   const off = start + hlen, width = dtype === 'float32' ? 4 : 2;
   if (buf.length !== off + count * width) throw new InputError(label, `.npy holds ${buf.length - off} data bytes, shape [${shape}] needs ${count * width}`);
   const data = new Float32Array(count);
-  for (let i = 0; i < count; i++) data[i] = dtype === 'float32' ? buf.readFloatLE(off + 4 * i) : fromHalf(buf.readUInt16LE(off + 2 * i));
+  for (let i = 0; i < count; i++) data[i] = dtype === 'float32' ? buf.readFloatLE(off + 4 * i) : halfToFloat(buf.readUInt16LE(off + 2 * i));
   return { data, shape, dtype };
 }

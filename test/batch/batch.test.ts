@@ -14,20 +14,11 @@ import type { ConfigName } from '../../src/abe/options';
 import { loadClip } from '../../src/clip/load';
 import type { ClipModel } from '../../src/clip/model';
 import { loadImages } from '../../src/image/loader';
-import { main } from '../../src/cli/main';
 import { parseNpy } from '../../src/batch/npy';
 import { makeSynthetic, Synthetic } from '../../tools/batch-synth';
+import { inProcess } from '../helpers/cli';
 
-interface Run { code: number; stdout: string; stderr: string }
-async function cli(args: string[]): Promise<Run> {
-  let stdout = '', stderr = '';
-  const io = {
-    stdout: { write: (s: string) => { stdout += s; return true; } } as unknown as NodeJS.WritableStream,
-    stderr: { write: (s: string) => { stderr += s; return true; } } as unknown as NodeJS.WritableStream,
-  };
-  const code = await main(args, io);
-  return { code, stdout, stderr };
-}
+const cli = inProcess;
 const jsonl = (f: string) => fs.readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
 const CONFIGS = ['clip', 'abe', 'abe+regions'];
 /** Scores are logits up to ~50: a shard scores its images in other chunks than one big call (other float32 sums). */

@@ -198,6 +198,7 @@ ${leftOut}
 <dialog id="overlay"><form method="dialog"><button aria-label="close">close</button></form><p id="overlay-caption"></p><img id="overlay-img" alt=""></dialog>
 ${data}
 <script>window.REPORT_META = ${scriptJson({ baseline: p.sum.baseline })};</script>
+<script>${asset('browser.js')}</script>
 <script>${asset('report.js')}</script>
 </body></html>
 `;

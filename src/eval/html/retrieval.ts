@@ -101,6 +101,7 @@ ${note}</header>
 <ol id="items" class="items"></ol>
 </section></main>
 ${script}
+<script>${asset('browser.js')}</script>
 <script>${asset('retrieval.js')}</script>
 </body></html>
 `;
