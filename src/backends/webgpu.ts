@@ -15,6 +15,7 @@
  * behind OpenGL ES, so software renderers are also recognised by name.
  */
 import { pathToFileURL } from 'url';
+import * as fs from 'fs';
 import * as tf from '@tensorflow/tfjs';
 
 export interface WebgpuDevice {
@@ -256,6 +257,11 @@ async function prepare(): Promise<WebgpuDevice> {
  *   adapter is found and `allowFallback` is false.
  */
 export async function prepareWebgpu(opts: { allowFallback: boolean }): Promise<WebgpuDevice> {
+  // Automatic selection on Linux without any GPU device node can only find a software adapter: say so without
+  // starting Dawn (which would print its own warnings on stderr on every command).
+  if (!opts.allowFallback && !prepared && process.platform === 'linux' && !gpuDeviceNode()) {
+    throw new Error('webgpu: no GPU device on this machine (no /dev/dri/renderD*, /dev/nvidia*, /dev/dxg); a software adapter is used only when forced (ABE_BACKEND=webgpu)');
+  }
   prepared ??= prepare();
   let d: WebgpuDevice;
   try {
@@ -269,6 +275,13 @@ export async function prepareWebgpu(opts: { allowFallback: boolean }): Promise<W
   }
   device = d;
   return d;
+}
+
+/** A GPU's device node on Linux: a DRM render node, NVIDIA's device files, or WSL's /dev/dxg. */
+function gpuDeviceNode(): boolean {
+  let dri: string[] = [];
+  try { dri = fs.readdirSync('/dev/dri'); } catch { /* no DRM devices */ }
+  return dri.some((n) => n.startsWith('renderD')) || fs.existsSync('/dev/nvidia0') || fs.existsSync('/dev/nvidiactl') || fs.existsSync('/dev/dxg');
 }
 
 /** The adapter of the last successful `prepareWebgpu`, or undefined. */

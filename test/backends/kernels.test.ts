@@ -141,8 +141,9 @@ for (const backend of PARITY_BACKENDS) {
         if (known === 'missing') {
           expect(error, 'listed as missing but ran').to.match(/not registered/);
         } else if (known === 'wrong') {
-          expect(error, error).to.equal(undefined);
-          expect(maxAbsDiff(got!, c.want()), 'listed as wrong but now correct: update KNOWN and the README').to.be.above(1e-3);
+          // A wrong kernel may also read out of bounds (wasm's gather with batchDims: "memory access out of
+          // bounds" on some heaps): wrong either way; what must not happen is a correct result.
+          if (error === undefined) expect(maxAbsDiff(got!, c.want()), 'listed as wrong but now correct: update KNOWN and the README').to.be.above(1e-3);
         } else {
           expect(error, error).to.equal(undefined);
           expect(maxAbsDiff(got!, c.want())).to.be.at.most(1e-5);
