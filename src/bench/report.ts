@@ -26,7 +26,8 @@ export interface ModelBench {
   textPool: EncodeResult[];
 }
 
-export interface BenchReport {
+/** Where and on what a bench ran, and the onnxruntime comparison: common to the full bench and `bench --peer`. */
+export interface BenchRun {
   quick: boolean;
   date: string;
   node: string;
@@ -38,9 +39,12 @@ export interface BenchReport {
   device: string;
   /** Ours against onnxruntime (2 threads) on the same function, interleaved in this run. */
   peer: PeerComparison;
-  simd: boolean | null;
-  /** Workers used for the all-cores figures. */
+  /** Full bench: workers used for the all-cores figures; `--peer`: the threads of our side. */
   threads: number;
+}
+
+export interface BenchReport extends BenchRun {
+  simd: boolean | null;
   /** The backend's own matMul rate (one core on wasm), same run. */
   matmulGflops1024: number;
   matmulGflops2048: number;
@@ -81,17 +85,8 @@ export interface BenchReport {
 }
 
 /** `bench --peer`: the onnxruntime comparison alone. */
-export interface PeerBenchReport {
-  quick: boolean;
-  date: string;
-  node: string;
-  cpus: number;
-  loadAverage: number;
-  backend: string;
-  device: string;
-  threads: number;
+export interface PeerBenchReport extends BenchRun {
   geometry: string;
-  peer: PeerComparison;
 }
 
 const f = (x: number, d = 1): string => (Number.isFinite(x) ? x.toFixed(d) : '—');

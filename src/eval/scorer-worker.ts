@@ -3,9 +3,13 @@ import { parentPort, workerData } from 'worker_threads';
 import { initBackend } from '../backend';
 import { loadClip } from '../clip/load';
 import { serializeError } from '../parallel/protocol';
+import { serveInOrder } from '../parallel/serve';
+import { quietCpuBanner } from '../tensor/quiet';
 import type { ScorerReply, ScorerRequest, ScorerWorkerInit } from './scorer-pool';
 import { ModelScorer } from './scoring';
 
+// Each worker has its own tfjs instance, and with it the cpu backend's Node.js banner.
+quietCpuBanner();
 const port = parentPort!;
 const post = (m: ScorerReply): void => port.postMessage(m);
 
@@ -28,22 +32,10 @@ async function main(): Promise<void> {
     post({ kind: 'init-failed', error: serializeError(e) });
     return;
   }
-  let chain = Promise.resolve();
-  port.on('message', (req: ScorerRequest) => {
-    chain = chain.then(async () => {
-      if (req.kind === 'close') {
-        dispose();
-        post({ kind: 'closed' });
-        port.close();
-        return;
-      }
-      try {
-        const r = await scorer.score(req.images, req.captions);
-        post({ kind: 'scored', id: req.id, scores: r.scores, failed: [...r.failed] });
-      } catch (e) {
-        post({ kind: 'failed', id: req.id, error: serializeError(e) });
-      }
-    });
+  serveInOrder<ScorerRequest>(port, () => dispose(), async (req) => {
+    if (req.kind === 'close') return;
+    const r = await scorer.score(req.images, req.captions);
+    post({ kind: 'scored', id: req.id, scores: r.scores, failed: [...r.failed] });
   });
 }
 

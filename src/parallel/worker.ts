@@ -9,6 +9,7 @@ import { quietCpuBanner } from '../tensor/quiet';
 import { createClip, disposeOutput, ClipModel } from '../clip/model';
 import type { Job, Reply, Request, WorkerInit } from './protocol';
 import { serializeError } from './protocol';
+import { serveInOrder } from './serve';
 
 // Each worker has its own tfjs instance, and with it the cpu backend's Node.js banner.
 quietCpuBanner();
@@ -55,23 +56,10 @@ async function main(): Promise<void> {
     post({ kind: 'init-failed', error: serializeError(e) });
     return;
   }
-  // One job at a time, in arrival order: the pool never sends a worker more than one.
-  let chain = Promise.resolve();
-  port.on('message', (req: Request) => {
-    chain = chain.then(async () => {
-      if (req.kind === 'close') {
-        model.dispose();
-        post({ kind: 'closed' });
-        port.close();
-        return;
-      }
-      try {
-        const r = await run(model, req);
-        post(r, transferable(r.embeds, r.tokens));
-      } catch (e) {
-        post({ kind: 'failed', id: req.id, error: serializeError(e) });
-      }
-    });
+  serveInOrder<Request>(port, () => model.dispose(), async (req) => {
+    if (req.kind === 'close') return;
+    const r = await run(model, req);
+    post(r, transferable(r.embeds, r.tokens));
   });
 }
 
