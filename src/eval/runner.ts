@@ -15,6 +15,8 @@ export interface ImageRef { key: string; path: string; crop?: Crop }
 export interface ChunkScorer {
   /** Configuration names, in report order (e.g. clip, abe, abe+regions). */
   configs: string[];
+  /** How many `score` calls may run at once (a pool's worker count; default 1). */
+  readonly concurrency?: number;
   /**
    * Scores of each image against its own captions: result[config][i][c] = S(images[i], captions[i][c]).
    * Images that cannot be decoded are reported through `failed` (key → message) instead of throwing.
@@ -39,7 +41,7 @@ export interface RunResult {
 }
 
 export interface RunOptions {
-  /** Images per scoring chunk (default 32). */
+  /** Images per scoring chunk (default 32; with a concurrent scorer, small enough for ≥ 4 chunks per worker). */
   chunk?: number;
   /** Missing or undecodable images are an error instead of being listed and skipped. */
   strict?: boolean;
@@ -82,20 +84,19 @@ export async function runPairs(ds: PairDataset, scorer: ChunkScorer, opts: RunOp
   if (missing.length && opts.strict) {
     throw new DatasetError(ds.source, `${missing.length} image file(s) missing (--strict), first: ${missing[0].file}`);
   }
-  const chunk = opts.chunk ?? 32;
+  const lanes = Math.max(1, Math.floor(scorer.concurrency ?? 1));
+  // Several chunks per worker, so that a worker that finishes early takes the next chunk instead of waiting.
+  const chunk = opts.chunk ?? (lanes > 1 ? Math.min(32, Math.max(4, Math.ceil(present.length / (4 * lanes)))) : 32);
   const totalItems = present.reduce((s, g) => s + g.items.length, 0);
   const progress = opts.progress === false ? undefined : new Progress(opts.label ?? 'scoring', totalItems, 'items', opts.progress ?? process.stderr);
   const scored: ItemScores[] = [];
-  const failed: RunResult['failed'] = [...tooLong];
-  for (let s = 0; s < present.length; s += chunk) {
-    const part = present.slice(s, s + chunk);
-    const captions = part.map((g) => [...new Set(g.items.flatMap((it) => [it.positive, it.negative]))]);
-    const { scores, failed: bad } = await scorer.score(part.map((g) => g.ref), captions);
+  const failedAt: { at: number; entry: RunResult['failed'][number] }[] = [];
+  const take = (first: number, part: typeof present, captions: string[][], scores: Record<string, number[][]>, bad: Map<string, string> | undefined): void => {
     part.forEach((g, i) => {
       const err = bad?.get(g.ref.key);
       if (err !== undefined) {
         if (opts.strict) throw new DatasetError(g.ref.path, `cannot be decoded (--strict): ${err}`);
-        failed.push({ file: g.ref.path, error: err, items: g.items.length });
+        failedAt.push({ at: first + i, entry: { file: g.ref.path, error: err, items: g.items.length } });
         return;
       }
       const col = new Map(captions[i].map((c, k) => [c, k]));
@@ -113,10 +114,32 @@ export async function runPairs(ds: PairDataset, scorer: ChunkScorer, opts: RunOp
       }
     });
     progress?.tick(part.reduce((n, g) => n + g.items.length, 0));
+  };
+  // Up to `lanes` chunks in flight; each result is taken as it arrives and the next chunk goes out at once.
+  type Flight = { first: number; part: typeof present; captions: string[][]; done: Promise<Flight>; result?: Awaited<ReturnType<ChunkScorer['score']>> };
+  const flying = new Set<Flight>();
+  let next = 0;
+  const launch = (): void => {
+    const first = next;
+    const part = present.slice(first, first + chunk);
+    next += part.length;
+    const captions = part.map((g) => [...new Set(g.items.flatMap((it) => [it.positive, it.negative]))]);
+    const f = { first, part, captions } as Flight;
+    f.done = scorer.score(part.map((g) => g.ref), captions).then((r) => { f.result = r; return f; });
+    f.done.catch(() => undefined); // awaited below; an error after another one stopped the run is not "unhandled"
+    flying.add(f);
+  };
+  while (next < present.length && flying.size < lanes) launch();
+  while (flying.size) {
+    const f = await Promise.race([...flying].map((x) => x.done));
+    flying.delete(f);
+    if (next < present.length) launch();
+    take(f.first, f.part, f.captions, f.result!.scores, f.result!.failed);
   }
   progress?.finish();
   // Report items in dataset order, whatever the chunking.
   const order = new Map(ds.items.map((it, k) => [it, k]));
   scored.sort((a, b) => order.get(a.item)! - order.get(b.item)!);
+  const failed = [...tooLong, ...failedAt.sort((a, b) => a.at - b.at).map((f) => f.entry)];
   return { configs: scorer.configs, scored, missing, failed, seconds: (Date.now() - t0) / 1000 };
 }

@@ -1,8 +1,9 @@
 /**
  * Every core for `eval`, `ablate` and `demo`: a pool of worker threads, each with its own backend, model and
- * ModelScorer, scoring a share of each chunk of images (decoding, encoding and ABE scoring all run in the
- * workers). Each image's scores depend only on that image and its captions, so the results equal one
- * scorer's (tested). Costs one model per worker in memory.
+ * ModelScorer (decoding, encoding and ABE scoring all run in the workers). Each `score` call goes whole to the
+ * next free worker, and runPairs keeps one call per worker in flight, so no worker waits for another's share.
+ * Each image's scores depend only on that image and its captions, so the results equal one scorer's (tested).
+ * Costs one model per worker in memory.
  */
 import type { Worker } from 'worker_threads';
 import type { AbeOptions } from '../abe/options';
@@ -35,9 +36,25 @@ interface Slot { worker: Worker; onReply?: (r: ScorerReply) => void; exitError?:
 export class ScorerPool implements ChunkScorer {
   private nextId = 1;
   private closed = false;
-  private constructor(private readonly slots: Slot[], readonly configs: string[], readonly options: Record<string, AbeOptions>, readonly backend: string) {}
+  private readonly idle: Slot[];
+  private readonly waiting: ((s: Slot) => void)[] = [];
+  private constructor(private readonly slots: Slot[], readonly configs: string[], readonly options: Record<string, AbeOptions>, readonly backend: string) {
+    this.idle = [...slots];
+  }
 
   get workers(): number { return this.slots.length; }
+  /** runPairs keeps this many chunks in flight: one per worker. */
+  get concurrency(): number { return this.slots.length; }
+
+  private acquire(): Promise<Slot> {
+    const s = this.idle.shift();
+    return s ? Promise.resolve(s) : new Promise((resolve) => this.waiting.push(resolve));
+  }
+  private release(s: Slot): void {
+    const next = this.waiting.shift();
+    if (next) next(s);
+    else this.idle.push(s);
+  }
 
   /** Start `workers` workers, each loading the model and its scorer. */
   static async create(init: ScorerWorkerInit, workers: number): Promise<ScorerPool> {
@@ -91,15 +108,16 @@ export class ScorerPool implements ChunkScorer {
     });
   }
 
-  /** Splits the images into one contiguous share per worker and joins the results in the callers' order. */
+  /** Scores the chunk on the next free worker (calls beyond the worker count wait for one). */
   async score(images: ImageRef[], captions: string[][]): Promise<{ scores: Record<string, number[][]>; failed: Map<string, string> }> {
     if (this.closed) throw new OptionsError('scorer', 'used after close()');
-    const n = this.slots.length, per = Math.ceil(images.length / n);
-    const parts = this.slots.map((s, i) => [s, i * per, Math.min(images.length, (i + 1) * per)] as const).filter(([, a, b]) => b > a);
-    const replies = await Promise.all(parts.map(([s, a, b]) => this.ask(s, images.slice(a, b), captions.slice(a, b))));
-    const scores: Record<string, number[][]> = {};
-    for (const cfg of this.configs) scores[cfg] = replies.flatMap((r) => r.scores[cfg]);
-    return { scores, failed: new Map(replies.flatMap((r) => r.failed)) };
+    const s = await this.acquire();
+    try {
+      const r = await this.ask(s, images, captions);
+      return { scores: r.scores, failed: new Map(r.failed) };
+    } finally {
+      this.release(s);
+    }
   }
 
   async close(): Promise<void> {

@@ -75,4 +75,32 @@ describe('eval/runner runPairs (fake scorer)', () => {
     expect(lines.every((l) => l.endsWith('\n') && !l.includes('\r'))).to.equal(true);
     expect(lines[lines.length - 1]).to.match(/^toy: 100%  12\/12 items .* in \d+:\d\d\n$/);
   });
+
+  it('a concurrent scorer (concurrency 3, chunks finishing out of order) keeps at most 3 calls in flight, gives the same items, scores, order and failure list as one at a time', async () => {
+    const serial = await runPairs(ds, fakeScorer({ failKey: '0002' }), { chunk: 1, progress: quiet });
+    const base = fakeScorer({ failKey: '0002' });
+    let inFlight = 0, most = 0, call = 0;
+    const delays = [30, 5, 15, 1];
+    const concurrent: ChunkScorer = {
+      configs: base.configs,
+      concurrency: 3,
+      async score(images, captions) {
+        inFlight++; most = Math.max(most, inFlight);
+        await new Promise((r) => setTimeout(r, delays[call++ % delays.length]));
+        inFlight--;
+        return base.score(images, captions);
+      },
+    };
+    const r = await runPairs(ds, concurrent, { chunk: 1, progress: quiet });
+    expect(most).to.equal(3);
+    expect(r.scored).to.deep.equal(serial.scored);
+    expect(r.failed).to.deep.equal(serial.failed);
+    expect(r.failed).to.have.length(1);
+  });
+
+  it('with a concurrent scorer and no chunk given, chunks are small enough for ≥ 4 per lane (4 images on 2 lanes: one chunk, at the minimum of 4)', async () => {
+    const s = Object.assign(fakeScorer(), { concurrency: 2 });
+    await runPairs(ds, s, { progress: quiet });
+    expect(s.calls.map((c) => c.length)).to.deep.equal([4]);
+  });
 });

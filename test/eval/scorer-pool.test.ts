@@ -36,7 +36,7 @@ describe('eval/ScorerPool (2 wasm workers vs one in-process ModelScorer on the t
     if (prev) await tf.setBackend(prev);
   });
 
-  it('runPairs over 2 workers (chunks of 5 images split 3 + 2) gives the same scores (≤ 1e-5·max(1,|s|)), items and order, and the same resolved options', async () => {
+  it('runPairs over 2 workers (chunks of 5 images, each whole on whichever worker is free) gives the same scores (≤ 1e-5·max(1,|s|)), items and order, and the same resolved options', async () => {
     const ds = loadDataset('toy', { data: bundledBenchmark(), limit: 24 });
     const local = new ModelScorer(model, { configs: CONFIGS });
     const ref = await runPairs(ds, local, { chunk: 5, progress: quiet });
