@@ -152,10 +152,24 @@ export interface OpenScorer {
 }
 
 /**
- * A chunk scorer on `threads` workers (ScorerPool) for runPairs, or null for one thread. The workers use the
- * backend this thread chose.
+ * How many model workers a scoring command starts for `threads` cores: one per core on a CPU backend, none on a
+ * GPU (a worker per core would put one model and one device context per core on the same GPU; the device does
+ * the parallel work in-process). 1 = the in-process scorer.
+ */
+export function modelWorkers(threads: number, device: { gpu: boolean } | undefined): number {
+  return device?.gpu ? 1 : Math.max(1, threads);
+}
+
+/**
+ * A chunk scorer on `threads` workers (ScorerPool) for runPairs, or null for the in-process scorer (one thread,
+ * or a GPU backend: modelWorkers). The workers use the backend this thread chose.
  */
 export async function openChunkScorer(weights: string, configs: ScorerConfig[], cacheDir: string | undefined, modelId: string | undefined, threads: number, io: { stderr: NodeJS.WritableStream }): Promise<ScorerPool | null> {
+  const info = backendInfo();
+  if (threads > 1 && modelWorkers(threads, info?.device) === 1) {
+    io.stderr.write(`${info!.name} runs on a GPU: scoring in-process on the device (no model worker per core)\n`);
+  }
+  threads = modelWorkers(threads, info?.device);
   if (threads <= 1) return null;
   const t0 = Date.now();
   const pool = await ScorerPool.create({ weights, configs, cacheDir, modelId, backend: backendInfo()?.name }, threads);

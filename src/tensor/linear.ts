@@ -23,7 +23,7 @@ export function defaultWeightLayout(backend = tf.getBackend()): WeightLayout {
  * `MatMul` op, src/tensor/tensorflow.ts) and one add issue 5 fewer ops per layer (measured in the bench).
  */
 function biased(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D): tf.Tensor2D {
-  return tf.getBackend() === 'tensorflow' ? tf.add(tf.matMul(x, w), b) : tf.fused.matMul({ a: x, b: w, bias: b });
+  return tf.getBackend() === 'tensorflow' ? tf.add<tf.Tensor2D>(tf.matMul(x, w), b) : (tf.fused.matMul({ a: x, b: w, bias: b }) as tf.Tensor2D);
 }
 
 /**
