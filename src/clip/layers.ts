@@ -68,12 +68,21 @@ export class LayerNorm {
   }
 }
 
-/** The towers' output head: LayerNorm, then a projection [W,E], on every token: [n,T,W] → [n,T,E]. */
-export function normProject(ln: LayerNorm, proj: tf.Tensor2D, h: tf.Tensor3D): tf.Tensor3D {
+/**
+ * The towers' output head: LayerNorm, then a projection [W,E], on every token: [n,T,W] → [n,T,E]. `at`: the
+ * head's hook points (src/clip/hooks.ts `HEAD_POINTS`), run on the LayerNorm output and on the projection.
+ */
+export function normProject(
+  ln: LayerNorm,
+  proj: tf.Tensor2D,
+  h: tf.Tensor3D,
+  at?: (part: 'ln' | 'proj', x: tf.Tensor3D) => tf.Tensor3D,
+): tf.Tensor3D {
   return tf.tidy(() => {
     const [n, T, W] = h.shape;
-    const y = tf.matMul(tf.reshape(ln.apply(h), [n * T, W]), proj);
-    return tf.reshape(y, [n, T, proj.shape[1]]) as tf.Tensor3D;
+    const normed = at ? at('ln', ln.apply(h)) : ln.apply(h);
+    const y = tf.reshape(tf.matMul(tf.reshape(normed, [n * T, W]), proj), [n, T, proj.shape[1]]) as tf.Tensor3D;
+    return at ? at('proj', y) : y;
   });
 }
 

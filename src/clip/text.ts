@@ -65,9 +65,9 @@ export class TextTransformer {
     });
   }
 
-  /** ln_final then @text_projection on every token: [m,L,W] → [m,L,E]. */
-  head(h: tf.Tensor3D): tf.Tensor3D {
-    return normProject(this.lnFinal, this.projection, h);
+  /** ln_final then @text_projection on every token: [m,L,W] → [m,L,E]; hook points `ln_final`, `proj`. */
+  head(h: tf.Tensor3D, points?: HookRunner): tf.Tensor3D {
+    return normProject(this.lnFinal, this.projection, h, points && ((part, x) => points.head(part, x)));
   }
 
   /**

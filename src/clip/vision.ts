@@ -57,9 +57,9 @@ export class VisionTransformer {
     });
   }
 
-  /** ln_post then @proj on every token of any hidden state: [n,T,W] → [n,T,E]. */
-  head(h: tf.Tensor3D): tf.Tensor3D {
-    return normProject(this.lnPost, this.proj, h);
+  /** ln_post then @proj on every token of any hidden state: [n,T,W] → [n,T,E]; hook points `ln_post`, `proj`. */
+  head(h: tf.Tensor3D, points?: HookRunner): tf.Tensor3D {
+    return normProject(this.lnPost, this.proj, h, points && ((part, x) => points.head(part, x)));
   }
 
   /**
