@@ -22,6 +22,11 @@ export class WeightStore {
     return t;
   }
 
+  /** A new store over the same weights and layout, whose tensors are freed on their own (`tf.dispose(store.owned)`). */
+  fork(): WeightStore {
+    return new WeightStore(this.weights, this.layout);
+  }
+
   raw(name: string): RawTensor {
     const t = this.weights.get(name);
     if (!t) throw new Error(`internal: weight '${name}' not prepared`);

@@ -16,6 +16,7 @@ import { WeightStore } from './layers';
 import { eotPositions, TextTransformer } from './text';
 import { tokenizeForModel } from './tokenize';
 import type { EncodeOptions, EncoderName, EncoderOutput, TextEncodeOptions } from './types';
+import type { BlockResidency } from './transformer';
 import { VisionTransformer } from './vision';
 
 export interface LogitsOutput {
@@ -139,6 +140,13 @@ export interface ModelOptions {
   weightLayout?: WeightLayout;
   /** Image normalisation of this model when not CLIP's (open_clip models may state their own). */
   normalisation?: { mean?: Triple; std?: Triple };
+  /**
+   * `streamed`: only the embeddings and heads stay on the backend; each block's weights are uploaded just before
+   * it runs and freed after, so the backend never holds more than one block of weights (plus the ends), at the
+   * cost of an upload per block and chunk. For checking checkpoints whose float32 form would not fit
+   * (`convertCheckpoint`'s verification); `weights` must stay readable for the model's life. Default `resident`.
+   */
+  blocks?: BlockResidency;
 }
 
 export class ClipModel {
@@ -157,6 +165,9 @@ export class ClipModel {
     const layout = opts.weightLayout ?? defaultWeightLayout();
     if (!WEIGHT_LAYOUTS.includes(layout))
       throw new OptionsError('weightLayout', `expected one of ${WEIGHT_LAYOUTS.join(', ')}, got ${JSON.stringify(layout)}`);
+    const residency = opts.blocks ?? 'resident';
+    if (residency !== 'resident' && residency !== 'streamed')
+      throw new OptionsError('blocks', `expected 'resident' or 'streamed', got ${JSON.stringify(residency)}`);
     const problems = configProblems(config);
     if (problems.length) throw new WeightsFormatError(source, `bad config: ${problems.join('; ')}`);
     const bad: string[] = [];
@@ -186,8 +197,8 @@ export class ClipModel {
     this.weightLayout = layout;
     this.store = new WeightStore(weights, layout);
     try {
-      this.vision = new VisionTransformer(this.store, config.vision);
-      this.text = new TextTransformer(this.store, config.text);
+      this.vision = new VisionTransformer(this.store, config.vision, residency);
+      this.text = new TextTransformer(this.store, config.text, residency);
     } catch (e) {
       tf.dispose(this.store.owned);
       throw e;
