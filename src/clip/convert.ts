@@ -12,6 +12,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { OptionsError } from '../errors';
 import { forceGc } from '../gc';
+import { hashFileInto } from '../io/content-hash';
 import { openCheckpoint } from '../weights/checkpoint';
 import type { ClipConfig } from '../config/clip';
 import {
@@ -121,20 +122,7 @@ function collectGarbage(): void {
 
 function sha256Files(files: string[], onBytes: (n: number) => void): string {
   const h = crypto.createHash('sha256');
-  const buf = Buffer.allocUnsafe(4 * 1024 * 1024);
-  for (const f of files) {
-    const fd = fs.openSync(f, 'r');
-    try {
-      for (;;) {
-        const n = fs.readSync(fd, buf, 0, buf.length, null);
-        if (n <= 0) break;
-        h.update(buf.subarray(0, n));
-        onBytes(n);
-      }
-    } finally {
-      fs.closeSync(fd);
-    }
-  }
+  for (const f of files) hashFileInto(h, f, onBytes);
   return h.digest('hex');
 }
 

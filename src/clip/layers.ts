@@ -319,30 +319,7 @@ export class ResidualBlock {
   get headDim(): number {
     return this.attn.headDim;
   }
-  get wq(): tf.Tensor2D {
-    return this.attn.wq;
-  }
-  get wk(): tf.Tensor2D {
-    return this.attn.wk;
-  }
-  get wv(): tf.Tensor2D {
-    return this.attn.wv;
-  }
-  get wo(): tf.Tensor2D {
-    return this.attn.wo;
-  }
-  get bq(): tf.Tensor1D {
-    return this.attn.bq;
-  }
-  get bk(): tf.Tensor1D {
-    return this.attn.bk;
-  }
-  get bv(): tf.Tensor1D {
-    return this.attn.bv;
-  }
-  get bo(): tf.Tensor1D {
-    return this.attn.bo;
-  }
+  // The per-projection weights ([in,out] wq…wo, biases bq…bo) are the attention's: `block.attn.wq`.
 
   /** x [n,T,W] → [n,T,W]. `tap`: this block's hook points (src/clip/hooks.ts), or none for the plain path. */
   apply(x: tf.Tensor3D, mask: tf.Tensor2D | tf.Tensor3D | null, tap?: Tap): tf.Tensor3D {
