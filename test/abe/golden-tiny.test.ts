@@ -7,7 +7,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 import { AbeScorer, imagePass, prepareCaptions, refine } from '../../src/abe';
-import type { AbeOptions } from '../../src/abe';
 import type { ClipModel } from '../../src/clip/model';
 import { expectClose } from '../helpers/close';
 import { AbeGolden } from './golden';
@@ -28,23 +27,16 @@ describe('abe: refine and patches meet the PyTorch ABE goldens on the tiny model
     g.close();
   });
 
-  const optionsOf = (mode: string): Partial<AbeOptions> => {
-    const m = g.mode(mode);
-    return {
-      refine: m.refine, gamma: m.gamma ?? 0.5, refineLayer: m.refineLayer ?? 1, locate: m.locate, topK: m.topK,
-      fuse: m.fuse, lambda: m.lambda, patchFeatures: m.patchFeatures, patchLayer: m.patchLayer_index, template: m.template,
-    };
-  };
-  const captions = () => g.captions.map((text, m) => ({
-    text,
-    groups: g.groups.filter((x) => x.caption === m).map((x) => ({ attributes: x.attrs, object: x.object })),
-  }));
-
   it('patches: tokens@1, tokens@2 (m8, m1), value (m9), selfself (m10) and g_I within 2e-5 of PyTorch, from one image pass; no tensors left', async () => {
     const before = tf.memory().numTensors;
     const out = await imagePass(model, pixels, ['tokens@1', 'tokens@2', 'value', 'selfself'], 8);
     expectClose(out.embeds.dataSync(), g.data('g_I'), 2e-5, 'g_I', false);
-    for (const [key, mode] of [['tokens@1', 'm8'], ['tokens@2', 'm1'], ['value', 'm9'], ['selfself', 'm10']]) {
+    for (const [key, mode] of [
+      ['tokens@1', 'm8'],
+      ['tokens@2', 'm1'],
+      ['value', 'm9'],
+      ['selfself', 'm10'],
+    ]) {
       expect(out.patches.get(key)!.shape).to.deep.equal([8, 16, 64]);
       expectClose(out.patches.get(key)!.dataSync(), g.data(g.patchesName(mode)), 2e-5, `${key} (${mode})`, false);
     }
@@ -52,26 +44,26 @@ describe('abe: refine and patches meet the PyTorch ABE goldens on the tiny model
     expect(tf.memory().numTensors).to.equal(before);
   });
 
-  for (const [mode, what] of [['m1', 'isolated'], ['m6', 'contextual, γ 0.5 at text hidden index 1'], ['m7', 'none (γ 0)']]) {
+  for (const [mode, what] of [
+    ['m1', 'isolated'],
+    ['m6', 'contextual, γ 0.5 at text hidden index 1'],
+    ['m7', 'none (γ 0)'],
+  ]) {
     it(`refine ${what} (${mode}): p and o of all 10 groups within 2e-5 of PyTorch; groups placed by word matching`, async () => {
-      const scorer = new AbeScorer(model, optionsOf(mode));
-      const po = await refine(model, prepareCaptions(captions(), 77), scorer.options, 1, new Map());
+      const scorer = new AbeScorer(model, g.options(mode));
+      const po = await refine(model, prepareCaptions(g.captionInputs(), 77), scorer.options, 1, new Map());
       expectClose(po.p, g.data(`${mode}/p`), 2e-5, 'p', false);
       expectClose(po.o, g.data(`${mode}/o`), 2e-5, 'o', false);
     });
   }
 
-  for (const mode of ['m6', 'm10']) { // contextual refine; selfself patches (the stages alone: above; align/fuse: align.test.ts)
+  for (const mode of ['m6', 'm10']) {
+    // contextual refine; selfself patches (the stages alone: above; align/fuse: align.test.ts)
     it(`${mode} end to end through AbeScorer: clip/abe within 5e-4, l_p/l_o/delta within 2e-5, R exact`, async () => {
       const before = tf.memory().numTensors;
-      const scorer = new AbeScorer(model, optionsOf(mode));
-      const res = await scorer.scoreMatrix(pixels, captions(), { parts: true });
-      expectClose(res.clip, g.data(`${mode}/clip`), 5e-4, 'clip', false);
-      expectClose(res.abe, g.data(`${mode}/abe`), 5e-4, 'abe', false);
-      expectClose(res.parts!.lp!, g.data(`${mode}/l_p`), 2e-5, 'l_p', false);
-      expectClose(res.parts!.lo!, g.data(`${mode}/l_o`), 2e-5, 'l_o', false);
-      expectClose(res.parts!.delta!, g.data(`${mode}/delta`), 2e-5, 'delta', false);
-      expect(Array.from(res.parts!.R!)).to.deep.equal(Array.from(g.data(`${mode}/R`)));
+      const scorer = new AbeScorer(model, g.options(mode));
+      const res = await scorer.scoreMatrix(pixels, g.captionInputs(), { parts: true });
+      g.expectScores(mode, res);
       expect(tf.memory().numTensors).to.equal(before);
     });
   }

@@ -43,6 +43,13 @@ describe('clip/hooks: the micro model against an independent plain-JS forward (c
     ref = loadRef(MICRO, 'openai.safetensors');
   });
   after(() => ref.model.dispose());
+  /** micro's golden pixels and ids as tensors (the caller disposes), after the model made its lazy causal mask. */
+  const goldenInputs = async () => {
+    const px = goldenTensor(ref.golden, 'pixel_values') as tf.Tensor4D;
+    const ids = goldenTensor(ref.golden, 'input_ids') as tf.Tensor2D;
+    disposeOutput(await ref.model.encodeTexts(ids)); // the causal mask is kept with the model
+    return { m: ref.model, c: ref.model.config, px, ids };
+  };
 
   it("the plain-JS forward itself meets micro's PyTorch image and text embeds (max abs err ≤ 1e-4·max(1,max|ref|))", () => {
     const c = ref.model.config;
@@ -61,11 +68,7 @@ describe('clip/hooks: the micro model against an independent plain-JS forward (c
   for (const backend of PARITY_BACKENDS) {
     it(`${backend}: attention probs of every vision block and zeroing a text head (attn.z) match the plain-JS forward (≤ 1e-4), in chunks of 2`, async () => {
       await withBackend(backend, async () => {
-        const m = ref.model,
-          c = m.config;
-        const px = goldenTensor(ref.golden, 'pixel_values') as tf.Tensor4D;
-        const ids = goldenTensor(ref.golden, 'input_ids') as tf.Tensor2D;
-        disposeOutput(await m.encodeTexts(ids)); // the model's lazy causal mask, kept with the model
+        const { m, c, px, ids } = await goldenInputs();
         const before = tf.memory().numTensors;
         const img = await m.encodeImages(px, { batchSize: 2, outputAttentions: true });
         const R = c.vision.resolution;
@@ -166,11 +169,7 @@ describe('clip/hooks: the micro model against an independent plain-JS forward (c
   });
 
   it("head points: proj = micro's PyTorch image_tokens / text_tokens (≤ 1e-4·max(1,|ref|)); ln_post, ln_final, proj = a float64 plain-JS head on the captured last hidden state (≤ 1e-5)", async () => {
-    const m = ref.model,
-      c = m.config;
-    const px = goldenTensor(ref.golden, 'pixel_values') as tf.Tensor4D;
-    const ids = goldenTensor(ref.golden, 'input_ids') as tf.Tensor2D;
-    disposeOutput(await m.encodeTexts(ids)); // the model's lazy causal mask, kept with the model
+    const { m, c, px, ids } = await goldenInputs();
     const before = tf.memory().numTensors;
     for (const [encoder, ln, golden] of [
       ['image', 'ln_post', 'image_tokens'],
@@ -193,10 +192,7 @@ describe('clip/hooks: the micro model against an independent plain-JS forward (c
   });
 
   it('head edits change the embeds as predicted: ln_post + δ on every token → image embeds + δ·proj (plain JS, ≤ 1e-4); proj × 2 → text embeds × 2 (≤ 1e-5)', async () => {
-    const m = ref.model,
-      c = m.config;
-    const px = goldenTensor(ref.golden, 'pixel_values') as tf.Tensor4D;
-    const ids = goldenTensor(ref.golden, 'input_ids') as tf.Tensor2D;
+    const { m, c, px, ids } = await goldenInputs();
     const before = tf.memory().numTensors;
     const W = c.vision.width,
       E = c.embedDim;
