@@ -8,6 +8,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { resolveModelPath } from '../clip/load';
 import { InputError } from '../errors';
+import { hashFileInto } from '../io/content-hash';
 import { packageRoot } from '../package-root';
 import { createExclusive } from './atomic';
 
@@ -43,20 +44,6 @@ export function codeVersion(): string {
   return `abe-clip ${version} batch-format ${BATCH_FORMAT_VERSION}`;
 }
 
-function hashFile(h: crypto.Hash, file: string): void {
-  const fd = fs.openSync(file, 'r');
-  const buf = Buffer.alloc(1 << 20);
-  try {
-    for (;;) {
-      const n = fs.readSync(fd, buf, 0, buf.length, null);
-      if (n <= 0) break;
-      h.update(buf.subarray(0, n));
-    }
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
 /** The model's content identity: the converted manifest's source sha256 when present, else a hash of its files. */
 export function modelIdentity(weights: string): ModelIdentity {
   const p = resolveModelPath(weights);
@@ -71,7 +58,7 @@ export function modelIdentity(weights: string): ModelIdentity {
   const files = st.isDirectory()
     ? fs.readdirSync(p).filter((f) => /\.(json|bin|safetensors|pt|pth)$/.test(f)).sort().map((f) => path.join(p, f))
     : [p];
-  for (const f of files) { h.update(path.basename(f) + '\0'); hashFile(h, f); }
+  for (const f of files) { h.update(path.basename(f) + '\0'); hashFileInto(h, f); }
   return { name: weights, sha256: h.digest('hex'), hashOf: 'weight files' };
 }
 

@@ -2,8 +2,8 @@
  * `convertCheckpoint(input, {out})`: any supported checkpoint → our converted folder (model.json + shards),
  * then a verification: the written folder re-loaded and run on a fixed input against the input checkpoint.
  *
- * Memory: tensors are written and dropped one at a time, and the verification runs each side block by block
- * (one block's weights on the backend at a time), one side after the other. Output: written into a temp folder
+ * Memory: tensors are written and dropped one at a time, and the verification runs each side through the model
+ * with its blocks streamed (one block's weights on the backend at a time), one side after the other. Output: written into a temp folder
  * beside `out` and renamed at the end, so a failure leaves nothing (and nothing is ever written elsewhere).
  */
 import * as crypto from 'crypto';
@@ -12,21 +12,18 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { OptionsError } from '../errors';
 import { forceGc } from '../gc';
+import { hashFileInto } from '../io/content-hash';
 import { openCheckpoint } from '../weights/checkpoint';
-import type { ClipConfig, TowerConfig } from '../config/clip';
+import type { ClipConfig } from '../config/clip';
 import {
   abandonConverting, cleanStalePartials, DEFAULT_SHARD_BYTES, finishConverting, markConverting, readManifest, StorageDtype, writeConverted,
 } from '../weights/converted';
 import { familyOf } from '../weights/family';
 import { numel } from '../weights/types';
-import { defaultWeightLayout, WeightLayout } from '../tensor/linear';
-import { TEXT_BLOCK_PREFIX, VISION_BLOCK_PREFIX } from '../weights/names';
-import { checkIds } from './inputs';
-import { ResidualBlock, WeightStore } from './layers';
+import { defaultWeightLayout } from '../tensor/linear';
 import { OpenedWeights, openWeights, resolveModelPath } from './load';
-import { clsToken, logitsFromEmbeds, pooledHead, tokensAt } from './model';
-import { eotPositions, TextTransformer } from './text';
-import { VisionTransformer } from './vision';
+import { ClipModel, disposeOutput, logitsFromEmbeds } from './model';
+import type { EncoderOutput, Hooks } from './types';
 
 export interface ConvertProgress {
   stage: 'hash' | 'read' | 'write' | 'verify' | 'done';
@@ -125,20 +122,7 @@ function collectGarbage(): void {
 
 function sha256Files(files: string[], onBytes: (n: number) => void): string {
   const h = crypto.createHash('sha256');
-  const buf = Buffer.allocUnsafe(4 * 1024 * 1024);
-  for (const f of files) {
-    const fd = fs.openSync(f, 'r');
-    try {
-      for (;;) {
-        const n = fs.readSync(fd, buf, 0, buf.length, null);
-        if (n <= 0) break;
-        h.update(buf.subarray(0, n));
-        onBytes(n);
-      }
-    } finally {
-      fs.closeSync(fd);
-    }
-  }
+  for (const f of files) hashFileInto(h, f, onBytes);
   return h.digest('hex');
 }
 
@@ -161,83 +145,36 @@ export function fixedInput(c: ClipConfig): { pixels: tf.Tensor4D; ids: number[][
   return { pixels: tf.tensor4d(px, [2, 3, R, R]), ids: [row(6, 1), row(4, 2)] };
 }
 
-/** The fixed input's hidden states through blocks `prefix`0…`layers`−1, each uploaded just before it runs and freed after. */
-function throughBlocks(
-  w: OpenedWeights,
-  layout: WeightLayout,
-  h: tf.Tensor3D,
-  prefix: string,
-  tower: TowerConfig,
-  mask: tf.Tensor2D | null,
-): tf.Tensor3D {
-  let x = h;
-  for (let i = 0; i < tower.layers; i++) {
-    const ws = new WeightStore(w.weights, layout);
-    try {
-      const y = ResidualBlock.load(ws, `${prefix}${i}`, tower).apply(x, mask);
-      if (x !== h) x.dispose();
-      x = y;
-    } finally {
-      tf.dispose(ws.owned);
-    }
-  }
-  return x;
-}
-
 /**
- * Image embeds, text embeds and logits of the fixed input, computed with the model's own layers but with the
- * weights on the backend one block at a time (plus the embeddings and heads): the float32 model alone is twice a
- * float16 checkpoint, so building it whole could not verify such a file within the memory bound. Exported for
- * the test that holds it equal to a whole ClipModel.
+ * Image embeds, text embeds and logits of the fixed input, run by the model's own encoders with its blocks
+ * streamed (ModelOptions `blocks: 'streamed'`): the weights are on the backend one block at a time (plus the
+ * embeddings and heads), because the float32 model alone is twice a float16 checkpoint and building it whole
+ * could not verify such a file within the memory bound. `hooks` (tests) see both encoders' activations, e.g. to
+ * measure the backend's memory while a block runs.
  */
-export function verificationOutputs(w: OpenedWeights): Float32Array[] {
-  const c = w.config;
-  const layout = defaultWeightLayout();
-  const ends = new WeightStore(w.weights, layout); // embeddings, ln_pre/post, ln_final, projections
-  const made: tf.Tensor[] = [];
-  const keep = <T extends tf.Tensor>(t: T): T => {
-    made.push(t);
-    return t;
-  };
+export async function verificationOutputs(w: OpenedWeights, hooks?: Hooks): Promise<Float32Array[]> {
+  const model = new ClipModel(w.config, w.weights, w.label, { weightLayout: defaultWeightLayout(), blocks: 'streamed' });
+  const { pixels, ids } = fixedInput(w.config);
+  let img: EncoderOutput | undefined, txt: EncoderOutput | undefined;
   try {
-    const { pixels, ids } = fixedInput(c);
-    keep(pixels);
-    const vision = new VisionTransformer(ends, { ...c.vision, layers: 0 });
-    const text = new TextTransformer(ends, { ...c.text, layers: 0 });
-    const h0 = keep(vision.embed(pixels));
-    const hv = keep(throughBlocks(w, layout, h0, VISION_BLOCK_PREFIX, c.vision, null));
-    // Pooled after the head on every token, as encodeImages/encodeTexts do by default.
-    const pool = (last: tf.Tensor3D, head: (h: tf.Tensor3D) => tf.Tensor3D, at: (all: tf.Tensor3D) => tf.Tensor): tf.Tensor2D =>
-      keep(tf.tidy(() => pooledHead(last, head, true, at).embeds));
-    const img = pool(hv, (h) => vision.head(h), clsToken);
-    const host = checkIds(ids, c.text.vocabSize, c.text.contextLength);
-    const idt = keep(tf.tensor2d(host.data, [host.rows, host.L], 'int32'));
-    const t0 = keep(text.embed(idt));
-    const ht = keep(throughBlocks(w, layout, t0, TEXT_BLOCK_PREFIX, c.text, text.causalMask(host.L)));
-    const eot = keep(
-      tf.tensor1d(
-        eotPositions(host.data, host.rows, host.L).map((p, r) => r * host.L + p),
-        'int32',
-      ),
-    );
-    const txt = pool(
-      ht,
-      (h) => text.head(h),
-      (all) => tokensAt(all, eot),
-    );
+    img = await model.encodeImages(pixels, { tokens: true, hooks });
+    txt = await model.encodeTexts(ids, { tokens: true, hooks });
     // The reference's logits, from the embeds (model.logits would run both towers again).
-    const logits = keep(logitsFromEmbeds(img, txt, Math.exp(w.weights.get('logit_scale')!.data[0])));
-    return [img, txt, logits].map((t) => Float32Array.from(t.dataSync() as Float32Array));
+    const logits = logitsFromEmbeds(img.embeds, txt.embeds, model.logitScale);
+    const out = [img.embeds, txt.embeds, logits].map((t) => Float32Array.from(t.dataSync() as Float32Array));
+    logits.dispose();
+    return out;
   } finally {
-    tf.dispose(made);
-    tf.dispose(ends.owned);
+    pixels.dispose();
+    for (const o of [img, txt]) if (o) disposeOutput(o);
+    model.dispose();
   }
 }
 
 async function runFixed(w: OpenedWeights, onStep: () => void): Promise<Float32Array[]> {
   try {
     onStep();
-    const out = verificationOutputs(w);
+    const out = await verificationOutputs(w);
     onStep();
     return out;
   } finally {

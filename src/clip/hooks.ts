@@ -15,8 +15,11 @@
  *   blocks.{i}.mlp.hidden    [n,T,M]   the MLP's activation output (M = mlpWidth)
  *   blocks.{i}.mlp.out       [n,T,W]   the MLP's output (c_proj)
  *   blocks.{i}.resid.post    [n,T,W]   resid.mid + mlp.out (= hidden state i+1)
+ *   ln_post | ln_final       [n,T,W]   the output head's LayerNorm (vision ln_post, text ln_final) on every token
+ *   proj                     [n,T,E]   the head's projection of every token (E = embedDim); embeds are its pooled rows
  *
- * n = rows of the chunk being run (see HookPointInfo), T tokens, W width, H heads, D = W/H.
+ * n = rows of the chunk being run (see HookPointInfo), T tokens, W width, H heads, D = W/H. The head points see
+ * every token even with `tokens: false` (hooking them makes the encoder run the head on every token).
  */
 import * as tf from '@tensorflow/tfjs';
 import { InputError, OptionsError } from '../errors';
@@ -41,14 +44,20 @@ export const BLOCK_POINTS = [
 ] as const;
 export type BlockPoint = (typeof BLOCK_POINTS)[number];
 
-/** Points outside the blocks, per tower. */
+/** Points before the blocks, per tower. */
 export const TOWER_POINTS: Record<EncoderName, readonly string[]> = { image: ['embed', 'ln_pre'], text: ['embed'] };
+
+/** Points of the output head after the blocks, per tower: its LayerNorm, then its projection. */
+export const HEAD_POINTS: Record<EncoderName, readonly [ln: string, proj: string]> = {
+  image: ['ln_post', 'proj'],
+  text: ['ln_final', 'proj'],
+};
 
 /** Every hook point name of a tower with `layers` blocks, in the order they are reached. */
 export function hookPointNames(encoder: EncoderName, layers: number): string[] {
   const out = [...TOWER_POINTS[encoder]];
   for (let i = 0; i < layers; i++) for (const p of BLOCK_POINTS) out.push(`blocks.${i}.${p}`);
-  return out;
+  return [...out, ...HEAD_POINTS[encoder]];
 }
 
 /** A name or glob (`*` = any run of characters but '.', `**` = any run) → an anchored RegExp. */
@@ -155,6 +164,16 @@ export class HookRunner {
     const list = this.captured.get(name);
     if (list) list.push(tf.keep(y.clone()));
     return y;
+  }
+
+  /** Whether a head point is hooked or captured (the encoder then runs the head on every token). */
+  get wantsHead(): boolean {
+    return HEAD_POINTS[this.encoder].some((p) => this.wants(p));
+  }
+
+  /** The head's view: `head('ln' | 'proj', x)` runs that head point of this tower. */
+  head<T extends tf.Tensor>(part: 'ln' | 'proj', x: T): T {
+    return this.at(HEAD_POINTS[this.encoder][part === 'ln' ? 0 : 1], x);
   }
 
   /** A block's view: `tap(point, x)` runs `blocks.{i}.{point}`. */

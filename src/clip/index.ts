@@ -6,6 +6,7 @@ export { VisionTransformer } from './vision';
 export { TextTransformer, MASK_BLOCKED } from './text';
 export { Attention, LayerNorm, Linear, Mlp, ResidualBlock } from './layers';
 export { Transformer } from './transformer';
+export type { BlockResidency } from './transformer';
 export { DEFAULT_BATCH_SIZE } from './inputs';
 export type {
   EncodeOptions,
@@ -20,7 +21,7 @@ export type {
   MaskInfo,
   TextEncodeOptions,
 } from './types';
-export { BLOCK_POINTS, TOWER_POINTS, hookPointNames, globRegExp } from './hooks';
+export { BLOCK_POINTS, TOWER_POINTS, HEAD_POINTS, hookPointNames, globRegExp } from './hooks';
 export type { BlockPoint } from './hooks';
 export { loadClip, loadWeights, openWeights, modelFromWeights, resolveModelPath, BUNDLED_MODELS } from './load';
 export type { LoadClipOptions, LoadedWeights, OpenedWeights } from './load';

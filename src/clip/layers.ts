@@ -22,6 +22,11 @@ export class WeightStore {
     return t;
   }
 
+  /** A new store over the same weights and layout, whose tensors are freed on their own (`tf.dispose(store.owned)`). */
+  fork(): WeightStore {
+    return new WeightStore(this.weights, this.layout);
+  }
+
   raw(name: string): RawTensor {
     const t = this.weights.get(name);
     if (!t) throw new Error(`internal: weight '${name}' not prepared`);
@@ -68,12 +73,21 @@ export class LayerNorm {
   }
 }
 
-/** The towers' output head: LayerNorm, then a projection [W,E], on every token: [n,T,W] → [n,T,E]. */
-export function normProject(ln: LayerNorm, proj: tf.Tensor2D, h: tf.Tensor3D): tf.Tensor3D {
+/**
+ * The towers' output head: LayerNorm, then a projection [W,E], on every token: [n,T,W] → [n,T,E]. `at`: the
+ * head's hook points (src/clip/hooks.ts `HEAD_POINTS`), run on the LayerNorm output and on the projection.
+ */
+export function normProject(
+  ln: LayerNorm,
+  proj: tf.Tensor2D,
+  h: tf.Tensor3D,
+  at?: (part: 'ln' | 'proj', x: tf.Tensor3D) => tf.Tensor3D,
+): tf.Tensor3D {
   return tf.tidy(() => {
     const [n, T, W] = h.shape;
-    const y = tf.matMul(tf.reshape(ln.apply(h), [n * T, W]), proj);
-    return tf.reshape(y, [n, T, proj.shape[1]]) as tf.Tensor3D;
+    const normed = at ? at('ln', ln.apply(h)) : ln.apply(h);
+    const y = tf.reshape(tf.matMul(tf.reshape(normed, [n * T, W]), proj), [n, T, proj.shape[1]]) as tf.Tensor3D;
+    return at ? at('proj', y) : y;
   });
 }
 
@@ -305,30 +319,7 @@ export class ResidualBlock {
   get headDim(): number {
     return this.attn.headDim;
   }
-  get wq(): tf.Tensor2D {
-    return this.attn.wq;
-  }
-  get wk(): tf.Tensor2D {
-    return this.attn.wk;
-  }
-  get wv(): tf.Tensor2D {
-    return this.attn.wv;
-  }
-  get wo(): tf.Tensor2D {
-    return this.attn.wo;
-  }
-  get bq(): tf.Tensor1D {
-    return this.attn.bq;
-  }
-  get bk(): tf.Tensor1D {
-    return this.attn.bk;
-  }
-  get bv(): tf.Tensor1D {
-    return this.attn.bv;
-  }
-  get bo(): tf.Tensor1D {
-    return this.attn.bo;
-  }
+  // The per-projection weights ([in,out] wq…wo, biases bq…bo) are the attention's: `block.attn.wq`.
 
   /** x [n,T,W] → [n,T,W]. `tap`: this block's hook points (src/clip/hooks.ts), or none for the plain path. */
   apply(x: tf.Tensor3D, mask: tf.Tensor2D | tf.Tensor3D | null, tap?: Tap): tf.Tensor3D {

@@ -97,12 +97,18 @@ function checkAct(opts: LoadClipOptions): void {
   }
 }
 
+/** Whether `p` is a converted folder (whose model.json holds the config: a `config` option is then refused). */
+function convertedInput(p: string, opts: LoadClipOptions): boolean {
+  if (!(fs.statSync(p).isDirectory() && isConvertedFolder(p))) return false;
+  if (opts.config !== undefined) throw new OptionsError('config', `${p} is a converted folder; its model.json already holds the config`);
+  return true;
+}
+
 /** Host-side canonical weights + config from any supported input, all in memory (no tf tensors made). */
 export function loadWeights(x: string, opts: LoadClipOptions = {}): LoadedWeights {
   checkAct(opts);
   const p = resolveModelPath(x);
-  if (fs.statSync(p).isDirectory() && isConvertedFolder(p)) {
-    if (opts.config !== undefined) throw new OptionsError('config', `${p} is a converted folder; its model.json already holds the config`);
+  if (convertedInput(p, opts)) {
     const { config, weights, normalisation } = readConverted(p);
     return { config: withAct(config, opts.act), ...stated(normalisation), weights, kind: 'converted', label: p };
   }
@@ -145,8 +151,7 @@ function lazyTensor(shape: number[], read: () => RawTensor): RawTensor {
 export function openWeights(x: string, opts: LoadClipOptions = {}): OpenedWeights {
   checkAct(opts);
   const p = resolveModelPath(x);
-  if (fs.statSync(p).isDirectory() && isConvertedFolder(p)) {
-    if (opts.config !== undefined) throw new OptionsError('config', `${p} is a converted folder; its model.json already holds the config`);
+  if (convertedInput(p, opts)) {
     const c = openConverted(p);
     const weights: TensorMap = new Map(c.specs.map((s) => [s.name, lazyTensor(s.shape.slice(), () => c.read(s.name))]));
     return {

@@ -16,6 +16,7 @@ import { WeightStore } from './layers';
 import { eotPositions, TextTransformer } from './text';
 import { tokenizeForModel } from './tokenize';
 import type { EncodeOptions, EncoderName, EncoderOutput, TextEncodeOptions } from './types';
+import type { BlockResidency } from './transformer';
 import { VisionTransformer } from './vision';
 
 export interface LogitsOutput {
@@ -25,22 +26,23 @@ export interface LogitsOutput {
   logitsPerText: tf.Tensor2D;
 }
 
-/** Shape of a hook point's activation for n rows of T tokens (src/clip/hooks.ts). */
-function pointShape(name: string, n: number, T: number, t: TowerConfig): number[] {
+/** Shape of a hook point's activation for n rows of T tokens (src/clip/hooks.ts); E = embedDim. */
+function pointShape(name: string, n: number, T: number, t: TowerConfig, E: number): number[] {
   const p = name.replace(/^blocks\.\d+\./, '');
   const D = t.width / t.heads;
   if (p === 'attn.scores' || p === 'attn.probs') return [n, t.heads, T, T];
   if (p.startsWith('attn.') && p !== 'attn.out') return [n, t.heads, T, D];
   if (p === 'mlp.hidden') return [n, T, t.mlpWidth];
+  if (p === 'proj') return [n, T, E];
   return [n, T, t.width];
 }
 
 /** Rows per chunk: the caller's batch size, lowered so one chunk's float32 activations stay under maxBatchBytes. */
-function rowsPerChunk(batchSize: number, T: number, t: TowerConfig, captured: readonly string[]): number {
+function rowsPerChunk(batchSize: number, T: number, t: TowerConfig, E: number, captured: readonly string[]): number {
   // Live per row at the widest point: residual + LN + qkv (≈ 4·T·W), two MLP-wide tensors (2·T·mlp) and the scores
   // (2·H·T²); plus the captured activations.
   const W = t.width;
-  const kept = captured.reduce((s, name) => s + pointShape(name, 1, T, t).reduce((a, b) => a * b, 1), 0);
+  const kept = captured.reduce((s, name) => s + pointShape(name, 1, T, t, E).reduce((a, b) => a * b, 1), 0);
   const perRow = 4 * (4 * T * W + 2 * T * t.mlpWidth + 2 * t.heads * T * T + kept);
   return Math.max(1, Math.min(batchSize, Math.floor(getLimits().maxBatchBytes / perRow)));
 }
@@ -76,19 +78,23 @@ async function inChunks(n: number, chunk: number, run: (start: number, size: num
 }
 
 /**
- * The head on the pooled rows, and on every token when asked: `pool` picks each row's pooled token [n,1,·]
- * from any [n,T,·] tensor. Pooling before or after the head gives the same rows (the head is per token).
+ * The head on the pooled rows, or on every token when `everyToken` (default: when the tokens are asked for;
+ * also when a head hook point must see every token): `pool` picks each row's pooled token [n,1,·] from any
+ * [n,T,·] tensor. Pooling before or after the head gives the same rows (the head is per token). `tokens` is
+ * the head on every token when `allTokens`, else an empty [n,0,E].
  */
 export function pooledHead(
   last: tf.Tensor3D,
   head: (h: tf.Tensor3D) => tf.Tensor3D,
   allTokens: boolean,
   pool: (x: tf.Tensor3D) => tf.Tensor,
+  everyToken = allTokens,
 ): { embeds: tf.Tensor2D; tokens: tf.Tensor3D } {
   const n = last.shape[0];
-  if (allTokens) {
+  if (everyToken) {
     const tokens = head(last);
-    return { embeds: tf.reshape(pool(tokens), [n, -1]) as tf.Tensor2D, tokens };
+    const embeds = tf.reshape(pool(tokens), [n, -1]) as tf.Tensor2D;
+    return { embeds, tokens: allTokens ? tokens : (tf.zeros([n, 0, embeds.shape[1]]) as tf.Tensor3D) };
   }
   const embeds = tf.reshape(head(pool(last) as tf.Tensor3D), [n, -1]) as tf.Tensor2D;
   return { embeds, tokens: tf.zeros([n, 0, embeds.shape[1]]) as tf.Tensor3D };
@@ -134,6 +140,13 @@ export interface ModelOptions {
   weightLayout?: WeightLayout;
   /** Image normalisation of this model when not CLIP's (open_clip models may state their own). */
   normalisation?: { mean?: Triple; std?: Triple };
+  /**
+   * `streamed`: only the embeddings and heads stay on the backend; each block's weights are uploaded just before
+   * it runs and freed after, so the backend never holds more than one block of weights (plus the ends), at the
+   * cost of an upload per block and chunk. For checking checkpoints whose float32 form would not fit
+   * (`convertCheckpoint`'s verification); `weights` must stay readable for the model's life. Default `resident`.
+   */
+  blocks?: BlockResidency;
 }
 
 export class ClipModel {
@@ -152,6 +165,9 @@ export class ClipModel {
     const layout = opts.weightLayout ?? defaultWeightLayout();
     if (!WEIGHT_LAYOUTS.includes(layout))
       throw new OptionsError('weightLayout', `expected one of ${WEIGHT_LAYOUTS.join(', ')}, got ${JSON.stringify(layout)}`);
+    const residency = opts.blocks ?? 'resident';
+    if (residency !== 'resident' && residency !== 'streamed')
+      throw new OptionsError('blocks', `expected 'resident' or 'streamed', got ${JSON.stringify(residency)}`);
     const problems = configProblems(config);
     if (problems.length) throw new WeightsFormatError(source, `bad config: ${problems.join('; ')}`);
     const bad: string[] = [];
@@ -181,8 +197,8 @@ export class ClipModel {
     this.weightLayout = layout;
     this.store = new WeightStore(weights, layout);
     try {
-      this.vision = new VisionTransformer(this.store, config.vision);
-      this.text = new TextTransformer(this.store, config.text);
+      this.vision = new VisionTransformer(this.store, config.vision, residency);
+      this.text = new TextTransformer(this.store, config.text, residency);
     } catch (e) {
       tf.dispose(this.store.owned);
       throw e;
@@ -207,7 +223,7 @@ export class ClipModel {
     return this.encode('image', px.shape[0], v.tokens, c.vision, o, (start, size, points) => {
       const x = size === px.shape[0] ? px : tf.slice(px, [start, 0, 0, 0], [size, -1, -1, -1]);
       const last = v.transformer.run(v.embed(x, points), { points, masks: o.hooks?.attentionMask, batchStart: start, defaultMask: null });
-      return pooledHead(last, (h) => v.head(h), o.tokens, clsToken);
+      return pooledHead(last, (h) => v.head(h, points), o.tokens, clsToken, o.tokens || !!points?.wantsHead);
     });
   }
 
@@ -242,9 +258,10 @@ export class ClipModel {
       );
       return pooledHead(
         last,
-        (h) => t.head(h),
+        (h) => t.head(h, points),
         o.tokens,
         (all) => tokensAt(all, flat),
+        o.tokens || !!points?.wantsHead,
       );
     });
   }
@@ -287,7 +304,8 @@ export class ClipModel {
     const captured = [...new Set([...cacheNames, ...hiddenNames, ...attnNames])];
     const points = new HookRunner(encoder, L, o.hooks, captured);
     const active = points.idle ? undefined : points;
-    const chunk = rowsPerChunk(o.batchSize, T, tower, captured);
+    const E = this.config.embedDim;
+    const chunk = rowsPerChunk(o.batchSize, T, tower, E, captured);
     let heads: ChunkOutput | null;
     try {
       heads = await inChunks(n, chunk, (start, size) => tf.tidy(() => run(start, size, active)));
@@ -296,8 +314,7 @@ export class ClipModel {
       throw e;
     }
     const got = points.collect();
-    const E = this.config.embedDim;
-    const take = (name: string): tf.Tensor => got.get(name) ?? tf.zeros(pointShape(name, 0, T, tower));
+    const take = (name: string): tf.Tensor => got.get(name) ?? tf.zeros(pointShape(name, 0, T, tower, E));
     const out: EncoderOutput = heads ?? { embeds: tf.zeros([0, E]), tokens: tf.zeros([0, o.tokens ? T : 0, E]) };
     // One tensor per name; a name asked for twice (hidden index and cache) is handed out as one kept copy each.
     const handed = new Set<string>();

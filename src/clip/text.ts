@@ -4,7 +4,7 @@ import type { TextConfig } from '../config/clip';
 import { TEXT_BLOCK_PREFIX } from '../weights/names';
 import { LayerNorm, normProject, ResidualBlock, WeightStore } from './layers';
 import { HookRunner } from './hooks';
-import { Transformer } from './transformer';
+import { BlockResidency, Transformer } from './transformer';
 import type { Hooks } from './types';
 
 /** Additive value that blocks attention; finite so that a fully blocked row gives a uniform row, not NaN. */
@@ -24,13 +24,14 @@ export class TextTransformer {
   constructor(
     private readonly ws: WeightStore,
     c: TextConfig,
+    residency: BlockResidency = 'resident',
   ) {
     this.contextLength = c.contextLength;
     this.vocabSize = c.vocabSize;
     this.width = c.width;
     this.tokenEmbedding = ws.tensor('token_embedding.weight') as tf.Tensor2D;
     this.positionalEmbedding = ws.tensor('positional_embedding') as tf.Tensor2D;
-    this.transformer = Transformer.load(ws, 'text', TEXT_BLOCK_PREFIX, c);
+    this.transformer = Transformer.load(ws, 'text', TEXT_BLOCK_PREFIX, c, residency);
     this.lnFinal = LayerNorm.load(ws, 'ln_final', c.layerNormEps);
     this.projection = ws.tensor('text_projection') as tf.Tensor2D;
   }
@@ -65,9 +66,9 @@ export class TextTransformer {
     });
   }
 
-  /** ln_final then @text_projection on every token: [m,L,W] → [m,L,E]. */
-  head(h: tf.Tensor3D): tf.Tensor3D {
-    return normProject(this.lnFinal, this.projection, h);
+  /** ln_final then @text_projection on every token: [m,L,W] → [m,L,E]; hook points `ln_final`, `proj`. */
+  head(h: tf.Tensor3D, points?: HookRunner): tf.Tensor3D {
+    return normProject(this.lnFinal, this.projection, h, points && ((part, x) => points.head(part, x)));
   }
 
   /**

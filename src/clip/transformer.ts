@@ -20,22 +20,51 @@ export interface RunContext {
   defaultMask: tf.Tensor2D | null;
 }
 
+/** Where a stack's blocks live: all on the backend, or each uploaded just before it runs and freed after. */
+export type BlockResidency = 'resident' | 'streamed';
+
 export class Transformer {
+  /** Number of blocks. */
+  readonly layers: number;
+
+  /**
+   * `blocks`: the resident blocks; or, when streamed, a loader that uploads block i's weights (returning the block
+   * and a function that frees them) and the number of blocks.
+   */
   constructor(
     readonly encoder: EncoderName,
-    readonly blocks: ResidualBlock[],
-  ) {}
+    private readonly resident: ResidualBlock[] | { layers: number; load(i: number): { block: ResidualBlock; free(): void } },
+  ) {
+    this.layers = Array.isArray(resident) ? resident.length : resident.layers;
+  }
 
-  /** The one tower builder: `tower.layers` blocks named `prefix`0, `prefix`1, … */
-  static load(ws: WeightStore, encoder: EncoderName, prefix: string, tower: TowerConfig): Transformer {
+  /** The one tower builder: `tower.layers` blocks named `prefix`0, `prefix`1, … (streamed: loaded when run). */
+  static load(ws: WeightStore, encoder: EncoderName, prefix: string, tower: TowerConfig, residency: BlockResidency = 'resident'): Transformer {
+    if (residency === 'streamed') {
+      return new Transformer(encoder, {
+        layers: tower.layers,
+        load: (i) => {
+          const own = ws.fork();
+          try {
+            return { block: ResidualBlock.load(own, `${prefix}${i}`, tower), free: () => tf.dispose(own.owned) };
+          } catch (e) {
+            tf.dispose(own.owned);
+            throw e;
+          }
+        },
+      });
+    }
     return new Transformer(
       encoder,
       Array.from({ length: tower.layers }, (_, i) => ResidualBlock.load(ws, `${prefix}${i}`, tower)),
     );
   }
 
-  get layers(): number {
-    return this.blocks.length;
+  /** The resident blocks (a streamed stack holds none between calls: InputError). */
+  get blocks(): ResidualBlock[] {
+    if (!Array.isArray(this.resident))
+      throw new InputError(`${this.encoder} tower`, 'its blocks are streamed (loaded only while they run), not held');
+    return this.resident;
   }
 
   private mask(block: number, h: tf.Tensor3D, ctx: RunContext): tf.Tensor2D | tf.Tensor3D | null {
@@ -62,7 +91,16 @@ export class Transformer {
     if (ctx.points) ctx.points.batchStart = ctx.batchStart;
     for (let i = from; i < to; i++) {
       const tap = ctx.points?.tap(i, i === from && !hookFirst ? 'resid.pre' : undefined);
-      x = this.blocks[i].apply(x, this.mask(i, x, ctx), tap);
+      if (Array.isArray(this.resident)) {
+        x = this.resident[i].apply(x, this.mask(i, x, ctx), tap);
+        continue;
+      }
+      const { block, free } = this.resident.load(i);
+      try {
+        x = block.apply(x, this.mask(i, x, ctx), tap);
+      } finally {
+        free(); // the output does not reference the weights: the next block may reuse their memory
+      }
     }
     return x;
   }

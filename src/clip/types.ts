@@ -17,7 +17,7 @@ export interface HookPointInfo {
   encoder: EncoderName;
   /** The hook point's full name, e.g. `blocks.3.attn.probs`. */
   name: string;
-  /** Block index of a `blocks.{i}.…` point; −1 for `embed` and `ln_pre`. */
+  /** Block index of a `blocks.{i}.…` point; −1 for the points outside the blocks (`embed`, `ln_pre`, the head's). */
   block: number;
   /** Index, in the caller's batch, of row 0 of this chunk. */
   batchStart: number;

@@ -4,7 +4,7 @@ import type { VisionConfig } from '../config/clip';
 import { VISION_BLOCK_PREFIX } from '../weights/names';
 import { LayerNorm, normProject, ResidualBlock, WeightStore } from './layers';
 import { HookRunner } from './hooks';
-import { Transformer } from './transformer';
+import { BlockResidency, Transformer } from './transformer';
 import type { Hooks } from './types';
 
 export class VisionTransformer {
@@ -23,7 +23,7 @@ export class VisionTransformer {
   readonly lnPost: LayerNorm;
   readonly proj: tf.Tensor2D; // [W, E]
 
-  constructor(ws: WeightStore, c: VisionConfig) {
+  constructor(ws: WeightStore, c: VisionConfig, residency: BlockResidency = 'resident') {
     this.resolution = c.resolution;
     this.patch = c.patchSize;
     this.grid = c.resolution / c.patchSize;
@@ -34,7 +34,7 @@ export class VisionTransformer {
     this.classEmbedding = ws.vec('visual.class_embedding');
     this.positionalEmbedding = ws.tensor('visual.positional_embedding') as tf.Tensor2D;
     this.lnPre = LayerNorm.load(ws, 'visual.ln_pre', c.layerNormEps);
-    this.transformer = Transformer.load(ws, 'image', VISION_BLOCK_PREFIX, c);
+    this.transformer = Transformer.load(ws, 'image', VISION_BLOCK_PREFIX, c, residency);
     this.lnPost = LayerNorm.load(ws, 'visual.ln_post', c.layerNormEps);
     this.proj = ws.tensor('visual.proj') as tf.Tensor2D;
   }
@@ -57,9 +57,9 @@ export class VisionTransformer {
     });
   }
 
-  /** ln_post then @proj on every token of any hidden state: [n,T,W] → [n,T,E]. */
-  head(h: tf.Tensor3D): tf.Tensor3D {
-    return normProject(this.lnPost, this.proj, h);
+  /** ln_post then @proj on every token of any hidden state: [n,T,W] → [n,T,E]; hook points `ln_post`, `proj`. */
+  head(h: tf.Tensor3D, points?: HookRunner): tf.Tensor3D {
+    return normProject(this.lnPost, this.proj, h, points && ((part, x) => points.head(part, x)));
   }
 
   /**

@@ -20,17 +20,36 @@ const MEMO_FILE = 'weights-hashes.json';
 
 interface MemoEntry { dev: number; ino: number; size: number; mtimeMs: number; ctimeMs: number; hashedAt: number; sha256: string }
 
+/**
+ * Feed the bytes of the open file `fd` (from its start) to `h` in 4 MiB reads, calling `onBytes` after each read;
+ * the one streaming file hash (the feature cache, the converter, batch manifests). `fd` is not closed here.
+ */
+export function hashInto(h: crypto.Hash, fd: number, onBytes?: (n: number) => void): void {
+  const buf = Buffer.allocUnsafe(4 << 20);
+  for (let pos = 0; ;) {
+    const n = fs.readSync(fd, buf, 0, buf.length, pos);
+    if (n <= 0) break;
+    h.update(buf.subarray(0, n));
+    pos += n;
+    onBytes?.(n);
+  }
+}
+
+/** Feed the bytes of `file` to `h` (see hashInto). */
+export function hashFileInto(h: crypto.Hash, file: string, onBytes?: (n: number) => void): void {
+  const fd = fs.openSync(file, 'r');
+  try {
+    hashInto(h, fd, onBytes);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 function sha256File(file: string, fail: (p: string) => Error): string {
   const { fd } = openRegularFile(file, fail);
   const h = crypto.createHash('sha256');
-  const buf = Buffer.allocUnsafe(4 << 20);
   try {
-    for (let pos = 0; ;) {
-      const n = fs.readSync(fd, buf, 0, buf.length, pos);
-      if (n <= 0) break;
-      h.update(buf.subarray(0, n));
-      pos += n;
-    }
+    hashInto(h, fd);
   } finally {
     fs.closeSync(fd);
   }

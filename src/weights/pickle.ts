@@ -216,6 +216,7 @@ export function unpickle(data: Uint8Array, policy: PicklePolicy, label: string):
         push(policy.reduce(fn, args as unknown[]));
         break;
       }
+      // NEWOBJ mirrors REDUCE on purpose: each opcode's own check and message, both through the policy.
       case 'NEWOBJ': {
         const args = pop(); const cls = pop();
         if (!(cls instanceof PyGlobal)) throw new UnsafePickleError(label, `pickle: NEWOBJ at byte ${at} on something that is not an allowed class`);

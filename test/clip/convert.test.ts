@@ -89,11 +89,13 @@ describe('clip/convert (checkpoint → converted folder, verified)', function ()
     });
   }
 
-  it('the block-by-block verification run equals a whole ClipModel on the fixed input (exact, default layout of the backend)', async () => {
+  it('the verification (the model with streamed blocks) equals a whole resident ClipModel on the fixed input (exact, default layout of the backend)', async () => {
     const { createClip } = await import('../../src/clip/model');
     const { defaultWeightLayout } = await import('../../src/tensor/linear');
     const before = tf.memory().numTensors;
-    const streamed = verificationOutputs(openWeights(MICRO('openai.safetensors')));
+    const opened = openWeights(MICRO('openai.safetensors'));
+    const streamed = await verificationOutputs(opened);
+    opened.close();
     const w = openWeights(MICRO('openai.safetensors'));
     const model = createClip(w.config, w.weights, { weightLayout: defaultWeightLayout() });
     const { pixels, ids } = fixedInput(model.config);
@@ -104,7 +106,68 @@ describe('clip/convert (checkpoint → converted folder, verified)', function ()
     expect(streamed[2].length).to.equal(4);
     tf.dispose([pixels, img.embeds, img.tokens, txt.embeds, txt.tokens]);
     model.dispose();
+    w.close();
     expect(tf.memory().numTensors).to.equal(before);
+  });
+
+  it('memory bound: while a block runs during verification the backend holds the non-block weights + that block + the activations a resident model has at the same point (≤ 16 KiB more; weights counted from their shapes)', async () => {
+    const { createClip } = await import('../../src/clip/model');
+    const w = openWeights(MICRO('openai.safetensors'));
+    const bytes = (names: string[]) => names.reduce((s, n) => s + 4 * w.weights.get(n)!.shape.reduce((a, b) => a * b, 1), 0);
+    const all = [...w.weights.keys()].filter((n) => n !== 'logit_scale'); // a scalar read on the host
+    const blockOf = (n: string) => /^(visual\.)?transformer\.resblocks\.\d+\./.exec(n)?.[0];
+    const ends = bytes(all.filter((n) => !blockOf(n)));
+    const blocks = new Map<string, string[]>();
+    for (const n of all) if (blockOf(n)) blocks.set(blockOf(n)!, [...(blocks.get(blockOf(n)!) ?? []), n]);
+    expect(blocks.size).to.equal(4);
+    // Backend bytes above `base` at every point inside a block, by point name.
+    const probing = (base: number, at: Map<string, number>) => (_x: tf.Tensor, info: { encoder: string; name: string }) => {
+      at.set(`${info.encoder}:${info.name}`, tf.memory().numBytes - base);
+    };
+    const points = ['blocks.*.ln1', 'blocks.*.attn.*', 'blocks.*.resid.*', 'blocks.*.ln2', 'blocks.*.mlp.*'];
+    const hooksOf = (f: ReturnType<typeof probing>) => Object.fromEntries(points.map((p) => [p, f]));
+    // The same encoder calls on a resident model: every weight on the backend at once.
+    const base0 = tf.memory().numBytes;
+    const resident = createClip(w.config, w.weights);
+    const residentBytes = tf.memory().numBytes - base0;
+    expect(residentBytes).to.be.at.least(bytes(all));
+    const atResident = new Map<string, number>();
+    const { pixels, ids } = fixedInput(w.config);
+    for (const o of [await resident.encodeImages(pixels, { hooks: hooksOf(probing(base0, atResident)) }), await resident.encodeTexts(ids, { hooks: hooksOf(probing(base0, atResident)) })]) tf.dispose([o.embeds, o.tokens]);
+    pixels.dispose();
+    resident.dispose();
+    const before = tf.memory().numTensors;
+    const base = tf.memory().numBytes;
+    const atStreamed = new Map<string, number>();
+    await verificationOutputs(w, hooksOf(probing(base, atStreamed)));
+    w.close();
+    expect(tf.memory().numTensors).to.equal(before);
+    expect([...atStreamed.keys()]).to.deep.equal([...atResident.keys()]);
+    let peak = 0;
+    for (const [k, streamed] of atStreamed) {
+      const [encoder, name] = k.split(':');
+      const block = `${encoder === 'image' ? 'visual.' : ''}transformer.resblocks.${name.split('.')[1]}.`;
+      const activations = atResident.get(k)! - residentBytes; // the resident run's bytes at this point, less its weights
+      const bound = ends + bytes(blocks.get(block)!) + activations + 16 * 1024;
+      expect(streamed, `${k}: ${streamed} B > ${bound} B`).to.be.at.most(bound);
+      peak = Math.max(peak, streamed);
+    }
+    expect(atStreamed.size).to.be.at.least(4 * 14);
+    expect(peak, 'streamed peak vs the resident weights alone').to.be.below(residentBytes);
+  });
+
+  it("a model with streamed blocks holds no blocks between calls (InputError on .blocks); a bad 'blocks' option is an OptionsError", async () => {
+    const { createClip } = await import('../../src/clip/model');
+    const { InputError } = await import('../../src/errors');
+    const w = openWeights(MICRO('openai.safetensors'));
+    const before = tf.memory().numTensors;
+    const m = createClip(w.config, w.weights, { blocks: 'streamed' });
+    expect(() => m.vision.blocks).to.throw(InputError, /streamed/);
+    expect(m.vision.layers).to.equal(2);
+    m.dispose();
+    expect(tf.memory().numTensors).to.equal(before);
+    expect(() => createClip(w.config, w.weights, { blocks: 'lazy' as never })).to.throw(OptionsError, /blocks/);
+    w.close();
   });
 
   it('f16 output: half the bytes, maxAbsDiff small but reported; converting leaves no tensors behind', async () => {

@@ -7,7 +7,7 @@ import { readSafetensors } from '../../src/weights/safetensors';
 import { PARITY_BACKENDS } from '../helpers/backends';
 import { expectClose } from '../helpers/close';
 import { fixturePath } from '../helpers/paths';
-import { plainImage, plainText } from '../helpers/plain-clip';
+import { plainHead, plainImage, plainText } from '../helpers/plain-clip';
 import { goldenTensor, loadRef, RefModel, withBackend } from './goldens';
 
 const MICRO = fixturePath('micro');
@@ -24,9 +24,10 @@ async function rejects(p: Promise<unknown>, cls: new (...args: never[]) => Error
 }
 
 describe('clip/hooks: names and globs', () => {
-  it('every block has the 14 points, in the order they are reached; vision adds embed and ln_pre', () => {
-    expect(hookPointNames('image', 2)).to.have.length(2 + 2 * 14);
-    expect(hookPointNames('text', 1)).to.deep.equal(['embed', ...BLOCK_POINTS.map((p) => `blocks.0.${p}`)]);
+  it('every block has the 14 points, in the order they are reached; vision adds embed and ln_pre; the head ln_post|ln_final, proj', () => {
+    expect(hookPointNames('image', 2)).to.have.length(2 + 2 * 14 + 2);
+    expect(hookPointNames('image', 1).slice(-2)).to.deep.equal(['ln_post', 'proj']);
+    expect(hookPointNames('text', 1)).to.deep.equal(['embed', ...BLOCK_POINTS.map((p) => `blocks.0.${p}`), 'ln_final', 'proj']);
     expect(globRegExp('blocks.*.attn.probs').test('blocks.12.attn.probs')).to.equal(true);
     expect(globRegExp('blocks.*.attn.*').test('blocks.1.attn.q')).to.equal(true);
     expect(globRegExp('blocks.*').test('blocks.1.attn.q')).to.equal(false); // '*' stops at a dot
@@ -42,6 +43,13 @@ describe('clip/hooks: the micro model against an independent plain-JS forward (c
     ref = loadRef(MICRO, 'openai.safetensors');
   });
   after(() => ref.model.dispose());
+  /** micro's golden pixels and ids as tensors (the caller disposes), after the model made its lazy causal mask. */
+  const goldenInputs = async () => {
+    const px = goldenTensor(ref.golden, 'pixel_values') as tf.Tensor4D;
+    const ids = goldenTensor(ref.golden, 'input_ids') as tf.Tensor2D;
+    disposeOutput(await ref.model.encodeTexts(ids)); // the causal mask is kept with the model
+    return { m: ref.model, c: ref.model.config, px, ids };
+  };
 
   it("the plain-JS forward itself meets micro's PyTorch image and text embeds (max abs err ≤ 1e-4·max(1,max|ref|))", () => {
     const c = ref.model.config;
@@ -60,11 +68,7 @@ describe('clip/hooks: the micro model against an independent plain-JS forward (c
   for (const backend of PARITY_BACKENDS) {
     it(`${backend}: attention probs of every vision block and zeroing a text head (attn.z) match the plain-JS forward (≤ 1e-4), in chunks of 2`, async () => {
       await withBackend(backend, async () => {
-        const m = ref.model,
-          c = m.config;
-        const px = goldenTensor(ref.golden, 'pixel_values') as tf.Tensor4D;
-        const ids = goldenTensor(ref.golden, 'input_ids') as tf.Tensor2D;
-        disposeOutput(await m.encodeTexts(ids)); // the model's lazy causal mask, kept with the model
+        const { m, c, px, ids } = await goldenInputs();
         const before = tf.memory().numTensors;
         const img = await m.encodeImages(px, { batchSize: 2, outputAttentions: true });
         const R = c.vision.resolution;
@@ -133,6 +137,7 @@ describe('clip/hooks: the micro model against an independent plain-JS forward (c
       'attn.scores': [3, H, T, T],
       'attn.probs': [3, H, T, T],
       'mlp.hidden': [3, T, c.mlpWidth],
+      proj: [3, T, m.config.embedDim],
     };
     for (const n of names) {
       expect(whole.cache[n].shape, n).to.deep.equal(shapes[n.replace(/^blocks\.\d+\./, '')] ?? [3, T, W]);
@@ -161,6 +166,51 @@ describe('clip/hooks: the micro model against an independent plain-JS forward (c
     disposeOutput(chunked);
     px.dispose();
     expect(tf.memory().numTensors).to.equal(before);
+  });
+
+  it("head points: proj = micro's PyTorch image_tokens / text_tokens (≤ 1e-4·max(1,|ref|)); ln_post, ln_final, proj = a float64 plain-JS head on the captured last hidden state (≤ 1e-5)", async () => {
+    const { m, c, px, ids } = await goldenInputs();
+    const before = tf.memory().numTensors;
+    for (const [encoder, ln, golden] of [
+      ['image', 'ln_post', 'image_tokens'],
+      ['text', 'ln_final', 'text_tokens'],
+    ] as const) {
+      const L = encoder === 'image' ? c.vision.layers : c.text.layers;
+      // tokens: false — the head points still see every token; `tokens` stays empty as asked.
+      const out = await m.runWithCache(encoder, encoder === 'image' ? px : ids, [ln, 'proj', 'blocks.*.resid.post'], { tokens: false, batchSize: 2 });
+      expect(out.tokens.shape[1]).to.equal(0);
+      expectClose(out.cache.proj.dataSync(), ref.golden.get(golden)!.data, 1e-4, `${encoder} proj vs PyTorch ${golden}`);
+      const last = out.cache[`blocks.${L - 1}.resid.post`] as tf.Tensor3D;
+      const rows = last.arraySync();
+      const plain = rows.map((r) => plainHead(weights, c, encoder, r));
+      expectClose(out.cache[ln].dataSync(), Float32Array.from(plain.flatMap((p) => p.ln.flat())), 1e-5, `${encoder} ${ln}`, false);
+      expectClose(out.cache.proj.dataSync(), Float32Array.from(plain.flatMap((p) => p.proj.flat())), 1e-5, `${encoder} proj`, false);
+      disposeOutput(out);
+    }
+    expect(tf.memory().numTensors).to.equal(before);
+    tf.dispose([px, ids]);
+  });
+
+  it('head edits change the embeds as predicted: ln_post + δ on every token → image embeds + δ·proj (plain JS, ≤ 1e-4); proj × 2 → text embeds × 2 (≤ 1e-5)', async () => {
+    const { m, c, px, ids } = await goldenInputs();
+    const before = tf.memory().numTensors;
+    const W = c.vision.width,
+      E = c.embedDim;
+    const delta = Array.from({ length: W }, (_, i) => 0.3 * Math.sin(i * 0.7));
+    const plainImg = await m.encodeImages(px);
+    const edited = await m.encodeImages(px, { batchSize: 2, hooks: { ln_post: (x) => tf.add(x, tf.tensor1d(delta)) } });
+    const P = weights.get('visual.proj')!.data as Float32Array;
+    const shift = Array.from({ length: E }, (_, e) => delta.reduce((s, v, i) => s + v * P[i * E + e], 0));
+    const base = plainImg.embeds.dataSync();
+    const expected = Float32Array.from(base, (v, k) => v + shift[k % E]);
+    expectClose(edited.embeds.dataSync(), expected, 1e-4, 'image embeds after ln_post + δ');
+    expect(Math.max(...shift.map(Math.abs))).to.be.above(0.05); // the edit is visible
+    const txt = await m.encodeTexts(ids);
+    const doubled = await m.encodeTexts(ids, { tokens: false, hooks: { proj: (x) => tf.mul(x, 2) } });
+    expectClose(doubled.embeds.dataSync(), Float32Array.from(txt.embeds.dataSync(), (v) => 2 * v), 1e-5, 'text embeds after proj × 2');
+    for (const o of [plainImg, edited, txt, doubled]) disposeOutput(o);
+    expect(tf.memory().numTensors).to.equal(before);
+    tf.dispose([px, ids]);
   });
 
   it('an edit is seen downstream: attn.out replaced by 0 in every block gives resid.mid = resid.pre (text, causal)', async () => {

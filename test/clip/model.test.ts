@@ -83,7 +83,7 @@ for (const backend of PARITY_BACKENDS) for (const weightLayout of WEIGHT_LAYOUTS
       const m = ref.model;
       await m.encodeImages(px).then(disposeOutput); // warm up lazy tensors (masks, q/k/v views)
       await m.encodeTexts(ids).then(disposeOutput);
-      m.text.blocks[0].wq; // eslint-disable-line @typescript-eslint/no-unused-expressions
+      m.text.blocks[0].attn.wq; // eslint-disable-line @typescript-eslint/no-unused-expressions
       const before = tf.memory().numTensors;
       const hooks = {
         hidden: { 1: (h: tf.Tensor3D) => tf.mul(h, 1.5) as tf.Tensor3D, 2: () => undefined },
@@ -154,10 +154,10 @@ describe('clip/model API surface and bad input', () => {
     const b = m.text.blocks[1];
     expect(b.heads).to.equal(2);
     expect(b.headDim).to.equal(32);
-    for (const w of [b.wq, b.wk, b.wv, b.wo]) expect(w.shape).to.deep.equal([64, 64]);
-    for (const v of [b.bq, b.bk, b.bv, b.bo]) expect(v.shape).to.deep.equal([64]);
+    for (const w of [b.attn.wq, b.attn.wk, b.attn.wv, b.attn.wo]) expect(w.shape).to.deep.equal([64, 64]);
+    for (const v of [b.attn.bq, b.attn.bk, b.attn.bv, b.attn.bo]) expect(v.shape).to.deep.equal([64]);
     expect(m.vision.blocks).to.have.length(2);
-    expect(m.vision.blocks[0].wq.shape).to.deep.equal([128, 128]);
+    expect(m.vision.blocks[0].attn.wq.shape).to.deep.equal([128, 128]);
     const y = tf.tidy(() => b.ln1.apply(tf.ones([1, 2, 64])));
     expect(y.shape).to.deep.equal([1, 2, 64]);
     y.dispose();
@@ -232,10 +232,10 @@ describe('clip/model API surface and bad input', () => {
       const x = tf.randomNormal([3, 64], 0, 1, 'float32', 5) as tf.Tensor2D;
       for (const blk of [a, b]) {
         // q·x through the layer equals x @ wq + bq through the [in,out] view.
-        const d = tf.tidy(() => tf.max(tf.abs(tf.sub(blk.attn.q.apply(x), tf.add(tf.matMul(x, blk.wq), blk.bq)))).dataSync()[0]);
+        const d = tf.tidy(() => tf.max(tf.abs(tf.sub(blk.attn.q.apply(x), tf.add(tf.matMul(x, blk.attn.wq), blk.attn.bq)))).dataSync()[0]);
         expect(d).to.be.lessThan(1e-5);
       }
-      const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(a.wv, b.wv))).dataSync()[0]);
+      const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(a.attn.wv, b.attn.wv))).dataSync()[0]);
       expect(diff).to.equal(0);
       x.dispose();
     } finally {

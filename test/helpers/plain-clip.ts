@@ -172,3 +172,13 @@ export function plainText(w: TensorMap, c: ClipConfig, ids: ArrayLike<number>, a
   for (let j = 1; j < ids.length; j++) if (ids[j] > ids[eot]) eot = j;
   return project(x[eot], get(w, 'ln_final.weight'), get(w, 'ln_final.bias'), c.text.layerNormEps, get(w, 'text_projection'), c.embedDim);
 }
+
+/** The output head on every row of a hidden state: { ln: LayerNorm rows [T][W], proj: ln @ projection [T][E] }. */
+export function plainHead(w: TensorMap, c: ClipConfig, encoder: 'image' | 'text', x: Rows): { ln: Rows; proj: Rows } {
+  const [lnName, projName, eps] =
+    encoder === 'image' ? ['visual.ln_post', 'visual.proj', c.vision.layerNormEps] : ['ln_final', 'text_projection', c.text.layerNormEps];
+  const ln = layerNorm(x, get(w, `${lnName}.weight`), get(w, `${lnName}.bias`), eps);
+  const P = get(w, projName),
+    E = c.embedDim;
+  return { ln, proj: ln.map((r) => Array.from({ length: E }, (_, e) => r.reduce((s, v, i) => s + v * P[i * E + e], 0))) };
+}

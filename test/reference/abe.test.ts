@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 import { AbeScorer, prepareCaptions, refine } from '../../src/abe';
-import type { AbeOptions } from '../../src/abe';
 import { createClip, ClipModel } from '../../src/clip/model';
 import { canonicalize } from '../../src/weights/names';
 import { readSafetensors, SafetensorsFile } from '../../src/weights/safetensors';
@@ -10,16 +9,6 @@ import { PARITY_BACKENDS } from '../helpers/backends';
 import { expectClose } from '../helpers/close';
 import { sharedPath } from '../helpers/paths';
 import { AbeGolden } from '../abe/golden';
-import { PARITY_BACKENDS } from '../helpers/backends';
-import { initBackend } from '../../src/backend';
-
-/** The golden's mode â†’ our options (patchLayer as a hidden index; `none` keeps Î³ at its metadata 0). */
-function optionsOf(m: ReturnType<AbeGolden['mode']>): Partial<AbeOptions> {
-  return {
-    refine: m.refine, gamma: m.gamma ?? 0.5, refineLayer: m.refineLayer ?? 1, locate: m.locate, topK: m.topK,
-    fuse: m.fuse, lambda: m.lambda, patchFeatures: m.patchFeatures, patchLayer: m.patchLayer_index, template: m.template,
-  };
-}
 
 for (const backend of PARITY_BACKENDS) describe(`reference: ABE-CLIP goldens m1â€“m10 on the tiny model (reference/abe) on ${backend}`, function () {
   this.timeout(300000);
@@ -42,18 +31,9 @@ for (const backend of PARITY_BACKENDS) describe(`reference: ABE-CLIP goldens m1â
   });
   after(async () => { pixels.dispose(); model.dispose(); g.close(); await tf.setBackend(prev); });
 
-  const captionsWithGroups = (ids: Int32Array, explicitPositions: boolean) => g.captions.map((text, m) => ({
-    text,
-    ...(explicitPositions ? { ids: Array.from(ids.subarray(m * 77, (m + 1) * 77)) } : {}),
-    groups: g.groups.filter((x) => x.caption === m).map((x) => ({
-      attributes: x.attrs, object: x.object,
-      ...(explicitPositions ? { positions: x.positions, objectLast: x.object_last_position } : {}),
-    })),
-  }));
-
   for (const mode of ['m1', 'm2', 'm3', 'm4', 'm5', 'm6', 'm7', 'm8', 'm9', 'm10']) {
     it(`${mode}: clip/abe within 5e-4, g_I/v/p/o/l_p/l_o/delta within 2e-5, R exact (groups placed by word matching)`, async () => {
-      const o = optionsOf(g.mode(mode));
+      const o = g.options(mode);
       const scorer = new AbeScorer(model, o);
       const feats = await scorer.imageFeatures(pixels);
       const key = o.patchFeatures === 'tokens' ? `tokens@${o.patchLayer}` : o.patchFeatures!;
@@ -63,28 +43,23 @@ for (const backend of PARITY_BACKENDS) describe(`reference: ABE-CLIP goldens m1â
       const gI = new Float32Array(8 * 64);
       feats.forEach((f, i) => gI.set(f.embed, i * 64));
       expectClose(gI, g.data('g_I'), 2e-5, 'g_I', false);
-      const caps = captionsWithGroups(g.data('input_ids') as Int32Array, false);
+      const caps = g.captionInputs();
       const po = await refine(model, prepareCaptions(caps, 77), scorer.options, 1, new Map());
       expectClose(po.p, g.data(`${mode}/p`), 2e-5, 'p', false);
       expectClose(po.o, g.data(`${mode}/o`), 2e-5, 'o', false);
       const res = await scorer.scoreMatrix(feats, caps, { parts: true });
       expect(res.parts!.groups.map((x) => x.positions)).to.deep.equal(g.groups.map((x) => x.positions));
-      expectClose(res.clip, g.data(`${mode}/clip`), 5e-4, 'clip', false);
-      expectClose(res.abe, g.data(`${mode}/abe`), 5e-4, 'abe', false);
-      expectClose(res.parts!.lp!, g.data(`${mode}/l_p`), 2e-5, 'l_p', false);
-      expectClose(res.parts!.lo!, g.data(`${mode}/l_o`), 2e-5, 'l_o', false);
-      expectClose(res.parts!.delta!, g.data(`${mode}/delta`), 2e-5, 'delta', false);
-      expect(Array.from(res.parts!.R!)).to.deep.equal(Array.from(g.data(`${mode}/R`)));
+      g.expectScores(mode, res);
       // The same through explicit ids and positions (no tokenizer, no parser).
-      const res2 = await scorer.scoreMatrix(feats, captionsWithGroups(g.data('input_ids') as Int32Array, true));
+      const res2 = await scorer.scoreMatrix(feats, g.captionInputs(true));
       expectClose(res2.abe, g.data(`${mode}/abe`), 5e-4, 'abe (explicit positions)', false);
     });
   }
 
   it('leaves tf.memory().numTensors unchanged across repeated feature + scoring calls (after the model\'s lazy caches)', async () => {
     const run = async (mode: string) => {
-      const scorer = new AbeScorer(model, optionsOf(g.mode(mode)));
-      await scorer.scoreMatrix(pixels, captionsWithGroups(g.data('input_ids') as Int32Array, false), { parts: true });
+      const scorer = new AbeScorer(model, g.options(mode));
+      await scorer.scoreMatrix(pixels, g.captionInputs(), { parts: true });
       await scorer.scorePairs(pixels, g.captions, [[0, 0], [7, 4]]);
     };
     for (const m of ['m6', 'm10']) await run(m); // warm-up: the model derives q/k/v views and masks once

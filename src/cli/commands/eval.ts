@@ -3,7 +3,7 @@ import * as path from 'path';
 import { initBackend } from '../../backend';
 import { UsageError } from '../../errors';
 import { DATASET_KINDS, DatasetKind, loadDataset } from '../../eval/datasets';
-import { datasetExtras } from '../../eval/extras';
+import { datasetExtras } from '../../eval/metrics';
 import { formatTable, prepareOutDir, summarise } from '../../eval/report';
 import { runPairs } from '../../eval/runner';
 import { drawOverlays, pickOverlayItems } from '../../eval/overlays';

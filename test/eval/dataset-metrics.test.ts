@@ -1,10 +1,10 @@
 import { expect } from 'chai';
-import { aroMacroAccuracy, winogroundScores } from '../../src/eval/extras';
+import { aroMacroAccuracy, winogroundScores } from '../../src/eval/metrics';
 import type { RunResult } from '../../src/eval/runner';
 
 const item = (id: string, meta: Record<string, unknown>) => ({ id, kind: 'k', split: 'all', image: id, positive: 'p', negative: 'n', meta });
 
-describe('eval/extras', () => {
+describe('eval/metrics: data-set headline metrics', () => {
   it('Winoground text / image / group scores from the two items of each example', () => {
     // Example 0: S(c0,i0)=3, S(c1,i0)=1, S(c1,i1)=2, S(c0,i1)=0 → text ✓, image ✓ (3>0, 2>1).
     // Example 1: S(c0,i0)=3, S(c1,i0)=1, S(c1,i1)=2, S(c0,i1)=4 → text ✗ (2<4), image ✗ (3<4).
