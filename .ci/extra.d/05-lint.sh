@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# ESLint over the whole repository (eslint.config.mjs: ESLint + typescript-eslint recommended rules). A finding fails CI.
-# The formatter (Prettier, `npm run format:check`) is configured but not enforced here yet: the code base has not
-# been formatted with it in one sweep.
+# ESLint over the whole repository (eslint.config.mjs: ESLint + typescript-eslint recommended rules) and Prettier's
+# check (.prettierrc.json; `npm run format` fixes it). A finding of either fails CI.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 npx eslint .
+npx prettier --check .
