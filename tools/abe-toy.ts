@@ -25,7 +25,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { initBackend } from '../src/backend';
-import { AbeScorer, EXTRA_CONFIGS, NAMED_CONFIGS } from '../src/abe';
+import { AbeScorer, EXTRA_CONFIGS, NAMED_CONFIGS, resolveOptions } from '../src/abe';
+import { encodeRegions, needsOf } from '../src/abe/image-features';
+import { dilate } from '../src/abe/regions';
 
 const SHIPPED = [...Object.keys(NAMED_CONFIGS), ...Object.keys(EXTRA_CONFIGS)];
 import type { AbeOptions, CaptionInput, ImageFeatures } from '../src/abe';
@@ -45,6 +47,8 @@ const HELDOUT = arg('--heldout', '');
 const OUT = arg('--out', '');
 const HALVINGS = Number(arg('--halvings', '100'));
 const CACHE = arg('--cache', '');
+/** Another model of the toy world (e.g. one that binds well): a safetensors file with OpenAI names. */
+const WEIGHTS = path.resolve(arg('--weights', path.join(TOY, 'model', 'openai.safetensors')));
 /** Only score the shipped configurations on --heldout (no development grid). */
 const ONLY_HELDOUT = args.includes('--only-heldout');
 
@@ -65,8 +69,8 @@ export function groupsOf(caption: string): CaptionInput {
 
 interface RawItem { id: string; image: string; positive: string; negative: string; kind: string; split: string }
 /** A scored unit: a pairwise item or one retrieval query. `s` indexes the score vector. */
-interface Unit { cell: string; image: number; kind: 'pair' | 'i2t' | 't2i'; a: number; n: number }
-interface Bench {
+export interface Unit { cell: string; image: number; kind: 'pair' | 'i2t' | 't2i'; a: number; n: number }
+export interface Bench {
   name: string;
   imagePaths: string[];
   captions: string[];
@@ -74,11 +78,14 @@ interface Bench {
   sets: { images: number[]; captions: number[]; owner: number[] }[]; // retrieval sets (owner: caption → row in images), scored by scoreMatrix
   units: Unit[];
   cells: string[];
-  /** Cells the selection rule looks at (the stress cells are small and only reported). */
+  /** Cells the selection rule averages over (all); `guardCells`: those it requires within 1 point of CLIP (not the small stress cells). */
   selectCells: string[];
+  guardCells: string[];
+  /** True object boxes [x, y, side] in pixels per image (toy-world folders: images.jsonl), null where unknown. */
+  boxes: ([number, number, number][] | null)[];
 }
 
-function loadBench(dir: string, name: string): Bench {
+export function loadBench(dir: string, name: string): Bench {
   const items: RawItem[] = fs.readFileSync(path.join(dir, 'items.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   const imagePaths = [...new Set(items.map((x) => x.image))];
   const imageIndex = new Map(imagePaths.map((p, i) => [p, i]));
@@ -148,14 +155,23 @@ function loadBench(dir: string, name: string): Bench {
     });
   }
   const cells = [...new Set(units.map((u) => u.cell))];
-  const selectCells = cells.filter((c) => !c.includes('stress'));
-  return { name, imagePaths: imagePaths.map((p) => path.join(dir, p)), captions, pairs, sets, units, cells, selectCells };
+  const guardCells = cells.filter((c) => !c.includes('stress'));
+  const boxes: Bench['boxes'] = imagePaths.map(() => null);
+  const metaFile = path.join(dir, 'images.jsonl');
+  if (fs.existsSync(metaFile)) {
+    for (const l of fs.readFileSync(metaFile, 'utf8').trim().split('\n')) {
+      const m = JSON.parse(l) as { image: string; objects: { box: [number, number, number] }[] };
+      const k = imageIndex.get(m.image);
+      if (k !== undefined) boxes[k] = m.objects.map((o) => o.box);
+    }
+  }
+  return { name, imagePaths: imagePaths.map((p) => path.join(dir, p)), captions, pairs, sets, units, cells, selectCells: cells, guardCells, boxes };
 }
 
 /** Score vector of one configuration: the pairs, then each retrieval set's [n×n] matrix (row = image). */
 interface Scores { clip: Float32Array; abe: Float32Array }
 
-async function scoreAll(scorer: AbeScorer, b: Bench, feats: ImageFeatures[], caps: CaptionInput[], o: Partial<AbeOptions>): Promise<Scores> {
+export async function scoreAll(scorer: AbeScorer, b: Bench, feats: ImageFeatures[], caps: CaptionInput[], o: Partial<AbeOptions>): Promise<Scores> {
   const pr = await scorer.scorePairs(feats, caps, b.pairs, o);
   const parts: Scores[] = [{ clip: pr.clip, abe: pr.abe }];
   for (const s of b.sets) {
@@ -167,7 +183,7 @@ async function scoreAll(scorer: AbeScorer, b: Bench, feats: ImageFeatures[], cap
 }
 
 /** Per-unit correctness (strict: ties are wrong) of a score vector. */
-function correctOf(b: Bench, S: ArrayLike<number>): Uint8Array {
+export function correctOf(b: Bench, S: ArrayLike<number>): Uint8Array {
   const offs: number[] = [];
   let off = b.pairs.length;
   for (const s of b.sets) { offs.push(off); off += s.images.length * s.captions.length; }
@@ -187,7 +203,7 @@ function correctOf(b: Bench, S: ArrayLike<number>): Uint8Array {
 
 interface Row { name: string; opts: Partial<AbeOptions>; correct: Uint8Array; free: number }
 
-function accuracy(b: Bench, c: Uint8Array, idx?: Uint8Array): Record<string, number> {
+export function accuracy(b: Bench, c: Uint8Array, idx?: Uint8Array): Record<string, number> {
   const right = new Map<string, number>(), total = new Map<string, number>();
   b.units.forEach((u, i) => {
     if (idx && !idx[u.image]) return;
@@ -203,7 +219,7 @@ function select(b: Bench, rows: Row[], clip: Uint8Array, inA?: Uint8Array): Row 
   for (const r of rows) {
     const a = accuracy(b, r.correct, inA);
     const mean = b.selectCells.reduce((x, c) => x + a[c], 0) / b.selectCells.length;
-    const ok = b.selectCells.every((c) => a[c] >= base[c] - 0.01);
+    const ok = b.guardCells.every((c) => a[c] >= base[c] - 0.01);
     if ((ok && !bestOk) || (ok === bestOk && mean > bestScore + 1e-12)) { best = r; bestScore = mean; bestOk = ok; }
   }
   return best!;
@@ -218,7 +234,7 @@ function wilson(k: number, n: number): [number, number] {
 async function main(): Promise<void> {
   const backend = await initBackend();
   const t0 = Date.now();
-  const { tensors } = readSafetensors(path.join(TOY, 'model', 'openai.safetensors'));
+  const { tensors } = readSafetensors(WEIGHTS);
   const canon = canonicalize(tensors, { source: 'toy-shapes' });
   const model = createClip(canon.config, canon.weights);
   const s = model.logitScale;
@@ -279,7 +295,9 @@ async function main(): Promise<void> {
       for (const locate of ['object', 'phrase'] as const) patchBases.push({ ...pf, ...rf, locate, topK: 1, regionFeatures: 'none' });
     }
   }
-  // Region grid: encoding × dilation (feature variants), term × assignment target, λ_r; no patch term.
+  // Region grid: encoding × dilation (feature variants), term × assignment target, λ_r; no patch term (the first
+  // round's 12 bases), then this round's region finding: up to 4 regions (components, split one / all), the
+  // border background and assignment by phrase + object (token-subset regions, dilation 1, `phrase-all` only).
   const regionBases: Partial<AbeOptions>[] = [];
   // Each region term with its natural assignment target: centred terms compare the phrase with the object phrase,
   // so `centered` (baseline: the object's best region) assigns by phrase and `centered-same` by object.
@@ -288,6 +306,12 @@ async function main(): Promise<void> {
       regionBases.push({ fuse: 'none', regionFeatures, regionSource: 'value', maxRegions: 2, regionDilation, regionAssign: 'joint', regionAssignBy, regionTerm });
     }
   }
+  const round2 = { fuse: 'none', regionFeatures: 'tokens', regionSource: 'value', regionDilation: 1, regionAssign: 'joint', regionTerm: 'phrase-all' } as const;
+  for (const maxRegions of [2, 4]) for (const regionAssignBy of ['phrase', 'both'] as const) for (const regionBackground of ['median', 'border'] as const) {
+    if (maxRegions === 2 && regionAssignBy === 'phrase' && regionBackground === 'median') continue; // a first-round base
+    regionBases.push({ ...round2, maxRegions, regionAssignBy, ...(regionBackground === 'border' ? { regionBackground } : {}) });
+  }
+  for (const regionAssignBy of ['phrase', 'both'] as const) regionBases.push({ ...round2, maxRegions: 4, regionAssignBy, regionSplit: 'all' });
   const ablationBases: Partial<AbeOptions>[] = [];
   const variants = [...patchBases, ...regionBases.filter((r) => r.regionTerm === 'centered')];
   let t = Date.now();
@@ -305,6 +329,44 @@ async function main(): Promise<void> {
     const term = Float32Array.from(r.abe, (v, j) => (v - r.clip[j]) / s);
     if (file) fs.writeFileSync(file, Buffer.from(term.buffer));
     return term;
+  };
+  const termOn = async (feats: ImageFeatures[], o: Partial<AbeOptions>) => {
+    const r = await scoreAll(scorer, dev, feats, D.caps, o);
+    return Float32Array.from(r.abe, (v, j) => (v - r.clip[j]) / s);
+  };
+  /** Features whose regions (for configuration `o`) are the true object boxes, re-encoded as `o` says. */
+  const trueBoxFeatures = async (o: Partial<AbeOptions>): Promise<ImageFeatures[]> => {
+    const ro = resolveOptions(o);
+    const key = needsOf(model, ro).regions[0].key;
+    const R = canon.config.vision.resolution, patch = canon.config.vision.patchSize, grid = R / patch, P = grid * grid;
+    const out: ImageFeatures[] = D.feats.map((f) => ({ ...f, regions: { ...f.regions } }));
+    const loaded = await loadImages(dev.imagePaths, { resolution: R });
+    const host = loaded.pixels.dataSync() as Float32Array;
+    const list: { row: number; masks: Uint8Array[]; foreground: Uint8Array }[] = [];
+    dev.boxes.forEach((bx, i) => {
+      if (!bx) return;
+      const masks = bx.map(([x, y, side]) => {
+        const m = new Uint8Array(P);
+        for (let j = 0; j < P; j++) {
+          const px0 = (j % grid) * patch, py0 = Math.floor(j / grid) * patch;
+          const ov = Math.max(0, Math.min(px0 + patch, x + side) - Math.max(px0, x)) * Math.max(0, Math.min(py0 + patch, y + side) - Math.max(py0, y));
+          if (ov >= patch * patch / 4) m[j] = 1;
+        }
+        return dilate(m, grid, ro.regionDilation);
+      }).slice(0, ro.maxRegions);
+      const fg = new Uint8Array(P);
+      for (const m of masks) m.forEach((v, j) => { if (v) fg[j] = 1; });
+      list.push({ row: i, masks, foreground: fg });
+    });
+    const embeds = await encodeRegions(model, loaded.pixels, host, list, ro);
+    loaded.pixels.dispose();
+    let k = 0;
+    const E = canon.config.embedDim;
+    for (const { row, masks, foreground } of list) {
+      out[row].regions[key] = { masks, foreground, embeds: embeds.slice(k * E, (k + masks.length) * E) };
+      k += masks.length;
+    }
+    return out;
   };
   const rowsFor = (opts: Partial<AbeOptions>, term: Float32Array, lambdas: number[], key: 'lambda' | 'regionLambda', free: number): Row[] =>
     lambdas.map((l) => ({ name: '', opts: { ...opts, [key]: l }, correct: correctOf(dev, Float32Array.from(clip, (c, j) => c + l * s * term[j])), free }));
@@ -332,17 +394,24 @@ async function main(): Promise<void> {
 
   const ablRows: Row[] = [];
   const { regionLambda: _l, ...rb } = bestRegion.opts;
-  D = await prepare(dev, [{ ...rb, regionProposal: 'random' }, { ...rb, maxRegions: 4 }]);
+  const otherMax = rb.maxRegions === 4 ? 2 : 4;
+  D = await prepare(dev, [{ ...rb, regionProposal: 'random' }, { ...rb, maxRegions: otherMax }, { ...rb, maxRegions: 4 }]);
+  // True boxes (toy-world folders): each object's box as a region (patches it covers by at least a quarter),
+  // dilated like the found regions; images without boxes keep their found regions.
+  const boxRows = dev.boxes.some((b) => b) ? await trueBoxFeatures({ ...rb, maxRegions: 4 }) : null;
   for (const [name, o] of [
     ['region term = object phrase o_k·r', { ...rb, regionTerm: 'object' }],
     ['region term centered-same (o_k on the same region, assigned by object)', { ...rb, regionTerm: 'centered-same', regionAssignBy: 'object' }],
     ['region term = whole caption g_T·r', { ...rb, regionTerm: 'caption' }],
     ['random regions of the same sizes', { ...rb, regionProposal: 'random' }],
-    ['maxRegions 4', { ...rb, maxRegions: 4 }],
+    [`maxRegions ${otherMax}`, { ...rb, maxRegions: otherMax }],
     ['assign indep', { ...rb, regionAssign: 'indep' }],
-  ] as [string, Partial<AbeOptions>][]) {
-    ablationBases.push(o);
-    const term = await termOf({ ...o, regionLambda: 1 });
+    ...(boxRows ? [['TRUE BOXES as regions (maxRegions 4)', { ...rb, maxRegions: 4, trueBoxes: true }],
+      ['TRUE BOXES, region term = object phrase o_k·r', { ...rb, maxRegions: 4, regionTerm: 'object', trueBoxes: true }]] : []),
+  ] as [string, Partial<AbeOptions> & { trueBoxes?: boolean }][]) {
+    const { trueBoxes, ...oo } = o;
+    ablationBases.push(oo);
+    const term = trueBoxes ? await termOn(boxRows!, { ...oo, regionLambda: 1 }) : await termOf({ ...oo, regionLambda: 1 });
     for (const r of rowsFor(o, term, [0.5, 1, 2, 3], 'regionLambda', 5)) ablRows.push({ ...r, name: `${name}, λ_r=${r.opts.regionLambda}` });
   }
 
@@ -388,6 +457,13 @@ async function main(): Promise<void> {
   add('regions, term phrase p_k·r (uncentred, the first reading)', regionRows, { ...br, regionTerm: 'phrase', regionAssignBy: 'phrase' });
   add('regions, term centered (baseline: object at its best region)', regionRows, { ...br, regionTerm: 'centered', regionAssignBy: 'phrase' });
   add('regions, term phrase-all (p_k·r for every group, every caption)', regionRows, { ...br, regionTerm: 'phrase-all', regionAssignBy: 'phrase' });
+  add('regions, maxRegions 2', regionRows, { ...br, maxRegions: 2, regionSplit: undefined });
+  add('regions, maxRegions 4', regionRows, { ...br, maxRegions: 4 });
+  add('regions, assign by phrase', regionRows, { ...br, regionAssignBy: 'phrase' });
+  add('regions, assign by phrase + object', regionRows, { ...br, regionAssignBy: 'both' });
+  add('regions, background median', regionRows, { ...br, regionBackground: undefined });
+  add('regions, background border', regionRows, { ...br, regionBackground: 'border' });
+  add('regions, split all (maxRegions 4)', regionRows, { ...br, maxRegions: 4, regionSplit: 'all' });
   for (const l of [0.5, 1, 2, 3]) add(`regions, λ_r=${l}`, regionRows, { ...br, regionLambda: l });
   table.push(...ablRows.filter((r) => r.opts.regionLambda === br.regionLambda));
 

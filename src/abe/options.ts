@@ -32,7 +32,11 @@ export type RegionTerm = 'phrase' | 'phrase-all' | 'centered' | 'centered-same' 
 /** Where regions come from: `found` (regions.ts, from the image alone) or `random` (ablation: random patch sets of the same sizes). */
 export type RegionProposal = 'found' | 'random';
 /** Which similarity the group→region assignment maximises: the phrase p_k·r or the object o_k·r. */
-export type RegionAssignBy = 'phrase' | 'object';
+export type RegionAssignBy = 'phrase' | 'object' | 'both';
+/** Background reference of region finding (regions.ts FindOptions): the median patch, or the median border patch. */
+export type RegionBackground = 'median' | 'border';
+/** Splitting of components (regions.ts FindOptions): only a single component (`one`), or any while the halves differ like objects (`all`). */
+export type RegionSplit = 'one' | 'all';
 
 export interface AbeOptions {
   // Semantic Refinement (METHOD.md §2)
@@ -56,7 +60,12 @@ export interface AbeOptions {
   regionFeatures: RegionFeatures;
   /** Feature source for finding regions (distance to the median patch feature). */
   regionSource: PatchFeatures;
+  /** Upper bound on the regions per image: the count is what the finder yields (components, splits), at most this. */
   maxRegions: number;
+  regionBackground: RegionBackground;
+  /** Components smaller than this fraction of the image's patches are dropped (unless none would be left). */
+  regionMinSize: number;
+  regionSplit: RegionSplit;
   /** Dilation of each region, in patches (8-neighbourhood). */
   regionDilation: number;
   regionAssign: RegionAssign;
@@ -98,6 +107,9 @@ export const DEFAULT_OPTIONS: Readonly<AbeOptions> = Object.freeze({
   regionFeatures: 'none',
   regionSource: 'value',
   maxRegions: 2,
+  regionBackground: 'median',
+  regionMinSize: 0,
+  regionSplit: 'one',
   regionDilation: 1,
   regionAssign: 'joint',
   regionAssignBy: 'phrase',
@@ -149,7 +161,9 @@ const ENUMS: Partial<Record<keyof AbeOptions, readonly string[]>> = {
   regionFeatures: ['none', 'crop', 'tokens'],
   regionSource: ['tokens', 'value', 'selfself'],
   regionAssign: ['joint', 'indep'],
-  regionAssignBy: ['phrase', 'object'],
+  regionAssignBy: ['phrase', 'object', 'both'],
+  regionBackground: ['median', 'border'],
+  regionSplit: ['one', 'all'],
   regionTerm: ['phrase', 'phrase-all', 'centered', 'centered-same', 'object', 'caption'],
   regionProposal: ['found', 'random'],
 };
@@ -162,6 +176,7 @@ const RANGES: Partial<Record<keyof AbeOptions, [number, number, boolean]>> = {
   topK: [1, 100_000, true],
   lambda: [-100, 100, false],
   maxRegions: [1, 16, true],
+  regionMinSize: [0, 1, false],
   regionDilation: [0, 16, true],
   regionLambda: [-100, 100, false],
   regionMaxMaps: [1, 1_000_000, true],
