@@ -11,7 +11,7 @@
  * Images: two bright squares on a dark background per image (so the found regions have object-like sizes).
  */
 import { initBackend } from '../src/backend';
-import { AbeScorer } from '../src/abe';
+import { AbeScorer, NAMED_CONFIGS } from '../src/abe';
 import type { AbeOptions, ConfigName } from '../src/abe';
 import { createClip } from '../src/clip/model';
 import { QUICK_CONFIG, VIT_B32_CONFIG } from '../src/bench/geometry';
@@ -31,8 +31,8 @@ const CONFIGS: [string, ConfigName | Partial<AbeOptions>][] = [
   ['clip', 'clip'],
   ['abe (patch level)', 'abe'],
   ['abe+regions', 'abe+regions'],
-  ['abe+regions, encode crop', { fuse: 'none', regionFeatures: 'crop', regionTerm: 'centered', regionAssignBy: 'object', regionLambda: 2 }],
-  ['regions as before (crop, phrase term, + patch term)', { regionFeatures: 'crop', lambda: 0.5, regionLambda: 3 }],
+  ['abe+regions, encode crop', { ...NAMED_CONFIGS['abe+regions'], regionFeatures: 'crop' }],
+  ['abe+regions-v1 (crop, phrase term, + patch term)', 'abe+regions-v1'],
 ];
 
 function blockFlops(T: number, W: number, H: number, layers: number): number {

@@ -3,7 +3,7 @@
  * (nested) selection and out-of-sample estimates.
  *
  *   npx ts-node --transpile-only tools/abe-toy.ts [--data DIR] [--cache DIR] [--out report.json] [--halvings 100]
- *     [--heldout DIR [--only-heldout]]   evaluate the SHIPPED named configurations (options.ts) once on another
+ *     [--regions-only] [--weights model.safetensors] [--heldout DIR [--only-heldout]]   evaluate the SHIPPED named configurations (options.ts) once on another
  *     bench folder (tools/toy-world output: its retrieval sets and stress cells are used); --only-heldout skips the grid
  *
  * DIR is a bench folder (items.jsonl + images/; default ../shared/toy-shapes/bench). Cells:
@@ -14,9 +14,10 @@
  * - retrieval per split: each image with one caption naming 0, 1 or 2 of its colours (by image index), Recall@1
  *   image→text and text→image over the split's images and captions in ONE ranking.
  *
- * Selection: one rule, applied to whatever items it is given: the highest mean accuracy over all cells among the
- * configurations within 1 point of CLIP on every cell (else the highest mean); ties go to the configuration listed
- * first (fewer free choices first). In-sample = selected and measured on all items. Out-of-sample = for each of
+ * Selection: one rule, applied to whatever items it is given: the highest mean accuracy over all cells (stress cells
+ * included) among the configurations within 1 point of CLIP on every non-stress cell (else the highest mean); ties go
+ * to the configuration listed first (fewer free choices first); region configurations only among those that meet the
+ * cost target (token-subset regions) and with the `phrase-all` term (the others are reported, not selectable). In-sample = selected and measured on all items. Out-of-sample = for each of
  * `--halvings` random halvings of the images, EVERYTHING (patch-level switches, region switches, λ) is re-selected
  * on the items of half A and measured on half B; we report the mean gain over CLIP on B and its 5–95 % range.
  *
@@ -25,7 +26,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { initBackend } from '../src/backend';
-import { AbeScorer, EXTRA_CONFIGS, NAMED_CONFIGS } from '../src/abe';
+import { AbeScorer, EXTRA_CONFIGS, NAMED_CONFIGS, resolveOptions } from '../src/abe';
+import { encodeRegions, needsOf } from '../src/abe/image-features';
+import { dilate } from '../src/abe/regions';
 
 const SHIPPED = [...Object.keys(NAMED_CONFIGS), ...Object.keys(EXTRA_CONFIGS)];
 import type { AbeOptions, CaptionInput, ImageFeatures } from '../src/abe';
@@ -45,8 +48,12 @@ const HELDOUT = arg('--heldout', '');
 const OUT = arg('--out', '');
 const HALVINGS = Number(arg('--halvings', '100'));
 const CACHE = arg('--cache', '');
+/** Another model of the toy world (e.g. one that binds well): a safetensors file with OpenAI names. */
+const WEIGHTS = path.resolve(arg('--weights', path.join(TOY, 'model', 'openai.safetensors')));
 /** Only score the shipped configurations on --heldout (no development grid). */
 const ONLY_HELDOUT = args.includes('--only-heldout');
+/** Skip the patch-level grid: `abe` is the shipped configuration only (no choice); the region grid is searched as usual. */
+const REGIONS_ONLY = args.includes('--regions-only');
 
 const COLOURS = ['red', 'green', 'blue', 'yellow', 'purple', 'white', 'orange', 'cyan'];
 const SHAPES = ['square', 'circle', 'triangle', 'cross', 'star', 'diamond'];
@@ -65,8 +72,8 @@ export function groupsOf(caption: string): CaptionInput {
 
 interface RawItem { id: string; image: string; positive: string; negative: string; kind: string; split: string }
 /** A scored unit: a pairwise item or one retrieval query. `s` indexes the score vector. */
-interface Unit { cell: string; image: number; kind: 'pair' | 'i2t' | 't2i'; a: number; n: number }
-interface Bench {
+export interface Unit { cell: string; image: number; kind: 'pair' | 'i2t' | 't2i'; a: number; n: number }
+export interface Bench {
   name: string;
   imagePaths: string[];
   captions: string[];
@@ -74,11 +81,14 @@ interface Bench {
   sets: { images: number[]; captions: number[]; owner: number[] }[]; // retrieval sets (owner: caption → row in images), scored by scoreMatrix
   units: Unit[];
   cells: string[];
-  /** Cells the selection rule looks at (the stress cells are small and only reported). */
+  /** Cells the selection rule averages over (all); `guardCells`: those it requires within 1 point of CLIP (not the small stress cells). */
   selectCells: string[];
+  guardCells: string[];
+  /** True object boxes [x, y, side] in pixels per image (toy-world folders: images.jsonl), null where unknown. */
+  boxes: ([number, number, number][] | null)[];
 }
 
-function loadBench(dir: string, name: string): Bench {
+export function loadBench(dir: string, name: string): Bench {
   const items: RawItem[] = fs.readFileSync(path.join(dir, 'items.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   const imagePaths = [...new Set(items.map((x) => x.image))];
   const imageIndex = new Map(imagePaths.map((p, i) => [p, i]));
@@ -148,14 +158,23 @@ function loadBench(dir: string, name: string): Bench {
     });
   }
   const cells = [...new Set(units.map((u) => u.cell))];
-  const selectCells = cells.filter((c) => !c.includes('stress'));
-  return { name, imagePaths: imagePaths.map((p) => path.join(dir, p)), captions, pairs, sets, units, cells, selectCells };
+  const guardCells = cells.filter((c) => !c.includes('stress'));
+  const boxes: Bench['boxes'] = imagePaths.map(() => null);
+  const metaFile = path.join(dir, 'images.jsonl');
+  if (fs.existsSync(metaFile)) {
+    for (const l of fs.readFileSync(metaFile, 'utf8').trim().split('\n')) {
+      const m = JSON.parse(l) as { image: string; objects: { box: [number, number, number] }[] };
+      const k = imageIndex.get(m.image);
+      if (k !== undefined) boxes[k] = m.objects.map((o) => o.box);
+    }
+  }
+  return { name, imagePaths: imagePaths.map((p) => path.join(dir, p)), captions, pairs, sets, units, cells, selectCells: cells, guardCells, boxes };
 }
 
 /** Score vector of one configuration: the pairs, then each retrieval set's [n×n] matrix (row = image). */
 interface Scores { clip: Float32Array; abe: Float32Array }
 
-async function scoreAll(scorer: AbeScorer, b: Bench, feats: ImageFeatures[], caps: CaptionInput[], o: Partial<AbeOptions>): Promise<Scores> {
+export async function scoreAll(scorer: AbeScorer, b: Bench, feats: ImageFeatures[], caps: CaptionInput[], o: Partial<AbeOptions>): Promise<Scores> {
   const pr = await scorer.scorePairs(feats, caps, b.pairs, o);
   const parts: Scores[] = [{ clip: pr.clip, abe: pr.abe }];
   for (const s of b.sets) {
@@ -167,7 +186,7 @@ async function scoreAll(scorer: AbeScorer, b: Bench, feats: ImageFeatures[], cap
 }
 
 /** Per-unit correctness (strict: ties are wrong) of a score vector. */
-function correctOf(b: Bench, S: ArrayLike<number>): Uint8Array {
+export function correctOf(b: Bench, S: ArrayLike<number>): Uint8Array {
   const offs: number[] = [];
   let off = b.pairs.length;
   for (const s of b.sets) { offs.push(off); off += s.images.length * s.captions.length; }
@@ -187,7 +206,7 @@ function correctOf(b: Bench, S: ArrayLike<number>): Uint8Array {
 
 interface Row { name: string; opts: Partial<AbeOptions>; correct: Uint8Array; free: number }
 
-function accuracy(b: Bench, c: Uint8Array, idx?: Uint8Array): Record<string, number> {
+export function accuracy(b: Bench, c: Uint8Array, idx?: Uint8Array): Record<string, number> {
   const right = new Map<string, number>(), total = new Map<string, number>();
   b.units.forEach((u, i) => {
     if (idx && !idx[u.image]) return;
@@ -203,7 +222,7 @@ function select(b: Bench, rows: Row[], clip: Uint8Array, inA?: Uint8Array): Row 
   for (const r of rows) {
     const a = accuracy(b, r.correct, inA);
     const mean = b.selectCells.reduce((x, c) => x + a[c], 0) / b.selectCells.length;
-    const ok = b.selectCells.every((c) => a[c] >= base[c] - 0.01);
+    const ok = b.guardCells.every((c) => a[c] >= base[c] - 0.01);
     if ((ok && !bestOk) || (ok === bestOk && mean > bestScore + 1e-12)) { best = r; bestScore = mean; bestOk = ok; }
   }
   return best!;
@@ -218,7 +237,7 @@ function wilson(k: number, n: number): [number, number] {
 async function main(): Promise<void> {
   const backend = await initBackend();
   const t0 = Date.now();
-  const { tensors } = readSafetensors(path.join(TOY, 'model', 'openai.safetensors'));
+  const { tensors } = readSafetensors(WEIGHTS);
   const canon = canonicalize(tensors, { source: 'toy-shapes' });
   const model = createClip(canon.config, canon.weights);
   const s = model.logitScale;
@@ -279,7 +298,10 @@ async function main(): Promise<void> {
       for (const locate of ['object', 'phrase'] as const) patchBases.push({ ...pf, ...rf, locate, topK: 1, regionFeatures: 'none' });
     }
   }
-  // Region grid: encoding × dilation (feature variants), term × assignment target, λ_r; no patch term.
+  if (REGIONS_ONLY) patchBases.splice(0, patchBases.length, { ...NAMED_CONFIGS.abe, regionFeatures: 'none' });
+  // Region grid: encoding × dilation (feature variants), term × assignment target, λ_r; no patch term (the first
+  // round's 12 bases), then this round's region finding: up to 4 regions (components, split one / all), the
+  // border background and assignment by phrase + object (token-subset regions, dilation 1, `phrase-all` only).
   const regionBases: Partial<AbeOptions>[] = [];
   // Each region term with its natural assignment target: centred terms compare the phrase with the object phrase,
   // so `centered` (baseline: the object's best region) assigns by phrase and `centered-same` by object.
@@ -288,8 +310,14 @@ async function main(): Promise<void> {
       regionBases.push({ fuse: 'none', regionFeatures, regionSource: 'value', maxRegions: 2, regionDilation, regionAssign: 'joint', regionAssignBy, regionTerm });
     }
   }
+  const round2 = { fuse: 'none', regionFeatures: 'tokens', regionSource: 'value', regionDilation: 1, regionAssign: 'joint', regionTerm: 'phrase-all' } as const;
+  for (const maxRegions of [2, 4]) for (const regionAssignBy of ['phrase', 'both'] as const) for (const regionBackground of ['median', 'border'] as const) {
+    if (maxRegions === 2 && regionAssignBy === 'phrase' && regionBackground === 'median') continue; // a first-round base
+    regionBases.push({ ...round2, maxRegions, regionAssignBy, ...(regionBackground === 'border' ? { regionBackground } : {}) });
+  }
+  for (const regionAssignBy of ['phrase', 'both'] as const) regionBases.push({ ...round2, maxRegions: 4, regionAssignBy, regionSplit: 'all' });
   const ablationBases: Partial<AbeOptions>[] = [];
-  const variants = [...patchBases, ...regionBases.filter((r) => r.regionTerm === 'centered')];
+  const variants = [...patchBases, ...regionBases]; // the extractor computes each distinct region key once
   let t = Date.now();
   let D = await prepare(dev, variants);
   log(`image features: ${((Date.now() - t) / 1000).toFixed(1)} s`);
@@ -306,14 +334,56 @@ async function main(): Promise<void> {
     if (file) fs.writeFileSync(file, Buffer.from(term.buffer));
     return term;
   };
+  const termOn = async (feats: ImageFeatures[], o: Partial<AbeOptions>) => {
+    const r = await scoreAll(scorer, dev, feats, D.caps, o);
+    return Float32Array.from(r.abe, (v, j) => (v - r.clip[j]) / s);
+  };
+  /** Features whose regions (for configuration `o`) are the true object boxes, re-encoded as `o` says. */
+  const trueBoxFeatures = async (o: Partial<AbeOptions>): Promise<ImageFeatures[]> => {
+    const ro = resolveOptions(o);
+    const key = needsOf(model, ro).regions[0].key;
+    const R = canon.config.vision.resolution, patch = canon.config.vision.patchSize, grid = R / patch, P = grid * grid;
+    const out: ImageFeatures[] = D.feats.map((f) => ({ ...f, regions: { ...f.regions } }));
+    const loaded = await loadImages(dev.imagePaths, { resolution: R });
+    const host = loaded.pixels.dataSync() as Float32Array;
+    const list: { row: number; masks: Uint8Array[]; foreground: Uint8Array }[] = [];
+    dev.boxes.forEach((bx, i) => {
+      if (!bx) return;
+      const masks = bx.map(([x, y, side]) => {
+        const m = new Uint8Array(P);
+        for (let j = 0; j < P; j++) {
+          const px0 = (j % grid) * patch, py0 = Math.floor(j / grid) * patch;
+          const ov = Math.max(0, Math.min(px0 + patch, x + side) - Math.max(px0, x)) * Math.max(0, Math.min(py0 + patch, y + side) - Math.max(py0, y));
+          if (ov >= patch * patch / 4) m[j] = 1;
+        }
+        return dilate(m, grid, ro.regionDilation);
+      }).slice(0, ro.maxRegions);
+      const fg = new Uint8Array(P);
+      for (const m of masks) m.forEach((v, j) => { if (v) fg[j] = 1; });
+      list.push({ row: i, masks, foreground: fg });
+    });
+    const embeds = await encodeRegions(model, loaded.pixels, host, list, ro);
+    loaded.pixels.dispose();
+    let k = 0;
+    const E = canon.config.embedDim;
+    for (const { row, masks, foreground } of list) {
+      out[row].regions[key] = { masks, foreground, embeds: embeds.slice(k * E, (k + masks.length) * E) };
+      k += masks.length;
+    }
+    return out;
+  };
   const rowsFor = (opts: Partial<AbeOptions>, term: Float32Array, lambdas: number[], key: 'lambda' | 'regionLambda', free: number): Row[] =>
     lambdas.map((l) => ({ name: '', opts: { ...opts, [key]: l }, correct: correctOf(dev, Float32Array.from(clip, (c, j) => c + l * s * term[j])), free }));
 
   t = Date.now();
   const patchRows: Row[] = [];
-  for (const base of patchBases) {
+  for (const base of REGIONS_ONLY ? [] : patchBases) {
     patchRows.push(...rowsFor({ ...base, fuse: 'binding-difference' }, await termOf({ ...base, fuse: 'binding-difference', lambda: 1 }), [0.25, 0.5, 1], 'lambda', 5));
     patchRows.push(...rowsFor({ ...base, fuse: 'additive' }, await termOf({ ...base, fuse: 'additive', lambda: 1 }), [0.25, 0.5, 1], 'lambda', 5));
+  }
+  if (REGIONS_ONLY) {
+    const shippedAbe = resolveOptions('abe');
+    patchRows.push(...rowsFor({ ...patchBases[0], fuse: shippedAbe.fuse }, await termOf({ ...patchBases[0], lambda: 1 }), [shippedAbe.lambda], 'lambda', 0));
   }
   log(`patch grid: ${patchRows.length} configurations (${((Date.now() - t) / 1000).toFixed(1)} s)`);
   t = Date.now();
@@ -326,23 +396,36 @@ async function main(): Promise<void> {
   }
   log(`region grid: ${regionRows.length} configurations (${((Date.now() - t) / 1000).toFixed(1)} s)`);
   const bestPatch = select(dev, patchRows, clipCorrect);
-  const bestRegion = select(dev, regionRows, clipCorrect);
+  // The cost target (≤ 2× CLIP per fresh pair, tools/abe-cost.ts) is part of the rule: masked-crop regions take one
+  // full image pass per region (≈ 3 passes per two-object pair), so only token-subset configurations are selectable.
+  // So is the term: only `phrase-all`, the one comparable across captions that keeps the shape evidence (METHOD.md:
+  // `phrase` rewards having attributes, `centered` drops the object evidence and loses replace-obj). The other rows
+  // are scored and reported for comparison.
+  const selectable = regionRows.filter((r) => r.opts.regionFeatures === 'tokens' && r.opts.regionTerm === 'phrase-all');
+  const bestRegion = select(dev, selectable, clipCorrect);
   log(`chosen (in-sample) abe: ${JSON.stringify(bestPatch.opts)}`);
   log(`chosen (in-sample) abe+regions: ${JSON.stringify(bestRegion.opts)}`);
 
   const ablRows: Row[] = [];
   const { regionLambda: _l, ...rb } = bestRegion.opts;
-  D = await prepare(dev, [{ ...rb, regionProposal: 'random' }, { ...rb, maxRegions: 4 }]);
+  const otherMax = rb.maxRegions === 4 ? 2 : 4;
+  D = await prepare(dev, [{ ...rb, regionProposal: 'random' }, { ...rb, maxRegions: otherMax }, { ...rb, maxRegions: 4 }]);
+  // True boxes (toy-world folders): each object's box as a region (patches it covers by at least a quarter),
+  // dilated like the found regions; images without boxes keep their found regions.
+  const boxRows = dev.boxes.some((b) => b) ? await trueBoxFeatures({ ...rb, maxRegions: 4 }) : null;
   for (const [name, o] of [
     ['region term = object phrase o_k·r', { ...rb, regionTerm: 'object' }],
     ['region term centered-same (o_k on the same region, assigned by object)', { ...rb, regionTerm: 'centered-same', regionAssignBy: 'object' }],
     ['region term = whole caption g_T·r', { ...rb, regionTerm: 'caption' }],
     ['random regions of the same sizes', { ...rb, regionProposal: 'random' }],
-    ['maxRegions 4', { ...rb, maxRegions: 4 }],
+    [`maxRegions ${otherMax}`, { ...rb, maxRegions: otherMax }],
     ['assign indep', { ...rb, regionAssign: 'indep' }],
-  ] as [string, Partial<AbeOptions>][]) {
-    ablationBases.push(o);
-    const term = await termOf({ ...o, regionLambda: 1 });
+    ...(boxRows ? [['TRUE BOXES as regions (maxRegions 4)', { ...rb, maxRegions: 4, trueBoxes: true }],
+      ['TRUE BOXES, region term = object phrase o_k·r', { ...rb, maxRegions: 4, regionTerm: 'object', trueBoxes: true }]] : []),
+  ] as [string, Partial<AbeOptions> & { trueBoxes?: boolean }][]) {
+    const { trueBoxes, ...oo } = o;
+    ablationBases.push(oo);
+    const term = trueBoxes ? await termOn(boxRows!, { ...oo, regionLambda: 1 }) : await termOf({ ...oo, regionLambda: 1 });
     for (const r of rowsFor(o, term, [0.5, 1, 2, 3], 'regionLambda', 5)) ablRows.push({ ...r, name: `${name}, λ_r=${r.opts.regionLambda}` });
   }
 
@@ -356,7 +439,7 @@ async function main(): Promise<void> {
     const inA = new Uint8Array(nImg), inB = new Uint8Array(nImg).fill(1);
     order.slice(0, nImg / 2).forEach((k) => { inA[k] = 1; inB[k] = 0; });
     const cb = accuracy(dev, clipCorrect, inB);
-    for (const [k, rows] of [['patch', patchRows], ['region', regionRows]] as const) {
+    for (const [k, rows] of [['patch', patchRows], ['region', selectable]] as const) {
       const pick = select(dev, rows, clipCorrect, inA);
       const key = JSON.stringify(pick.opts);
       choices[k].set(key, (choices[k].get(key) ?? 0) + 1);
@@ -388,6 +471,13 @@ async function main(): Promise<void> {
   add('regions, term phrase p_k·r (uncentred, the first reading)', regionRows, { ...br, regionTerm: 'phrase', regionAssignBy: 'phrase' });
   add('regions, term centered (baseline: object at its best region)', regionRows, { ...br, regionTerm: 'centered', regionAssignBy: 'phrase' });
   add('regions, term phrase-all (p_k·r for every group, every caption)', regionRows, { ...br, regionTerm: 'phrase-all', regionAssignBy: 'phrase' });
+  add('regions, maxRegions 2', regionRows, { ...br, maxRegions: 2, regionSplit: undefined });
+  add('regions, maxRegions 4', regionRows, { ...br, maxRegions: 4 });
+  add('regions, assign by phrase', regionRows, { ...br, regionAssignBy: 'phrase' });
+  add('regions, assign by phrase + object', regionRows, { ...br, regionAssignBy: 'both' });
+  add('regions, background median', regionRows, { ...br, regionBackground: undefined });
+  add('regions, background border', regionRows, { ...br, regionBackground: 'border' });
+  add('regions, split all (maxRegions 4)', regionRows, { ...br, maxRegions: 4, regionSplit: 'all' });
   for (const l of [0.5, 1, 2, 3]) add(`regions, λ_r=${l}`, regionRows, { ...br, regionLambda: l });
   table.push(...ablRows.filter((r) => r.opts.regionLambda === br.regionLambda));
 
@@ -409,7 +499,7 @@ async function main(): Promise<void> {
     const m = mcnemarExact(Array.from(clipCorrect, (x) => x === 1), Array.from(r.correct, (x) => x === 1));
     lines.push(`| ${r.name} | ${dev.cells.map((c) => a[c].toFixed(3)).join(' | ')} | ${r.name === 'CLIP' ? '–' : `${m.onlyA}/${m.onlyB}, ${m.p.toExponential(1)}`} |`);
   }
-  console.log(`Development (IN-SAMPLE: every row chosen and measured on these items; ${patchRows.length} patch-level + ${regionRows.length} region configurations tried, + ${ablRows.length} ablation rows not selectable)`);
+  console.log(`Development (IN-SAMPLE: every row chosen and measured on these items; ${patchRows.length} patch-level + ${regionRows.length} region configurations tried (${selectable.length} selectable: token-subset regions, the cost target), + ${ablRows.length} ablation rows not selectable)`);
   console.log(lines.join('\n'));
   const sp = summarise(gains.patch), sr = summarise(gains.region);
   console.log(`\nOut-of-sample (nested: everything re-selected on half A of the images, gain over CLIP on half B; ${HALVINGS} halvings; mean [5 %, 95 %] points):`);
@@ -424,9 +514,10 @@ async function main(): Promise<void> {
   const heldout = HELDOUT ? await evalHeldout() : null;
   const report = {
     backend: backend.name, units: dev.units.length, cells: dev.cells,
-    tried: { patch: patchRows.length, region: regionRows.length, ablationRows: ablRows.length },
+    tried: { patch: patchRows.length, region: regionRows.length, selectableRegion: selectable.length, ablationRows: ablRows.length },
     chosenInSample: { abe: bestPatch.opts, 'abe+regions': bestRegion.opts },
     table: table.map((r) => ({ name: r.name, opts: r.opts, accuracy: accuracy(dev, r.correct) })),
+    regionGrid: regionRows.map((r) => ({ opts: r.opts, accuracy: accuracy(dev, r.correct) })),
     outOfSample: { halvings: HALVINGS, abe: sp, 'abe+regions': sr, choices: { abe: Object.fromEntries(choices.patch), 'abe+regions': Object.fromEntries(choices.region) } },
     shipped, heldout, seconds: (Date.now() - t0) / 1000, named: NAMED_CONFIGS,
   };

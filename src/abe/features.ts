@@ -31,9 +31,16 @@ export interface ImageFeatures {
   readonly regions: Record<string, ImageRegions>;
 }
 
-/** `encode`: how the regions were re-encoded (`crop` keeps the key of the first version, so old caches still hit). */
-export function regionKey(source: string, maxRegions: number, dilation: number, encode: 'crop' | 'tokens' = 'crop', proposal: 'found' | 'random' = 'found'): string {
-  return `${source}/max${maxRegions}/dil${dilation}${encode === 'tokens' ? '/tokens' : ''}${proposal === 'random' ? '/random' : ''}`;
+/**
+ * `encode`: how the regions were re-encoded (`crop` keeps the key of the first version, so old caches still hit);
+ * `find`: the finder's switches, named only where they differ from the first finder's (same reason).
+ */
+export function regionKey(
+  source: string, maxRegions: number, dilation: number, encode: 'crop' | 'tokens' = 'crop', proposal: 'found' | 'random' = 'found',
+  find: { background?: string; minSize?: number; split?: string } = {},
+): string {
+  const extra = `${find.background && find.background !== 'median' ? `/bg-${find.background}` : ''}${find.minSize ? `/min${find.minSize}` : ''}${find.split && find.split !== 'one' ? `/split-${find.split}` : ''}`;
+  return `${source}/max${maxRegions}/dil${dilation}${encode === 'tokens' ? '/tokens' : ''}${proposal === 'random' ? '/random' : ''}${extra}`;
 }
 
 export function contentHash(data: Float32Array): string {

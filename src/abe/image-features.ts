@@ -9,7 +9,7 @@ import { contentHash, FeatureCache, ImageFeatures, ImageRegions, regionKey } fro
 import type { AbeModel } from './model';
 import { AbeOptions, hiddenIndex } from './options';
 import { imagePass, l2normalize, patchKey } from './patches';
-import { findRegions, maskImage, randomMasks } from './regions';
+import { findRegions, FindOptions, maskImage, randomMasks } from './regions';
 
 export interface CacheOptions {
   /** Directory of the on-disk feature cache (one JSON file per image under a folder per model); none by default. */
@@ -33,9 +33,60 @@ export function needsOf(model: AbeModel, o: AbeOptions): Needs {
   if (o.regionFeatures !== 'none') {
     const source = patchKey(o.regionSource, c.vision.layers);
     patches.push(source);
-    regions.push({ key: regionKey(source, o.maxRegions, o.regionDilation, o.regionFeatures, o.regionProposal), source });
+    regions.push({ key: regionKey(source, o.maxRegions, o.regionDilation, o.regionFeatures, o.regionProposal, findOptionsOf(o)), source });
   }
   return { patches, regions };
+}
+
+/** The finder's switches of a configuration (regions.ts FindOptions). */
+export function findOptionsOf(o: AbeOptions): FindOptions {
+  return { background: o.regionBackground, minSize: o.regionMinSize, split: o.regionSplit };
+}
+
+/**
+ * Embeddings [Σ masks · E] (L2-normalised) of the given region masks of images in `px` (rows of the chunk):
+ * `tokens` = one token-subset pass per mask (CLS + the mask's patch tokens), `crop` = one pass of the image with
+ * everything outside the mask painted with the median background pixel; all masks in batched calls. Used for the
+ * regions the finder yields and for given masks (true boxes in the attribution ablations).
+ */
+export async function encodeRegions(
+  model: AbeModel, px: tf.Tensor4D, chunkHost: Float32Array, list: readonly { row: number; masks: readonly Uint8Array[]; foreground: Uint8Array }[], o: AbeOptions,
+): Promise<Float32Array> {
+  const c = model.config;
+  const R = c.vision.resolution, grid = R / c.vision.patchSize, E = c.embedDim, size = 3 * R * R;
+  const masked: Float32Array[] = [];
+  const owner: number[] = [], subsets: Int32Array[] = [];
+  for (const { row, masks, foreground } of list) {
+    for (const m of masks) {
+      if (o.regionFeatures === 'tokens') {
+        owner.push(row);
+        subsets.push(Int32Array.from(Array.from(m).flatMap((v, j) => (v ? [j] : []))));
+      } else masked.push(maskImage(chunkHost.subarray(row * size, (row + 1) * size), R, grid, m, foreground));
+    }
+  }
+  let embeds: Float32Array = new Float32Array(0);
+  if (o.regionFeatures === 'tokens' && subsets.length) {
+    const v = model.vision as unknown;
+    if (!(v instanceof VisionTransformer)) throw new InputError('options', "regionFeatures 'tokens' needs a ClipModel's vision tower");
+    embeds = new Float32Array(subsets.length * E);
+    for (let s0 = 0; s0 < subsets.length; s0 += o.imageBatchSize) {
+      const d = tf.tidy(() => l2normalize(encodeTokenSubsets(v, px, owner.slice(s0, s0 + o.imageBatchSize), subsets.slice(s0, s0 + o.imageBatchSize))).dataSync() as Float32Array);
+      embeds.set(d, s0 * E);
+      await tf.nextFrame();
+    }
+  } else if (masked.length) {
+    const all = new Float32Array(masked.length * size);
+    masked.forEach((m, k) => all.set(m, k * size));
+    const mpx = tf.tensor4d(all, [masked.length, 3, R, R]);
+    try {
+      const out = await model.encodeImages(mpx, { batchSize: o.imageBatchSize, tokens: false });
+      embeds = tf.tidy(() => l2normalize(out.embeds).dataSync() as Float32Array);
+      tf.dispose([out.embeds, out.tokens, ...(out.hidden ?? [])]);
+    } finally {
+      mpx.dispose();
+    }
+  }
+  return embeds;
 }
 
 export class ImageFeatureExtractor {
@@ -144,44 +195,17 @@ export class ImageFeatureExtractor {
    */
   private async addRegions(feats: ImageFeatures[], idx: number[], px: tf.Tensor4D, chunkHost: Float32Array, key: string, source: string, o: AbeOptions): Promise<void> {
     const c = this.model.config;
-    const R = c.vision.resolution, grid = R / c.vision.patchSize, P = grid * grid, E = c.embedDim, size = 3 * R * R;
+    const P = (c.vision.resolution / c.vision.patchSize) ** 2, E = c.embedDim;
     const found = new Map<number, ReturnType<typeof findRegions>>();
-    const masked: Float32Array[] = [];
-    const owner: number[] = [], subsets: Int32Array[] = [];
-    idx.forEach((i, r) => {
+    const list: { row: number; masks: Uint8Array[]; foreground: Uint8Array }[] = [];
+    idx.forEach((i, row) => {
       if (feats[i].regions[key]) return;
-      const reg = findRegions(feats[i].patches[source], P, E, o.maxRegions, o.regionDilation);
+      const reg = findRegions(feats[i].patches[source], P, E, o.maxRegions, o.regionDilation, findOptionsOf(o));
       if (o.regionProposal === 'random') reg.masks = randomMasks(reg.masks, P, parseInt(feats[i].key.slice(0, 8), 16));
       found.set(i, reg);
-      for (const m of reg.masks) {
-        if (o.regionFeatures === 'tokens') {
-          owner.push(r);
-          subsets.push(Int32Array.from(Array.from(m).flatMap((v, j) => (v ? [j] : []))));
-        } else masked.push(maskImage(chunkHost.subarray(r * size, (r + 1) * size), R, grid, m, reg.foreground));
-      }
+      list.push({ row, masks: reg.masks, foreground: reg.foreground });
     });
-    let embeds: Float32Array = new Float32Array(0);
-    if (o.regionFeatures === 'tokens' && subsets.length) {
-      const v = this.model.vision as unknown;
-      if (!(v instanceof VisionTransformer)) throw new InputError('options', "regionFeatures 'tokens' needs a ClipModel's vision tower");
-      embeds = new Float32Array(subsets.length * E);
-      for (let s0 = 0; s0 < subsets.length; s0 += o.imageBatchSize) {
-        const d = tf.tidy(() => l2normalize(encodeTokenSubsets(v, px, owner.slice(s0, s0 + o.imageBatchSize), subsets.slice(s0, s0 + o.imageBatchSize))).dataSync() as Float32Array);
-        embeds.set(d, s0 * E);
-        await tf.nextFrame();
-      }
-    } else if (masked.length) {
-      const all = new Float32Array(masked.length * size);
-      masked.forEach((m, k) => all.set(m, k * size));
-      const mpx = tf.tensor4d(all, [masked.length, 3, R, R]);
-      try {
-        const out = await this.model.encodeImages(mpx, { batchSize: o.imageBatchSize, tokens: false });
-        embeds = tf.tidy(() => l2normalize(out.embeds).dataSync() as Float32Array);
-        tf.dispose([out.embeds, out.tokens, ...(out.hidden ?? [])]);
-      } finally {
-        mpx.dispose();
-      }
-    }
+    const embeds = await encodeRegions(this.model, px, chunkHost, list, o);
     let k = 0;
     for (const [i, reg] of found) {
       const count = reg.masks.length;

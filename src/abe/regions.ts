@@ -113,32 +113,119 @@ export function splitTwoMeans(patches: readonly number[], feats: Float32Array, E
 }
 
 /**
- * Regions of one image from its patch features f [P·E] (L2-normalised): d_j = 1 − cos(f_j, median f),
- * Otsu on d, 8-connected components (largest first, at most maxRegions; one component is split by 2-means),
- * each dilated by `dilation` patches.
+ * How regions are found beyond the count and the dilation (options.ts: regionBackground, regionMinSize, regionSplit).
+ * The defaults reproduce the first finder (`median`, 0, `one`).
  */
-export function findRegions(feats: Float32Array, P: number, E: number, maxRegions: number, dilation: number): RegionSet {
-  const grid = Math.round(Math.sqrt(P));
+export interface FindOptions {
+  /**
+   * The background reference feature: `median` = the median patch feature (assumes the background covers most
+   * patches); `border` = the median over the grid's border ring only (assumes only that the background reaches the
+   * image border somewhere more often than the objects do: a large object or many objects do not become background).
+   */
+  background: 'median' | 'border';
+  /** Components smaller than this fraction of the patches are dropped (noise of textured backgrounds), unless none is left. */
+  minSize: number;
+  /**
+   * `one`: a single component is split by 2-means (the first finder: two objects assumed); `all`: split and merge —
+   * any piece is split while its two halves' mean features differ more (1 − cos) than the foreground threshold
+   * itself (the halves differ from each other as an object differs from the background), then touching pieces that
+   * differ less are merged again; the largest maxRegions pieces are kept. No count is assumed.
+   */
+  split: 'one' | 'all';
+}
+
+export const FIND_DEFAULTS: Readonly<FindOptions> = Object.freeze({ background: 'median', minSize: 0, split: 'one' });
+
+function medianFeature(feats: Float32Array, rows: readonly number[], E: number): Float32Array {
   const med = new Float32Array(E);
-  const col = new Float64Array(P);
+  const col = new Float64Array(rows.length);
+  const n = rows.length;
   for (let e = 0; e < E; e++) {
-    for (let j = 0; j < P; j++) col[j] = feats[j * E + e];
+    rows.forEach((j, k) => { col[k] = feats[j * E + e]; });
     col.sort();
-    med[e] = P % 2 ? col[(P - 1) / 2] : (col[P / 2 - 1] + col[P / 2]) / 2;
+    med[e] = n % 2 ? col[(n - 1) / 2] : (col[n / 2 - 1] + col[n / 2]) / 2;
   }
-  let mn = 0;
-  for (let e = 0; e < E; e++) mn += med[e] * med[e];
-  mn = Math.sqrt(mn) || 1;
-  const d = new Float64Array(P);
-  for (let j = 0; j < P; j++) {
-    let dot = 0, nf = 0;
-    for (let e = 0; e < E; e++) { dot += feats[j * E + e] * med[e]; nf += feats[j * E + e] ** 2; }
-    d[j] = 1 - dot / (mn * (Math.sqrt(nf) || 1));
+  return med;
+}
+
+function meanFeature(feats: Float32Array, rows: readonly number[], E: number): Float64Array {
+  const m = new Float64Array(E);
+  for (const j of rows) for (let e = 0; e < E; e++) m[e] += feats[j * E + e] / rows.length;
+  return m;
+}
+
+function cosDist(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let d = 0, na = 0, nb = 0;
+  for (let e = 0; e < a.length; e++) { d += a[e] * b[e]; na += a[e] * a[e]; nb += b[e] * b[e]; }
+  return 1 - d / ((Math.sqrt(na) || 1) * (Math.sqrt(nb) || 1));
+}
+
+/** Repeatedly merges the two touching (8-neighbour) pieces whose mean features are closest, while closer than t. */
+function mergeSimilar(pieces: number[][], feats: Float32Array, E: number, grid: number, t: number): number[][] {
+  let out = pieces.map((p) => p.slice());
+  const touch = (a: number[], b: number[]) => {
+    const set = new Set(b);
+    return a.some((j) => {
+      const r = Math.floor(j / grid), c = j % grid;
+      for (let dr = -1; dr <= 1; dr++) for (let dc = -1; dc <= 1; dc++) {
+        const rr = r + dr, cc = c + dc;
+        if (rr >= 0 && cc >= 0 && rr < grid && cc < grid && set.has(rr * grid + cc)) return true;
+      }
+      return false;
+    });
+  };
+  for (;;) {
+    let best: [number, number] | null = null, bd = t;
+    const means = out.map((p) => meanFeature(feats, p, E));
+    for (let a = 0; a < out.length; a++) for (let b = a + 1; b < out.length; b++) {
+      const d = cosDist(means[a], means[b]);
+      if (d <= bd && touch(out[a], out[b])) { bd = d; best = [a, b]; }
+    }
+    if (!best) return out;
+    const [a, b] = best;
+    out = [...out.filter((_, k) => k !== a && k !== b), [...out[a], ...out[b]].sort((x, y) => x - y)];
   }
+}
+
+/** Patch indices of the border ring of a [g,g] grid (all of them when g ≤ 2). */
+export function borderPatches(grid: number): number[] {
+  const out: number[] = [];
+  for (let r = 0; r < grid; r++) for (let c = 0; c < grid; c++) if (r === 0 || c === 0 || r === grid - 1 || c === grid - 1) out.push(r * grid + c);
+  return out;
+}
+
+/**
+ * Regions of one image from its patch features f [P·E] (L2-normalised): d_j = 1 − cos(f_j, background reference),
+ * Otsu on d, 8-connected components (largest first, at most maxRegions, the smallest dropped below `minSize`),
+ * components split by 2-means (`split`), each dilated by `dilation` patches.
+ */
+export function findRegions(feats: Float32Array, P: number, E: number, maxRegions: number, dilation: number, opts: Partial<FindOptions> = {}): RegionSet {
+  const o = { ...FIND_DEFAULTS, ...opts };
+  const grid = Math.round(Math.sqrt(P));
+  const all = Array.from({ length: P }, (_, j) => j);
+  const med = medianFeature(feats, o.background === 'border' ? borderPatches(grid) : all, E);
+  const d = Float64Array.from(all, (j) => cosDist(feats.subarray(j * E, (j + 1) * E), med));
   const t = otsuThreshold(d);
   const foreground = Uint8Array.from(d, (x) => (x > t ? 1 : 0));
   let comps = components(foreground, grid);
-  if (comps.length === 1 && maxRegions > 1 && comps[0].length > 1) comps = splitTwoMeans(comps[0], feats, E, grid);
+  const least = Math.max(1, Math.ceil(o.minSize * P));
+  if (comps.some((c) => c.length >= least)) comps = comps.filter((c) => c.length >= least);
+  if (o.split === 'one') {
+    if (comps.length === 1 && maxRegions > 1 && comps[0].length > 1) comps = splitTwoMeans(comps[0], feats, E, grid);
+  } else {
+    // Split and merge: split any piece whose 2-means halves differ like objects differ from the background (1 − cos
+    // of their mean features > t), then merge touching pieces that do not (a 2-means cut can fall inside an object).
+    const done = new Set<number[]>();
+    for (;;) {
+      const c = comps.find((x) => x.length > 1 && !done.has(x));
+      if (!c) break;
+      const parts = splitTwoMeans(c, feats, E, grid);
+      if (parts.length === 2 && cosDist(meanFeature(feats, parts[0], E), meanFeature(feats, parts[1], E)) > t) {
+        comps = [...comps.filter((x) => x !== c), ...parts];
+      } else done.add(c);
+    }
+    comps = mergeSimilar(comps, feats, E, grid, t).sort((a, b) => b.length - a.length || a[0] - b[0]);
+  }
   const masks = comps.slice(0, maxRegions).map((c) => {
     const m = new Uint8Array(P);
     for (const j of c) m[j] = 1;
@@ -232,7 +319,7 @@ export function assignRegions(
 /** The switches of the region term (options.ts). */
 export interface RegionTermOptions {
   regionAssign: 'joint' | 'indep';
-  regionAssignBy: 'phrase' | 'object';
+  regionAssignBy: 'phrase' | 'object' | 'both';
   regionTerm: 'phrase' | 'phrase-all' | 'centered' | 'centered-same' | 'object' | 'caption';
   regionMaxMaps: number;
 }
@@ -240,7 +327,9 @@ export interface RegionTermOptions {
 /**
  * The region term of one (image, caption) pair — the one implementation both scoreMatrix and scorePairs use.
  * `bp`, `bo` [K·Rmax]: p_k·r and o_k·r of the caption's K groups against the image's `count` regions;
- * `hasAttr(k)`: whether group k names attributes. The groups are assigned to regions (by `regionAssignBy`), then
+ * `hasAttr(k)`: whether group k names attributes. The groups are assigned to regions (by `regionAssignBy`: p_k·r,
+ * o_k·r, or `both` p_k·r + o_k·r — the object phrase's shape evidence keeps a phrase from taking the region of
+ * another object that merely has its colour), then
  * each group's term is p_k·r (`phrase`), or for a group with attributes (0 without): `centered` p_k·r − max_r' o_k·r'
  * (the phrase on its region against the attribute-free object phrase at the object's best region), `centered-same`
  * p_k·r − o_k·r (both on the assigned region);
@@ -250,7 +339,8 @@ export function regionPairTerm(
   bp: Float32Array, bo: Float32Array, hasAttr: (k: number) => boolean, K: number, Rmax: number, count: number, o: RegionTermOptions,
   captionSim: (r: number) => number = () => 0,
 ): { regions: number[]; terms: Float32Array; mean: number } | null {
-  const a = assignRegions(o.regionAssignBy === 'object' ? bo : bp, 0, K, Rmax, count, o.regionAssign, o.regionMaxMaps);
+  const by = o.regionAssignBy === 'object' ? bo : o.regionAssignBy === 'both' ? bp.map((v, i) => v + bo[i]) : bp;
+  const a = assignRegions(by, 0, K, Rmax, count, o.regionAssign, o.regionMaxMaps);
   if (!a) return null;
   const terms = new Float32Array(K);
   let sum = 0;

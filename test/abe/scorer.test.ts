@@ -30,7 +30,8 @@ async function perPair(model: ClipModel, feats: ImageFeatures[], o: AbeOptions):
   const iso = await refine(model, caps, { ...o, refine: 'isolated' }, 1, new Map()); // the region term's phrases
   const pIso = iso.p, oIso = iso.o;
   const regionOn = o.regionFeatures !== 'none';
-  const rKey = regionKey(o.regionSource, o.maxRegions, o.regionDilation, o.regionFeatures === 'tokens' ? 'tokens' : 'crop');
+  const rKey = regionKey(o.regionSource, o.maxRegions, o.regionDilation, o.regionFeatures === 'tokens' ? 'tokens' : 'crop', 'found',
+    { background: o.regionBackground, minSize: o.regionMinSize, split: o.regionSplit });
   const s = model.logitScale;
   const gT = await model.encodeTexts(tf.tensor2d(Int32Array.from(caps.flatMap((c) => Array.from(c.ids))), [caps.length, TINY_CONFIG.text.contextLength], 'int32'));
   const gTd = gT.embeds.dataSync() as Float32Array;
@@ -76,7 +77,8 @@ async function perPair(model: ClipModel, feats: ImageFeatures[], o: AbeOptions):
       if (!gated || cap.groups.some((g) => g.attributes.length)) {
         if (regionOn) {
           const reg = f.regions[rKey], Rm = o.maxRegions, count = reg.masks.length;
-          const a = assignRegions(o.regionAssignBy === 'object' ? regionObj : regionSims, 0, K, Rm, count, o.regionAssign, o.regionMaxMaps);
+          const by = o.regionAssignBy === 'object' ? regionObj : o.regionAssignBy === 'both' ? regionSims.map((v, x) => v + regionObj[x]) : regionSims;
+          const a = assignRegions(by, 0, K, Rm, count, o.regionAssign, o.regionMaxMaps);
           if (a) {
             // The group terms written out: phrase p·r; centered p·r − max_r' o·r' (0 without attributes); centered-same p·r − o·r.
             const terms = a.regions.map((r, k) => {
@@ -121,6 +123,8 @@ describe('abe/scorer (random tiny model)', function () {
     { fuse: 'none', regionFeatures: 'crop', maxRegions: 3, regionTerm: 'centered-same', regionAssignBy: 'object', regionDilation: 0 },
     { fuse: 'binding-difference', regionFeatures: 'tokens', regionTerm: 'centered', regionAssign: 'indep' },
     { fuse: 'none', regionFeatures: 'tokens', regionTerm: 'phrase-all', regionDilation: 0 },
+    { fuse: 'none', regionFeatures: 'tokens', regionTerm: 'phrase-all', maxRegions: 4, regionSplit: 'all', regionBackground: 'border', regionAssignBy: 'both', regionDilation: 0 },
+    { fuse: 'none', regionFeatures: 'crop', regionTerm: 'phrase-all', maxRegions: 3, regionMinSize: 0.1, regionAssignBy: 'both' },
   ];
   for (const c of configs) {
     it(`scoreMatrix = scorePairs = the per-pair loop within 1e-5 (N=7, M=7, scoreChunk 3): ${JSON.stringify(c)}`, async () => {
@@ -280,6 +284,58 @@ describe('abe/scorer: region terms comparable across captions (random tiny model
         expect(r.abe[i * r.m + m] - r.clip[i * r.m + m]).to.be.closeTo(o.regionLambda * s * mean, 1e-5 * Math.max(1, Math.abs(r.abe[i * r.m + m])));
       }
       expect(p.regionMasks![i].masks.length).to.equal(p.regionCount![i]);
+    }
+  });
+
+  it('abe+regions defined behaviour: attribute-free group = its object phrase, absent object = its phrase at its jointly assigned region, long caption = groups past the context dropped (independent text passes, 1e-4)', async () => {
+    const scorer = new AbeScorer(model, 'abe+regions');
+    const o = scorer.options, s = model.logitScale;
+    const long = `a red cube and a blue sphere ${Array.from({ length: 12 }, () => 'and').join(' ')} a green cone`; // "cone" past 16 tokens
+    // "sphere" names no attribute; no random image holds a giraffe (an absent object); the long caption is cut.
+    const caps = ['a cube and a sphere', 'a red giraffe and a sphere', long];
+    const feats = await scorer.imageFeatures(pixels);
+    const r = await scorer.scoreMatrix(feats, caps, { parts: true, truncate: true });
+    const p = r.parts!, Q = p.groups.length;
+    expect(Array.from(p.dropped)).to.deep.equal([0, 0, 1]); // "a green cone" is past the context: dropped and counted
+    expect(p.groups.filter((g) => g.caption === 2).map((g) => g.object)).to.deep.equal(['cube', 'sphere']);
+    // Independent embeddings: plain text passes of each templated phrase and of its object alone.
+    const embed = async (texts: string[]) => {
+      const ids = prepareCaptions(texts, TINY_CONFIG.text.contextLength).map((c) => Array.from(c.ids));
+      const enc = await model.encodeTexts(tf.tensor2d(Int32Array.from(ids.flat()), [ids.length, TINY_CONFIG.text.contextLength], 'int32'));
+      const d = enc.embeds.dataSync() as Float32Array;
+      tf.dispose([enc.embeds, enc.tokens]);
+      return d;
+    };
+    const pe = await embed(p.groups.map((g) => o.template.replace('{}', [...g.attributes, g.object].join(' '))));
+    const oe = await embed(p.groups.map((g) => o.template.replace('{}', g.object)));
+    const key = regionKey(o.regionSource, o.maxRegions, o.regionDilation, 'tokens', 'found', { background: o.regionBackground, minSize: o.regionMinSize, split: o.regionSplit });
+    expect(feats.filter((f) => f.regions[key].masks.length > 0)).to.have.length.greaterThan(0);
+    for (let i = 0; i < r.n; i++) {
+      const reg = feats[i].regions[key], count = reg.masks.length;
+      const cos = (t: Float32Array, q: number, x: number) => {
+        let d = 0, n = 0;
+        for (let e = 0; e < E; e++) { d += t[q * E + e] * reg.embeds[x * E + e]; n += t[q * E + e] ** 2; }
+        return d / Math.sqrt(n);
+      };
+      const by = (q: number, x: number) => (o.regionAssignBy === 'phrase' ? cos(pe, q, x) : o.regionAssignBy === 'object' ? cos(oe, q, x) : cos(pe, q, x) + cos(oe, q, x));
+      for (let m = 0; m < r.m; m++) {
+        if (!count) { expect(r.abe[i * r.m + m]).to.equal(r.clip[i * r.m + m]); continue; } // no region: no term
+        const qs = p.groups.map((g, q) => (g.caption === m ? q : -1)).filter((q) => q >= 0);
+        // Brute force over maps to distinct regions (every region used when the groups outnumber them).
+        let best = -Infinity, bestMean = 0;
+        const need = Math.min(qs.length, count);
+        const rec = (k: number, used: number[], sum: number) => {
+          if (k === qs.length) {
+            if (new Set(used).size === need && sum > best + 1e-9) { best = sum; bestMean = used.reduce((acc, x, kk) => acc + cos(pe, qs[kk], x), 0) / qs.length; }
+            return;
+          }
+          for (let x = 0; x < count; x++) rec(k + 1, [...used, x], sum + by(qs[k], x));
+        };
+        rec(0, [], 0);
+        expect(r.abe[i * r.m + m] - r.clip[i * r.m + m]).to.be.closeTo(o.regionLambda * s * bestMean, 1e-4 * Math.max(1, Math.abs(r.abe[i * r.m + m])));
+        // Every group, attribute-free ones too, scores its own phrase (for "sphere": the object phrase) on its region.
+        for (const q of qs) expect(p.regionGroupTerm![i * Q + q]).to.be.closeTo(cos(pe, q, p.region![i * Q + q]), 1e-4);
+      }
     }
   });
 
