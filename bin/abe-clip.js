@@ -20,4 +20,8 @@ if (process.env.ABE_CLIP_FROM_SRC === '1' || !fs.existsSync(compiled)) {
   }
   entry = path.join(root, 'src', 'cli', 'main.ts');
 }
-require(entry).main(process.argv.slice(2)).then((code) => { process.exitCode = code; });
+require(entry)
+  .main(process.argv.slice(2))
+  .then((code) => {
+    process.exitCode = code;
+  });

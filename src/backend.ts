@@ -14,7 +14,11 @@ import type { WebgpuDevice } from './backends/webgpu';
 export { BACKEND_NAMES, INSTALL_COMMANDS } from './backends/names';
 import { tuneTensorflowKernels } from './tensor/tensorflow';
 
-export interface BackendAttempt { name: string; ok: boolean; error?: string }
+export interface BackendAttempt {
+  name: string;
+  ok: boolean;
+  error?: string;
+}
 
 /** What the active backend computes on; reported by every command and in every report JSON. */
 export interface BackendDevice {
@@ -50,7 +54,7 @@ export interface BackendInfo {
 }
 
 interface Candidate {
-  name: typeof AUTO_ORDER[number];
+  name: (typeof AUTO_ORDER)[number];
   tfBackend: string;
   /** `forced`: the user named this backend (a WebGPU fallback adapter is accepted only then). */
   load(forced: boolean): Promise<void>;
@@ -70,7 +74,11 @@ let wasmPathsSet = false;
 let webgpuDevice: WebgpuDevice | undefined;
 
 function pkgVersion(pkg: string): string {
-  try { return String(require(`${pkg}/package.json`).version); } catch { return 'unknown'; }
+  try {
+    return String(require(`${pkg}/package.json`).version);
+  } catch {
+    return 'unknown';
+  }
 }
 
 function nativeCandidate(name: 'tfjs-node-gpu' | 'tfjs-node', pkg: NativePackage): Candidate {
@@ -83,7 +91,10 @@ function nativeCandidate(name: 'tfjs-node-gpu' | 'tfjs-node', pkg: NativePackage
       const d = nativeDevice();
       return { summary: `TensorFlow ${d.tensorflow}, ${d.gpu ? 'GPU' : 'CPU'}, ${d.threads} thread${d.threads === 1 ? '' : 's'}`, ...d };
     },
-    reject: name === 'tfjs-node-gpu' ? (d) => (d.gpu ? undefined : 'loaded, but TensorFlow sees no GPU (CUDA 11.2 / cuDNN 8.1 missing?)') : undefined,
+    reject:
+      name === 'tfjs-node-gpu'
+        ? (d) => (d.gpu ? undefined : 'loaded, but TensorFlow sees no GPU (CUDA 11.2 / cuDNN 8.1 missing?)')
+        : undefined,
   };
 }
 
@@ -106,12 +117,18 @@ const CANDIDATES: Candidate[] = [
   {
     name: 'webgpu',
     tfBackend: 'webgpu',
-    load: async (forced) => { webgpuDevice = await webgpuModule().prepareWebgpu({ allowFallback: forced }); },
+    load: async (forced) => {
+      webgpuDevice = await webgpuModule().prepareWebgpu({ allowFallback: forced });
+    },
     version: () => pkgVersion('@tensorflow/tfjs-backend-webgpu'),
     device: async () => {
       const d = webgpuDevice as WebgpuDevice;
       const what = [d.vendor, d.architecture].filter(Boolean).join(' ');
-      return { summary: `${d.adapter}${what ? ` (${what})` : ''}${d.fallback ? ', software fallback adapter' : ''}`, gpu: !d.fallback, ...d };
+      return {
+        summary: `${d.adapter}${what ? ` (${what})` : ''}${d.fallback ? ', software fallback adapter' : ''}`,
+        gpu: !d.fallback,
+        ...d,
+      };
     },
     // prepareWebgpu already refuses a fallback adapter unless forced; checked here too so that the rule holds
     // whatever the glue does.
@@ -124,13 +141,21 @@ const CANDIDATES: Candidate[] = [
     load: async () => {
       // eslint-disable-next-line @typescript-eslint/no-var-requires
       const wasm = require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
-      if (!wasmPathsSet) { wasm.setWasmPaths(wasmDir()); wasmPathsSet = true; }
+      if (!wasmPathsSet) {
+        wasm.setWasmPaths(wasmDir());
+        wasmPathsSet = true;
+      }
     },
     version: () => pkgVersion('@tensorflow/tfjs-backend-wasm'),
     device: async () => {
       const simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
       const threads = (require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm')).getThreadsCount();
-      return { summary: `WebAssembly, SIMD ${simd ? 'on' : 'off'}, ${threads} thread${threads === 1 ? '' : 's'}`, gpu: false, simd, threads };
+      return {
+        summary: `WebAssembly, SIMD ${simd ? 'on' : 'off'}, ${threads} thread${threads === 1 ? '' : 's'}`,
+        gpu: false,
+        simd,
+        threads,
+      };
     },
   },
   {
@@ -166,7 +191,7 @@ function candidatesFor(forced: string | undefined, source: string): Candidate[] 
  */
 export async function initBackend(opts: { backend?: string; source?: string } = {}): Promise<BackendInfo> {
   const fromOpt = opts.backend !== undefined && opts.backend !== '';
-  const forced = fromOpt ? opts.backend : (process.env.ABE_BACKEND || undefined);
+  const forced = fromOpt ? opts.backend : process.env.ABE_BACKEND || undefined;
   const source = fromOpt ? (opts.source ?? 'backend') : 'ABE_BACKEND';
   const tried: BackendAttempt[] = [];
   for (const c of candidatesFor(forced, source)) {
@@ -180,16 +205,33 @@ export async function initBackend(opts: { backend?: string; source?: string } = 
       const device = await c.device();
       const rejected = forced === undefined ? c.reject?.(device) : undefined;
       if (rejected) throw new Error(rejected);
-      const info: BackendInfo = { name: c.name, tfBackend: c.tfBackend, version: c.version(), device, tried: [...tried, { name: c.name, ok: true }] };
-      if (c.name === 'wasm') { info.simd = device.simd; info.threads = device.threads; }
+      const info: BackendInfo = {
+        name: c.name,
+        tfBackend: c.tfBackend,
+        version: c.version(),
+        device,
+        tried: [...tried, { name: c.name, ok: true }],
+      };
+      if (c.name === 'wasm') {
+        info.simd = device.simd;
+        info.threads = device.threads;
+      }
       current = info;
       return info;
     } catch (e) {
       tried.push({ name: c.name, ok: false, error: String((e as Error)?.message ?? e).split('\n')[0] });
     }
   }
-  const why = tried.map((t) => `${t.name}: ${t.error}${forced === undefined ? '' : `; to install it: ${INSTALL_COMMANDS[t.name as typeof AUTO_ORDER[number]]}`}`).join('; ');
-  throw new OptionsError(forced !== undefined ? source : 'backend', `no backend could be loaded${forced !== undefined ? ` (forced '${forced}')` : ''}: ${why}`);
+  const why = tried
+    .map(
+      (t) =>
+        `${t.name}: ${t.error}${forced === undefined ? '' : `; to install it: ${INSTALL_COMMANDS[t.name as (typeof AUTO_ORDER)[number]]}`}`,
+    )
+    .join('; ');
+  throw new OptionsError(
+    forced !== undefined ? source : 'backend',
+    `no backend could be loaded${forced !== undefined ? ` (forced '${forced}')` : ''}: ${why}`,
+  );
 }
 
 /** The backend chosen by the last successful `initBackend`, or undefined. */

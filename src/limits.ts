@@ -67,7 +67,8 @@ export function getLimits(): Readonly<Limits> {
 export function setLimits(patch: Partial<Limits>): Limits {
   const prev = { ...current };
   for (const [k, v] of Object.entries(patch)) {
-    if (!(k in DEFAULT_LIMITS)) throw new OptionsError('setLimits', `unknown limit '${k}' (known: ${Object.keys(DEFAULT_LIMITS).join(', ')})`);
+    if (!(k in DEFAULT_LIMITS))
+      throw new OptionsError('setLimits', `unknown limit '${k}' (known: ${Object.keys(DEFAULT_LIMITS).join(', ')})`);
     if (typeof v !== 'number' || !(v > 0)) throw new OptionsError('setLimits', `${k} must be a positive number`);
   }
   current = { ...current, ...patch };

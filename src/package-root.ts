@@ -13,7 +13,9 @@ export function packageRoot(): string {
     if (fs.existsSync(pj)) {
       try {
         if (JSON.parse(fs.readFileSync(pj, 'utf8')).name === 'abe-clip') return (cached = dir);
-      } catch { /* keep looking */ }
+      } catch {
+        /* keep looking */
+      }
     }
     const up = path.dirname(dir);
     if (up === dir) throw new Error(`cannot find the abe-clip package root (package.json) above ${__dirname}`);

@@ -19,7 +19,10 @@ import { randomClipWeights } from '../src/bench/random-weights';
 import * as tf from '@tensorflow/tfjs';
 
 const argv = process.argv.slice(2);
-const val = (k: string, d: string) => { const i = argv.indexOf(k); return i >= 0 ? argv[i + 1] : d; };
+const val = (k: string, d: string) => {
+  const i = argv.indexOf(k);
+  return i >= 0 ? argv[i + 1] : d;
+};
 const PAIRS = Number(val('--pairs', '8'));
 const REPEATS = Number(val('--repeats', '2'));
 const QUICK = argv.includes('--quick');
@@ -43,73 +46,132 @@ async function main(): Promise<void> {
   const backend = await initBackend();
   const c = QUICK ? QUICK_CONFIG : VIT_B32_CONFIG;
   const model = createClip(c, randomClipWeights(c));
-  const R = c.vision.resolution, P = (R / c.vision.patchSize) ** 2;
+  const R = c.vision.resolution,
+    P = (R / c.vision.patchSize) ** 2;
   const fullImg = blockFlops(P + 1, c.vision.width, c.vision.mlpWidth, c.vision.layers);
   const fullTxt = blockFlops(c.text.contextLength, c.text.width, c.text.mlpWidth, c.text.layers);
   const count = { img: 0, txt: 0, regionTokens: 0, regionRows: 0 };
-  for (const [tower, key] of [[model.vision.transformer, 'img'], [model.text.transformer, 'txt']] as const) {
+  for (const [tower, key] of [
+    [model.vision.transformer, 'img'],
+    [model.text.transformer, 'txt'],
+  ] as const) {
     const run = tower.run.bind(tower);
     tower.run = (h, ctx, from = 0, to = tower.layers, hookFirst = true) => {
       const [n, T] = h.shape;
       const W = tower === model.vision.transformer ? c.vision.width : c.text.width;
       const f = blockFlops(T, W, 4 * W, to - from) / (key === 'img' ? fullImg : fullTxt);
       count[key] += n * f;
-      if (key === 'img' && T < P + 1) { count.regionRows += n; count.regionTokens += n * T; }
+      if (key === 'img' && T < P + 1) {
+        count.regionRows += n;
+        count.regionTokens += n * T;
+      }
       return run(h, ctx, from, to, hookFirst);
     };
   }
   let seed = 1;
   const images = (n: number) => {
     const d = new Float32Array(n * 3 * R * R);
-    let x = seed++ * 2654435761 >>> 0 || 1;
-    const rnd = () => { x ^= x << 13; x ^= x >>> 17; x ^= x << 5; return (x >>> 0) / 4294967296; };
+    let x = (seed++ * 2654435761) >>> 0 || 1;
+    const rnd = () => {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      return (x >>> 0) / 4294967296;
+    };
     for (let i = 0; i < n; i++) {
       for (let k = 0; k < 3 * R * R; k++) d[i * 3 * R * R + k] = -1.5 + 0.2 * rnd();
       for (let o = 0; o < 2; o++) {
-        const s = Math.floor(R * (0.2 + 0.2 * rnd())), y0 = Math.floor(rnd() * (R / 2 - s)) + (o ? R / 2 : 0), x0 = Math.floor(rnd() * (R - s));
+        const s = Math.floor(R * (0.2 + 0.2 * rnd())),
+          y0 = Math.floor(rnd() * (R / 2 - s)) + (o ? R / 2 : 0),
+          x0 = Math.floor(rnd() * (R - s));
         const col = [rnd() * 4 - 1, rnd() * 4 - 1, rnd() * 4 - 1];
-        for (let ch = 0; ch < 3; ch++) for (let y = y0; y < y0 + s; y++) for (let xx = x0; xx < x0 + s; xx++) d[i * 3 * R * R + ch * R * R + y * R + xx] = col[ch];
+        for (let ch = 0; ch < 3; ch++)
+          for (let y = y0; y < y0 + s; y++) for (let xx = x0; xx < x0 + s; xx++) d[i * 3 * R * R + ch * R * R + y * R + xx] = col[ch];
       }
     }
     return tf.tensor4d(d, [n, 3, R, R]);
   };
-  const captions = (n: number) => Array.from({ length: n }, (_, i) => {
-    const k = seed * 131 + i * 7;
-    return `a ${COLOURS[k % 8]} ${SHAPES[(k >> 3) % 6]} and a ${COLOURS[(k + 3) % 8]} ${SHAPES[((k >> 3) + 2) % 6]}`;
-  });
+  const captions = (n: number) =>
+    Array.from({ length: n }, (_, i) => {
+      const k = seed * 131 + i * 7;
+      return `a ${COLOURS[k % 8]} ${SHAPES[(k >> 3) % 6]} and a ${COLOURS[(k + 3) % 8]} ${SHAPES[((k >> 3) + 2) % 6]}`;
+    });
   const results = new Map<string, { s: number[]; ratio: number[]; img: number; txt: number; tokens: number; rows: number }>();
   // Warm-up (kernels compiled, wasm heap grown) outside the timing.
-  { const sc = new AbeScorer(model, 'abe+regions'); const px = images(2); await sc.scorePairs(px, captions(2), [[0, 0], [1, 1]]); px.dispose(); }
+  {
+    const sc = new AbeScorer(model, 'abe+regions');
+    const px = images(2);
+    await sc.scorePairs(px, captions(2), [
+      [0, 0],
+      [1, 1],
+    ]);
+    px.dispose();
+  }
   for (let rep = 0; rep < REPEATS; rep++) {
     let clipS = 0;
     for (const [name, cfg] of CONFIGS) {
-      const px = images(PAIRS), caps = captions(PAIRS);
+      const px = images(PAIRS),
+        caps = captions(PAIRS);
       const sc = new AbeScorer(model, cfg);
-      count.img = 0; count.txt = 0; count.regionTokens = 0; count.regionRows = 0;
+      count.img = 0;
+      count.txt = 0;
+      count.regionTokens = 0;
+      count.regionRows = 0;
       const t0 = process.hrtime.bigint();
-      await sc.scorePairs(px, caps, caps.map((_, i) => [i, i] as [number, number]));
+      await sc.scorePairs(
+        px,
+        caps,
+        caps.map((_, i) => [i, i] as [number, number]),
+      );
       const sec = Number(process.hrtime.bigint() - t0) / 1e9;
       px.dispose();
       if (name === 'clip') clipS = sec;
       const r = results.get(name) ?? { s: [], ratio: [], img: 0, txt: 0, tokens: 0, rows: 0 };
-      r.s.push(sec); r.ratio.push(sec / clipS);
-      r.img = count.img / PAIRS; r.txt = count.txt / PAIRS; r.tokens = count.regionRows ? count.regionTokens / count.regionRows : 0; r.rows = count.regionRows / PAIRS;
+      r.s.push(sec);
+      r.ratio.push(sec / clipS);
+      r.img = count.img / PAIRS;
+      r.txt = count.txt / PAIRS;
+      r.tokens = count.regionRows ? count.regionTokens / count.regionRows : 0;
+      r.rows = count.regionRows / PAIRS;
       results.set(name, r);
       process.stderr.write(`[abe-cost] repeat ${rep + 1} ${name}: ${sec.toFixed(2)} s\n`);
     }
   }
-  const med = (v: number[]) => { const s = [...v].sort((a, b) => a - b); return s[Math.floor((s.length - 1) / 2)]; };
+  const med = (v: number[]) => {
+    const s = [...v].sort((a, b) => a - b);
+    return s[Math.floor((s.length - 1) / 2)];
+  };
   const rows = [...results].map(([name, r]) => ({
-    name, secondsPer1000Pairs: (1000 * med(r.s)) / PAIRS, ratioToClip: med(r.ratio), ratios: r.ratio,
-    imagePasses: r.img, textPasses: r.txt, regionPassesPerPair: r.rows, tokensPerRegionPass: r.tokens,
+    name,
+    secondsPer1000Pairs: (1000 * med(r.s)) / PAIRS,
+    ratioToClip: med(r.ratio),
+    ratios: r.ratio,
+    imagePasses: r.img,
+    textPasses: r.txt,
+    regionPassesPerPair: r.rows,
+    tokensPerRegionPass: r.tokens,
   }));
-  if (argv.includes('--json')) { process.stdout.write(`${JSON.stringify({ backend: backend.name, geometry: QUICK ? 'quick' : 'ViT-B/32', pairs: PAIRS, repeats: REPEATS, rows }, null, 1)}\n`); return; }
-  process.stdout.write(`backend ${backend.name}, ${QUICK ? 'quick geometry' : 'ViT-B/32 geometry'}, ${PAIRS} fresh pairs × ${REPEATS} interleaved repeats (median)\n`);
-  process.stdout.write('| configuration | image passes / pair | text passes / pair | region passes / pair (tokens each) | s / 1000 pairs | × CLIP (per repeat) |\n|---|---:|---:|---:|---:|---:|\n');
+  if (argv.includes('--json')) {
+    process.stdout.write(
+      `${JSON.stringify({ backend: backend.name, geometry: QUICK ? 'quick' : 'ViT-B/32', pairs: PAIRS, repeats: REPEATS, rows }, null, 1)}\n`,
+    );
+    return;
+  }
+  process.stdout.write(
+    `backend ${backend.name}, ${QUICK ? 'quick geometry' : 'ViT-B/32 geometry'}, ${PAIRS} fresh pairs × ${REPEATS} interleaved repeats (median)\n`,
+  );
+  process.stdout.write(
+    '| configuration | image passes / pair | text passes / pair | region passes / pair (tokens each) | s / 1000 pairs | × CLIP (per repeat) |\n|---|---:|---:|---:|---:|---:|\n',
+  );
   for (const r of rows) {
-    process.stdout.write(`| ${r.name} | ${r.imagePasses.toFixed(2)} | ${r.textPasses.toFixed(2)} | ${r.regionPassesPerPair.toFixed(1)}${r.tokensPerRegionPass ? ` (${r.tokensPerRegionPass.toFixed(1)})` : ''} | ${r.secondsPer1000Pairs.toFixed(0)} | ${r.ratioToClip.toFixed(2)} (${r.ratios.map((x) => x.toFixed(2)).join(', ')}) |\n`);
+    process.stdout.write(
+      `| ${r.name} | ${r.imagePasses.toFixed(2)} | ${r.textPasses.toFixed(2)} | ${r.regionPassesPerPair.toFixed(1)}${r.tokensPerRegionPass ? ` (${r.tokensPerRegionPass.toFixed(1)})` : ''} | ${r.secondsPer1000Pairs.toFixed(0)} | ${r.ratioToClip.toFixed(2)} (${r.ratios.map((x) => x.toFixed(2)).join(', ')}) |\n`,
+    );
   }
   model.dispose();
 }
 
-main().catch((e) => { process.stderr.write(`${(e as Error).stack ?? e}\n`); process.exit(1); });
+main().catch((e) => {
+  process.stderr.write(`${(e as Error).stack ?? e}\n`);
+  process.exit(1);
+});

@@ -12,7 +12,9 @@ const shared = process.argv[2] ?? path.resolve(__dirname, '..', '..', 'shared');
 const src = SafetensorsFile.open(path.join(shared, 'reference', 'abe', 'golden.safetensors'));
 const dropped = /^m[1-8]\/v$/;
 const entries = src.header.entries.filter((e) => !dropped.test(e.name));
-const header: Record<string, unknown> = { __metadata__: { ...src.metadata, vendored: 'reference/abe/golden.safetensors without m1..m8/v (= patches_layer1/2)' } };
+const header: Record<string, unknown> = {
+  __metadata__: { ...src.metadata, vendored: 'reference/abe/golden.safetensors without m1..m8/v (= patches_layer1/2)' },
+};
 const file = fs.readFileSync(src.label);
 let off = 0;
 const chunks: Buffer[] = [];

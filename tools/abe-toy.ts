@@ -40,7 +40,10 @@ import { rng } from '../src/random';
 import { mcnemarExact } from '../src/eval/metrics';
 
 const args = process.argv.slice(2);
-const arg = (k: string, d: string) => { const i = args.indexOf(k); return i >= 0 ? args[i + 1] : d; };
+const arg = (k: string, d: string) => {
+  const i = args.indexOf(k);
+  return i >= 0 ? args[i + 1] : d;
+};
 const SHARED = path.resolve(arg('--shared', path.join(__dirname, '..', '..', 'shared')));
 const TOY = path.join(SHARED, 'toy-shapes');
 const DATA = path.resolve(arg('--data', path.join(TOY, 'bench')));
@@ -64,15 +67,30 @@ export function groupsOf(caption: string): CaptionInput {
   const groups: { attributes: string[]; object: string }[] = [];
   let attrs: string[] = [];
   for (const w of caption.toLowerCase().replace(/[.,]/g, ' ').split(/\s+/).filter(Boolean)) {
-    if (SHAPES.includes(w) || SHAPES.includes(w.replace(/s$/, ''))) { groups.push({ attributes: attrs, object: w }); attrs = []; }
-    else if (!STOP.has(w)) attrs.push(w);
+    if (SHAPES.includes(w) || SHAPES.includes(w.replace(/s$/, ''))) {
+      groups.push({ attributes: attrs, object: w });
+      attrs = [];
+    } else if (!STOP.has(w)) attrs.push(w);
   }
   return { text: caption, groups };
 }
 
-interface RawItem { id: string; image: string; positive: string; negative: string; kind: string; split: string }
+interface RawItem {
+  id: string;
+  image: string;
+  positive: string;
+  negative: string;
+  kind: string;
+  split: string;
+}
 /** A scored unit: a pairwise item or one retrieval query. `s` indexes the score vector. */
-export interface Unit { cell: string; image: number; kind: 'pair' | 'i2t' | 't2i'; a: number; n: number }
+export interface Unit {
+  cell: string;
+  image: number;
+  kind: 'pair' | 'i2t' | 't2i';
+  a: number;
+  n: number;
+}
 export interface Bench {
   name: string;
   imagePaths: string[];
@@ -89,12 +107,24 @@ export interface Bench {
 }
 
 export function loadBench(dir: string, name: string): Bench {
-  const items: RawItem[] = fs.readFileSync(path.join(dir, 'items.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const items: RawItem[] = fs
+    .readFileSync(path.join(dir, 'items.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   const imagePaths = [...new Set(items.map((x) => x.image))];
   const imageIndex = new Map(imagePaths.map((p, i) => [p, i]));
   const captions: string[] = [];
   const capIndex = new Map<string, number>();
-  const cap = (c: string) => { let k = capIndex.get(c); if (k === undefined) { k = captions.length; captions.push(c); capIndex.set(c, k); } return k; };
+  const cap = (c: string) => {
+    let k = capIndex.get(c);
+    if (k === undefined) {
+      k = captions.length;
+      captions.push(c);
+      capIndex.set(c, k);
+    }
+    return k;
+  };
   const pairs: [number, number][] = [];
   const units: Unit[] = [];
   const addPair = (cell: string, img: number, pos: string, neg: string) => {
@@ -105,7 +135,10 @@ export function loadBench(dir: string, name: string): Bench {
   // Derived cells from each image's two-object positive (the first item of the image that has one).
   const kinds = new Set(items.map((x) => x.kind));
   const r = rng(4242);
-  const pick = (not: string[]) => { const c = COLOURS.filter((x) => !not.includes(x)); return c[Math.floor(r() * c.length)]; };
+  const pick = (not: string[]) => {
+    const c = COLOURS.filter((x) => !not.includes(x));
+    return c[Math.floor(r() * c.length)];
+  };
   const twoObj = new Map<number, { split: string; objs: [string, string][] }>();
   for (const x of items) {
     const g = groupsOf(x.positive) as { groups: { attributes: string[]; object: string }[] };
@@ -118,8 +151,10 @@ export function loadBench(dir: string, name: string): Bench {
   for (const [i, { split, objs }] of twoObj) {
     if (!deriveAdd) break;
     if (split.startsWith('stress')) continue;
-    const k = r() < 0.5 ? 0 : 1, o = 1 - k;
-    const [ck, sk] = objs[k], [co, so] = objs[o];
+    const k = r() < 0.5 ? 0 : 1,
+      o = 1 - k;
+    const [ck, sk] = objs[k],
+      [co, so] = objs[o];
     const wrong = pick([ck]);
     addPair(`add-att/${split}`, i, `a ${sk} and a ${so}`, `a ${wrong} ${sk} and a ${so}`);
     const wrong2 = pick([co]);
@@ -129,25 +164,50 @@ export function loadBench(dir: string, name: string): Bench {
   // 0, 1 or 2 colours in one ranking.
   const sets: Bench['sets'] = [];
   const rdir = path.join(dir, 'retrieval');
-  const own = fs.existsSync(rdir) ? fs.readdirSync(rdir).filter((f) => f.endsWith('.jsonl')).sort() : [];
+  const own = fs.existsSync(rdir)
+    ? fs
+        .readdirSync(rdir)
+        .filter((f) => f.endsWith('.jsonl'))
+        .sort()
+    : [];
   for (const f of own) {
-    const rows: { image: string; captions: string[] }[] = fs.readFileSync(path.join(rdir, f), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    const imgs = rows.map((r) => { let k = imageIndex.get(r.image); if (k === undefined) { k = imagePaths.length; imagePaths.push(r.image); imageIndex.set(r.image, k); } return k; });
-    const capsOf: number[] = [], owner: number[] = [];
-    rows.forEach((r, j) => r.captions.forEach((c) => { capsOf.push(cap(c)); owner.push(j); }));
+    const rows: { image: string; captions: string[] }[] = fs
+      .readFileSync(path.join(rdir, f), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    const imgs = rows.map((r) => {
+      let k = imageIndex.get(r.image);
+      if (k === undefined) {
+        k = imagePaths.length;
+        imagePaths.push(r.image);
+        imageIndex.set(r.image, k);
+      }
+      return k;
+    });
+    const capsOf: number[] = [],
+      owner: number[] = [];
+    rows.forEach((r, j) =>
+      r.captions.forEach((c) => {
+        capsOf.push(cap(c));
+        owner.push(j);
+      }),
+    );
     const sIdx = sets.length;
     sets.push({ images: imgs, captions: capsOf, owner });
     imgs.forEach((img, j) => units.push({ cell: 'retrieval-i2t/sets', image: img, kind: 'i2t', a: sIdx, n: j }));
     capsOf.forEach((_, c) => units.push({ cell: 'retrieval-t2i/sets', image: imgs[owner[c]], kind: 't2i', a: sIdx, n: c }));
   }
   const bySplit = new Map<string, number[]>();
-  if (!own.length) for (const [i, v] of twoObj) if (!v.split.startsWith('stress')) bySplit.set(v.split, [...(bySplit.get(v.split) ?? []), i]);
+  if (!own.length)
+    for (const [i, v] of twoObj) if (!v.split.startsWith('stress')) bySplit.set(v.split, [...(bySplit.get(v.split) ?? []), i]);
   for (const [split, imgs] of bySplit) {
     const caps = imgs.map((i, j) => {
       const [[c1, s1], [c2, s2]] = twoObj.get(i)!.objs;
       const nAttr = j % 3;
       const k = r() < 0.5;
-      const a = nAttr === 2 || (nAttr === 1 && k) ? `${c1} ` : '', b = nAttr === 2 || (nAttr === 1 && !k) ? `${c2} ` : '';
+      const a = nAttr === 2 || (nAttr === 1 && k) ? `${c1} ` : '',
+        b = nAttr === 2 || (nAttr === 1 && !k) ? `${c2} ` : '';
       return cap(`a ${a}${s1} and a ${b}${s2}`);
     });
     const s = sets.length;
@@ -168,20 +228,52 @@ export function loadBench(dir: string, name: string): Bench {
       if (k !== undefined) boxes[k] = m.objects.map((o) => o.box);
     }
   }
-  return { name, imagePaths: imagePaths.map((p) => path.join(dir, p)), captions, pairs, sets, units, cells, selectCells: cells, guardCells, boxes };
+  return {
+    name,
+    imagePaths: imagePaths.map((p) => path.join(dir, p)),
+    captions,
+    pairs,
+    sets,
+    units,
+    cells,
+    selectCells: cells,
+    guardCells,
+    boxes,
+  };
 }
 
 /** Score vector of one configuration: the pairs, then each retrieval set's [n×n] matrix (row = image). */
-interface Scores { clip: Float32Array; abe: Float32Array }
+interface Scores {
+  clip: Float32Array;
+  abe: Float32Array;
+}
 
-export async function scoreAll(scorer: AbeScorer, b: Bench, feats: ImageFeatures[], caps: CaptionInput[], o: Partial<AbeOptions>): Promise<Scores> {
+export async function scoreAll(
+  scorer: AbeScorer,
+  b: Bench,
+  feats: ImageFeatures[],
+  caps: CaptionInput[],
+  o: Partial<AbeOptions>,
+): Promise<Scores> {
   const pr = await scorer.scorePairs(feats, caps, b.pairs, o);
   const parts: Scores[] = [{ clip: pr.clip, abe: pr.abe }];
   for (const s of b.sets) {
-    const m = await scorer.scoreMatrix(s.images.map((i) => feats[i]), s.captions.map((c) => caps[c]), o);
+    const m = await scorer.scoreMatrix(
+      s.images.map((i) => feats[i]),
+      s.captions.map((c) => caps[c]),
+      o,
+    );
     parts.push({ clip: m.clip, abe: m.abe });
   }
-  const cat = (k: 'clip' | 'abe') => { const out = new Float32Array(parts.reduce((a, p) => a + p[k].length, 0)); let off = 0; for (const p of parts) { out.set(p[k], off); off += p[k].length; } return out; };
+  const cat = (k: 'clip' | 'abe') => {
+    const out = new Float32Array(parts.reduce((a, p) => a + p[k].length, 0));
+    let off = 0;
+    for (const p of parts) {
+      out.set(p[k], off);
+      off += p[k].length;
+    }
+    return out;
+  };
   return { clip: cat('clip'), abe: cat('abe') };
 }
 
@@ -189,28 +281,48 @@ export async function scoreAll(scorer: AbeScorer, b: Bench, feats: ImageFeatures
 export function correctOf(b: Bench, S: ArrayLike<number>): Uint8Array {
   const offs: number[] = [];
   let off = b.pairs.length;
-  for (const s of b.sets) { offs.push(off); off += s.images.length * s.captions.length; }
+  for (const s of b.sets) {
+    offs.push(off);
+    off += s.images.length * s.captions.length;
+  }
   return Uint8Array.from(b.units, (u) => {
     if (u.kind === 'pair') return S[u.a] > S[u.a + 1] ? 1 : 0;
-    const set = b.sets[u.a], o = offs[u.a], M = set.captions.length, N = set.images.length;
-    if (u.kind === 'i2t') { // image u.n: its best caption must be one of its own (strictly above every other image's)
-      let bestOwn = -Infinity, bestOther = -Infinity;
-      for (let c = 0; c < M; c++) { const v = S[o + u.n * M + c]; if (set.owner[c] === u.n) bestOwn = Math.max(bestOwn, v); else bestOther = Math.max(bestOther, v); }
+    const set = b.sets[u.a],
+      o = offs[u.a],
+      M = set.captions.length,
+      N = set.images.length;
+    if (u.kind === 'i2t') {
+      // image u.n: its best caption must be one of its own (strictly above every other image's)
+      let bestOwn = -Infinity,
+        bestOther = -Infinity;
+      for (let c = 0; c < M; c++) {
+        const v = S[o + u.n * M + c];
+        if (set.owner[c] === u.n) bestOwn = Math.max(bestOwn, v);
+        else bestOther = Math.max(bestOther, v);
+      }
       return bestOwn > bestOther ? 1 : 0;
     }
-    const img = set.owner[u.n], own = S[o + img * M + u.n];
+    const img = set.owner[u.n],
+      own = S[o + img * M + u.n];
     for (let i = 0; i < N; i++) if (i !== img && S[o + i * M + u.n] >= own) return 0;
     return 1;
   });
 }
 
-interface Row { name: string; opts: Partial<AbeOptions>; correct: Uint8Array; free: number }
+interface Row {
+  name: string;
+  opts: Partial<AbeOptions>;
+  correct: Uint8Array;
+  free: number;
+}
 
 export function accuracy(b: Bench, c: Uint8Array, idx?: Uint8Array): Record<string, number> {
-  const right = new Map<string, number>(), total = new Map<string, number>();
+  const right = new Map<string, number>(),
+    total = new Map<string, number>();
   b.units.forEach((u, i) => {
     if (idx && !idx[u.image]) return;
-    right.set(u.cell, (right.get(u.cell) ?? 0) + c[i]); total.set(u.cell, (total.get(u.cell) ?? 0) + 1);
+    right.set(u.cell, (right.get(u.cell) ?? 0) + c[i]);
+    total.set(u.cell, (total.get(u.cell) ?? 0) + 1);
   });
   return Object.fromEntries(b.cells.map((cell) => [cell, (right.get(cell) ?? 0) / (total.get(cell) || 1)]));
 }
@@ -218,19 +330,28 @@ export function accuracy(b: Bench, c: Uint8Array, idx?: Uint8Array): Record<stri
 /** The selection rule (see the header). `inA`: images whose units may be used (all when omitted). */
 function select(b: Bench, rows: Row[], clip: Uint8Array, inA?: Uint8Array): Row {
   const base = accuracy(b, clip, inA);
-  let best: Row | null = null, bestScore = -1, bestOk = false;
+  let best: Row | null = null,
+    bestScore = -1,
+    bestOk = false;
   for (const r of rows) {
     const a = accuracy(b, r.correct, inA);
     const mean = b.selectCells.reduce((x, c) => x + a[c], 0) / b.selectCells.length;
     const ok = b.guardCells.every((c) => a[c] >= base[c] - 0.01);
-    if ((ok && !bestOk) || (ok === bestOk && mean > bestScore + 1e-12)) { best = r; bestScore = mean; bestOk = ok; }
+    if ((ok && !bestOk) || (ok === bestOk && mean > bestScore + 1e-12)) {
+      best = r;
+      bestScore = mean;
+      bestOk = ok;
+    }
   }
   return best!;
 }
 
 function wilson(k: number, n: number): [number, number] {
-  const z = 1.96, p = k / n, d = 1 + z * z / n;
-  const c = (p + z * z / (2 * n)) / d, h = (z * Math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))) / d;
+  const z = 1.96,
+    p = k / n,
+    d = 1 + (z * z) / n;
+  const c = (p + (z * z) / (2 * n)) / d,
+    h = (z * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n))) / d;
   return [c - h, c + h];
 }
 
@@ -252,7 +373,10 @@ async function main(): Promise<void> {
 
   async function evalHeldout(): Promise<unknown> {
     const hb = loadBench(path.resolve(HELDOUT), 'heldout');
-    const H = await prepare(hb, SHIPPED.map((n) => (NAMED_CONFIGS[n] ?? EXTRA_CONFIGS[n]) as Partial<AbeOptions>));
+    const H = await prepare(
+      hb,
+      SHIPPED.map((n) => (NAMED_CONFIGS[n] ?? EXTRA_CONFIGS[n]) as Partial<AbeOptions>),
+    );
     const res: Record<string, Record<string, { acc: number; ci: [number, number]; n: number }>> = {};
     const corr: Record<string, Uint8Array> = {};
     for (const name of SHIPPED) {
@@ -270,26 +394,45 @@ async function main(): Promise<void> {
         const g: number[] = [];
         for (let b = 0; b < 1000; b++) {
           let d = 0;
-          for (let j = 0; j < ids.length; j++) { const i = ids[Math.floor(br2() * ids.length)]; d += corr[name][i] - corr.clip[i]; }
+          for (let j = 0; j < ids.length; j++) {
+            const i = ids[Math.floor(br2() * ids.length)];
+            d += corr[name][i] - corr.clip[i];
+          }
           g.push(d / ids.length);
         }
         g.sort((a, b) => a - b);
-        res[name][cell] = { acc: k / ids.length, ci: wilson(k, ids.length), n: ids.length, gain: k / ids.length - ids.reduce((a, i) => a + corr.clip[i], 0) / ids.length, gainCi: [g[25], g[974]] } as never;
+        res[name][cell] = {
+          acc: k / ids.length,
+          ci: wilson(k, ids.length),
+          n: ids.length,
+          gain: k / ids.length - ids.reduce((a, i) => a + corr.clip[i], 0) / ids.length,
+          gainCi: [g[25], g[974]],
+        } as never;
       }
     }
     const names = Object.keys(res);
-    console.log(`\nEVALUATION on ${HELDOUT} (shipped configurations, scored once): accuracy [Wilson 95 %], gain over CLIP in points [paired bootstrap 95 %]`);
+    console.log(
+      `\nEVALUATION on ${HELDOUT} (shipped configurations, scored once): accuracy [Wilson 95 %], gain over CLIP in points [paired bootstrap 95 %]`,
+    );
     console.log(`| cell | n | ${names.join(' | ')} |\n|---|---:|${names.map(() => '---').join('|')}|`);
     for (const cell of hb.cells) {
       const v = (n: string) => res[n][cell] as unknown as { acc: number; ci: number[]; n: number; gain: number; gainCi: number[] };
-      console.log(`| ${cell} | ${v('clip').n} | ${names.map((n) => `${v(n).acc.toFixed(3)} [${v(n).ci[0].toFixed(2)}, ${v(n).ci[1].toFixed(2)}]${n === 'clip' ? '' : ` (${(100 * v(n).gain).toFixed(1)} [${(100 * v(n).gainCi[0]).toFixed(1)}, ${(100 * v(n).gainCi[1]).toFixed(1)}])`}`).join(' | ')} |`);
+      console.log(
+        `| ${cell} | ${v('clip').n} | ${names.map((n) => `${v(n).acc.toFixed(3)} [${v(n).ci[0].toFixed(2)}, ${v(n).ci[1].toFixed(2)}]${n === 'clip' ? '' : ` (${(100 * v(n).gain).toFixed(1)} [${(100 * v(n).gainCi[0]).toFixed(1)}, ${(100 * v(n).gainCi[1]).toFixed(1)}])`}`).join(' | ')} |`,
+      );
     }
     return res;
   }
 
-  if (ONLY_HELDOUT) { await evalHeldout(); model.dispose(); return; }
+  if (ONLY_HELDOUT) {
+    await evalHeldout();
+    model.dispose();
+    return;
+  }
   const dev = loadBench(DATA, 'dev');
-  log(`backend ${backend.name}; ${dev.units.length} units in ${dev.cells.length} cells, ${dev.imagePaths.length} images, ${dev.captions.length} captions`);
+  log(
+    `backend ${backend.name}; ${dev.units.length} units in ${dev.cells.length} cells, ${dev.imagePaths.length} images, ${dev.captions.length} captions`,
+  );
 
   // Patch-level grid (the paper's reading): few switches, every λ.
   const patchBases: Partial<AbeOptions>[] = [];
@@ -305,17 +448,41 @@ async function main(): Promise<void> {
   const regionBases: Partial<AbeOptions>[] = [];
   // Each region term with its natural assignment target: centred terms compare the phrase with the object phrase,
   // so `centered` (baseline: the object's best region) assigns by phrase and `centered-same` by object.
-  for (const regionFeatures of ['tokens', 'crop'] as const) for (const regionDilation of [1, 0]) {
-    for (const [regionTerm, regionAssignBy] of [['centered', 'phrase'], ['phrase-all', 'phrase'], ['phrase', 'phrase']] as const) {
-      regionBases.push({ fuse: 'none', regionFeatures, regionSource: 'value', maxRegions: 2, regionDilation, regionAssign: 'joint', regionAssignBy, regionTerm });
+  for (const regionFeatures of ['tokens', 'crop'] as const)
+    for (const regionDilation of [1, 0]) {
+      for (const [regionTerm, regionAssignBy] of [
+        ['centered', 'phrase'],
+        ['phrase-all', 'phrase'],
+        ['phrase', 'phrase'],
+      ] as const) {
+        regionBases.push({
+          fuse: 'none',
+          regionFeatures,
+          regionSource: 'value',
+          maxRegions: 2,
+          regionDilation,
+          regionAssign: 'joint',
+          regionAssignBy,
+          regionTerm,
+        });
+      }
     }
-  }
-  const round2 = { fuse: 'none', regionFeatures: 'tokens', regionSource: 'value', regionDilation: 1, regionAssign: 'joint', regionTerm: 'phrase-all' } as const;
-  for (const maxRegions of [2, 4]) for (const regionAssignBy of ['phrase', 'both'] as const) for (const regionBackground of ['median', 'border'] as const) {
-    if (maxRegions === 2 && regionAssignBy === 'phrase' && regionBackground === 'median') continue; // a first-round base
-    regionBases.push({ ...round2, maxRegions, regionAssignBy, ...(regionBackground === 'border' ? { regionBackground } : {}) });
-  }
-  for (const regionAssignBy of ['phrase', 'both'] as const) regionBases.push({ ...round2, maxRegions: 4, regionAssignBy, regionSplit: 'all' });
+  const round2 = {
+    fuse: 'none',
+    regionFeatures: 'tokens',
+    regionSource: 'value',
+    regionDilation: 1,
+    regionAssign: 'joint',
+    regionTerm: 'phrase-all',
+  } as const;
+  for (const maxRegions of [2, 4])
+    for (const regionAssignBy of ['phrase', 'both'] as const)
+      for (const regionBackground of ['median', 'border'] as const) {
+        if (maxRegions === 2 && regionAssignBy === 'phrase' && regionBackground === 'median') continue; // a first-round base
+        regionBases.push({ ...round2, maxRegions, regionAssignBy, ...(regionBackground === 'border' ? { regionBackground } : {}) });
+      }
+  for (const regionAssignBy of ['phrase', 'both'] as const)
+    regionBases.push({ ...round2, maxRegions: 4, regionAssignBy, regionSplit: 'all' });
   const ablationBases: Partial<AbeOptions>[] = [];
   const variants = [...patchBases, ...regionBases]; // the extractor computes each distinct region key once
   let t = Date.now();
@@ -327,8 +494,14 @@ async function main(): Promise<void> {
   const clipCorrect = correctOf(dev, clip);
   // Patch-level terms are kept in the cache folder (the patch grid is the slow part; region code changes do not touch it).
   const termOf = async (o: Partial<AbeOptions>) => {
-    const file = CACHE && o.regionFeatures === 'none' ? path.join(CACHE, `term-${dev.units.length}-${Buffer.from(JSON.stringify(o)).toString('base64url').slice(0, 180)}.f32`) : '';
-    if (file && fs.existsSync(file)) { const b = fs.readFileSync(file); return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)); }
+    const file =
+      CACHE && o.regionFeatures === 'none'
+        ? path.join(CACHE, `term-${dev.units.length}-${Buffer.from(JSON.stringify(o)).toString('base64url').slice(0, 180)}.f32`)
+        : '';
+    if (file && fs.existsSync(file)) {
+      const b = fs.readFileSync(file);
+      return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+    }
     const r = await scoreAll(scorer, dev, D.feats, D.caps, o);
     const term = Float32Array.from(r.abe, (v, j) => (v - r.clip[j]) / s);
     if (file) fs.writeFileSync(file, Buffer.from(term.buffer));
@@ -342,24 +515,35 @@ async function main(): Promise<void> {
   const trueBoxFeatures = async (o: Partial<AbeOptions>): Promise<ImageFeatures[]> => {
     const ro = resolveOptions(o);
     const key = needsOf(model, ro).regions[0].key;
-    const R = canon.config.vision.resolution, patch = canon.config.vision.patchSize, grid = R / patch, P = grid * grid;
+    const R = canon.config.vision.resolution,
+      patch = canon.config.vision.patchSize,
+      grid = R / patch,
+      P = grid * grid;
     const out: ImageFeatures[] = D.feats.map((f) => ({ ...f, regions: { ...f.regions } }));
     const loaded = await loadImages(dev.imagePaths, { resolution: R });
     const host = loaded.pixels.dataSync() as Float32Array;
     const list: { row: number; masks: Uint8Array[]; foreground: Uint8Array }[] = [];
     dev.boxes.forEach((bx, i) => {
       if (!bx) return;
-      const masks = bx.map(([x, y, side]) => {
-        const m = new Uint8Array(P);
-        for (let j = 0; j < P; j++) {
-          const px0 = (j % grid) * patch, py0 = Math.floor(j / grid) * patch;
-          const ov = Math.max(0, Math.min(px0 + patch, x + side) - Math.max(px0, x)) * Math.max(0, Math.min(py0 + patch, y + side) - Math.max(py0, y));
-          if (ov >= patch * patch / 4) m[j] = 1;
-        }
-        return dilate(m, grid, ro.regionDilation);
-      }).slice(0, ro.maxRegions);
+      const masks = bx
+        .map(([x, y, side]) => {
+          const m = new Uint8Array(P);
+          for (let j = 0; j < P; j++) {
+            const px0 = (j % grid) * patch,
+              py0 = Math.floor(j / grid) * patch;
+            const ov =
+              Math.max(0, Math.min(px0 + patch, x + side) - Math.max(px0, x)) *
+              Math.max(0, Math.min(py0 + patch, y + side) - Math.max(py0, y));
+            if (ov >= (patch * patch) / 4) m[j] = 1;
+          }
+          return dilate(m, grid, ro.regionDilation);
+        })
+        .slice(0, ro.maxRegions);
       const fg = new Uint8Array(P);
-      for (const m of masks) m.forEach((v, j) => { if (v) fg[j] = 1; });
+      for (const m of masks)
+        m.forEach((v, j) => {
+          if (v) fg[j] = 1;
+        });
       list.push({ row: i, masks, foreground: fg });
     });
     const embeds = await encodeRegions(model, loaded.pixels, host, list, ro);
@@ -373,17 +557,43 @@ async function main(): Promise<void> {
     return out;
   };
   const rowsFor = (opts: Partial<AbeOptions>, term: Float32Array, lambdas: number[], key: 'lambda' | 'regionLambda', free: number): Row[] =>
-    lambdas.map((l) => ({ name: '', opts: { ...opts, [key]: l }, correct: correctOf(dev, Float32Array.from(clip, (c, j) => c + l * s * term[j])), free }));
+    lambdas.map((l) => ({
+      name: '',
+      opts: { ...opts, [key]: l },
+      correct: correctOf(
+        dev,
+        Float32Array.from(clip, (c, j) => c + l * s * term[j]),
+      ),
+      free,
+    }));
 
   t = Date.now();
   const patchRows: Row[] = [];
   for (const base of REGIONS_ONLY ? [] : patchBases) {
-    patchRows.push(...rowsFor({ ...base, fuse: 'binding-difference' }, await termOf({ ...base, fuse: 'binding-difference', lambda: 1 }), [0.25, 0.5, 1], 'lambda', 5));
-    patchRows.push(...rowsFor({ ...base, fuse: 'additive' }, await termOf({ ...base, fuse: 'additive', lambda: 1 }), [0.25, 0.5, 1], 'lambda', 5));
+    patchRows.push(
+      ...rowsFor(
+        { ...base, fuse: 'binding-difference' },
+        await termOf({ ...base, fuse: 'binding-difference', lambda: 1 }),
+        [0.25, 0.5, 1],
+        'lambda',
+        5,
+      ),
+    );
+    patchRows.push(
+      ...rowsFor({ ...base, fuse: 'additive' }, await termOf({ ...base, fuse: 'additive', lambda: 1 }), [0.25, 0.5, 1], 'lambda', 5),
+    );
   }
   if (REGIONS_ONLY) {
     const shippedAbe = resolveOptions('abe');
-    patchRows.push(...rowsFor({ ...patchBases[0], fuse: shippedAbe.fuse }, await termOf({ ...patchBases[0], lambda: 1 }), [shippedAbe.lambda], 'lambda', 0));
+    patchRows.push(
+      ...rowsFor(
+        { ...patchBases[0], fuse: shippedAbe.fuse },
+        await termOf({ ...patchBases[0], lambda: 1 }),
+        [shippedAbe.lambda],
+        'lambda',
+        0,
+      ),
+    );
   }
   log(`patch grid: ${patchRows.length} configurations (${((Date.now() - t) / 1000).toFixed(1)} s)`);
   t = Date.now();
@@ -409,24 +619,36 @@ async function main(): Promise<void> {
   const ablRows: Row[] = [];
   const { regionLambda: _l, ...rb } = bestRegion.opts;
   const otherMax = rb.maxRegions === 4 ? 2 : 4;
-  D = await prepare(dev, [{ ...rb, regionProposal: 'random' }, { ...rb, maxRegions: otherMax }, { ...rb, maxRegions: 4 }]);
+  D = await prepare(dev, [
+    { ...rb, regionProposal: 'random' },
+    { ...rb, maxRegions: otherMax },
+    { ...rb, maxRegions: 4 },
+  ]);
   // True boxes (toy-world folders): each object's box as a region (patches it covers by at least a quarter),
   // dilated like the found regions; images without boxes keep their found regions.
   const boxRows = dev.boxes.some((b) => b) ? await trueBoxFeatures({ ...rb, maxRegions: 4 }) : null;
   for (const [name, o] of [
     ['region term = object phrase o_k·r', { ...rb, regionTerm: 'object' }],
-    ['region term centered-same (o_k on the same region, assigned by object)', { ...rb, regionTerm: 'centered-same', regionAssignBy: 'object' }],
+    [
+      'region term centered-same (o_k on the same region, assigned by object)',
+      { ...rb, regionTerm: 'centered-same', regionAssignBy: 'object' },
+    ],
     ['region term = whole caption g_T·r', { ...rb, regionTerm: 'caption' }],
     ['random regions of the same sizes', { ...rb, regionProposal: 'random' }],
     [`maxRegions ${otherMax}`, { ...rb, maxRegions: otherMax }],
     ['assign indep', { ...rb, regionAssign: 'indep' }],
-    ...(boxRows ? [['TRUE BOXES as regions (maxRegions 4)', { ...rb, maxRegions: 4, trueBoxes: true }],
-      ['TRUE BOXES, region term = object phrase o_k·r', { ...rb, maxRegions: 4, regionTerm: 'object', trueBoxes: true }]] : []),
+    ...(boxRows
+      ? [
+          ['TRUE BOXES as regions (maxRegions 4)', { ...rb, maxRegions: 4, trueBoxes: true }],
+          ['TRUE BOXES, region term = object phrase o_k·r', { ...rb, maxRegions: 4, regionTerm: 'object', trueBoxes: true }],
+        ]
+      : []),
   ] as [string, Partial<AbeOptions> & { trueBoxes?: boolean }][]) {
     const { trueBoxes, ...oo } = o;
     ablationBases.push(oo);
     const term = trueBoxes ? await termOn(boxRows!, { ...oo, regionLambda: 1 }) : await termOf({ ...oo, regionLambda: 1 });
-    for (const r of rowsFor(o, term, [0.5, 1, 2, 3], 'regionLambda', 5)) ablRows.push({ ...r, name: `${name}, λ_r=${r.opts.regionLambda}` });
+    for (const r of rowsFor(o, term, [0.5, 1, 2, 3], 'regionLambda', 5))
+      ablRows.push({ ...r, name: `${name}, λ_r=${r.opts.regionLambda}` });
   }
 
   // Nested split-half: everything re-selected on half A, measured on half B.
@@ -436,10 +658,17 @@ async function main(): Promise<void> {
   const choices = { patch: new Map<string, number>(), region: new Map<string, number>() };
   for (let h = 0; h < HALVINGS; h++) {
     const order = [...Array(nImg).keys()].sort(() => rand() - 0.5);
-    const inA = new Uint8Array(nImg), inB = new Uint8Array(nImg).fill(1);
-    order.slice(0, nImg / 2).forEach((k) => { inA[k] = 1; inB[k] = 0; });
+    const inA = new Uint8Array(nImg),
+      inB = new Uint8Array(nImg).fill(1);
+    order.slice(0, nImg / 2).forEach((k) => {
+      inA[k] = 1;
+      inB[k] = 0;
+    });
     const cb = accuracy(dev, clipCorrect, inB);
-    for (const [k, rows] of [['patch', patchRows], ['region', selectable]] as const) {
+    for (const [k, rows] of [
+      ['patch', patchRows],
+      ['region', selectable],
+    ] as const) {
       const pick = select(dev, rows, clipCorrect, inA);
       const key = JSON.stringify(pick.opts);
       choices[k].set(key, (choices[k].get(key) ?? 0) + 1);
@@ -447,14 +676,29 @@ async function main(): Promise<void> {
       gains[k].push(Object.fromEntries(dev.cells.map((c) => [c, ab[c] - cb[c]])));
     }
   }
-  const summarise = (xs: Record<string, number>[]) => Object.fromEntries(dev.cells.map((c) => {
-    const v = xs.map((x) => x[c]).sort((a, b) => a - b);
-    return [c, { mean: v.reduce((a, b) => a + b, 0) / v.length, p05: v[Math.floor(0.05 * v.length)], p95: v[Math.min(v.length - 1, Math.floor(0.95 * v.length))] }];
-  }));
+  const summarise = (xs: Record<string, number>[]) =>
+    Object.fromEntries(
+      dev.cells.map((c) => {
+        const v = xs.map((x) => x[c]).sort((a, b) => a - b);
+        return [
+          c,
+          {
+            mean: v.reduce((a, b) => a + b, 0) / v.length,
+            p05: v[Math.floor(0.05 * v.length)],
+            p95: v[Math.min(v.length - 1, Math.floor(0.95 * v.length))],
+          },
+        ];
+      }),
+    );
 
   // The table: chosen rows and one-switch ablations from the chosen region configuration.
   const find = (rows: Row[], o: Partial<AbeOptions>) => {
-    const key = (x: object) => JSON.stringify(Object.entries(x).filter(([, v]) => v !== undefined).sort());
+    const key = (x: object) =>
+      JSON.stringify(
+        Object.entries(x)
+          .filter(([, v]) => v !== undefined)
+          .sort(),
+      );
     return rows.find((x) => key(x.opts) === key(o));
   };
   const br = bestRegion.opts;
@@ -463,14 +707,25 @@ async function main(): Promise<void> {
     { ...bestPatch, name: '`abe` (patch level, chosen in-sample)' },
     { ...bestRegion, name: '`abe+regions` (chosen in-sample)' },
   ];
-  const add = (name: string, rows: Row[], o: Partial<AbeOptions>) => { const r = find(rows, o); if (r && r !== bestRegion) table.push({ ...r, name }); };
+  const add = (name: string, rows: Row[], o: Partial<AbeOptions>) => {
+    const r = find(rows, o);
+    if (r && r !== bestRegion) table.push({ ...r, name });
+  };
   add('regions, encode crop (masked full image)', regionRows, { ...br, regionFeatures: 'crop' });
   add('regions, encode tokens (token-subset pass)', regionRows, { ...br, regionFeatures: 'tokens' });
   add('regions, dilation 0', regionRows, { ...br, regionDilation: 0 });
   add('regions, dilation 1', regionRows, { ...br, regionDilation: 1 });
   add('regions, term phrase p_k·r (uncentred, the first reading)', regionRows, { ...br, regionTerm: 'phrase', regionAssignBy: 'phrase' });
-  add('regions, term centered (baseline: object at its best region)', regionRows, { ...br, regionTerm: 'centered', regionAssignBy: 'phrase' });
-  add('regions, term phrase-all (p_k·r for every group, every caption)', regionRows, { ...br, regionTerm: 'phrase-all', regionAssignBy: 'phrase' });
+  add('regions, term centered (baseline: object at its best region)', regionRows, {
+    ...br,
+    regionTerm: 'centered',
+    regionAssignBy: 'phrase',
+  });
+  add('regions, term phrase-all (p_k·r for every group, every caption)', regionRows, {
+    ...br,
+    regionTerm: 'phrase-all',
+    regionAssignBy: 'phrase',
+  });
   add('regions, maxRegions 2', regionRows, { ...br, maxRegions: 2, regionSplit: undefined });
   add('regions, maxRegions 4', regionRows, { ...br, maxRegions: 4 });
   add('regions, assign by phrase', regionRows, { ...br, regionAssignBy: 'phrase' });
@@ -496,36 +751,72 @@ async function main(): Promise<void> {
   const lines = [head, `|---|${dev.cells.map(() => '---:').join('|')}|---|`];
   for (const r of table) {
     const a = accuracy(dev, r.correct);
-    const m = mcnemarExact(Array.from(clipCorrect, (x) => x === 1), Array.from(r.correct, (x) => x === 1));
-    lines.push(`| ${r.name} | ${dev.cells.map((c) => a[c].toFixed(3)).join(' | ')} | ${r.name === 'CLIP' ? '–' : `${m.onlyA}/${m.onlyB}, ${m.p.toExponential(1)}`} |`);
+    const m = mcnemarExact(
+      Array.from(clipCorrect, (x) => x === 1),
+      Array.from(r.correct, (x) => x === 1),
+    );
+    lines.push(
+      `| ${r.name} | ${dev.cells.map((c) => a[c].toFixed(3)).join(' | ')} | ${r.name === 'CLIP' ? '–' : `${m.onlyA}/${m.onlyB}, ${m.p.toExponential(1)}`} |`,
+    );
   }
-  console.log(`Development (IN-SAMPLE: every row chosen and measured on these items; ${patchRows.length} patch-level + ${regionRows.length} region configurations tried (${selectable.length} selectable: token-subset regions, the cost target), + ${ablRows.length} ablation rows not selectable)`);
+  console.log(
+    `Development (IN-SAMPLE: every row chosen and measured on these items; ${patchRows.length} patch-level + ${regionRows.length} region configurations tried (${selectable.length} selectable: token-subset regions, the cost target), + ${ablRows.length} ablation rows not selectable)`,
+  );
   console.log(lines.join('\n'));
-  const sp = summarise(gains.patch), sr = summarise(gains.region);
-  console.log(`\nOut-of-sample (nested: everything re-selected on half A of the images, gain over CLIP on half B; ${HALVINGS} halvings; mean [5 %, 95 %] points):`);
-  for (const [k, v] of [['abe', sp], ['abe+regions', sr]] as const) {
-    console.log(`  ${k}: ${dev.cells.map((c) => `${c} ${(100 * v[c].mean).toFixed(1)} [${(100 * v[c].p05).toFixed(1)}, ${(100 * v[c].p95).toFixed(1)}]`).join('; ')}`);
+  const sp = summarise(gains.patch),
+    sr = summarise(gains.region);
+  console.log(
+    `\nOut-of-sample (nested: everything re-selected on half A of the images, gain over CLIP on half B; ${HALVINGS} halvings; mean [5 %, 95 %] points):`,
+  );
+  for (const [k, v] of [
+    ['abe', sp],
+    ['abe+regions', sr],
+  ] as const) {
+    console.log(
+      `  ${k}: ${dev.cells.map((c) => `${c} ${(100 * v[c].mean).toFixed(1)} [${(100 * v[c].p05).toFixed(1)}, ${(100 * v[c].p95).toFixed(1)}]`).join('; ')}`,
+    );
   }
-  const top = (m: Map<string, number>) => [...m].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([k, n]) => `${n}× ${k}`).join('\n    ');
+  const top = (m: Map<string, number>) =>
+    [...m]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 3)
+      .map(([k, n]) => `${n}× ${k}`)
+      .join('\n    ');
   console.log(`  choices on half A (top 3): abe\n    ${top(choices.patch)}\n  abe+regions\n    ${top(choices.region)}`);
   console.log('\nShipped named configurations (options.ts), scored directly:');
   for (const [k, a] of Object.entries(shipped)) console.log(`  ${k}: ${dev.cells.map((c) => `${c} ${a[c].toFixed(3)}`).join('; ')}`);
 
   const heldout = HELDOUT ? await evalHeldout() : null;
   const report = {
-    backend: backend.name, units: dev.units.length, cells: dev.cells,
+    backend: backend.name,
+    units: dev.units.length,
+    cells: dev.cells,
     tried: { patch: patchRows.length, region: regionRows.length, selectableRegion: selectable.length, ablationRows: ablRows.length },
     chosenInSample: { abe: bestPatch.opts, 'abe+regions': bestRegion.opts },
     table: table.map((r) => ({ name: r.name, opts: r.opts, accuracy: accuracy(dev, r.correct) })),
     regionGrid: regionRows.map((r) => ({ opts: r.opts, accuracy: accuracy(dev, r.correct) })),
-    outOfSample: { halvings: HALVINGS, abe: sp, 'abe+regions': sr, choices: { abe: Object.fromEntries(choices.patch), 'abe+regions': Object.fromEntries(choices.region) } },
-    shipped, heldout, seconds: (Date.now() - t0) / 1000, named: NAMED_CONFIGS,
+    outOfSample: {
+      halvings: HALVINGS,
+      abe: sp,
+      'abe+regions': sr,
+      choices: { abe: Object.fromEntries(choices.patch), 'abe+regions': Object.fromEntries(choices.region) },
+    },
+    shipped,
+    heldout,
+    seconds: (Date.now() - t0) / 1000,
+    named: NAMED_CONFIGS,
   };
   console.log(`\n${report.seconds.toFixed(0)} s in all`);
   if (OUT) fs.writeFileSync(OUT, JSON.stringify(report, null, 1));
   model.dispose();
 }
 
-function log(x: string): void { process.stderr.write(`${x}\n`); }
+function log(x: string): void {
+  process.stderr.write(`${x}\n`);
+}
 
-if (require.main === module) main().catch((e) => { console.error(e); process.exit(1); });
+if (require.main === module)
+  main().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });

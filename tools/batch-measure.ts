@@ -32,8 +32,12 @@ function peakRss(args: string[]): { kb: number; seconds: number } {
 
 async function main(): Promise<void> {
   const a = process.argv.slice(2);
-  const get = (k: string, d: string) => { const i = a.indexOf(`--${k}`); return i >= 0 ? a[i + 1] : d; };
-  const nImages = Number(get('images', '200')), rounds = Number(get('rounds', '3'));
+  const get = (k: string, d: string) => {
+    const i = a.indexOf(`--${k}`);
+    return i >= 0 ? a[i + 1] : d;
+  };
+  const nImages = Number(get('images', '200')),
+    rounds = Number(get('rounds', '3'));
   const [p1, p2] = get('pairs', '2000,20000').split(',').map(Number);
   const [e1, e2] = get('embed', '100,1000').split(',').map(Number);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'abe-measure-'));
@@ -44,11 +48,13 @@ async function main(): Promise<void> {
     report.backend = backend.name;
     // Throughput, in process, alternating encoder-only and pipeline rounds.
     const model = await loadClip('toy-shapes');
-    const R = model.config.vision.resolution, batch = 64;
+    const R = model.config.vision.resolution,
+      batch = 64;
     const imgs = syn.images.slice(0, nImages);
     const listFile = path.join(dir, 'tp.txt');
     fs.writeFileSync(listFile, imgs.join('\n') + '\n');
-    const enc: number[] = [], pipe: number[] = [];
+    const enc: number[] = [],
+      pipe: number[] = [];
     const pool = new ModelPool();
     for (let r = 0; r < rounds; r++) {
       let t = Date.now();
@@ -60,7 +66,21 @@ async function main(): Promise<void> {
         tf.dispose([px, o.embeds, o.tokens, ...(o.hidden ?? [])]);
       }
       enc.push(nImages / ((Date.now() - t) / 1000));
-      const job = await openJob({ kind: 'embed-images', out: path.join(dir, `tp-${r}`), weights: 'toy-shapes', shardSize: 1000, batch, strict: false, images: [listFile], dtype: 'float32', features: [], set: {} }, pool);
+      const job = await openJob(
+        {
+          kind: 'embed-images',
+          out: path.join(dir, `tp-${r}`),
+          weights: 'toy-shapes',
+          shardSize: 1000,
+          batch,
+          strict: false,
+          images: [listFile],
+          dtype: 'float32',
+          features: [],
+          set: {},
+        },
+        pool,
+      );
       t = Date.now();
       await runShards(job, { index: 0, count: 1 }, null, 'embed');
       pipe.push(nImages / ((Date.now() - t) / 1000));
@@ -68,7 +88,13 @@ async function main(): Promise<void> {
     pool.dispose();
     model.dispose();
     const med = (x: number[]) => [...x].sort((p, q) => p - q)[Math.floor(x.length / 2)];
-    report.throughput = { images: nImages, batch, encoderImagesPerSecond: enc, pipelineImagesPerSecond: pipe, ratioOfMedians: med(pipe) / med(enc) };
+    report.throughput = {
+      images: nImages,
+      batch,
+      encoderImagesPerSecond: enc,
+      pipelineImagesPerSecond: pipe,
+      ratioOfMedians: med(pipe) / med(enc),
+    };
     process.stderr.write(`throughput: ${JSON.stringify(report.throughput)}\n`);
 
     // Memory: score --pairs over N1 vs N2 pairs reusing the stored features of a small image set.
@@ -77,14 +103,32 @@ async function main(): Promise<void> {
     fs.writeFileSync(smallList, small.join('\n') + '\n');
     const emb = path.join(dir, 'emb');
     peakRss(['embed', '--images', smallList, '--out', emb, '--features', 'clip,abe']);
-    const caps = fs.readFileSync(syn.pairsCsv, 'utf8').split('\n').slice(1).filter(Boolean).map((l) => l.slice(l.indexOf(',', l.indexOf(',') + 1) + 1)).slice(0, 64);
+    const caps = fs
+      .readFileSync(syn.pairsCsv, 'utf8')
+      .split('\n')
+      .slice(1)
+      .filter(Boolean)
+      .map((l) => l.slice(l.indexOf(',', l.indexOf(',') + 1) + 1))
+      .slice(0, 64);
     const mem: Record<string, unknown> = {};
     for (const n of [p1, p2]) {
       const f = path.join(dir, `pairs-${n}.csv`);
       const lines = ['id,image,caption'];
       for (let i = 0; i < n; i++) lines.push(`${i},${small[i % small.length]},${caps[i % caps.length]}`);
       fs.writeFileSync(f, lines.join('\n') + '\n');
-      mem[`score_pairs_${n}`] = peakRss(['score', '--pairs', f, '--from', emb, '--configs', 'clip', '--shard-size', '1000', '--out', path.join(dir, `sc-${n}`)]);
+      mem[`score_pairs_${n}`] = peakRss([
+        'score',
+        '--pairs',
+        f,
+        '--from',
+        emb,
+        '--configs',
+        'clip',
+        '--shard-size',
+        '1000',
+        '--out',
+        path.join(dir, `sc-${n}`),
+      ]);
       process.stderr.write(`score ${n} pairs: ${JSON.stringify(mem[`score_pairs_${n}`])}\n`);
     }
     for (const n of [e1, e2]) {
@@ -94,7 +138,11 @@ async function main(): Promise<void> {
       process.stderr.write(`embed ${n} images: ${JSON.stringify(mem[`embed_${n}`])}\n`);
     }
     const kb = (k: string) => (mem[k] as { kb: number }).kb;
-    report.memory = { ...mem, scoreRssRatio: kb(`score_pairs_${p2}`) / kb(`score_pairs_${p1}`), embedRssRatio: kb(`embed_${e2}`) / kb(`embed_${e1}`) };
+    report.memory = {
+      ...mem,
+      scoreRssRatio: kb(`score_pairs_${p2}`) / kb(`score_pairs_${p1}`),
+      embedRssRatio: kb(`embed_${e2}`) / kb(`embed_${e1}`),
+    };
     report.loadAfter = os.loadavg();
     process.stdout.write(JSON.stringify(report, null, 1) + '\n');
   } finally {
@@ -102,4 +150,7 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e) => { process.stderr.write(String(e?.stack ?? e) + '\n'); process.exitCode = 1; });
+main().catch((e) => {
+  process.stderr.write(String(e?.stack ?? e) + '\n');
+  process.exitCode = 1;
+});

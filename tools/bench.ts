@@ -9,8 +9,9 @@ import { scoringInFreshProcess } from '../src/bench/scoring-job';
 
 async function scoringOnly(quick: boolean, backend: string | undefined): Promise<void> {
   const n = quick ? 32 : 1024;
-  const r = await scoringInFreshProcess({ quick, backend, n, m: n, distinct: quick ? 4 : 16, repeats: quick ? 2 : 3, imageBatch: 8 },
-    (m) => process.stderr.write(`[bench] ${m}\n`));
+  const r = await scoringInFreshProcess({ quick, backend, n, m: n, distinct: quick ? 4 : 16, repeats: quick ? 2 : 3, imageBatch: 8 }, (m) =>
+    process.stderr.write(`[bench] ${m}\n`),
+  );
   process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
   process.stdout.write(`peak RSS while scoring / weights float32: ${(r.peakRssBytes / r.weightsBytes).toFixed(2)} (target ≤ 2.00)\n`);
 }

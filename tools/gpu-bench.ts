@@ -35,7 +35,9 @@ async function main(): Promise<void> {
   }
   const i = process.argv.indexOf('--backend');
   const backend = i < 0 ? undefined : process.argv[i + 1];
-  const images = arg('images', 8), texts = arg('texts', 32), repeats = arg('repeats', 3);
+  const images = arg('images', 8),
+    texts = arg('texts', 32),
+    repeats = arg('repeats', 3);
   const info = await initBackend(backend ? { backend } : {});
   const quick = process.argv.includes('--quick');
   const c = { ...(quick ? QUICK_CONFIG : VIT_B32_CONFIG) };
@@ -50,16 +52,24 @@ async function main(): Promise<void> {
   try {
     const img = await benchImageEncoding(enc, c, images, imageEncodeFlops(c), opts);
     const txt = await benchTextEncoding(enc, c, texts, textEncodeFlops(c), opts);
-    console.log(JSON.stringify({
-      backend: info.name, device: info.device ?? null, geometry: quick ? 'tiny-random (quick)' : 'vit-b32-random',
-      images: { batch: images, perSecond: +img.perSecond.toFixed(3), medianMs: +img.medianMs.toFixed(1), gflops: +img.gflops.toFixed(2) },
-      texts: { batch: texts, perSecond: +txt.perSecond.toFixed(3), medianMs: +txt.medianMs.toFixed(1), gflops: +txt.gflops.toFixed(2) },
-      repeats, totalSeconds: Math.round((Date.now() - t0) / 1000),
-    }));
+    console.log(
+      JSON.stringify({
+        backend: info.name,
+        device: info.device ?? null,
+        geometry: quick ? 'tiny-random (quick)' : 'vit-b32-random',
+        images: { batch: images, perSecond: +img.perSecond.toFixed(3), medianMs: +img.medianMs.toFixed(1), gflops: +img.gflops.toFixed(2) },
+        texts: { batch: texts, perSecond: +txt.perSecond.toFixed(3), medianMs: +txt.medianMs.toFixed(1), gflops: +txt.gflops.toFixed(2) },
+        repeats,
+        totalSeconds: Math.round((Date.now() - t0) / 1000),
+      }),
+    );
   } finally {
     model.dispose();
     await tf.nextFrame();
   }
 }
 
-main().catch((e) => { console.log(JSON.stringify({ error: (e as Error).message.split('\n')[0] })); process.exit(1); });
+main().catch((e) => {
+  console.log(JSON.stringify({ error: (e as Error).message.split('\n')[0] }));
+  process.exit(1);
+});

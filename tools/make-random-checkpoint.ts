@@ -31,7 +31,9 @@ function scaleFor(name: string): { base: number; amp: number } {
 function writeRandomCheckpoint(file: string, stored: 'F32' | 'F16'): number {
   const shapes = canonicalShapes(B32);
   const width = stored === 'F16' ? 2 : 4;
-  const header: Record<string, unknown> = { __metadata__: { format: 'pt', source: 'tools/make-random-checkpoint.ts (random ViT-B/32 geometry)' } };
+  const header: Record<string, unknown> = {
+    __metadata__: { format: 'pt', source: 'tools/make-random-checkpoint.ts (random ViT-B/32 geometry)' },
+  };
   let off = 0;
   for (const [name, shape] of shapes) {
     const bytes = shape.reduce((a, b) => a * b, 1) * width;
@@ -55,8 +57,10 @@ function writeRandomCheckpoint(file: string, stored: 'F32' | 'F16'): number {
       while (left > 0) {
         const n = Math.min(left, chunk.length);
         for (let i = 0; i < n; i++) {
-          s ^= s << 13; s ^= s >>> 17; s ^= s << 5; // xorshift32
-          chunk[i] = base + amp * ((s >>> 0) / 4294967296 * 2 - 1);
+          s ^= s << 13;
+          s ^= s >>> 17;
+          s ^= s << 5; // xorshift32
+          chunk[i] = base + amp * (((s >>> 0) / 4294967296) * 2 - 1);
         }
         if (stored === 'F16') {
           for (let i = 0; i < n; i++) half[i] = floatToHalf(chunk[i]);
@@ -82,9 +86,28 @@ async function child(input: string, out: string, dtype: 'f16' | 'f32', backend: 
 }
 
 const FLAGS: FlagSpec[] = [
-  { name: 'dtype', type: 'string', choices: ['f16', 'f32'], default: 'f16', placeholder: 'f16|f32', help: 'precision of the converted output' },
-  { name: 'input-dtype', type: 'string', choices: ['f16', 'f32'], default: 'f32', placeholder: 'f16|f32', help: 'precision of the random checkpoint itself (f16 ≈ 302 MB, as OpenAI\'s .pt files)' },
-  { name: 'dir', type: 'string', placeholder: 'FOLDER', help: 'where to write (and keep) the files (default: a temporary folder, removed after)' },
+  {
+    name: 'dtype',
+    type: 'string',
+    choices: ['f16', 'f32'],
+    default: 'f16',
+    placeholder: 'f16|f32',
+    help: 'precision of the converted output',
+  },
+  {
+    name: 'input-dtype',
+    type: 'string',
+    choices: ['f16', 'f32'],
+    default: 'f32',
+    placeholder: 'f16|f32',
+    help: "precision of the random checkpoint itself (f16 ≈ 302 MB, as OpenAI's .pt files)",
+  },
+  {
+    name: 'dir',
+    type: 'string',
+    placeholder: 'FOLDER',
+    help: 'where to write (and keep) the files (default: a temporary folder, removed after)',
+  },
   { name: 'keep', type: 'boolean', help: 'keep the temporary folder' },
   { name: 'no-verify', type: 'boolean', help: 'skip the verification forward pass' },
 ];
@@ -93,24 +116,41 @@ const HELP = [
   'tools/make-random-checkpoint.ts — memory check of convertCheckpoint on a random ViT-B/32-geometry checkpoint',
   '',
   'Writes a ≈ 605 MB float32 safetensors file (OpenAI names), converts it in a child process and prints the',
-  'file size, the child\'s peak RSS and their ratio (limit 1.5×), and the time (minutes on 2 cores).',
+  "file size, the child's peak RSS and their ratio (limit 1.5×), and the time (minutes on 2 cores).",
   '',
   'Usage: npx ts-node --transpile-only tools/make-random-checkpoint.ts [options]',
   '',
   'Options:',
-  ...FLAGS.map((f) => `  --${f.name}${f.type === 'boolean' ? '' : ' ' + f.placeholder}`.padEnd(26) + f.help + (f.default !== undefined ? ` (default ${f.default})` : '')),
+  ...FLAGS.map(
+    (f) =>
+      `  --${f.name}${f.type === 'boolean' ? '' : ' ' + f.placeholder}`.padEnd(26) +
+      f.help +
+      (f.default !== undefined ? ` (default ${f.default})` : ''),
+  ),
   '  --backend NAME'.padEnd(26) + 'backend of the conversion child (default cpu)',
   '  --help'.padEnd(26) + 'show this help and exit',
   '',
 ].join('\n');
 
-type ToolFlags = { dtype: 'f16' | 'f32'; 'input-dtype': 'f16' | 'f32'; dir?: string; keep?: boolean; 'no-verify'?: boolean; backend?: string; help?: boolean };
+type ToolFlags = {
+  dtype: 'f16' | 'f32';
+  'input-dtype': 'f16' | 'f32';
+  dir?: string;
+  keep?: boolean;
+  'no-verify'?: boolean;
+  backend?: string;
+  help?: boolean;
+};
 
 /**
  * The command line, checked before anything is written: `--help` prints the help (0), an unknown flag or a
  * bad value is a usage error (2); otherwise the run.
  */
-export async function toolMain(argv: string[], out: { write(s: string): unknown } = process.stdout, err: { write(s: string): unknown } = process.stderr): Promise<number> {
+export async function toolMain(
+  argv: string[],
+  out: { write(s: string): unknown } = process.stdout,
+  err: { write(s: string): unknown } = process.stderr,
+): Promise<number> {
   let f: ToolFlags;
   try {
     f = parseFlags(argv, FLAGS) as unknown as ToolFlags;
@@ -119,7 +159,10 @@ export async function toolMain(argv: string[], out: { write(s: string): unknown 
     err.write(`make-random-checkpoint: error: ${e.message}\nRun it with --help for usage.\n`);
     return 2;
   }
-  if (f.help) { out.write(HELP); return 0; }
+  if (f.help) {
+    out.write(HELP);
+    return 0;
+  }
   await run(f);
   return 0;
 }
@@ -138,14 +181,21 @@ async function run(f: ToolFlags): Promise<void> {
     console.log(`checkpoint   ${file}: ${(size / 1e6).toFixed(1)} MB (written in ${((Date.now() - t) / 1000).toFixed(1)} s)`);
     fs.rmSync(out, { recursive: true, force: true });
     t = Date.now();
-    const r = spawnSync(process.execPath, [...process.execArgv, __filename, '--child', file, out, dtype, backend, verify ? 'verify' : 'no'],
-      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
+    const r = spawnSync(
+      process.execPath,
+      [...process.execArgv, __filename, '--child', file, out, dtype, backend, verify ? 'verify' : 'no'],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 },
+    );
     const wall = (Date.now() - t) / 1000;
     if (r.status !== 0) throw new Error(`conversion child failed (status ${r.status}): ${r.stdout}`);
     const rep = JSON.parse(r.stdout.trim().split('\n').pop()!);
-    console.log(`converted    ${rep.family}, ${rep.params.toLocaleString('en-US')} parameters → ${(rep.outBytes / 1e6).toFixed(1)} MB ${dtype} (backend ${backend})`);
+    console.log(
+      `converted    ${rep.family}, ${rep.params.toLocaleString('en-US')} parameters → ${(rep.outBytes / 1e6).toFixed(1)} MB ${dtype} (backend ${backend})`,
+    );
     console.log(`verification max |Δ| = ${rep.maxAbsDiff}`);
-    console.log(`peak RSS     ${(rep.peakRssBytes / 1e6).toFixed(1)} MB = ${(rep.peakRssBytes / size).toFixed(2)} × the checkpoint (limit 1.5×)`);
+    console.log(
+      `peak RSS     ${(rep.peakRssBytes / 1e6).toFixed(1)} MB = ${(rep.peakRssBytes / size).toFixed(2)} × the checkpoint (limit 1.5×)`,
+    );
     console.log(`time         ${rep.seconds.toFixed(1)} s in convertCheckpoint, ${wall.toFixed(1)} s with process start`);
   } finally {
     if (!f.keep && !f.dir) fs.rmSync(dir, { recursive: true, force: true });
@@ -154,9 +204,19 @@ async function run(f: ToolFlags): Promise<void> {
 
 if (require.main === module) {
   if (process.argv[2] === '--child') {
-    child(process.argv[3], process.argv[4], process.argv[5] as 'f16' | 'f32', process.argv[6], process.argv[7] === 'verify')
-      .catch((e) => { console.error(e); process.exit(1); });
+    child(process.argv[3], process.argv[4], process.argv[5] as 'f16' | 'f32', process.argv[6], process.argv[7] === 'verify').catch((e) => {
+      console.error(e);
+      process.exit(1);
+    });
   } else {
-    toolMain(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (e) => { console.error(e); process.exit(1); });
+    toolMain(process.argv.slice(2)).then(
+      (code) => {
+        process.exitCode = code;
+      },
+      (e) => {
+        console.error(e);
+        process.exit(1);
+      },
+    );
   }
 }

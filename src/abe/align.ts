@@ -29,8 +29,12 @@ export interface AlignOutput {
  * @param object  [Q, E] L2-normalised o_k
  */
 export function align(
-  patches: tf.Tensor3D, phrase: tf.Tensor2D, object: tf.Tensor2D,
-  locate: LocateMode, topK: number, withSims = false,
+  patches: tf.Tensor3D,
+  phrase: tf.Tensor2D,
+  object: tf.Tensor2D,
+  locate: LocateMode,
+  topK: number,
+  withSims = false,
 ): AlignOutput {
   const Q = phrase.shape[0];
   if (object.shape[0] !== Q || phrase.shape[1] !== patches.shape[2] || object.shape[1] !== patches.shape[2]) {
@@ -88,7 +92,12 @@ export function alignRows(patches: tf.Tensor3D, rows: TextRows, locate: LocateMo
  * The distinct rows among p [Q·E] and o [Q·E] (exact float equality), and each group's row in them.
  * Host arrays; the caller makes the tensors once per call.
  */
-export function distinctTextRows(p: Float32Array, o: Float32Array, Q: number, E: number): { rows: Float32Array; phrase: Int32Array; object: Int32Array } {
+export function distinctTextRows(
+  p: Float32Array,
+  o: Float32Array,
+  Q: number,
+  E: number,
+): { rows: Float32Array; phrase: Int32Array; object: Int32Array } {
   const seen = new Map<number, number[]>(); // hash → row indices in `kept`
   const kept: Float32Array[] = [];
   const bits = (a: Float32Array, q: number): Uint32Array => new Uint32Array(a.buffer, a.byteOffset + q * E * 4, E);

@@ -9,7 +9,10 @@ export class BoundedMap<K, V> extends Map<K, V> {
 
   override get(key: K): V | undefined {
     const v = super.get(key);
-    if (v !== undefined) { super.delete(key); super.set(key, v); }
+    if (v !== undefined) {
+      super.delete(key);
+      super.set(key, v);
+    }
     return v;
   }
 

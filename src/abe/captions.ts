@@ -19,7 +19,8 @@ function checkGroup(g: unknown, where: string): GroupSpec {
   if (!g || typeof g !== 'object' || Array.isArray(g)) throw new InputError(where, 'a group must be an object {attributes, object}');
   const o = g as Record<string, unknown>;
   for (const k of Object.keys(o)) {
-    if (!['attributes', 'object', 'positions', 'objectLast'].includes(k)) throw new InputError(`${where}.${k}`, 'unknown group field (attributes, object, positions, objectLast)');
+    if (!['attributes', 'object', 'positions', 'objectLast'].includes(k))
+      throw new InputError(`${where}.${k}`, 'unknown group field (attributes, object, positions, objectLast)');
   }
   if (typeof o.object !== 'string' || !o.object.trim()) throw new InputError(`${where}.object`, 'must be a non-empty string');
   const attributes = o.attributes === undefined ? [] : checkStrings(o.attributes, `${where}.attributes`);
@@ -31,7 +32,8 @@ function checkGroup(g: unknown, where: string): GroupSpec {
     if (!Array.isArray(o.positions) || !o.positions.length || o.positions.some((p) => !Number.isInteger(p) || p < 1)) {
       throw new InputError(`${where}.positions`, 'must be a non-empty array of integer token positions ≥ 1');
     }
-    if (!Number.isInteger(o.objectLast) || (o.objectLast as number) < 1) throw new InputError(`${where}.objectLast`, 'must be an integer token position ≥ 1');
+    if (!Number.isInteger(o.objectLast) || (o.objectLast as number) < 1)
+      throw new InputError(`${where}.objectLast`, 'must be an integer token position ≥ 1');
     out.positions = o.positions as number[];
     out.objectLast = o.objectLast as number;
   }
@@ -49,12 +51,14 @@ export function prepareCaptions(captions: readonly CaptionInput[], contextLength
 
 /** One caption; `where` names it in errors. */
 export function prepareCaption(c: CaptionInput, contextLength: number, where: string): PreparedCaption {
-  if (!Number.isInteger(contextLength) || contextLength < 3 || contextLength > 65536) throw new InputError('contextLength', `must be an integer in 3..65536, got ${String(contextLength)}`);
+  if (!Number.isInteger(contextLength) || contextLength < 3 || contextLength > 65536)
+    throw new InputError('contextLength', `must be an integer in 3..65536, got ${String(contextLength)}`);
   let text: string, groups: GroupSpec[] | undefined, ids: ArrayLike<number> | undefined;
   if (typeof c === 'string') {
     text = c;
   } else if (c && typeof c === 'object' && !Array.isArray(c)) {
-    for (const k of Object.keys(c)) if (!['text', 'groups', 'ids'].includes(k)) throw new InputError(`${where}.${k}`, 'unknown caption field (text, groups, ids)');
+    for (const k of Object.keys(c))
+      if (!['text', 'groups', 'ids'].includes(k)) throw new InputError(`${where}.${k}`, 'unknown caption field (text, groups, ids)');
     if (typeof c.text !== 'string') throw new InputError(`${where}.text`, 'must be a string');
     text = c.text;
     if (c.groups !== undefined) {

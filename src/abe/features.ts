@@ -36,7 +36,11 @@ export interface ImageFeatures {
  * `find`: the finder's switches, named only where they differ from the first finder's (same reason).
  */
 export function regionKey(
-  source: string, maxRegions: number, dilation: number, encode: 'crop' | 'tokens' = 'crop', proposal: 'found' | 'random' = 'found',
+  source: string,
+  maxRegions: number,
+  dilation: number,
+  encode: 'crop' | 'tokens' = 'crop',
+  proposal: 'found' | 'random' = 'found',
   find: { background?: string; minSize?: number; split?: string } = {},
 ): string {
   const extra = `${find.background && find.background !== 'median' ? `/bg-${find.background}` : ''}${find.minSize ? `/min${find.minSize}` : ''}${find.split && find.split !== 'one' ? `/split-${find.split}` : ''}`;
@@ -44,7 +48,10 @@ export function regionKey(
 }
 
 export function contentHash(data: Float32Array): string {
-  return crypto.createHash('sha256').update(Buffer.from(data.buffer, data.byteOffset, data.byteLength)).digest('hex');
+  return crypto
+    .createHash('sha256')
+    .update(Buffer.from(data.buffer, data.byteOffset, data.byteLength))
+    .digest('hex');
 }
 
 const b64 = (a: Float32Array | Uint8Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
@@ -86,7 +93,9 @@ export class FeatureCache {
   constructor(
     readonly maxEntries: number,
     readonly dir: string | null,
-    private readonly warn: (message: string) => void = (m) => { process.stderr.write(`warning: ${m}\n`); },
+    private readonly warn: (message: string) => void = (m) => {
+      process.stderr.write(`warning: ${m}\n`);
+    },
   ) {}
 
   /** The entry file of `key` for this model, or null when the key is not a content hash. */
@@ -106,7 +115,11 @@ export class FeatureCache {
       f = parseEntry(fs.readFileSync(file, 'utf8'), key, id);
     } catch (e) {
       this.warn(`feature cache entry ${file} is invalid (${(e as Error).message}); recomputing it`);
-      try { fs.unlinkSync(file); } catch { /* another run may have replaced it already */ }
+      try {
+        fs.unlinkSync(file);
+      } catch {
+        /* another run may have replaced it already */
+      }
       return undefined;
     }
     this.remember(f);
@@ -120,9 +133,17 @@ export class FeatureCache {
     if (!file) return;
     fs.mkdirSync(path.dirname(file), { recursive: true });
     const payload = {
-      version: DISK_VERSION, algorithm: FEATURE_ALGORITHM_VERSION, modelId: id, key: f.key, E: f.E, P: f.P, embed: b64(f.embed),
+      version: DISK_VERSION,
+      algorithm: FEATURE_ALGORITHM_VERSION,
+      modelId: id,
+      key: f.key,
+      E: f.E,
+      P: f.P,
+      embed: b64(f.embed),
       patches: Object.fromEntries(Object.entries(f.patches).map(([k, v]) => [k, b64(v)])),
-      regions: Object.fromEntries(Object.entries(f.regions).map(([k, r]) => [k, { foreground: b64(r.foreground), masks: r.masks.map(b64), embeds: b64(r.embeds) }])),
+      regions: Object.fromEntries(
+        Object.entries(f.regions).map(([k, r]) => [k, { foreground: b64(r.foreground), masks: r.masks.map(b64), embeds: b64(r.embeds) }]),
+      ),
     };
     const body = JSON.stringify(payload);
     const tmp = `${file}.${process.pid}.${crypto.randomBytes(6).toString('hex')}.tmp`;
@@ -137,8 +158,12 @@ export class FeatureCache {
     while (this.mem.size > this.maxEntries) this.mem.delete(this.mem.keys().next().value as string);
   }
 
-  get size(): number { return this.mem.size; }
-  clear(): void { this.mem.clear(); }
+  get size(): number {
+    return this.mem.size;
+  }
+  clear(): void {
+    this.mem.clear();
+  }
 }
 
 /** Parse and verify one disk entry; throws (plain Error, caught by `get`) on any mismatch. */
@@ -149,16 +174,24 @@ function parseEntry(text: string, key: string, modelId: string): ImageFeatures {
   const j = JSON.parse(outer.body) as Record<string, unknown>;
   if (j.version !== DISK_VERSION || j.algorithm !== FEATURE_ALGORITHM_VERSION) throw new Error('written by another version');
   if (j.modelId !== modelId) throw new Error('written for another model');
-  if (j.key !== key) throw new Error('holds another image\'s features');
-  const E = j.E, P = j.P;
+  if (j.key !== key) throw new Error("holds another image's features");
+  const E = j.E,
+    P = j.P;
   if (!Number.isSafeInteger(E) || !Number.isSafeInteger(P) || (E as number) <= 0 || (P as number) <= 0) throw new Error('bad shape');
-  const e = E as number, p = P as number;
-  const len = (a: { length: number }, n: number, what: string) => { if (a.length !== n) throw new Error(`${what} has ${a.length} values, expected ${n}`); };
+  const e = E as number,
+    p = P as number;
+  const len = (a: { length: number }, n: number, what: string) => {
+    if (a.length !== n) throw new Error(`${what} has ${a.length} values, expected ${n}`);
+  };
   const embed = f32(j.embed);
   len(embed, e, 'embed');
-  if (!j.patches || typeof j.patches !== 'object' || !j.regions || typeof j.regions !== 'object') throw new Error('missing patches or regions');
+  if (!j.patches || typeof j.patches !== 'object' || !j.regions || typeof j.regions !== 'object')
+    throw new Error('missing patches or regions');
   const patches: Record<string, Float32Array> = {};
-  for (const [k, v] of Object.entries(j.patches as Record<string, unknown>)) { patches[k] = f32(v); len(patches[k], p * e, `patches '${k}'`); }
+  for (const [k, v] of Object.entries(j.patches as Record<string, unknown>)) {
+    patches[k] = f32(v);
+    len(patches[k], p * e, `patches '${k}'`);
+  }
   const regions: Record<string, ImageRegions> = {};
   for (const [k, v] of Object.entries(j.regions as Record<string, { foreground: unknown; masks: unknown; embeds: unknown }>)) {
     if (!v || !Array.isArray(v.masks)) throw new Error(`regions '${k}' malformed`);

@@ -61,7 +61,9 @@ export function fusionTensors(m: Membership, Q: number, M: number): FusionTensor
 }
 
 export function disposeFusion(f: FusionTensors): void {
-  f.attrMean.dispose(); f.allMean.dispose(); f.fused.dispose();
+  f.attrMean.dispose();
+  f.allMean.dispose();
+  f.fused.dispose();
 }
 
 /**
@@ -70,8 +72,15 @@ export function disposeFusion(f: FusionTensors): void {
  * an already scaled additive term (the region term) or null.
  */
 export function fuseScores<T extends tf.Tensor>(
-  clip: T, meanLp: T | null, meanDelta: T | null, fused: tf.Tensor, mode: FuseMode, lambda: number, scale: number,
-  extra: T | null = null, extraGated = true,
+  clip: T,
+  meanLp: T | null,
+  meanDelta: T | null,
+  fused: tf.Tensor,
+  mode: FuseMode,
+  lambda: number,
+  scale: number,
+  extra: T | null = null,
+  extraGated = true,
 ): T {
   return tf.tidy(() => {
     let s: tf.Tensor = clip;
@@ -87,14 +96,21 @@ export function fuseScores<T extends tf.Tensor>(
 
 /** S_abe [n, M] from S_clip [n, M] and per-group l_p, Δ [n, Q] through the membership matrices. */
 export function fuse(
-  clip: tf.Tensor2D, lp: tf.Tensor2D | null, delta: tf.Tensor2D | null, f: FusionTensors,
-  mode: FuseMode, lambda: number, scale: number, extra: tf.Tensor2D | null = null, extraGated = true,
+  clip: tf.Tensor2D,
+  lp: tf.Tensor2D | null,
+  delta: tf.Tensor2D | null,
+  f: FusionTensors,
+  mode: FuseMode,
+  lambda: number,
+  scale: number,
+  extra: tf.Tensor2D | null = null,
+  extraGated = true,
 ): tf.Tensor2D {
   return tf.tidy(() => {
     const Q = f.attrMean.shape[0];
     const on = mode !== 'none' && Q > 0 && lp !== null && delta !== null;
-    const meanLp = on ? tf.matMul(lp!, f.allMean) as tf.Tensor2D : null;
-    const meanDelta = on ? tf.matMul(delta!, f.attrMean) as tf.Tensor2D : null;
+    const meanLp = on ? (tf.matMul(lp!, f.allMean) as tf.Tensor2D) : null;
+    const meanDelta = on ? (tf.matMul(delta!, f.attrMean) as tf.Tensor2D) : null;
     return fuseScores<tf.Tensor2D>(clip, meanLp, meanDelta, f.fused.reshape([1, -1]), on ? mode : 'none', lambda, scale, extra, extraGated);
   });
 }

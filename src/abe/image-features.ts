@@ -23,7 +23,10 @@ export interface CacheOptions {
 export type ImagesInput = tf.Tensor4D | readonly ImageFeatures[];
 
 /** What a configuration needs of an image: patch-feature keys and region keys (with their source features). */
-export interface Needs { patches: string[]; regions: { key: string; source: string }[] }
+export interface Needs {
+  patches: string[];
+  regions: { key: string; source: string }[];
+}
 
 export function needsOf(model: AbeModel, o: AbeOptions): Needs {
   const c = model.config;
@@ -50,12 +53,20 @@ export function findOptionsOf(o: AbeOptions): FindOptions {
  * regions the finder yields and for given masks (true boxes in the attribution ablations).
  */
 export async function encodeRegions(
-  model: AbeModel, px: tf.Tensor4D, chunkHost: Float32Array, list: readonly { row: number; masks: readonly Uint8Array[]; foreground: Uint8Array }[], o: AbeOptions,
+  model: AbeModel,
+  px: tf.Tensor4D,
+  chunkHost: Float32Array,
+  list: readonly { row: number; masks: readonly Uint8Array[]; foreground: Uint8Array }[],
+  o: AbeOptions,
 ): Promise<Float32Array> {
   const c = model.config;
-  const R = c.vision.resolution, grid = R / c.vision.patchSize, E = c.embedDim, size = 3 * R * R;
+  const R = c.vision.resolution,
+    grid = R / c.vision.patchSize,
+    E = c.embedDim,
+    size = 3 * R * R;
   const masked: Float32Array[] = [];
-  const owner: number[] = [], subsets: Int32Array[] = [];
+  const owner: number[] = [],
+    subsets: Int32Array[] = [];
   for (const { row, masks, foreground } of list) {
     for (const m of masks) {
       if (o.regionFeatures === 'tokens') {
@@ -70,7 +81,12 @@ export async function encodeRegions(
     if (!(v instanceof VisionTransformer)) throw new InputError('options', "regionFeatures 'tokens' needs a ClipModel's vision tower");
     embeds = new Float32Array(subsets.length * E);
     for (let s0 = 0; s0 < subsets.length; s0 += o.imageBatchSize) {
-      const d = tf.tidy(() => l2normalize(encodeTokenSubsets(v, px, owner.slice(s0, s0 + o.imageBatchSize), subsets.slice(s0, s0 + o.imageBatchSize))).dataSync() as Float32Array);
+      const d = tf.tidy(
+        () =>
+          l2normalize(
+            encodeTokenSubsets(v, px, owner.slice(s0, s0 + o.imageBatchSize), subsets.slice(s0, s0 + o.imageBatchSize)),
+          ).dataSync() as Float32Array,
+      );
       embeds.set(d, s0 * E);
       await tf.nextFrame();
     }
@@ -93,12 +109,17 @@ export class ImageFeatureExtractor {
   private readonly cache: FeatureCache;
   private fixedModelId: string | null;
 
-  constructor(private readonly model: AbeModel, cache: CacheOptions = {}) {
+  constructor(
+    private readonly model: AbeModel,
+    cache: CacheOptions = {},
+  ) {
     this.cache = new FeatureCache(cache.maxEntries ?? 10_000, cache.dir ?? null);
     this.fixedModelId = cache.modelId ?? null;
   }
 
-  clear(): void { this.cache.clear(); }
+  clear(): void {
+    this.cache.clear();
+  }
 
   /** Stable identity for the disk cache: config + logit scale + the embedding of a fixed image. */
   private async modelId(): Promise<string> {
@@ -111,8 +132,10 @@ export class ImageFeatureExtractor {
       const out = await this.model.encodeImages(px, { tokens: false });
       const e = out.embeds.dataSync() as Float32Array;
       tf.dispose([out.embeds, out.tokens, ...(out.hidden ?? [])]);
-      this.fixedModelId = contentHash(Float32Array.from([...e, this.model.logitScale])).slice(0, 16)
-        + '-' + contentHash(new Float32Array(Object.values(c).filter((v) => typeof v === 'number') as number[])).slice(0, 8);
+      this.fixedModelId =
+        contentHash(Float32Array.from([...e, this.model.logitScale])).slice(0, 16) +
+        '-' +
+        contentHash(new Float32Array(Object.values(c).filter((v) => typeof v === 'number') as number[])).slice(0, 8);
     } finally {
       px.dispose();
     }
@@ -124,7 +147,10 @@ export class ImageFeatureExtractor {
     const c = this.model.config;
     const R = c.vision.resolution;
     if (!(pixels instanceof tf.Tensor) || pixels.rank !== 4 || pixels.shape[1] !== 3 || pixels.shape[2] !== R || pixels.shape[3] !== R) {
-      throw new InputError('pixels', `expected a tf.Tensor4D [n,3,${R},${R}]${pixels instanceof tf.Tensor ? `, got [${pixels.shape}]` : ''}`);
+      throw new InputError(
+        'pixels',
+        `expected a tf.Tensor4D [n,3,${R},${R}]${pixels instanceof tf.Tensor ? `, got [${pixels.shape}]` : ''}`,
+      );
     }
     const wantPatches = new Set<string>();
     const wantRegions = new Map<string, { key: string; source: string; o: AbeOptions }>();
@@ -134,7 +160,9 @@ export class ImageFeatureExtractor {
       nd.regions.forEach((r) => wantRegions.set(r.key, { ...r, o }));
     }
     const n = pixels.shape[0];
-    const P = (R / c.vision.patchSize) ** 2, E = c.embedDim, size = 3 * R * R;
+    const P = (R / c.vision.patchSize) ** 2,
+      E = c.embedDim,
+      size = 3 * R * R;
     const host = pixels.dataSync() as Float32Array;
     const idFn = this.cache.dir !== null ? await this.modelId() : '';
     const modelId = () => idFn;
@@ -145,7 +173,8 @@ export class ImageFeatureExtractor {
       let f = this.cache.get(key, modelId);
       if (!f || f.E !== E || f.P !== P) f = { key, E, P, embed: new Float32Array(0), patches: {}, regions: {} };
       feats.push(f);
-      const missing = !f.embed.length || [...wantPatches].some((k) => !f!.patches[k]) || [...wantRegions.keys()].some((k) => !f!.regions[k]);
+      const missing =
+        !f.embed.length || [...wantPatches].some((k) => !f!.patches[k]) || [...wantRegions.keys()].some((k) => !f!.regions[k]);
       if (missing) todo.push(i);
     }
     for (let s = 0; s < todo.length; s += batchSize) {
@@ -183,8 +212,12 @@ export class ImageFeatureExtractor {
     const nd = needsOf(this.model, o);
     images.forEach((f, i) => {
       if (!f || !(f.embed instanceof Float32Array)) throw new InputError(`images[${i}]`, 'is not an ImageFeatures object');
-      for (const k of nd.patches) if (!f.patches[k]) throw new InputError(`images[${i}]`, `has no '${k}' patch features; compute them with imageFeatures(pixels, options)`);
-      for (const r of nd.regions) if (!f.regions[r.key]) throw new InputError(`images[${i}]`, `has no regions '${r.key}'; compute them with imageFeatures(pixels, options)`);
+      for (const k of nd.patches)
+        if (!f.patches[k])
+          throw new InputError(`images[${i}]`, `has no '${k}' patch features; compute them with imageFeatures(pixels, options)`);
+      for (const r of nd.regions)
+        if (!f.regions[r.key])
+          throw new InputError(`images[${i}]`, `has no regions '${r.key}'; compute them with imageFeatures(pixels, options)`);
     });
     return images as ImageFeatures[];
   }
@@ -193,9 +226,18 @@ export class ImageFeatureExtractor {
    * Regions of images `idx` and their embeddings: `crop` = one pass of each masked full image, `tokens` = one
    * pass over each region's patch tokens (+ CLS); either way all regions of the chunk in batched calls.
    */
-  private async addRegions(feats: ImageFeatures[], idx: number[], px: tf.Tensor4D, chunkHost: Float32Array, key: string, source: string, o: AbeOptions): Promise<void> {
+  private async addRegions(
+    feats: ImageFeatures[],
+    idx: number[],
+    px: tf.Tensor4D,
+    chunkHost: Float32Array,
+    key: string,
+    source: string,
+    o: AbeOptions,
+  ): Promise<void> {
     const c = this.model.config;
-    const P = (c.vision.resolution / c.vision.patchSize) ** 2, E = c.embedDim;
+    const P = (c.vision.resolution / c.vision.patchSize) ** 2,
+      E = c.embedDim;
     const found = new Map<number, ReturnType<typeof findRegions>>();
     const list: { row: number; masks: Uint8Array[]; foreground: Uint8Array }[] = [];
     idx.forEach((i, row) => {

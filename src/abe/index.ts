@@ -16,14 +16,38 @@ export type { ImageFeatures, ImageRegions } from './features';
 export type { CaptionInput, GroupSpec, PreparedCaption, ResolvedGroup } from './captions';
 export { prepareCaptions } from './captions';
 export { DEFAULT_OPTIONS, NAMED_CONFIGS, EXTRA_CONFIGS, resolveOptions, hiddenIndex, applyTemplate } from './options';
-export type { AbeOptions, ConfigName, RefineMode, PatchFeatures, LocateMode, FuseMode, RegionFeatures, RegionAssign, RegionAssignBy, RegionTerm, RegionProposal } from './options';
+export type {
+  AbeOptions,
+  ConfigName,
+  RefineMode,
+  PatchFeatures,
+  LocateMode,
+  FuseMode,
+  RegionFeatures,
+  RegionAssign,
+  RegionAssignBy,
+  RegionTerm,
+  RegionProposal,
+} from './options';
 export type { AbeModel } from './model';
 export { align } from './align';
 export type { AlignOutput } from './align';
 export { fuse, fuseScores, membership } from './fuse';
 export { refine, embedStrings, encodeTrimmed, contextualPhrases, isolatedPhrase } from './refine';
 export { imagePass, attentionPathPatches, patchKey } from './patches';
-export { findRegions, otsuThreshold, components, dilate, splitTwoMeans, maskImage, assignRegions, regionPairTerm, randomMasks, borderPatches, FIND_DEFAULTS } from './regions';
+export {
+  findRegions,
+  otsuThreshold,
+  components,
+  dilate,
+  splitTwoMeans,
+  maskImage,
+  assignRegions,
+  regionPairTerm,
+  randomMasks,
+  borderPatches,
+  FIND_DEFAULTS,
+} from './regions';
 export type { FindOptions } from './regions';
 export { scoreBlock, scorePairsOf } from './score';
 export { TextFeatureBuilder } from './text-features';

@@ -142,8 +142,14 @@ export const NAMED_CONFIGS: Readonly<Record<string, Readonly<Partial<AbeOptions>
   clip: Object.freeze({ fuse: 'none', regionFeatures: 'none' } as Partial<AbeOptions>),
   abe: Object.freeze({} as Partial<AbeOptions>),
   'abe+regions': Object.freeze({
-    fuse: 'none', regionFeatures: 'tokens', regionTerm: 'phrase-all', regionAssignBy: 'both', regionBackground: 'border', maxRegions: 2,
-    regionDilation: 1, regionLambda: 3,
+    fuse: 'none',
+    regionFeatures: 'tokens',
+    regionTerm: 'phrase-all',
+    regionAssignBy: 'both',
+    regionBackground: 'border',
+    maxRegions: 2,
+    regionDilation: 1,
+    regionLambda: 3,
   } as Partial<AbeOptions>),
 });
 
@@ -200,11 +206,16 @@ export function resolveOptions(
 ): AbeOptions {
   if (typeof overrides === 'string') {
     const named = NAMED_CONFIGS[overrides] ?? EXTRA_CONFIGS[overrides];
-    if (!named) throw new OptionsError(label, `unknown configuration '${overrides}' (known: ${[...Object.keys(NAMED_CONFIGS), ...Object.keys(EXTRA_CONFIGS)].join(', ')})`);
+    if (!named)
+      throw new OptionsError(
+        label,
+        `unknown configuration '${overrides}' (known: ${[...Object.keys(NAMED_CONFIGS), ...Object.keys(EXTRA_CONFIGS)].join(', ')})`,
+      );
     return validate({ ...DEFAULT_OPTIONS, ...named }, label);
   }
   if (overrides === undefined || overrides === null) return validate({ ...base }, label);
-  if (typeof overrides !== 'object' || Array.isArray(overrides)) throw new OptionsError(label, 'options must be an object or a configuration name');
+  if (typeof overrides !== 'object' || Array.isArray(overrides))
+    throw new OptionsError(label, 'options must be an object or a configuration name');
   for (const k of Object.keys(overrides)) {
     if (!(k in DEFAULT_OPTIONS)) throw new OptionsError(label, `unknown option '${k}' (known: ${Object.keys(DEFAULT_OPTIONS).join(', ')})`);
   }
@@ -218,13 +229,18 @@ function validate(o: AbeOptions, label: string): AbeOptions {
     const v = o[key] as unknown;
     const allowed = ENUMS[key];
     if (allowed) {
-      if (typeof v !== 'string' || !allowed.includes(v)) throw new OptionsError(label, `${key} must be one of ${allowed.join('|')}, got ${typeof v === 'bigint' ? `${v}n` : JSON.stringify(v)}`);
+      if (typeof v !== 'string' || !allowed.includes(v))
+        throw new OptionsError(
+          label,
+          `${key} must be one of ${allowed.join('|')}, got ${typeof v === 'bigint' ? `${v}n` : JSON.stringify(v)}`,
+        );
       continue;
     }
     const range = RANGES[key];
     if (range) {
       const [lo, hi, int] = range;
-      if (typeof v !== 'number' || !Number.isFinite(v)) throw new OptionsError(label, `${key} must be a finite number, got ${typeof v === 'bigint' ? `${v}n` : JSON.stringify(v)}`);
+      if (typeof v !== 'number' || !Number.isFinite(v))
+        throw new OptionsError(label, `${key} must be a finite number, got ${typeof v === 'bigint' ? `${v}n` : JSON.stringify(v)}`);
       if (int && !Number.isInteger(v)) throw new OptionsError(label, `${key} must be an integer, got ${v}`);
       if (v < lo || v > hi) throw new OptionsError(label, `${key} must be in [${lo}, ${hi}], got ${v}`);
       continue;
@@ -233,14 +249,16 @@ function validate(o: AbeOptions, label: string): AbeOptions {
   }
   const parts = o.template.split('{}');
   if (parts.length !== 2) throw new OptionsError(label, `template must contain '{}' exactly once, got ${JSON.stringify(o.template)}`);
-  if (o.fuse === 'convex' && (o.lambda < 0 || o.lambda > 1)) throw new OptionsError(label, `lambda must be in [0, 1] for convex fusion, got ${o.lambda}`);
+  if (o.fuse === 'convex' && (o.lambda < 0 || o.lambda > 1))
+    throw new OptionsError(label, `lambda must be in [0, 1] for convex fusion, got ${o.lambda}`);
   return o;
 }
 
 /** Resolve a possibly negative hidden-state index against `layers` blocks (states 0..layers). */
 export function hiddenIndex(index: number, layers: number, key: string): number {
   const i = index < 0 ? layers + 1 + index : index;
-  if (i < 0 || i > layers) throw new OptionsError('options', `${key} ${index} is outside the hidden states 0..${layers} (or −1..−${layers + 1})`);
+  if (i < 0 || i > layers)
+    throw new OptionsError('options', `${key} ${index} is outside the hidden states 0..${layers} (or −1..−${layers + 1})`);
   return i;
 }
 

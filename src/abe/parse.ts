@@ -15,7 +15,8 @@ export function captionIds(text: string, L: number): Int32Array {
 
 function checkIds(ids: ArrayLike<number>, L: number, where: string): Int32Array {
   if (!ids || typeof ids.length !== 'number') throw new InputError(`${where}.ids`, 'must be an array of token ids');
-  if (ids.length < 2 || ids.length > L) throw new InputError(`${where}.ids`, `has ${ids.length} ids, expected 2..${L} (the context length)`);
+  if (ids.length < 2 || ids.length > L)
+    throw new InputError(`${where}.ids`, `has ${ids.length} ids, expected 2..${L} (the context length)`);
   const out = new Int32Array(L);
   for (let i = 0; i < ids.length; i++) {
     const v = ids[i];
@@ -33,7 +34,11 @@ function lastContent(ids: Int32Array): number {
 }
 
 export function resolveGroups(
-  text: string, groups: GroupSpec[] | undefined, ids: ArrayLike<number> | undefined, L: number, where: string,
+  text: string,
+  groups: GroupSpec[] | undefined,
+  ids: ArrayLike<number> | undefined,
+  L: number,
+  where: string,
 ): PreparedCaption {
   const tokenIds = ids !== undefined ? checkIds(ids, L, where) : captionIds(text, L);
   const limit = lastContent(tokenIds);
@@ -41,18 +46,30 @@ export function resolveGroups(
   let dropped = 0;
   if (groups && groups.every((g) => g.positions !== undefined)) {
     for (const g of groups) {
-      if (g.objectLast! > limit || g.positions!.some((p) => p > limit)) { dropped++; continue; }
+      if (g.objectLast! > limit || g.positions!.some((p) => p > limit)) {
+        dropped++;
+        continue;
+      }
       resolved.push({ attributes: g.attributes, object: g.object, positions: g.positions!, objectLast: g.objectLast! });
     }
   } else {
-    if (groups && groups.some((g) => g.positions !== undefined)) throw new InputError(`${where}.groups`, 'give positions for every group or for none');
+    if (groups && groups.some((g) => g.positions !== undefined))
+      throw new InputError(`${where}.groups`, 'give positions for every group or for none');
     const spans: (PhraseGroup | SimpleGroup)[] = groups ?? parsePhrases(text);
-    const words = spans.map((g) => (groups ? g as SimpleGroup : {
-      attributes: (g as PhraseGroup).attributes.map((a) => a.text), object: (g as PhraseGroup).object.text,
-    }));
+    const words = spans.map((g) =>
+      groups
+        ? (g as SimpleGroup)
+        : {
+            attributes: (g as PhraseGroup).attributes.map((a) => a.text),
+            object: (g as PhraseGroup).object.text,
+          },
+    );
     const pos = groupTokenPositions(text, spans, L);
     pos.forEach((g, k) => {
-      if (g.truncated || g.objectLast === null || g.objectLast > limit) { dropped++; return; }
+      if (g.truncated || g.objectLast === null || g.objectLast > limit) {
+        dropped++;
+        return;
+      }
       resolved.push({ attributes: [...words[k].attributes], object: words[k].object, positions: g.positions, objectLast: g.objectLast });
     });
   }

@@ -22,17 +22,30 @@ export function isolatedPhrase(attributes: readonly string[], object: string): s
  * E_T of every string, normalised: the uncached ones, de-duplicated, in ONE batched text pass (chunked by
  * the encoder). Long strings are truncated to the context (last token EOT).
  */
-export async function embedStrings(model: AbeModel, strings: readonly string[], cache: EmbeddingCache, batchSize: number): Promise<Float32Array[]> {
+export async function embedStrings(
+  model: AbeModel,
+  strings: readonly string[],
+  cache: EmbeddingCache,
+  batchSize: number,
+): Promise<Float32Array[]> {
   // Entries of this call are read from `got`, not back from the cache: a bounded cache may evict them meanwhile.
   const got = new Map<string, Float32Array>();
   const missing: string[] = [];
-  for (const s of new Set(strings)) { const hit = cache.get(s); if (hit) got.set(s, hit); else missing.push(s); }
+  for (const s of new Set(strings)) {
+    const hit = cache.get(s);
+    if (hit) got.set(s, hit);
+    else missing.push(s);
+  }
   if (missing.length) {
     const L = model.config.text.contextLength;
     const rows = tokenizeToArrays(missing, { contextLength: L, truncate: true });
     const E = model.config.embedDim;
     const data = await encodeTrimmed(model, rows, batchSize);
-    missing.forEach((s, i) => { const v = data.slice(i * E, (i + 1) * E); cache.set(s, v); got.set(s, v); });
+    missing.forEach((s, i) => {
+      const v = data.slice(i * E, (i + 1) * E);
+      cache.set(s, v);
+      got.set(s, v);
+    });
   }
   return strings.map((s) => got.get(s)!);
 }
@@ -48,7 +61,11 @@ export const SHORT_PASS = 16;
  */
 export async function encodeTrimmed(model: AbeModel, rows: readonly Int32Array[], batchSize: number): Promise<Float32Array> {
   const E = model.config.embedDim;
-  const len = rows.map((r) => { let e = 0; for (let j = 1; j < r.length; j++) if (r[j] > r[e]) e = j; return e + 1; });
+  const len = rows.map((r) => {
+    let e = 0;
+    for (let j = 1; j < r.length; j++) if (r[j] > r[e]) e = j;
+    return e + 1;
+  });
   const order = rows.map((_, i) => i).sort((a, b) => len[a] - len[b]);
   const out = new Float32Array(rows.length * E);
   for (let s = 0; s < order.length; s += batchSize) {
@@ -90,7 +107,9 @@ function editMatrix(c: PreparedCaption, L: number, out: Float32Array, offset: nu
   let any = false;
   c.groups.forEach((g, k) => {
     const others = new Set<number>();
-    c.groups.forEach((h, j) => { if (j !== k) for (const p of h.positions) others.add(p); });
+    c.groups.forEach((h, j) => {
+      if (j !== k) for (const p of h.positions) others.add(p);
+    });
     if (!others.size) return;
     for (const i of g.positions) {
       const row = offset + i * L;
@@ -107,7 +126,11 @@ function editMatrix(c: PreparedCaption, L: number, out: Float32Array, offset: nu
  * hidden state `layer` was edited (γ = 0: the plain caption tokens). One pass over all captions.
  */
 export async function contextualPhrases(
-  model: AbeModel, caps: readonly PreparedCaption[], gamma: number, layer: number, batchSize: number,
+  model: AbeModel,
+  caps: readonly PreparedCaption[],
+  gamma: number,
+  layer: number,
+  batchSize: number,
 ): Promise<Float32Array> {
   const withGroups = caps.filter((c) => c.groups.length > 0);
   const E = model.config.embedDim;
@@ -116,7 +139,10 @@ export async function contextualPhrases(
   const L = withGroups[0].ids.length;
   const A = new Float32Array(withGroups.length * L * L);
   let edited = false;
-  if (gamma !== 0) withGroups.forEach((c, r) => { edited = editMatrix(c, L, A, r * L * L) || edited; });
+  if (gamma !== 0)
+    withGroups.forEach((c, r) => {
+      edited = editMatrix(c, L, A, r * L * L) || edited;
+    });
   const ids = idsTensor(withGroups, L);
   const At = edited ? tf.tensor3d(A, [withGroups.length, L, L]) : null;
   // Rows (in the caption batch) of each group's last object token; only those go through the head.
@@ -145,7 +171,13 @@ export async function contextualPhrases(
     tf.dispose([out.embeds, out.tokens, ...(out.hidden ?? [])]);
     picked.sort((a, b) => a.start - b.start);
     return tf.tidy(() => {
-      const h = picked.length === 1 ? picked[0].h : tf.concat(picked.map((p) => p.h), 0);
+      const h =
+        picked.length === 1
+          ? picked[0].h
+          : tf.concat(
+              picked.map((p) => p.h),
+              0,
+            );
       const y = model.text.head(tf.expandDims(h, 0) as tf.Tensor3D); // [1, Q, E]
       return l2normalize(tf.reshape(y, [-1, E])).dataSync() as Float32Array;
     });
@@ -158,14 +190,17 @@ export async function contextualPhrases(
 
 /** p [Q·E] and o [Q·E] for the captions' groups in caption order, per the refinement options. */
 export async function refine(
-  model: AbeModel, caps: readonly PreparedCaption[], o: AbeOptions, refineIndex: number, cache: EmbeddingCache,
+  model: AbeModel,
+  caps: readonly PreparedCaption[],
+  o: AbeOptions,
+  refineIndex: number,
+  cache: EmbeddingCache,
   contextualCache: EmbeddingCache = new Map(),
 ): Promise<{ p: Float32Array; o: Float32Array }> {
   const groups = caps.flatMap((c) => c.groups);
   const E = model.config.embedDim;
   const objStrings = groups.map((g) => applyTemplate(o.template, g.object));
-  const phraseStrings = o.refine === 'isolated'
-    ? groups.map((g) => applyTemplate(o.template, isolatedPhrase(g.attributes, g.object))) : [];
+  const phraseStrings = o.refine === 'isolated' ? groups.map((g) => applyTemplate(o.template, isolatedPhrase(g.attributes, g.object))) : [];
   const embs = await embedStrings(model, [...objStrings, ...phraseStrings], cache, o.textBatchSize);
   const oArr = new Float32Array(groups.length * E);
   groups.forEach((_, q) => oArr.set(embs[q], q * E));
@@ -176,14 +211,17 @@ export async function refine(
   } else {
     const gamma = o.refine === 'none' ? 0 : o.gamma;
     // Per caption: its ids, group positions, γ and layer decide its p_k rows.
-    const keys = caps.map((c) => `${gamma}|${refineIndex}|${Array.from(c.ids).join(',')}|${JSON.stringify(c.groups.map((g) => [g.positions, g.objectLast]))}`);
+    const keys = caps.map(
+      (c) => `${gamma}|${refineIndex}|${Array.from(c.ids).join(',')}|${JSON.stringify(c.groups.map((g) => [g.positions, g.objectLast]))}`,
+    );
     // Each distinct caption once (a benchmark repeats captions across images).
     const firstOf = new Map<string, PreparedCaption>();
     const got = new Map<string, Float32Array>(); // this call's rows (a bounded cache may evict them meanwhile)
     caps.forEach((c, i) => {
       if (!c.groups.length || got.has(keys[i]) || firstOf.has(keys[i])) return;
       const hit = contextualCache.get(keys[i]);
-      if (hit) got.set(keys[i], hit); else firstOf.set(keys[i], c);
+      if (hit) got.set(keys[i], hit);
+      else firstOf.set(keys[i], c);
     });
     const todo = [...firstOf.values()];
     const todoKeys = [...firstOf.keys()];

@@ -19,14 +19,21 @@ export function otsuThreshold(values: ArrayLike<number>): number {
   if (n < 2 || v[0] === v[n - 1]) return Infinity;
   let total = 0;
   for (const x of v) total += x;
-  let best = -1, t = v[0], sumLow = 0;
+  let best = -1,
+    t = v[0],
+    sumLow = 0;
   for (let i = 0; i < n - 1; i++) {
     sumLow += v[i];
     if (v[i] === v[i + 1]) continue;
-    const w0 = (i + 1) / n, w1 = 1 - w0;
-    const m0 = sumLow / (i + 1), m1 = (total - sumLow) / (n - i - 1);
+    const w0 = (i + 1) / n,
+      w1 = 1 - w0;
+    const m0 = sumLow / (i + 1),
+      m1 = (total - sumLow) / (n - i - 1);
     const between = w0 * w1 * (m0 - m1) * (m0 - m1);
-    if (between > best) { best = between; t = (v[i] + v[i + 1]) / 2; }
+    if (between > best) {
+      best = between;
+      t = (v[i] + v[i + 1]) / 2;
+    }
   }
   return t;
 }
@@ -43,13 +50,19 @@ export function components(mask: Uint8Array, grid: number): number[][] {
     while (stack.length) {
       const j = stack.pop()!;
       comp.push(j);
-      const r = Math.floor(j / grid), c = j % grid;
-      for (let dr = -1; dr <= 1; dr++) for (let dc = -1; dc <= 1; dc++) {
-        const rr = r + dr, cc = c + dc;
-        if (rr < 0 || cc < 0 || rr >= grid || cc >= grid) continue;
-        const k = rr * grid + cc;
-        if (mask[k] && !seen[k]) { seen[k] = 1; stack.push(k); }
-      }
+      const r = Math.floor(j / grid),
+        c = j % grid;
+      for (let dr = -1; dr <= 1; dr++)
+        for (let dc = -1; dc <= 1; dc++) {
+          const rr = r + dr,
+            cc = c + dc;
+          if (rr < 0 || cc < 0 || rr >= grid || cc >= grid) continue;
+          const k = rr * grid + cc;
+          if (mask[k] && !seen[k]) {
+            seen[k] = 1;
+            stack.push(k);
+          }
+        }
     }
     comp.sort((a, b) => a - b);
     out.push(comp);
@@ -63,11 +76,14 @@ export function dilate(mask: Uint8Array, grid: number, steps: number): Uint8Arra
     const next = cur.slice();
     for (let j = 0; j < cur.length; j++) {
       if (!cur[j]) continue;
-      const r = Math.floor(j / grid), c = j % grid;
-      for (let dr = -1; dr <= 1; dr++) for (let dc = -1; dc <= 1; dc++) {
-        const rr = r + dr, cc = c + dc;
-        if (rr >= 0 && cc >= 0 && rr < grid && cc < grid) next[rr * grid + cc] = 1;
-      }
+      const r = Math.floor(j / grid),
+        c = j % grid;
+      for (let dr = -1; dr <= 1; dr++)
+        for (let dc = -1; dc <= 1; dc++) {
+          const rr = r + dr,
+            cc = c + dc;
+          if (rr >= 0 && cc >= 0 && rr < grid && cc < grid) next[rr * grid + cc] = 1;
+        }
     }
     cur = next;
   }
@@ -88,10 +104,25 @@ export function splitTwoMeans(patches: readonly number[], feats: Float32Array, E
     v[E + 1] = (j % grid) / Math.max(1, grid - 1);
     return v;
   });
-  const dist = (a: Float64Array, b: Float64Array) => { let s = 0; for (let d = 0; d < D; d++) s += (a[d] - b[d]) ** 2; return s; };
+  const dist = (a: Float64Array, b: Float64Array) => {
+    let s = 0;
+    for (let d = 0; d < D; d++) s += (a[d] - b[d]) ** 2;
+    return s;
+  };
   const mean = new Float64Array(D);
   for (const v of x) for (let d = 0; d < D; d++) mean[d] += v[d] / x.length;
-  const far = (from: Float64Array) => { let bi = 0, bd = -1; x.forEach((v, i) => { const dd = dist(v, from); if (dd > bd) { bd = dd; bi = i; } }); return bi; };
+  const far = (from: Float64Array) => {
+    let bi = 0,
+      bd = -1;
+    x.forEach((v, i) => {
+      const dd = dist(v, from);
+      if (dd > bd) {
+        bd = dd;
+        bi = i;
+      }
+    });
+    return bi;
+  };
   const a0 = far(mean);
   const b0 = far(x[a0]);
   if (a0 === b0) return [patches.slice()];
@@ -101,8 +132,12 @@ export function splitTwoMeans(patches: readonly number[], feats: Float32Array, E
     const next = Int32Array.from(x, (v) => (dist(v, c[0]) <= dist(v, c[1]) ? 0 : 1));
     const changed = it === 0 || next.some((l, i) => l !== label[i]);
     label = next;
-    const sums = [new Float64Array(D), new Float64Array(D)], counts = [0, 0];
-    x.forEach((v, i) => { counts[label[i]]++; for (let d = 0; d < D; d++) sums[label[i]][d] += v[d]; });
+    const sums = [new Float64Array(D), new Float64Array(D)],
+      counts = [0, 0];
+    x.forEach((v, i) => {
+      counts[label[i]]++;
+      for (let d = 0; d < D; d++) sums[label[i]][d] += v[d];
+    });
     if (!counts[0] || !counts[1]) return [patches.slice()];
     c = sums.map((s, k) => s.map((t) => t / counts[k]));
     if (!changed) break;
@@ -141,7 +176,9 @@ function medianFeature(feats: Float32Array, rows: readonly number[], E: number):
   const col = new Float64Array(rows.length);
   const n = rows.length;
   for (let e = 0; e < E; e++) {
-    rows.forEach((j, k) => { col[k] = feats[j * E + e]; });
+    rows.forEach((j, k) => {
+      col[k] = feats[j * E + e];
+    });
     col.sort();
     med[e] = n % 2 ? col[(n - 1) / 2] : (col[n / 2 - 1] + col[n / 2]) / 2;
   }
@@ -155,8 +192,14 @@ function meanFeature(feats: Float32Array, rows: readonly number[], E: number): F
 }
 
 function cosDist(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let d = 0, na = 0, nb = 0;
-  for (let e = 0; e < a.length; e++) { d += a[e] * b[e]; na += a[e] * a[e]; nb += b[e] * b[e]; }
+  let d = 0,
+    na = 0,
+    nb = 0;
+  for (let e = 0; e < a.length; e++) {
+    d += a[e] * b[e];
+    na += a[e] * a[e];
+    nb += b[e] * b[e];
+  }
   return 1 - d / ((Math.sqrt(na) || 1) * (Math.sqrt(nb) || 1));
 }
 
@@ -166,21 +209,29 @@ function mergeSimilar(pieces: number[][], feats: Float32Array, E: number, grid: 
   const touch = (a: number[], b: number[]) => {
     const set = new Set(b);
     return a.some((j) => {
-      const r = Math.floor(j / grid), c = j % grid;
-      for (let dr = -1; dr <= 1; dr++) for (let dc = -1; dc <= 1; dc++) {
-        const rr = r + dr, cc = c + dc;
-        if (rr >= 0 && cc >= 0 && rr < grid && cc < grid && set.has(rr * grid + cc)) return true;
-      }
+      const r = Math.floor(j / grid),
+        c = j % grid;
+      for (let dr = -1; dr <= 1; dr++)
+        for (let dc = -1; dc <= 1; dc++) {
+          const rr = r + dr,
+            cc = c + dc;
+          if (rr >= 0 && cc >= 0 && rr < grid && cc < grid && set.has(rr * grid + cc)) return true;
+        }
       return false;
     });
   };
   for (;;) {
-    let best: [number, number] | null = null, bd = t;
+    let best: [number, number] | null = null,
+      bd = t;
     const means = out.map((p) => meanFeature(feats, p, E));
-    for (let a = 0; a < out.length; a++) for (let b = a + 1; b < out.length; b++) {
-      const d = cosDist(means[a], means[b]);
-      if (d <= bd && touch(out[a], out[b])) { bd = d; best = [a, b]; }
-    }
+    for (let a = 0; a < out.length; a++)
+      for (let b = a + 1; b < out.length; b++) {
+        const d = cosDist(means[a], means[b]);
+        if (d <= bd && touch(out[a], out[b])) {
+          bd = d;
+          best = [a, b];
+        }
+      }
     if (!best) return out;
     const [a, b] = best;
     out = [...out.filter((_, k) => k !== a && k !== b), [...out[a], ...out[b]].sort((x, y) => x - y)];
@@ -190,7 +241,8 @@ function mergeSimilar(pieces: number[][], feats: Float32Array, E: number, grid: 
 /** Patch indices of the border ring of a [g,g] grid (all of them when g ≤ 2). */
 export function borderPatches(grid: number): number[] {
   const out: number[] = [];
-  for (let r = 0; r < grid; r++) for (let c = 0; c < grid; c++) if (r === 0 || c === 0 || r === grid - 1 || c === grid - 1) out.push(r * grid + c);
+  for (let r = 0; r < grid; r++)
+    for (let c = 0; c < grid; c++) if (r === 0 || c === 0 || r === grid - 1 || c === grid - 1) out.push(r * grid + c);
   return out;
 }
 
@@ -199,7 +251,14 @@ export function borderPatches(grid: number): number[] {
  * Otsu on d, 8-connected components (largest first, at most maxRegions, the smallest dropped below `minSize`),
  * components split by 2-means (`split`), each dilated by `dilation` patches.
  */
-export function findRegions(feats: Float32Array, P: number, E: number, maxRegions: number, dilation: number, opts: Partial<FindOptions> = {}): RegionSet {
+export function findRegions(
+  feats: Float32Array,
+  P: number,
+  E: number,
+  maxRegions: number,
+  dilation: number,
+  opts: Partial<FindOptions> = {},
+): RegionSet {
   const o = { ...FIND_DEFAULTS, ...opts };
   const grid = Math.round(Math.sqrt(P));
   const all = Array.from({ length: P }, (_, j) => j);
@@ -246,16 +305,18 @@ export function maskImage(pixels: Float32Array, R: number, grid: number, mask: U
   for (let ch = 0; ch < 3; ch++) {
     const base = ch * R * R;
     const bg: number[] = [];
-    for (let y = 0; y < R; y++) for (let x = 0; x < R; x++) {
-      if (!hasBg || !foreground[patchOf(y, x)]) bg.push(pixels[base + y * R + x]);
-    }
+    for (let y = 0; y < R; y++)
+      for (let x = 0; x < R; x++) {
+        if (!hasBg || !foreground[patchOf(y, x)]) bg.push(pixels[base + y * R + x]);
+      }
     bg.sort((a, b) => a - b);
     const n = bg.length;
     const fill = n % 2 ? bg[(n - 1) / 2] : (bg[n / 2 - 1] + bg[n / 2]) / 2;
-    for (let y = 0; y < R; y++) for (let x = 0; x < R; x++) {
-      const i = base + y * R + x;
-      out[i] = mask[patchOf(y, x)] ? pixels[i] : fill;
-    }
+    for (let y = 0; y < R; y++)
+      for (let x = 0; x < R; x++) {
+        const i = base + y * R + x;
+        out[i] = mask[patchOf(y, x)] ? pixels[i] : fill;
+      }
   }
   return out;
 }
@@ -268,7 +329,13 @@ export function maskImage(pixels: Float32Array, R: number, grid: number, mask: U
  * or null when the image has no region.
  */
 export function assignRegions(
-  sims: Float32Array, offset: number, K: number, Rmax: number, count: number, mode: 'joint' | 'indep', maxMaps: number,
+  sims: Float32Array,
+  offset: number,
+  K: number,
+  Rmax: number,
+  count: number,
+  mode: 'joint' | 'indep',
+  maxMaps: number,
 ): { regions: number[]; mean: number } | null {
   if (count === 0 || K === 0) return null;
   const s = (k: number, r: number) => sims[offset + k * Rmax + r];
@@ -278,25 +345,34 @@ export function assignRegions(
     for (let k = 0; k < K; k++) {
       let br = 0;
       for (let r = 1; r < count; r++) if (s(k, r) > s(k, br)) br = r;
-      regions.push(br); sum += s(k, br);
+      regions.push(br);
+      sum += s(k, br);
     }
     return { regions, mean: sum / K };
   }
   const need = Math.min(K, count);
   if (count ** K <= maxMaps) {
     const sigma = new Array<number>(K).fill(0);
-    let best: number[] | null = null, bestSum = -Infinity;
+    let best: number[] | null = null,
+      bestSum = -Infinity;
     const used = new Int32Array(count);
     const total = count ** K;
     for (let code = 0; code < total; code++) {
-      let c = code, distinct = 0, sum = 0;
+      let c = code,
+        distinct = 0,
+        sum = 0;
       used.fill(0);
       for (let k = 0; k < K; k++) {
-        const r = c % count; c = Math.floor(c / count);
-        sigma[k] = r; sum += s(k, r);
+        const r = c % count;
+        c = Math.floor(c / count);
+        sigma[k] = r;
+        sum += s(k, r);
         if (!used[r]++) distinct++;
       }
-      if (distinct === need && sum > bestSum) { bestSum = sum; best = sigma.slice(); }
+      if (distinct === need && sum > bestSum) {
+        bestSum = sum;
+        best = sigma.slice();
+      }
     }
     return { regions: best!, mean: bestSum / K };
   }
@@ -305,13 +381,22 @@ export function assignRegions(
   const free = new Uint8Array(count).fill(1);
   let sum = 0;
   for (let step = 0; step < K; step++) {
-    let bk = -1, br = -1, bv = -Infinity;
+    let bk = -1,
+      br = -1,
+      bv = -Infinity;
     const anyFree = free.some((f) => f);
     for (let k = 0; k < K; k++) {
       if (regions[k] >= 0) continue;
-      for (let r = 0; r < count; r++) if ((!anyFree || free[r]) && s(k, r) > bv) { bv = s(k, r); bk = k; br = r; }
+      for (let r = 0; r < count; r++)
+        if ((!anyFree || free[r]) && s(k, r) > bv) {
+          bv = s(k, r);
+          bk = k;
+          br = r;
+        }
     }
-    regions[bk] = br; free[br] = 0; sum += bv;
+    regions[bk] = br;
+    free[br] = 0;
+    sum += bv;
   }
   return { regions, mean: sum / K };
 }
@@ -336,7 +421,13 @@ export interface RegionTermOptions {
  * the result is their mean over all K groups (ablations: `object` o_k·r, `caption` g_T·r of the assigned region). Null when the image has no region or the caption no group.
  */
 export function regionPairTerm(
-  bp: Float32Array, bo: Float32Array, hasAttr: (k: number) => boolean, K: number, Rmax: number, count: number, o: RegionTermOptions,
+  bp: Float32Array,
+  bo: Float32Array,
+  hasAttr: (k: number) => boolean,
+  K: number,
+  Rmax: number,
+  count: number,
+  o: RegionTermOptions,
   captionSim: (r: number) => number = () => 0,
 ): { regions: number[]; terms: Float32Array; mean: number } | null {
   const by = o.regionAssignBy === 'object' ? bo : o.regionAssignBy === 'both' ? bp.map((v, i) => v + bo[i]) : bp;
@@ -348,10 +439,22 @@ export function regionPairTerm(
     const i = k * Rmax + r;
     let bestO = -Infinity;
     for (let q = 0; q < count; q++) bestO = Math.max(bestO, bo[k * Rmax + q]);
-    const v = o.regionTerm === 'centered' ? (hasAttr(k) ? bp[i] - bestO : 0)
-      : o.regionTerm === 'centered-same' ? (hasAttr(k) ? bp[i] - bo[i] : 0)
-      : o.regionTerm === 'object' ? bo[i] : o.regionTerm === 'caption' ? captionSim(r) : bp[i]; // phrase, phrase-all
-    terms[k] = v; sum += v;
+    const v =
+      o.regionTerm === 'centered'
+        ? hasAttr(k)
+          ? bp[i] - bestO
+          : 0
+        : o.regionTerm === 'centered-same'
+          ? hasAttr(k)
+            ? bp[i] - bo[i]
+            : 0
+          : o.regionTerm === 'object'
+            ? bo[i]
+            : o.regionTerm === 'caption'
+              ? captionSim(r)
+              : bp[i]; // phrase, phrase-all
+    terms[k] = v;
+    sum += v;
   });
   return { regions: a.regions, terms, mean: sum / K };
 }
@@ -361,12 +464,20 @@ export function regionPairTerm(
  * (seeded by `seed`, so an image always gets the same sets).
  */
 export function randomMasks(found: readonly Uint8Array[], P: number, seed: number): Uint8Array[] {
-  let x = (seed >>> 0) || 1;
-  const next = () => { x ^= x << 13; x ^= x >>> 17; x ^= x << 5; return (x >>> 0) / 4294967296; };
+  let x = seed >>> 0 || 1;
+  const next = () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) / 4294967296;
+  };
   return found.map((m) => {
     const size = m.reduce((a, b) => a + b, 0);
     const order = Array.from({ length: P }, (_, j) => j);
-    for (let j = P - 1; j > 0; j--) { const k = Math.floor(next() * (j + 1)); [order[j], order[k]] = [order[k], order[j]]; }
+    for (let j = P - 1; j > 0; j--) {
+      const k = Math.floor(next() * (j + 1));
+      [order[j], order[k]] = [order[k], order[j]];
+    }
     const out = new Uint8Array(P);
     for (const j of order.slice(0, size)) out[j] = 1;
     return out;

@@ -14,10 +14,16 @@ import { regionPairTerm } from './regions';
 import { GroupInfo, subText, TextSide } from './text-features';
 
 /** What scoring needs of the model: the embedding size and exp(logit_scale). */
-export interface ScoreContext { E: number; logitScale: number }
+export interface ScoreContext {
+  E: number;
+  logitScale: number;
+}
 
 /** Feature keys of the configuration (features.ts): the patch-feature key and the region key, when on. */
-export interface FeatureKeys { patch?: string; region?: string }
+export interface FeatureKeys {
+  patch?: string;
+  region?: string;
+}
 
 /**
  * Per-group details ("parts") for explain and analysis. Q = all groups of all captions in caption order;
@@ -60,25 +66,41 @@ const SCORE_SIM_BYTES = 16 * 1024 * 1024;
  * details. Leaves no tensors behind.
  */
 export async function scoreBlock(
-  ctx: ScoreContext, feats: readonly ImageFeatures[], t: TextSide, o: AbeOptions, keys: FeatureKeys, wantParts: boolean,
+  ctx: ScoreContext,
+  feats: readonly ImageFeatures[],
+  t: TextSide,
+  o: AbeOptions,
+  keys: FeatureKeys,
+  wantParts: boolean,
 ): Promise<{ clip: Float32Array; abe: Float32Array; parts?: ScoreParts }> {
   const pk = keys.patch!;
-  const N = feats.length, M = t.M, Q = t.Q, E = ctx.E;
-  const clip = new Float32Array(N * M), abe = new Float32Array(N * M);
+  const N = feats.length,
+    M = t.M,
+    Q = t.Q,
+    E = ctx.E;
+  const clip = new Float32Array(N * M),
+    abe = new Float32Array(N * M);
   const patchOn = o.fuse !== 'none' && Q > 0;
   const regionOn = o.regionFeatures !== 'none' && Q > 0;
   const P0 = feats[0]?.P ?? 0;
-  const parts: ScoreParts | undefined = wantParts ? {
-    groups: t.groups, topK: o.topK,
-    lp: patchOn ? new Float32Array(N * Q) : null, lo: patchOn ? new Float32Array(N * Q) : null,
-    delta: patchOn ? new Float32Array(N * Q) : null, R: patchOn ? new Int32Array(N * Q * o.topK) : null,
-    simP: patchOn ? new Float32Array(N * Q * P0) : null,
-    region: regionOn ? new Int32Array(N * Q).fill(-1) : null, regionSim: regionOn ? new Float32Array(N * Q) : null,
-    regionObjectSim: regionOn ? new Float32Array(N * Q) : null, regionGroupTerm: regionOn ? new Float32Array(N * Q) : null,
-    regionCount: regionOn ? new Int32Array(N) : null,
-    regionMasks: regionOn ? [] : null,
-    dropped: Int32Array.from(t.caps, (c) => c.dropped),
-  } : undefined;
+  const parts: ScoreParts | undefined = wantParts
+    ? {
+        groups: t.groups,
+        topK: o.topK,
+        lp: patchOn ? new Float32Array(N * Q) : null,
+        lo: patchOn ? new Float32Array(N * Q) : null,
+        delta: patchOn ? new Float32Array(N * Q) : null,
+        R: patchOn ? new Int32Array(N * Q * o.topK) : null,
+        simP: patchOn ? new Float32Array(N * Q * P0) : null,
+        region: regionOn ? new Int32Array(N * Q).fill(-1) : null,
+        regionSim: regionOn ? new Float32Array(N * Q) : null,
+        regionObjectSim: regionOn ? new Float32Array(N * Q) : null,
+        regionGroupTerm: regionOn ? new Float32Array(N * Q) : null,
+        regionCount: regionOn ? new Int32Array(N) : null,
+        regionMasks: regionOn ? [] : null,
+        dropped: Int32Array.from(t.caps, (c) => c.dropped),
+      }
+    : undefined;
   if (N === 0 || M === 0) return { clip, abe, parts };
   const s = ctx.logitScale;
   // Text operands pre-transposed to [E, ·]: on wasm a transposed matMul operand takes a ~10× slower kernel.
@@ -87,7 +109,8 @@ export async function scoreBlock(
   const distinct = patchOn ? distinctTextRows(t.p, t.o, Q, E) : null;
   const rows: TextRows | null = distinct && {
     texts: tf.tensor2d(distinct.rows, [distinct.rows.length / E, E]),
-    phrase: tf.tensor1d(distinct.phrase, 'int32'), object: tf.tensor1d(distinct.object, 'int32'),
+    phrase: tf.tensor1d(distinct.phrase, 'int32'),
+    object: tf.tensor1d(distinct.object, 'int32'),
   };
   const ft = fusionTensors(membership(t.table), Q, M);
   // Images per chunk: scoreChunk at most, fewer when many text rows make the [U, n·P] similarity tensor (and,
@@ -142,13 +165,29 @@ export async function scoreBlock(
  * The region term [n·M] (already × regionLambda · s) of a chunk of images: p_k·r and o_k·r for every group and
  * region (one product), then `regionPairTerm` per (image, caption) over its few groups and regions.
  */
-export function regionTerm(ctx: ScoreContext, chunk: readonly ImageFeatures[], t: TextSide, key: string, o: AbeOptions, s0: number, parts?: ScoreParts): Float32Array {
-  const n = chunk.length, M = t.M, Q = t.Q, E = ctx.E, Rmax = o.maxRegions;
+export function regionTerm(
+  ctx: ScoreContext,
+  chunk: readonly ImageFeatures[],
+  t: TextSide,
+  key: string,
+  o: AbeOptions,
+  s0: number,
+  parts?: ScoreParts,
+): Float32Array {
+  const n = chunk.length,
+    M = t.M,
+    Q = t.Q,
+    E = ctx.E,
+    Rmax = o.maxRegions;
   const counts = chunk.map((f) => f.regions[key].masks.length);
   const re = new Float32Array(n * Rmax * E);
   chunk.forEach((f, i) => re.set(f.regions[key].embeds, i * Rmax * E));
-  const sims = tf.tidy(() => tf.matMul(tf.tensor2d(re, [n * Rmax, E]),
-    tf.concat([tf.tensor2d(t.pRegion, [Q, E]), tf.tensor2d(t.oRegion, [Q, E])], 0).transpose()).dataSync() as Float32Array); // [n·Rmax, 2Q]
+  const sims = tf.tidy(
+    () =>
+      tf
+        .matMul(tf.tensor2d(re, [n * Rmax, E]), tf.concat([tf.tensor2d(t.pRegion, [Q, E]), tf.tensor2d(t.oRegion, [Q, E])], 0).transpose())
+        .dataSync() as Float32Array,
+  ); // [n·Rmax, 2Q]
   const out = new Float32Array(n * M);
   const scale = o.regionLambda * ctx.logitScale;
   for (let i = 0; i < n; i++) {
@@ -157,7 +196,8 @@ export function regionTerm(ctx: ScoreContext, chunk: readonly ImageFeatures[], t
       parts.regionMasks!.push({ masks: chunk[i].regions[key].masks, foreground: chunk[i].regions[key].foreground });
     }
     for (let m = 0; m < M; m++) {
-      const q0 = t.start[m], K = t.start[m + 1] - q0;
+      const q0 = t.start[m],
+        K = t.start[m + 1] - q0;
       const at = (k: number, r: number, obj: number) => sims[(i * Rmax + r) * 2 * Q + obj * Q + q0 + k];
       const v = pairRegion(at, q0, K, counts[i], t, o, (r) => dot(chunk[i].regions[key].embeds, r * E, t.gT, m * E, E));
       if (!v) continue;
@@ -170,15 +210,32 @@ export function regionTerm(ctx: ScoreContext, chunk: readonly ImageFeatures[], t
 
 /** One pair's region term from its similarities `at(k, r, 0 = phrase | 1 = object)`. */
 export function pairRegion(
-  at: (k: number, r: number, obj: number) => number, q0: number, K: number, count: number, t: TextSide, o: AbeOptions, captionSim: (r: number) => number,
+  at: (k: number, r: number, obj: number) => number,
+  q0: number,
+  K: number,
+  count: number,
+  t: TextSide,
+  o: AbeOptions,
+  captionSim: (r: number) => number,
 ): ReturnType<typeof regionPairTerm> {
   const Rmax = o.maxRegions;
-  const bp = new Float32Array(K * Rmax), bo = new Float32Array(K * Rmax);
-  for (let k = 0; k < K; k++) for (let r = 0; r < count; r++) { bp[k * Rmax + r] = at(k, r, 0); bo[k * Rmax + r] = at(k, r, 1); }
+  const bp = new Float32Array(K * Rmax),
+    bo = new Float32Array(K * Rmax);
+  for (let k = 0; k < K; k++)
+    for (let r = 0; r < count; r++) {
+      bp[k * Rmax + r] = at(k, r, 0);
+      bo[k * Rmax + r] = at(k, r, 1);
+    }
   return regionPairTerm(bp, bo, (k) => t.table.hasAttr[q0 + k] === 1, K, Rmax, count, o, captionSim);
 }
 
-function regionParts(parts: ScoreParts, row: number, v: NonNullable<ReturnType<typeof regionPairTerm>>, at: (k: number, r: number, obj: number) => number, K: number): void {
+function regionParts(
+  parts: ScoreParts,
+  row: number,
+  v: NonNullable<ReturnType<typeof regionPairTerm>>,
+  at: (k: number, r: number, obj: number) => number,
+  K: number,
+): void {
   for (let k = 0; k < K; k++) {
     const r = v.regions[k];
     parts.region![row + k] = r;
@@ -197,23 +254,38 @@ const PAIR_BLOCK_CELLS = 4096;
  * The cost grows with the pairs (each block is bounded), and the numbers are scoreBlock's.
  */
 export async function scorePairsOf(
-  ctx: ScoreContext, feats: readonly ImageFeatures[], t: TextSide, pairs: ReadonlyArray<readonly [number, number]>, o: AbeOptions, keys: FeatureKeys,
+  ctx: ScoreContext,
+  feats: readonly ImageFeatures[],
+  t: TextSide,
+  pairs: ReadonlyArray<readonly [number, number]>,
+  o: AbeOptions,
+  keys: FeatureKeys,
 ): Promise<{ clip: Float32Array; abe: Float32Array }> {
   const J = pairs.length;
-  const clip = new Float32Array(J), abe = new Float32Array(J);
+  const clip = new Float32Array(J),
+    abe = new Float32Array(J);
   const order = Array.from({ length: J }, (_, j) => j).sort((a, b) => pairs[a][0] - pairs[b][0] || pairs[a][1] - pairs[b][1]);
   for (let j0 = 0; j0 < J;) {
-    const imgs = new Map<number, number>(), caps = new Map<number, number>();
+    const imgs = new Map<number, number>(),
+      caps = new Map<number, number>();
     let j1 = j0;
     for (; j1 < J; j1++) {
       const [i, m] = pairs[order[j1]];
-      const ni = imgs.size + (imgs.has(i) ? 0 : 1), nm = caps.size + (caps.has(m) ? 0 : 1);
+      const ni = imgs.size + (imgs.has(i) ? 0 : 1),
+        nm = caps.size + (caps.has(m) ? 0 : 1);
       if (j1 > j0 && ni * nm > PAIR_BLOCK_CELLS) break;
       if (!imgs.has(i)) imgs.set(i, imgs.size);
       if (!caps.has(m)) caps.set(m, caps.size);
     }
     const sub = subText(t, [...caps.keys()], ctx.E);
-    const r = await scoreBlock(ctx, [...imgs.keys()].map((i) => feats[i]), sub, o, keys, false);
+    const r = await scoreBlock(
+      ctx,
+      [...imgs.keys()].map((i) => feats[i]),
+      sub,
+      o,
+      keys,
+      false,
+    );
     for (let j = j0; j < j1; j++) {
       const [i, m] = pairs[order[j]];
       const at = imgs.get(i)! * sub.M + caps.get(m)!;

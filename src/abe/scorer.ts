@@ -77,13 +77,16 @@ export class AbeScorer {
 
   private resolve(opts?: ScoreOptions | Partial<AbeOptions>): AbeOptions {
     const { parts: _p, truncate, ...rest } = (opts ?? {}) as ScoreOptions;
-    if (truncate !== undefined && typeof truncate !== 'boolean') throw new OptionsError('options', `truncate must be true or false, got ${JSON.stringify(truncate)}`);
+    if (truncate !== undefined && typeof truncate !== 'boolean')
+      throw new OptionsError('options', `truncate must be true or false, got ${JSON.stringify(truncate)}`);
     const o = resolveOptions(rest, this.options);
     this.check(o);
     return o;
   }
 
-  private get ctx(): ScoreContext { return { E: this.model.config.embedDim, logitScale: this.model.logitScale }; }
+  private get ctx(): ScoreContext {
+    return { E: this.model.config.embedDim, logitScale: this.model.logitScale };
+  }
 
   private keys(o: AbeOptions): FeatureKeys {
     const nd = needsOf(this.model, o);
@@ -115,14 +118,29 @@ export class AbeScorer {
    * Scores of (image, caption) pairs: `pairs[j] = [imageIndex, captionIndex]` into `images` and `captions`.
    * The same algorithm as scoreMatrix, run on small blocks of the pairs' images × captions. Returns [pairs] arrays.
    */
-  async scorePairs(images: ImagesInput, captions: readonly CaptionInput[], pairs: ReadonlyArray<readonly [number, number]>, opts?: Partial<AbeOptions> & { truncate?: boolean }): Promise<PairResult> {
+  async scorePairs(
+    images: ImagesInput,
+    captions: readonly CaptionInput[],
+    pairs: ReadonlyArray<readonly [number, number]>,
+    opts?: Partial<AbeOptions> & { truncate?: boolean },
+  ): Promise<PairResult> {
     const o = this.resolve(opts);
     const feats = await this.images.featuresFor(images, o, this.options.imageBatchSize);
     const t = await this.texts.build(captions, o, this.check(o).refineIndex, opts?.truncate === true);
-    const N = feats.length, M = t.M;
+    const N = feats.length,
+      M = t.M;
     if (!Array.isArray(pairs)) throw new InputError('pairs', 'expected an array of [imageIndex, captionIndex]');
     pairs.forEach((p, j) => {
-      if (!Array.isArray(p) || p.length !== 2 || !Number.isInteger(p[0]) || !Number.isInteger(p[1]) || p[0] < 0 || p[0] >= N || p[1] < 0 || p[1] >= M) {
+      if (
+        !Array.isArray(p) ||
+        p.length !== 2 ||
+        !Number.isInteger(p[0]) ||
+        !Number.isInteger(p[1]) ||
+        p[0] < 0 ||
+        p[0] >= N ||
+        p[1] < 0 ||
+        p[1] >= M
+      ) {
         throw new InputError(`pairs[${j}]`, `expected [imageIndex 0..${N - 1}, captionIndex 0..${M - 1}], got ${JSON.stringify(p)}`);
       }
     });
@@ -131,7 +149,9 @@ export class AbeScorer {
   }
 
   /** Entries held by the in-memory text cache (bounded; see TextFeatureBuilder). */
-  get textCacheSize(): number { return this.texts.size; }
+  get textCacheSize(): number {
+    return this.texts.size;
+  }
 
   /** Drop the in-memory image and text caches (the disk cache is left alone). */
   clearCaches(): void {

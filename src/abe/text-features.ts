@@ -48,12 +48,19 @@ export const TEXT_CACHE_ENTRIES = 100_000;
 export class TextFeatureBuilder {
   private readonly cache: BoundedMap<string, unknown>;
 
-  constructor(private readonly model: AbeModel, maxEntries = TEXT_CACHE_ENTRIES) {
+  constructor(
+    private readonly model: AbeModel,
+    maxEntries = TEXT_CACHE_ENTRIES,
+  ) {
     this.cache = new BoundedMap(maxEntries);
   }
 
-  get size(): number { return this.cache.size; }
-  clear(): void { this.cache.clear(); }
+  get size(): number {
+    return this.cache.size;
+  }
+  clear(): void {
+    this.cache.clear();
+  }
 
   /** Captions → TextSide for the options (p, o only when the patch term is on; pRegion, oRegion only with regions). */
   async build(captions: readonly CaptionInput[], o: AbeOptions, refineIndex: number, truncate = false): Promise<TextSide> {
@@ -64,11 +71,23 @@ export class TextFeatureBuilder {
     const keyOf = (cap: PreparedCaption) => Array.from(cap.ids).join(',');
     const missing = new Map<string, PreparedCaption>();
     const got = new Map<string, Float32Array>(); // this call's rows (the bounded cache may evict them meanwhile)
-    for (const cap of caps) { const hit = byIds.get(keyOf(cap)); if (hit) got.set(keyOf(cap), hit); else missing.set(keyOf(cap), cap); }
+    for (const cap of caps) {
+      const hit = byIds.get(keyOf(cap));
+      if (hit) got.set(keyOf(cap), hit);
+      else missing.set(keyOf(cap), cap);
+    }
     if (missing.size) {
       const list = [...missing.values()];
-      const d = await encodeTrimmed(this.model, list.map((x) => x.ids), o.textBatchSize);
-      list.forEach((x, r) => { const v = d.slice(r * E, (r + 1) * E); byIds.set(keyOf(x), v); got.set(keyOf(x), v); });
+      const d = await encodeTrimmed(
+        this.model,
+        list.map((x) => x.ids),
+        o.textBatchSize,
+      );
+      list.forEach((x, r) => {
+        const v = d.slice(r * E, (r + 1) * E);
+        byIds.set(keyOf(x), v);
+        got.set(keyOf(x), v);
+      });
     }
     const gT = new Float32Array(M * E);
     caps.forEach((cap, m) => gT.set(got.get(keyOf(cap))!, m * E));
@@ -76,7 +95,9 @@ export class TextFeatureBuilder {
     const start = new Int32Array(M + 1);
     caps.forEach((cap, m) => {
       start[m] = groups.length;
-      cap.groups.forEach((g, k) => groups.push({ caption: m, group: k, attributes: g.attributes, object: g.object, positions: g.positions, objectLast: g.objectLast }));
+      cap.groups.forEach((g, k) =>
+        groups.push({ caption: m, group: k, attributes: g.attributes, object: g.object, positions: g.positions, objectLast: g.objectLast }),
+      );
     });
     start[M] = groups.length;
     const Q = groups.length;
@@ -86,14 +107,20 @@ export class TextFeatureBuilder {
       captions: M,
     };
     const empty: Float32Array = new Float32Array(0);
-    let p: Float32Array = empty, ob: Float32Array = empty, pRegion: Float32Array = empty, oRegion: Float32Array = empty;
+    let p: Float32Array = empty,
+      ob: Float32Array = empty,
+      pRegion: Float32Array = empty,
+      oRegion: Float32Array = empty;
     const strings = namespaced<Float32Array>(this.cache, 'str:');
     const contextual = namespaced<Float32Array>(this.cache, 'ctx:');
     if (Q && o.fuse !== 'none') ({ p, o: ob } = await refine(this.model, caps, o, refineIndex, strings, contextual));
     if (Q && o.regionFeatures !== 'none') {
-      const iso = o.fuse !== 'none' && o.refine === 'isolated' ? { p, o: ob }
-        : await refine(this.model, caps, { ...o, refine: 'isolated' }, refineIndex, strings);
-      pRegion = iso.p; oRegion = iso.o;
+      const iso =
+        o.fuse !== 'none' && o.refine === 'isolated'
+          ? { p, o: ob }
+          : await refine(this.model, caps, { ...o, refine: 'isolated' }, refineIndex, strings);
+      pRegion = iso.p;
+      oRegion = iso.o;
     }
     return { caps, M, Q, gT, p, o: ob, pRegion, oRegion, table, groups, start };
   }
@@ -108,7 +135,11 @@ export class TextFeatureBuilder {
     const prepared = namespaced<PreparedCaption>(this.cache, 'cap:');
     const out = captions.map((c, i) => {
       let k = '';
-      try { k = JSON.stringify(c); } catch { /* not serialisable: not cached */ }
+      try {
+        k = JSON.stringify(c);
+      } catch {
+        /* not serialisable: not cached */
+      }
       const hit = k ? prepared.get(k) : undefined;
       if (hit) return hit;
       const p = prepareCaption(c, L, `captions[${i}]`);
@@ -118,8 +149,10 @@ export class TextFeatureBuilder {
     if (!truncate) {
       const i = out.findIndex((p) => p.truncated);
       if (i >= 0) {
-        throw new TokenizerError(`captions[${i}] ${abbreviate(out[i].text)}`,
-          `needs ${checkCaption(out[i].text, L).tokens} tokens with SOT/EOT, more than the model's context length ${L}; pass truncate: true to cut it`);
+        throw new TokenizerError(
+          `captions[${i}] ${abbreviate(out[i].text)}`,
+          `needs ${checkCaption(out[i].text, L).tokens} tokens with SOT/EOT, more than the model's context length ${L}; pass truncate: true to cut it`,
+        );
       }
     }
     return out;
@@ -131,7 +164,10 @@ export function subText(t: TextSide, idx: readonly number[], E: number): TextSid
   const M = idx.length;
   const start = new Int32Array(M + 1);
   const qs: number[] = [];
-  idx.forEach((m, j) => { start[j] = qs.length; for (let q = t.start[m]; q < t.start[m + 1]; q++) qs.push(q); });
+  idx.forEach((m, j) => {
+    start[j] = qs.length;
+    for (let q = t.start[m]; q < t.start[m + 1]; q++) qs.push(q);
+  });
   start[M] = qs.length;
   const rows = (a: Float32Array, list: readonly number[]) => {
     if (!a.length) return a;
@@ -142,8 +178,14 @@ export function subText(t: TextSide, idx: readonly number[], E: number): TextSid
   const capOf = new Int32Array(qs.length);
   idx.forEach((_, j) => capOf.fill(j, start[j], start[j + 1]));
   return {
-    caps: idx.map((m) => t.caps[m]), M, Q: qs.length, gT: rows(t.gT, idx),
-    p: rows(t.p, qs), o: rows(t.o, qs), pRegion: rows(t.pRegion, qs), oRegion: rows(t.oRegion, qs),
+    caps: idx.map((m) => t.caps[m]),
+    M,
+    Q: qs.length,
+    gT: rows(t.gT, idx),
+    p: rows(t.p, qs),
+    o: rows(t.o, qs),
+    pRegion: rows(t.pRegion, qs),
+    oRegion: rows(t.oRegion, qs),
     table: { caption: capOf, hasAttr: Uint8Array.from(qs, (q) => t.table.hasAttr[q]), captions: M },
     groups: qs.map((q, r) => ({ ...t.groups[q], caption: capOf[r] })),
     start,

@@ -14,7 +14,7 @@ import { packageRoot } from '../package-root';
 import { INSTALL_COMMANDS } from './names';
 import type { AUTO_ORDER } from './names';
 
-export type ProbeName = typeof AUTO_ORDER[number];
+export type ProbeName = (typeof AUTO_ORDER)[number];
 
 export interface ProbeResult {
   name: ProbeName;
@@ -37,14 +37,38 @@ export async function probeHere(name: ProbeName): Promise<ProbeResult> {
   const base = { name, install: INSTALL_COMMANDS[name] };
   try {
     const info = await initBackend({ backend: name, source: name });
-    const y = tf.tidy(() => tf.matMul(tf.tensor2d([[1, 2], [3, 4]]), tf.tensor2d([[5, 6], [7, 8]])).dataSync());
+    const y = tf.tidy(() =>
+      tf
+        .matMul(
+          tf.tensor2d([
+            [1, 2],
+            [3, 4],
+          ]),
+          tf.tensor2d([
+            [5, 6],
+            [7, 8],
+          ]),
+        )
+        .dataSync(),
+    );
     if (Array.from(y).join() !== PRODUCT) throw new Error(`loads, but a 2×2 matMul gave ${Array.from(y)} instead of ${PRODUCT}`);
     const skip = autoSkipReason(info);
-    return { ...base, ok: true, auto: !skip, version: info.version, device: info.device, ...(skip ? { why: skip } : {}), seconds: (Date.now() - t0) / 1000 };
+    return {
+      ...base,
+      ok: true,
+      auto: !skip,
+      version: info.version,
+      device: info.device,
+      ...(skip ? { why: skip } : {}),
+      seconds: (Date.now() - t0) / 1000,
+    };
   } catch (e) {
     const msg = isTypedError(e) ? e.problem : String((e as Error)?.message ?? e);
     // initBackend's message lists the attempt as "<name>: <reason>; to install it: …": keep the reason only.
-    const why = msg.replace(/^no backend could be loaded \(forced '[^']*'\): [^:]+: /, '').replace(/; to install it: .*$/, '').split('\n')[0];
+    const why = msg
+      .replace(/^no backend could be loaded \(forced '[^']*'\): [^:]+: /, '')
+      .replace(/; to install it: .*$/, '')
+      .split('\n')[0];
     return { ...base, ok: false, auto: false, why, seconds: (Date.now() - t0) / 1000 };
   }
 }
@@ -67,19 +91,29 @@ export function probeInChild(name: ProbeName, timeoutMs = 120_000): Promise<Prob
     const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ABE_BACKEND: '' } });
     let out = '';
     let err = '';
-    child.stdout.on('data', (d) => { out += d; });
-    child.stderr.on('data', (d) => { err += d; });
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    child.stderr.on('data', (d) => {
+      err += d;
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       const last = out.trim().split('\n').pop() ?? '';
       try {
-        if (code === 0) { resolve(JSON.parse(last) as ProbeResult); return; }
-      } catch { /* reported below */ }
+        if (code === 0) {
+          resolve(JSON.parse(last) as ProbeResult);
+          return;
+        }
+      } catch {
+        /* reported below */
+      }
       const tail = err.trim().split('\n').filter(Boolean).pop();
-      const why = signal === 'SIGKILL' && Date.now() - t0 >= timeoutMs
-        ? `no answer within ${timeoutMs / 1000} s`
-        : `the probe process ${signal ? `was killed by ${signal}` : `exited with ${code}`}${tail ? `: ${tail}` : ''}`;
+      const why =
+        signal === 'SIGKILL' && Date.now() - t0 >= timeoutMs
+          ? `no answer within ${timeoutMs / 1000} s`
+          : `the probe process ${signal ? `was killed by ${signal}` : `exited with ${code}`}${tail ? `: ${tail}` : ''}`;
       resolve({ name, ok: false, auto: false, why, install: INSTALL_COMMANDS[name], seconds: (Date.now() - t0) / 1000 });
     });
   });

@@ -23,7 +23,9 @@ export function nativeDir(): string {
 export function resolveNative(pkg: NativePackage): string {
   try {
     return require.resolve(pkg);
-  } catch { /* not in node_modules */ }
+  } catch {
+    /* not in node_modules */
+  }
   const local = path.join(nativeDir(), 'node_modules', ...pkg.split('/'));
   if (fs.existsSync(path.join(local, 'package.json'))) return require.resolve(local);
   throw new Error(`${pkg} is not installed (neither in node_modules nor in ${nativeDir()})`);
@@ -53,7 +55,9 @@ export function loadNative(pkg: NativePackage): void {
   }
   if (!tf.findBackendFactory('tensorflow')) {
     const ours = (tf.version as Record<string, string>)['tfjs-core'];
-    throw new Error(`${pkg} ${nativePackageVersion(pkg)} registered into another copy of @tensorflow/tfjs-core, not ours (${ours}); install the version matching @tensorflow/tfjs`);
+    throw new Error(
+      `${pkg} ${nativePackageVersion(pkg)} registered into another copy of @tensorflow/tfjs-core, not ours (${ours}); install the version matching @tensorflow/tfjs`,
+    );
   }
 }
 

@@ -30,21 +30,26 @@ export interface WebgpuDevice {
 }
 
 /** The command that installs both packages, in the project's package.json (one place for the versions). */
-export const WEBGPU_INSTALL = 'npm run webgpu:install';  // INSTALL_COMMANDS.webgpu (backends/names.ts) says the same
+export const WEBGPU_INSTALL = 'npm run webgpu:install'; // INSTALL_COMMANDS.webgpu (backends/names.ts) says the same
 
 /** Which Dawn backends to try, in order. */
 export const WEBGPU_BACKENDS = ['vulkan', 'opengles'] as const;
-type DawnBackend = typeof WEBGPU_BACKENDS[number];
+type DawnBackend = (typeof WEBGPU_BACKENDS)[number];
 
 /** Device names of software renderers, which Dawn does not always flag as fallback adapters. */
 const SOFTWARE = /llvmpipe|lavapipe|softpipe|swiftshader|software/i;
 
-interface DawnModule { create(flags: string[]): GpuLike; globals: Record<string, unknown> }
+interface DawnModule {
+  create(flags: string[]): GpuLike;
+  globals: Record<string, unknown>;
+}
 interface AdapterLike {
   info?: { vendor?: string; architecture?: string; device?: string; description?: string; isFallbackAdapter?: boolean };
   isFallbackAdapter?: boolean;
 }
-interface GpuLike { requestAdapter(o?: Record<string, unknown>): Promise<AdapterLike | null> }
+interface GpuLike {
+  requestAdapter(o?: Record<string, unknown>): Promise<AdapterLike | null>;
+}
 
 /**
  * A real `import()` from CommonJS: TypeScript (module commonjs) and ts-node rewrite a literal `import(x)` into
@@ -74,19 +79,30 @@ function hookDawnTicks(): void {
   const isNative = (f: unknown) => typeof f === 'function' && Function.prototype.toString.call(f).includes('[native code]');
   const wrapped = function (this: unknown, fn: (...a: unknown[]) => void, ...args: unknown[]) {
     if (!isNative(fn) || args.length) return real(fn, ...args);
-    const h: NodeJS.Immediate = real(() => { dawnTicks.delete(h); fn(); });
+    const h: NodeJS.Immediate = real(() => {
+      dawnTicks.delete(h);
+      fn();
+    });
     dawnTicks.set(h, fn as () => void);
     return h;
   };
   globalThis.setImmediate = Object.assign(wrapped, real) as typeof setImmediate;
 }
 
-interface StagingBuffer { size: number; mapState: string; mapAsync(mode: number): Promise<void>; getMappedRange(): ArrayBuffer; unmap(): void }
+interface StagingBuffer {
+  size: number;
+  mapState: string;
+  mapAsync(mode: number): Promise<void>;
+  getMappedRange(): ArrayBuffer;
+  unmap(): void;
+}
 interface BackendInternals {
   tensorMap: { get(id: object): { values: unknown; dtype: string; resource: unknown } };
   bufferManager: { acquireBuffer(size: number, usage: number): StagingBuffer; releaseBuffer(b: StagingBuffer): void };
   commandEncoder: { copyBufferToBuffer(a: unknown, ao: number, b: unknown, bo: number, n: number): void };
-  ensureCommandEncoderReady(): void; endComputePassEncoder(): void; submitQueue(): void;
+  ensureCommandEncoderReady(): void;
+  endComputePassEncoder(): void;
+  submitQueue(): void;
   convertAndCacheOnCPU(id: object, v: unknown): unknown;
 }
 
@@ -99,7 +115,9 @@ function readBufferSync(be: BackendInternals, buffer: { size: number }): ArrayBu
   be.commandEncoder.copyBufferToBuffer(buffer, 0, staging, 0, buffer.size);
   be.submitQueue();
   let failure: unknown;
-  staging.mapAsync(g.GPUMapMode.READ).catch((e) => { failure = e; });
+  staging.mapAsync(g.GPUMapMode.READ).catch((e) => {
+    failure = e;
+  });
   while (staging.mapState !== 'mapped' && failure === undefined) {
     const next = dawnTicks.entries().next();
     if (next.done) throw new Error('webgpu: synchronous read found no pending Dawn event processing');
@@ -140,7 +158,9 @@ function patchInt32Transpose(): void {
   const reshape = tf.getKernel(tf.Reshape, 'webgpu');
   if (!original || !gather || !reshape || (original as { abePatched?: boolean }).abePatched) return;
   type Fn = (a: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs?: tf.NamedAttrMap }) => tf.TensorInfo;
-  const transpose = original.kernelFunc as Fn, gatherFn = gather.kernelFunc as Fn, reshapeFn = reshape.kernelFunc as Fn;
+  const transpose = original.kernelFunc as Fn,
+    gatherFn = gather.kernelFunc as Fn,
+    reshapeFn = reshape.kernelFunc as Fn;
   const kernelFunc: Fn = ({ inputs, backend, attrs }) => {
     const x = inputs.x as tf.TensorInfo;
     if (x.dtype !== 'int32' || x.shape.length < 3) return transpose({ inputs, backend, attrs });
@@ -148,7 +168,8 @@ function patchInt32Transpose(): void {
     const outShape = perm.map((p) => x.shape[p]);
     const n = outShape.reduce((a, b) => a * b, 1);
     const strides = (shape: number[]) => shape.map((_, d) => shape.slice(d + 1).reduce((a, b) => a * b, 1));
-    const inStrides = strides(x.shape), outStrides = strides(outShape);
+    const inStrides = strides(x.shape),
+      outStrides = strides(outShape);
     const idx = new Int32Array(n);
     for (let i = 0; i < n; i++) {
       let src = 0;
@@ -170,7 +191,9 @@ function patchInt32Transpose(): void {
 let prepared: Promise<WebgpuDevice> | undefined;
 let device: WebgpuDevice | undefined;
 
-function firstLine(e: unknown): string { return String((e as Error)?.message ?? e).split('\n')[0]; }
+function firstLine(e: unknown): string {
+  return String((e as Error)?.message ?? e).split('\n')[0];
+}
 
 function resolvePackage(name: string): string {
   try {
@@ -215,7 +238,7 @@ async function prepare(): Promise<WebgpuDevice> {
   hookDawnTicks();
   let dawn: DawnModule;
   try {
-    dawn = await importEsm(pathToFileURL(dawnPath).href) as DawnModule;
+    dawn = (await importEsm(pathToFileURL(dawnPath).href)) as DawnModule;
   } catch (e) {
     throw new Error(`webgpu: Dawn (npm 'webgpu') failed to load: ${firstLine(e)}`);
   }
@@ -232,7 +255,10 @@ async function prepare(): Promise<WebgpuDevice> {
       tried.push(`${b}: ${firstLine(e)}`);
       continue;
     }
-    if (!adapter) { tried.push(`${b}: no adapter`); continue; }
+    if (!adapter) {
+      tried.push(`${b}: no adapter`);
+      continue;
+    }
     const extra = adapterOptions(b);
     const wrapped = { requestAdapter: (o?: Record<string, unknown>) => gpu.requestAdapter({ ...o, ...extra }) };
     Object.assign(globalThis, dawn.globals);
@@ -247,7 +273,9 @@ async function prepare(): Promise<WebgpuDevice> {
     patchInt32Transpose();
     return deviceOf(adapter, b);
   }
-  throw new Error(`webgpu: no WebGPU adapter found (${tried.join('; ')}); a GPU needs its vendor's Vulkan driver, tests need a software one (.ci/setup.d/30-webgpu-sw.sh)`);
+  throw new Error(
+    `webgpu: no WebGPU adapter found (${tried.join('; ')}); a GPU needs its vendor's Vulkan driver, tests need a software one (.ci/setup.d/30-webgpu-sw.sh)`,
+  );
 }
 
 /**
@@ -260,7 +288,9 @@ export async function prepareWebgpu(opts: { allowFallback: boolean }): Promise<W
   // Automatic selection on Linux without any GPU device node can only find a software adapter: say so without
   // starting Dawn (which would print its own warnings on stderr on every command).
   if (!opts.allowFallback && !prepared && process.platform === 'linux' && !gpuDeviceNode()) {
-    throw new Error('webgpu: no GPU device on this machine (no /dev/dri/renderD*, /dev/nvidia*, /dev/dxg); a software adapter is used only when forced (ABE_BACKEND=webgpu)');
+    throw new Error(
+      'webgpu: no GPU device on this machine (no /dev/dri/renderD*, /dev/nvidia*, /dev/dxg); a software adapter is used only when forced (ABE_BACKEND=webgpu)',
+    );
   }
   prepared ??= prepare();
   let d: WebgpuDevice;
@@ -280,12 +310,23 @@ export async function prepareWebgpu(opts: { allowFallback: boolean }): Promise<W
 /** A GPU's device node on Linux: a DRM render node, NVIDIA's device files, or WSL's /dev/dxg. */
 function gpuDeviceNode(): boolean {
   let dri: string[] = [];
-  try { dri = fs.readdirSync('/dev/dri'); } catch { /* no DRM devices */ }
-  return dri.some((n) => n.startsWith('renderD')) || fs.existsSync('/dev/nvidia0') || fs.existsSync('/dev/nvidiactl') || fs.existsSync('/dev/dxg');
+  try {
+    dri = fs.readdirSync('/dev/dri');
+  } catch {
+    /* no DRM devices */
+  }
+  return (
+    dri.some((n) => n.startsWith('renderD')) ||
+    fs.existsSync('/dev/nvidia0') ||
+    fs.existsSync('/dev/nvidiactl') ||
+    fs.existsSync('/dev/dxg')
+  );
 }
 
 /** The adapter of the last successful `prepareWebgpu`, or undefined. */
-export function webgpuDevice(): WebgpuDevice | undefined { return device; }
+export function webgpuDevice(): WebgpuDevice | undefined {
+  return device;
+}
 
 /**
  * Bytes of GPU buffers in use on the webgpu backend (the backend's own counter, which
@@ -296,6 +337,9 @@ export function webgpuDevice(): WebgpuDevice | undefined { return device; }
 export function gpuBytesInUse(): number {
   if (tf.getBackend() !== 'webgpu') return 0;
   const be = tf.backend() as unknown as BackendInternals & { commandEncoder: unknown };
-  if (be.commandEncoder) { be.endComputePassEncoder(); be.submitQueue(); }
+  if (be.commandEncoder) {
+    be.endComputePassEncoder();
+    be.submitQueue();
+  }
   return (tf.memory() as tf.MemoryInfo & { numBytesInGPU?: number }).numBytesInGPU ?? 0;
 }

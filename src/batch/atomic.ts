@@ -58,7 +58,11 @@ export function shardTempDir(parent: string, name: string): string {
 /** Publish a finished temp folder as `final`. False when another worker published it first (ours is dropped). */
 export function commitShard(tmp: string, final: string): boolean {
   const dfd = fs.openSync(tmp, 'r');
-  try { fs.fsyncSync(dfd); } finally { fs.closeSync(dfd); }
+  try {
+    fs.fsyncSync(dfd);
+  } finally {
+    fs.closeSync(dfd);
+  }
   try {
     fs.renameSync(tmp, final);
   } catch (e) {
@@ -70,7 +74,11 @@ export function commitShard(tmp: string, final: string): boolean {
     throw e;
   }
   const pfd = fs.openSync(path.dirname(final), 'r');
-  try { fs.fsyncSync(pfd); } finally { fs.closeSync(pfd); }
+  try {
+    fs.fsyncSync(pfd);
+  } finally {
+    fs.closeSync(pfd);
+  }
   return true;
 }
 
@@ -94,7 +102,14 @@ export function removeStaleTemps(parent: string): number {
 
 function alive(pid: number): boolean {
   if (pid === process.pid) return false; // our own leftovers cannot be in progress: we are just starting
-  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
-export function isTemp(name: string): boolean { return name.startsWith(TMP_PREFIX); }
+export function isTemp(name: string): boolean {
+  return name.startsWith(TMP_PREFIX);
+}

@@ -18,14 +18,30 @@ import { shardCount } from './shards';
 import { configOptions, EmbedImagesSpec, EmbedTextsSpec } from './spec';
 import type { BatchJob, ShardOutcome } from './job';
 
-export interface MetaRow { path: string; shard: number; row: number | null; bytes: number | null; error: string | null }
+export interface MetaRow {
+  path: string;
+  shard: number;
+  row: number | null;
+  bytes: number | null;
+  error: string | null;
+}
 
-function baseManifest(spec: EmbedImagesSpec | EmbedTextsSpec, options: Record<string, unknown>, description: string, items: string[]): Manifest {
+function baseManifest(
+  spec: EmbedImagesSpec | EmbedTextsSpec,
+  options: Record<string, unknown>,
+  description: string,
+  items: string[],
+): Manifest {
   return {
-    format: 'abe-clip-batch', version: BATCH_FORMAT_VERSION, kind: 'embed', code: codeVersion(),
-    model: modelIdentity(spec.weights), options,
+    format: 'abe-clip-batch',
+    version: BATCH_FORMAT_VERSION,
+    kind: 'embed',
+    code: codeVersion(),
+    model: modelIdentity(spec.weights),
+    options,
     inputs: { description, count: items.length, sha256: hashStrings(items) },
-    shardSize: spec.shardSize, shards: shardCount(items.length, spec.shardSize),
+    shardSize: spec.shardSize,
+    shards: shardCount(items.length, spec.shardSize),
   };
 }
 
@@ -35,13 +51,18 @@ export function imageEmbedJob(spec: EmbedImagesSpec, model: ClipModel): BatchJob
   const paths = listImages(spec.images);
   const featureOpts = spec.features.map((n) => configOptions(n, spec.set));
   const options = {
-    item: 'image', dtype: spec.dtype, resolution: model.config.vision.resolution, strict: spec.strict,
+    item: 'image',
+    dtype: spec.dtype,
+    resolution: model.config.vision.resolution,
+    strict: spec.strict,
     features: Object.fromEntries(spec.features.map((n, i) => [n, featureOpts[i]])),
   };
   const manifest = baseManifest(spec, options, spec.images.join(' '), paths);
   const slice = (k: number) => paths.slice(k * spec.shardSize, (k + 1) * spec.shardSize);
   return {
-    spec, manifest, unit: 'images',
+    spec,
+    manifest,
+    unit: 'images',
     shardItems: (k) => slice(k).length,
     async writeShard(k, dir): Promise<ShardOutcome> {
       const mine = slice(k);
@@ -51,7 +72,11 @@ export function imageEmbedJob(spec: EmbedImagesSpec, model: ClipModel): BatchJob
       const { feats, at } = await source.fetch(mine, scorer);
       const meta: MetaRow[] = mine.map((p, i) => {
         let bytes: number | null = null;
-        try { bytes = fs.statSync(p).size; } catch { /* missing: bytes stays null */ }
+        try {
+          bytes = fs.statSync(p).size;
+        } catch {
+          /* missing: bytes stays null */
+        }
         const a = at[i];
         return { path: p, shard: k, row: typeof a === 'number' ? a : null, bytes, error: typeof a === 'number' ? null : a };
       });
@@ -63,7 +88,9 @@ export function imageEmbedJob(spec: EmbedImagesSpec, model: ClipModel): BatchJob
       if (featureOpts.length) writeDurable(path.join(dir, 'features.abef'), encodeFeatures(feats));
       return { items: mine.length, failed: mine.length - feats.length };
     },
-    dispose() { /* the model belongs to the caller */ },
+    dispose() {
+      /* the model belongs to the caller */
+    },
   };
 }
 
@@ -72,7 +99,9 @@ export function textEmbedJob(spec: EmbedTextsSpec, model: ClipModel): BatchJob {
   const manifest = baseManifest(spec, { item: 'text', dtype: spec.dtype, truncate: true }, spec.texts, texts);
   const slice = (k: number) => texts.slice(k * spec.shardSize, (k + 1) * spec.shardSize);
   return {
-    spec, manifest, unit: 'texts',
+    spec,
+    manifest,
+    unit: 'texts',
     shardItems: (k) => slice(k).length,
     async writeShard(k, dir) {
       const mine = slice(k);
@@ -82,13 +111,15 @@ export function textEmbedJob(spec: EmbedTextsSpec, model: ClipModel): BatchJob {
         const part = mine.slice(b, b + spec.batch);
         const out = await model.encodeTexts(part, { truncate: true });
         const unit = tf.tidy(() => out.embeds.div(out.embeds.norm('euclidean', 1, true)));
-        emb.set(await unit.data() as Float32Array, b * E);
+        emb.set((await unit.data()) as Float32Array, b * E);
         tf.dispose([unit, out.embeds, out.tokens, ...(out.hidden ?? [])]);
       }
       writeDurable(path.join(dir, 'embeds.npy'), npyBytes(emb, [mine.length, E], spec.dtype));
       writeDurable(path.join(dir, 'meta.jsonl'), jsonl(mine.map((t, i) => ({ text: t, shard: k, row: i }))));
       return { items: mine.length, failed: 0 };
     },
-    dispose() { /* the model belongs to the caller */ },
+    dispose() {
+      /* the model belongs to the caller */
+    },
   };
 }

@@ -10,7 +10,10 @@ export const FEATURES_FILE_VERSION = 1;
 const MAGIC = 'ABEFEAT\0';
 type Range = [number, number];
 interface Entry {
-  key: string; E: number; P: number; embed: Range;
+  key: string;
+  E: number;
+  P: number;
+  embed: Range;
   patches: Record<string, Range>;
   regions: Record<string, { foreground: Range; masks: Range[]; embeds: Range }>;
 }
@@ -24,13 +27,21 @@ export function encodeFeatures(feats: readonly ImageFeatures[]): Buffer {
     blobs.push(b);
     off += b.length;
     const pad = (4 - (off % 4)) % 4;
-    if (pad) { blobs.push(Buffer.alloc(pad)); off += pad; }
+    if (pad) {
+      blobs.push(Buffer.alloc(pad));
+      off += pad;
+    }
     return [start, b.length];
   };
   const items: Entry[] = feats.map((f) => ({
-    key: f.key, E: f.E, P: f.P, embed: put(f.embed),
+    key: f.key,
+    E: f.E,
+    P: f.P,
+    embed: put(f.embed),
     patches: Object.fromEntries(Object.entries(f.patches).map(([k, v]) => [k, put(v)])),
-    regions: Object.fromEntries(Object.entries(f.regions).map(([k, r]) => [k, { foreground: put(r.foreground), masks: r.masks.map(put), embeds: put(r.embeds) }])),
+    regions: Object.fromEntries(
+      Object.entries(f.regions).map(([k, r]) => [k, { foreground: put(r.foreground), masks: r.masks.map(put), embeds: put(r.embeds) }]),
+    ),
   }));
   let header = Buffer.from(JSON.stringify({ version: FEATURES_FILE_VERSION, items }));
   header = Buffer.concat([header, Buffer.alloc((4 - ((MAGIC.length + 4 + header.length) % 4)) % 4, 0x20)]);
@@ -45,17 +56,35 @@ export function decodeFeatures(buf: Buffer, label: string): ImageFeatures[] {
   const hlen = buf.readUInt32LE(MAGIC.length);
   const start = MAGIC.length + 4 + hlen;
   let j: { version: number; items: Entry[] };
-  try { j = JSON.parse(buf.toString('utf8', MAGIC.length + 4, start)); } catch { throw new InputError(label, 'damaged features header'); }
-  if (j.version !== FEATURES_FILE_VERSION) throw new InputError(label, `features format ${j.version}; this build reads ${FEATURES_FILE_VERSION}`);
+  try {
+    j = JSON.parse(buf.toString('utf8', MAGIC.length + 4, start));
+  } catch {
+    throw new InputError(label, 'damaged features header');
+  }
+  if (j.version !== FEATURES_FILE_VERSION)
+    throw new InputError(label, `features format ${j.version}; this build reads ${FEATURES_FILE_VERSION}`);
   const bytes = ([o, n]: Range) => {
     if (start + o + n > buf.length) throw new InputError(label, 'truncated features file');
     return buf.subarray(start + o, start + o + n);
   };
-  const f32 = (r: Range) => { const b = bytes(r); const out = new Float32Array(b.length / 4); Buffer.from(out.buffer).set(b); return out; };
+  const f32 = (r: Range) => {
+    const b = bytes(r);
+    const out = new Float32Array(b.length / 4);
+    Buffer.from(out.buffer).set(b);
+    return out;
+  };
   const u8 = (r: Range) => Uint8Array.from(bytes(r));
   return j.items.map((e) => ({
-    key: e.key, E: e.E, P: e.P, embed: f32(e.embed),
+    key: e.key,
+    E: e.E,
+    P: e.P,
+    embed: f32(e.embed),
     patches: Object.fromEntries(Object.entries(e.patches).map(([k, r]) => [k, f32(r)])),
-    regions: Object.fromEntries(Object.entries(e.regions).map(([k, r]): [string, ImageRegions] => [k, { foreground: u8(r.foreground), masks: r.masks.map(u8), embeds: f32(r.embeds) }])),
+    regions: Object.fromEntries(
+      Object.entries(e.regions).map(([k, r]): [string, ImageRegions] => [
+        k,
+        { foreground: u8(r.foreground), masks: r.masks.map(u8), embeds: f32(r.embeds) },
+      ]),
+    ),
   }));
 }

@@ -27,8 +27,11 @@ export function globToRegExp(pattern: string): RegExp {
   let re = '';
   for (let i = 0; i < pattern.length; i++) {
     const c = pattern[i];
-    if (c === '*' && pattern[i + 1] === '*') { re += '.*'; i++; if (pattern[i + 1] === '/') i++; }
-    else if (c === '*') re += '[^/]*';
+    if (c === '*' && pattern[i + 1] === '*') {
+      re += '.*';
+      i++;
+      if (pattern[i + 1] === '/') i++;
+    } else if (c === '*') re += '[^/]*';
     else if (c === '?') re += '[^/]';
     else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
   }
@@ -38,7 +41,10 @@ export function globToRegExp(pattern: string): RegExp {
 function glob(pattern: string): string[] {
   const parts = pattern.split('/');
   const fixed: string[] = [];
-  for (const p of parts) { if (/[*?]/.test(p)) break; fixed.push(p); }
+  for (const p of parts) {
+    if (/[*?]/.test(p)) break;
+    fixed.push(p);
+  }
   const base = fixed.join('/') || '.';
   if (!fs.existsSync(base) || !fs.statSync(base).isDirectory()) return [];
   const all: string[] = [];
@@ -83,7 +89,11 @@ export function listImages(specs: readonly string[], flag = '--images'): string[
 /** Captions, one a line (blank lines skipped). */
 export function readTexts(file: string, flag = '--texts'): string[] {
   if (!fs.existsSync(file) || !fs.statSync(file).isFile()) throw new InputError(`${flag} ${file}`, 'no such file');
-  const texts = fs.readFileSync(file, 'utf8').split(/\r?\n/).map((s) => s.trim()).filter(Boolean);
+  const texts = fs
+    .readFileSync(file, 'utf8')
+    .split(/\r?\n/)
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (!texts.length) throw new InputError(`${flag} ${file}`, 'holds no caption (one caption a line)');
   return texts;
 }

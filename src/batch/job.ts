@@ -16,7 +16,10 @@ import type { JobSpec } from './spec';
 export const SHARDS_DIR = 'shards';
 export const SHARD_INFO = 'shard.json';
 
-export interface ShardOutcome { items: number; failed: number }
+export interface ShardOutcome {
+  items: number;
+  failed: number;
+}
 
 export interface BatchJob {
   spec: JobSpec;
@@ -30,7 +33,13 @@ export interface BatchJob {
   dispose(): void;
 }
 
-export interface ShardInfo { shard: number; items: number; failed: number; manifest: string; files: Record<string, string> }
+export interface ShardInfo {
+  shard: number;
+  items: number;
+  failed: number;
+  manifest: string;
+  files: Record<string, string>;
+}
 
 export const shardPath = (out: string, k: number) => path.join(out, SHARDS_DIR, shardName(k));
 export const manifestHash = (m: Manifest) => crypto.createHash('sha256').update(JSON.stringify(m)).digest('hex');
@@ -56,7 +65,11 @@ export async function runShard(job: BatchJob, k: number): Promise<{ result: 'wri
   try {
     outcome = await job.writeShard(k, tmp);
     const files: Record<string, string> = {};
-    for (const f of fs.readdirSync(tmp).sort()) files[f] = crypto.createHash('sha256').update(fs.readFileSync(path.join(tmp, f))).digest('hex');
+    for (const f of fs.readdirSync(tmp).sort())
+      files[f] = crypto
+        .createHash('sha256')
+        .update(fs.readFileSync(path.join(tmp, f)))
+        .digest('hex');
     const info: ShardInfo = { shard: k, items: outcome.items, failed: outcome.failed, manifest: manifestHash(job.manifest), files };
     // Written last: a folder without shard.json is never complete, even if someone renamed it by hand.
     writeDurable(path.join(tmp, SHARD_INFO), JSON.stringify(info) + '\n');
@@ -68,12 +81,25 @@ export async function runShard(job: BatchJob, k: number): Promise<{ result: 'wri
 }
 
 export interface RunSummary {
-  out: string; shards: number; mine: number; items: number; failed: number; seconds: number; itemsPerSecond: number;
-  shardsWritten: number; shardsSkipped: number; shardsLost: number;
+  out: string;
+  shards: number;
+  mine: number;
+  items: number;
+  failed: number;
+  seconds: number;
+  itemsPerSecond: number;
+  shardsWritten: number;
+  shardsSkipped: number;
+  shardsLost: number;
 }
 
 /** Every shard of `spec`'s share, in order, skipping finished ones. */
-export async function runShards(job: BatchJob, spec: ShardSpec, progressOut: { write(s: string): unknown; isTTY?: boolean } | null, label: string): Promise<RunSummary> {
+export async function runShards(
+  job: BatchJob,
+  spec: ShardSpec,
+  progressOut: { write(s: string): unknown; isTTY?: boolean } | null,
+  label: string,
+): Promise<RunSummary> {
   prepareJob(job);
   const mine = shardsOf(job.manifest.shards, spec);
   const total = mine.reduce((a, k) => a + job.shardItems(k), 0);

@@ -56,9 +56,16 @@ export function modelIdentity(weights: string): ModelIdentity {
   }
   const h = crypto.createHash('sha256');
   const files = st.isDirectory()
-    ? fs.readdirSync(p).filter((f) => /\.(json|bin|safetensors|pt|pth)$/.test(f)).sort().map((f) => path.join(p, f))
+    ? fs
+        .readdirSync(p)
+        .filter((f) => /\.(json|bin|safetensors|pt|pth)$/.test(f))
+        .sort()
+        .map((f) => path.join(p, f))
     : [p];
-  for (const f of files) { h.update(path.basename(f) + '\0'); hashFileInto(h, f); }
+  for (const f of files) {
+    h.update(path.basename(f) + '\0');
+    hashFileInto(h, f);
+  }
   return { name: weights, sha256: h.digest('hex'), hashOf: 'weight files' };
 }
 
@@ -75,16 +82,19 @@ export function manifestDiff(a: Manifest, b: Manifest): string {
   const keys = new Set([...Object.keys(a), ...Object.keys(b)]) as Set<keyof Manifest>;
   for (const k of keys) {
     if (k === 'model') {
-      if (a.model?.sha256 !== b.model?.sha256) diffs.push(`model (${a.model?.name} ${a.model?.sha256?.slice(0, 12)} vs ${b.model?.name} ${b.model?.sha256?.slice(0, 12)})`);
+      if (a.model?.sha256 !== b.model?.sha256)
+        diffs.push(`model (${a.model?.name} ${a.model?.sha256?.slice(0, 12)} vs ${b.model?.name} ${b.model?.sha256?.slice(0, 12)})`);
       continue;
     }
     if (k === 'options' && a.options && b.options) {
       for (const o of new Set([...Object.keys(a.options), ...Object.keys(b.options)])) {
-        if (JSON.stringify(a.options[o]) !== JSON.stringify(b.options[o])) diffs.push(`option ${o} (${short(a.options[o])} vs ${short(b.options[o])})`);
+        if (JSON.stringify(a.options[o]) !== JSON.stringify(b.options[o]))
+          diffs.push(`option ${o} (${short(a.options[o])} vs ${short(b.options[o])})`);
       }
       continue;
     }
-    if (JSON.stringify(a[k]) !== JSON.stringify(b[k])) diffs.push(k === 'inputs' ? `inputs (${a.inputs?.description} vs ${b.inputs?.description})` : k);
+    if (JSON.stringify(a[k]) !== JSON.stringify(b[k]))
+      diffs.push(k === 'inputs' ? `inputs (${a.inputs?.description} vs ${b.inputs?.description})` : k);
   }
   return diffs.join(', ');
 }
@@ -93,7 +103,11 @@ export function readManifest(dir: string): Manifest {
   const file = path.join(dir, MANIFEST);
   if (!fs.existsSync(file)) throw new InputError(dir, `no ${MANIFEST}: not a batch output folder (or nothing was started there)`);
   let j: Manifest;
-  try { j = JSON.parse(fs.readFileSync(file, 'utf8')); } catch (e) { throw new InputError(file, `is not valid JSON: ${(e as Error).message}`); }
+  try {
+    j = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new InputError(file, `is not valid JSON: ${(e as Error).message}`);
+  }
   if (j.format !== 'abe-clip-batch') throw new InputError(file, 'is not an abe-clip batch manifest');
   if (j.version !== BATCH_FORMAT_VERSION) throw new InputError(file, `batch format ${j.version}; this build reads ${BATCH_FORMAT_VERSION}`);
   return j;

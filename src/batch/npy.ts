@@ -18,7 +18,8 @@ export function npyHeader(descr: string, shape: readonly number[]): Buffer {
   header += ' '.repeat((64 - ((10 + header.length + 1) % 64)) % 64) + '\n';
   const pre = Buffer.alloc(10);
   pre.write('\x93NUMPY', 0, 'latin1');
-  pre[6] = 1; pre[7] = 0;
+  pre[6] = 1;
+  pre[7] = 0;
   pre.writeUInt16LE(header.length, 8);
   return Buffer.concat([pre, Buffer.from(header, 'latin1')]);
 }
@@ -38,7 +39,11 @@ export function npyBytes(data: Float32Array, shape: readonly number[], dtype: Np
   return Buffer.concat([npyHeader(DESCR[dtype], shape), body]);
 }
 
-export interface NpyArray { data: Float32Array; shape: number[]; dtype: NpyDtype }
+export interface NpyArray {
+  data: Float32Array;
+  shape: number[];
+  dtype: NpyDtype;
+}
 
 /** Parse a `.npy` written by `npyBytes` (or numpy: 2-D little-endian f2/f4, C order). */
 export function parseNpy(buf: Buffer, label: string): NpyArray {
@@ -52,10 +57,16 @@ export function parseNpy(buf: Buffer, label: string): NpyArray {
   const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
   const dtype = (Object.keys(DESCR) as NpyDtype[]).find((d) => DESCR[d] === descr);
   if (!dtype || fortran !== 'False' || shapeText === undefined) throw new InputError(label, `unsupported .npy header ${header.trim()}`);
-  const shape = shapeText.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  const shape = shapeText
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map(Number);
   const count = shape.reduce((a, b) => a * b, 1);
-  const off = start + hlen, width = dtype === 'float32' ? 4 : 2;
-  if (buf.length !== off + count * width) throw new InputError(label, `.npy holds ${buf.length - off} data bytes, shape [${shape}] needs ${count * width}`);
+  const off = start + hlen,
+    width = dtype === 'float32' ? 4 : 2;
+  if (buf.length !== off + count * width)
+    throw new InputError(label, `.npy holds ${buf.length - off} data bytes, shape [${shape}] needs ${count * width}`);
   const data = new Float32Array(count);
   for (let i = 0; i < count; i++) data[i] = dtype === 'float32' ? buf.readFloatLE(off + 4 * i) : halfToFloat(buf.readUInt16LE(off + 2 * i));
   return { data, shape, dtype };

@@ -9,14 +9,29 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { InputError } from '../errors';
 
-export interface PairRecord { id: string; image: string; caption: string }
-export interface PairsPlan { format: 'csv' | 'jsonl'; count: number; sha256: string; bytes: number; offsets: number[]; columns?: string[] }
+export interface PairRecord {
+  id: string;
+  image: string;
+  caption: string;
+}
+export interface PairsPlan {
+  format: 'csv' | 'jsonl';
+  count: number;
+  sha256: string;
+  bytes: number;
+  offsets: number[];
+  columns?: string[];
+}
 
 export function pairsFormat(file: string): 'csv' | 'jsonl' {
   const ext = path.extname(file).toLowerCase();
   if (ext === '.csv') return 'csv';
   if (ext === '.jsonl' || ext === '.ndjson') return 'jsonl';
-  if (ext === '.parquet') throw new InputError(`--pairs ${file}`, 'Parquet is not read (no dependency for it); export CSV or JSONL, e.g. df.to_json(f, orient="records", lines=True)');
+  if (ext === '.parquet')
+    throw new InputError(
+      `--pairs ${file}`,
+      'Parquet is not read (no dependency for it); export CSV or JSONL, e.g. df.to_json(f, orient="records", lines=True)',
+    );
   throw new InputError(`--pairs ${file}`, 'expected a .csv or .jsonl file');
 }
 
@@ -31,7 +46,11 @@ export function csvFields(line: string, where: string): string[] {
       for (;;) {
         if (i >= line.length) throw new InputError(where, 'unterminated quoted field (records must fit on one line)');
         if (line[i] === '"') {
-          if (line[i + 1] === '"') { v += '"'; i += 2; continue; }
+          if (line[i + 1] === '"') {
+            v += '"';
+            i += 2;
+            continue;
+          }
           i++;
           break;
         }
@@ -53,7 +72,9 @@ export function csvFields(line: string, where: string): string[] {
 function* lines(file: string, start = 0): Generator<{ text: string; offset: number }> {
   const fd = fs.openSync(file, 'r');
   const buf = Buffer.alloc(1 << 16);
-  let pos = start, carry = Buffer.alloc(0), carryStart = start;
+  let pos = start,
+    carry = Buffer.alloc(0),
+    carryStart = start;
   try {
     for (;;) {
       const n = fs.readSync(fd, buf, 0, buf.length, pos);
@@ -80,14 +101,21 @@ function* lines(file: string, start = 0): Generator<{ text: string; offset: numb
 function parseRecord(format: 'csv' | 'jsonl', text: string, columns: string[] | undefined, index: number, where: string): PairRecord {
   let o: Record<string, unknown>;
   if (format === 'jsonl') {
-    try { o = JSON.parse(text); } catch (e) { throw new InputError(where, `record ${index + 1}: not JSON (${(e as Error).message})`); }
-    if (!o || typeof o !== 'object' || Array.isArray(o)) throw new InputError(where, `record ${index + 1}: expected an object {image, caption}`);
+    try {
+      o = JSON.parse(text);
+    } catch (e) {
+      throw new InputError(where, `record ${index + 1}: not JSON (${(e as Error).message})`);
+    }
+    if (!o || typeof o !== 'object' || Array.isArray(o))
+      throw new InputError(where, `record ${index + 1}: expected an object {image, caption}`);
   } else {
     const f = csvFields(text, `${where} record ${index + 1}`);
-    if (f.length !== columns!.length) throw new InputError(where, `record ${index + 1}: ${f.length} fields, the header has ${columns!.length}`);
+    if (f.length !== columns!.length)
+      throw new InputError(where, `record ${index + 1}: ${f.length} fields, the header has ${columns!.length}`);
     o = Object.fromEntries(columns!.map((c, j) => [c, f[j]]));
   }
-  const image = o.image, caption = o.caption ?? o.text;
+  const image = o.image,
+    caption = o.caption ?? o.text;
   if (typeof image !== 'string' || !image) throw new InputError(where, `record ${index + 1}: 'image' must be a non-empty string`);
   if (typeof caption !== 'string') throw new InputError(where, `record ${index + 1}: 'caption' (or 'text') must be a string`);
   const id = o.id === undefined || o.id === null || o.id === '' ? String(index) : String(o.id);

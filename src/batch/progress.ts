@@ -1,9 +1,17 @@
 /** Progress of a batch job on stderr: items/s, ETA, failures so far; and the end-of-job summary. */
-export interface ProgressSink { write(s: string): unknown; isTTY?: boolean }
+export interface ProgressSink {
+  write(s: string): unknown;
+  isTTY?: boolean;
+}
 
 export interface Summary {
-  items: number; failed: number; seconds: number; itemsPerSecond: number;
-  shardsWritten: number; shardsSkipped: number; shardsLost: number;
+  items: number;
+  failed: number;
+  seconds: number;
+  itemsPerSecond: number;
+  shardsWritten: number;
+  shardsSkipped: number;
+  shardsLost: number;
 }
 
 export class BatchProgress {
@@ -15,8 +23,13 @@ export class BatchProgress {
   private last = 0;
   private readonly t0 = Date.now();
 
-  constructor(private readonly label: string, private readonly total: number, private readonly unit: string,
-    private readonly out: ProgressSink | null, private readonly everyMs = 2000) {}
+  constructor(
+    private readonly label: string,
+    private readonly total: number,
+    private readonly unit: string,
+    private readonly out: ProgressSink | null,
+    private readonly everyMs = 2000,
+  ) {}
 
   shard(result: 'written' | 'skipped' | 'lost', items: number, failed: number): void {
     if (result === 'written') this.shardsWritten++;
@@ -52,8 +65,15 @@ export class BatchProgress {
 
   summary(): Summary {
     const seconds = (Date.now() - this.t0) / 1000;
-    return { items: this.items, failed: this.failed, seconds, itemsPerSecond: this.rate(),
-      shardsWritten: this.shardsWritten, shardsSkipped: this.shardsSkipped, shardsLost: this.shardsLost };
+    return {
+      items: this.items,
+      failed: this.failed,
+      seconds,
+      itemsPerSecond: this.rate(),
+      shardsWritten: this.shardsWritten,
+      shardsSkipped: this.shardsSkipped,
+      shardsLost: this.shardsLost,
+    };
   }
 }
 

@@ -19,12 +19,18 @@ export const DEFAULT_QUEUE_NAME = 'abe-clip';
 
 export function redisConnection(url: string): ConnectionOptions {
   let u: URL;
-  try { u = new URL(url); } catch { throw new UsageError(`--queue ${url}`, 'expected redis://HOST:PORT[/DB]'); }
+  try {
+    u = new URL(url);
+  } catch {
+    throw new UsageError(`--queue ${url}`, 'expected redis://HOST:PORT[/DB]');
+  }
   if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new UsageError(`--queue ${url}`, 'expected a redis:// or rediss:// URL');
   const db = u.pathname && u.pathname !== '/' ? Number(u.pathname.slice(1)) : 0;
   if (!Number.isInteger(db) || db < 0) throw new UsageError(`--queue ${url}`, `bad database number '${u.pathname.slice(1)}'`);
   return {
-    host: u.hostname || '127.0.0.1', port: u.port ? Number(u.port) : 6379, db,
+    host: u.hostname || '127.0.0.1',
+    port: u.port ? Number(u.port) : 6379,
+    db,
     ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
     ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
     ...(u.protocol === 'rediss:' ? { tls: {} } : {}),
@@ -32,9 +38,17 @@ export function redisConnection(url: string): ConnectionOptions {
   };
 }
 
-export interface ShardTask { spec: JobSpec; shard: number }
+export interface ShardTask {
+  spec: JobSpec;
+  shard: number;
+}
 
-export interface SubmitResult { out: string; shards: number; queued: number; alreadyDone: number }
+export interface SubmitResult {
+  out: string;
+  shards: number;
+  queued: number;
+  alreadyDone: number;
+}
 
 /** Enqueue every unfinished shard of `job` (its manifest is created/checked first, as for a local run). */
 export async function submitJob(queue: Queue, job: BatchJob, attempts: number): Promise<SubmitResult> {
@@ -42,11 +56,13 @@ export async function submitJob(queue: Queue, job: BatchJob, attempts: number): 
   const h = manifestHash(job.manifest).slice(0, 16);
   const todo: number[] = [];
   for (let k = 0; k < job.manifest.shards; k++) if (!isShardDone(job.spec.out, k)) todo.push(k);
-  await queue.addBulk(todo.map((k) => ({
-    name: `${job.spec.kind} ${shardName(k)}`,
-    data: { spec: job.spec, shard: k } as ShardTask,
-    opts: { jobId: `${h}-${k}`, attempts, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: true, removeOnFail: false },
-  })));
+  await queue.addBulk(
+    todo.map((k) => ({
+      name: `${job.spec.kind} ${shardName(k)}`,
+      data: { spec: job.spec, shard: k } as ShardTask,
+      opts: { jobId: `${h}-${k}`, attempts, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: true, removeOnFail: false },
+    })),
+  );
   return { out: job.spec.out, shards: job.manifest.shards, queued: todo.length, alreadyDone: job.manifest.shards - todo.length };
 }
 
@@ -83,16 +99,25 @@ export async function runWorker(o: WorkerOptions): Promise<{ written: number; sk
       const r = await runShard(job, shard);
       stats[r.result === 'written' ? 'written' : r.result === 'skipped' ? 'skipped' : 'lost']++;
       await qjob.updateProgress(100);
-      o.log(`worker ${process.pid}: ${spec.kind} shard ${shardName(shard)} ${r.result} — ${r.items} items (${r.failed} failed) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      o.log(
+        `worker ${process.pid}: ${spec.kind} shard ${shardName(shard)} ${r.result} — ${r.items} items (${r.failed} failed) in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+      );
       return { result: r.result, items: r.items, failed: r.failed };
     } finally {
       busy--;
     }
   };
   const worker = new Worker<ShardTask>(o.queueName, processor, {
-    connection: o.connection, concurrency: 1, lockDuration: o.lockMs, stalledInterval: o.stalledMs, maxStalledCount: 3,
+    connection: o.connection,
+    concurrency: 1,
+    lockDuration: o.lockMs,
+    stalledInterval: o.stalledMs,
+    maxStalledCount: 3,
   });
-  worker.on('failed', (j, err) => { stats.failed++; o.log(`worker ${process.pid}: ${j?.name ?? 'job'} failed (attempt ${j?.attemptsMade ?? '?'}): ${err.message}`); });
+  worker.on('failed', (j, err) => {
+    stats.failed++;
+    o.log(`worker ${process.pid}: ${j?.name ?? 'job'} failed (attempt ${j?.attemptsMade ?? '?'}): ${err.message}`);
+  });
   worker.on('error', (err) => o.log(`worker ${process.pid}: ${err.message}`));
   const queue = new Queue(o.queueName, { connection: o.connection });
   try {
@@ -109,9 +134,14 @@ export async function runWorker(o: WorkerOptions): Promise<{ written: number; sk
           const pending = Object.values(c).reduce((a, b) => a + b, 0);
           if (pending === 0 && busy === 0) {
             if (!idleSince) idleSince = Date.now();
-            else if (Date.now() - idleSince > 1000) { clearInterval(poll); resolve(); }
+            else if (Date.now() - idleSince > 1000) {
+              clearInterval(poll);
+              resolve();
+            }
           } else idleSince = 0;
-        } catch { /* redis hiccup: try again on the next tick */ }
+        } catch {
+          /* redis hiccup: try again on the next tick */
+        }
       }, 300);
     });
   } finally {

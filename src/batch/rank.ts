@@ -16,9 +16,26 @@ import { parseNpy } from './npy';
 import { shardName } from './shards';
 import { configOptions } from './spec';
 
-export interface RankOptions { from: string; texts: string[]; k: number; pool: number; config: string; weights: string; set: Record<string, unknown> }
-export interface Ranked { image: string; clip: number; score: number }
-export interface RankRow { caption: string; clip: { image: string; clip: number }[]; reranked: Ranked[]; config: string }
+export interface RankOptions {
+  from: string;
+  texts: string[];
+  k: number;
+  pool: number;
+  config: string;
+  weights: string;
+  set: Record<string, unknown>;
+}
+export interface Ranked {
+  image: string;
+  clip: number;
+  score: number;
+}
+export interface RankRow {
+  caption: string;
+  clip: { image: string; clip: number }[];
+  reranked: Ranked[];
+  config: string;
+}
 
 /** Image embeddings [N,E] of every ok row of an embed folder, with their paths. */
 function loadEmbeds(dir: string, shards: number): { paths: string[]; embeds: Float32Array; E: number } {
@@ -30,21 +47,31 @@ function loadEmbeds(dir: string, shards: number): { paths: string[]; embeds: Flo
     const a = parseNpy(fs.readFileSync(path.join(sd, 'embeds.npy')), path.join(sd, 'embeds.npy'));
     E = a.shape[1];
     parts.push(a.data);
-    const rows = fs.readFileSync(path.join(sd, 'meta.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((m) => m.row !== null);
+    const rows = fs
+      .readFileSync(path.join(sd, 'meta.jsonl'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l))
+      .filter((m) => m.row !== null);
     rows.sort((x, y) => x.row - y.row).forEach((m) => paths.push(m.path));
   }
   const embeds = new Float32Array(paths.length * E);
   let off = 0;
-  for (const p of parts) { embeds.set(p, off); off += p.length; }
+  for (const p of parts) {
+    embeds.set(p, off);
+    off += p.length;
+  }
   return { paths, embeds, E };
 }
 
 export async function rankCaptions(model: ClipModel, o: RankOptions): Promise<RankRow[]> {
   const folder = openEmbedFolder(o.from);
-  if (folder.manifest.model.sha256 !== modelIdentity(o.weights).sha256) throw new InputError(`--from ${o.from}`, 'was embedded with another model');
+  if (folder.manifest.model.sha256 !== modelIdentity(o.weights).sha256)
+    throw new InputError(`--from ${o.from}`, 'was embedded with another model');
   const opts = configOptions(o.config, o.set);
   const stored = (folder.manifest.options.features ?? {}) as Record<string, unknown>;
-  if (JSON.stringify(stored[o.config]) !== JSON.stringify(opts)) throw new InputError(`--from ${o.from}`, `holds no features for '${o.config}' with these options; embed with --features ${o.config}`);
+  if (JSON.stringify(stored[o.config]) !== JSON.stringify(opts))
+    throw new InputError(`--from ${o.from}`, `holds no features for '${o.config}' with these options; embed with --features ${o.config}`);
   const { paths, embeds, E } = loadEmbeds(folder.dir, folder.manifest.shards);
   if (!paths.length) throw new InputError(`--from ${o.from}`, 'holds no embedded image');
   const pool = Math.min(o.pool, paths.length);
@@ -57,8 +84,11 @@ export async function rankCaptions(model: ClipModel, o: RankOptions): Promise<Ra
   try {
     for (let b = 0; b < paths.length; b += BLOCK) {
       const n = Math.min(BLOCK, paths.length - b);
-      const { values, indices } = tf.tidy(() => tf.topk(tf.matMul(T, tf.tensor2d(embeds.subarray(b * E, (b + n) * E), [n, E]), false, true), Math.min(pool, n)));
-      const v = await values.data(), ix = await indices.data();
+      const { values, indices } = tf.tidy(() =>
+        tf.topk(tf.matMul(T, tf.tensor2d(embeds.subarray(b * E, (b + n) * E), [n, E]), false, true), Math.min(pool, n)),
+      );
+      const v = await values.data(),
+        ix = await indices.data();
       tf.dispose([values, indices]);
       const w = Math.min(pool, n);
       best.forEach((list, m) => {
@@ -79,7 +109,10 @@ export async function rankCaptions(model: ClipModel, o: RankOptions): Promise<Ra
     const { feats, at } = await source.fetch(cand, scorer);
     const r = await scorer.scoreMatrix(feats, [o.texts[m]], opts);
     const scored = cand.map((image, j) => ({ image, clip: r.clip[at[j] as number], score: r.abe[at[j] as number] }));
-    const byClip = [...scored].sort((x, y) => y.clip - x.clip).slice(0, o.k).map(({ image, clip }) => ({ image, clip }));
+    const byClip = [...scored]
+      .sort((x, y) => y.clip - x.clip)
+      .slice(0, o.k)
+      .map(({ image, clip }) => ({ image, clip }));
     const reranked = [...scored].sort((x, y) => y.score - x.score).slice(0, o.k);
     rows.push({ caption: o.texts[m], config: o.config, clip: byClip, reranked });
   }

@@ -11,10 +11,16 @@ export class ModelPool {
   private readonly models = new Map<string, ClipModel>();
   async get(weights: string): Promise<ClipModel> {
     let m = this.models.get(weights);
-    if (!m) { m = await loadClip(weights); this.models.set(weights, m); }
+    if (!m) {
+      m = await loadClip(weights);
+      this.models.set(weights, m);
+    }
     return m;
   }
-  dispose(): void { for (const m of this.models.values()) m.dispose(); this.models.clear(); }
+  dispose(): void {
+    for (const m of this.models.values()) m.dispose();
+    this.models.clear();
+  }
 }
 
 export async function openJob(spec: JobSpec, pool: ModelPool): Promise<BatchJob> {
@@ -25,4 +31,6 @@ export async function openJob(spec: JobSpec, pool: ModelPool): Promise<BatchJob>
 }
 
 /** Absolute paths, so that a spec means the same to a worker started in another folder. */
-export function absolute(p: string): string { return path.resolve(p); }
+export function absolute(p: string): string {
+  return path.resolve(p);
+}

@@ -1,13 +1,17 @@
 /** Fixed-size shards over an ordered input, and the deterministic `--shard i/n` split among n workers. */
 import { UsageError } from '../errors';
 
-export interface ShardSpec { index: number; count: number }
+export interface ShardSpec {
+  index: number;
+  count: number;
+}
 
 export function parseShardSpec(s: string | undefined): ShardSpec {
   if (s === undefined) return { index: 0, count: 1 };
   const m = /^(\d+)\/(\d+)$/.exec(s.trim());
   if (!m) throw new UsageError(`--shard ${s}`, 'expected i/n with 0 ≤ i < n, e.g. --shard 0/4');
-  const index = Number(m[1]), count = Number(m[2]);
+  const index = Number(m[1]),
+    count = Number(m[2]);
   if (count < 1 || index >= count) throw new UsageError(`--shard ${s}`, `needs 0 ≤ i < n (got i=${index}, n=${count})`);
   return { index, count };
 }

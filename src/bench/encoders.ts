@@ -22,7 +22,8 @@ export interface EncodeResult extends Timing {
 
 function finish(t: Timing, batch: number, flopsPerRow: number): EncodeResult {
   return {
-    ...t, batch,
+    ...t,
+    batch,
     perSecond: (batch * 1000) / t.medianMs,
     gflops: (batch * flopsPerRow) / (t.medianMs * 1e6),
     cpuGflops: (batch * flopsPerRow) / (t.cpuMedianMs * 1e6),
@@ -36,7 +37,8 @@ export function benchPixels(n: number, R: number): tf.Tensor4D {
 
 /** Full-context token rows [m,L]: SOT, words, EOT (largest id), zero padding after it, as the tokenizer makes. */
 export function benchIds(m: number, c: ClipConfig): tf.Tensor2D {
-  const L = c.text.contextLength, V = c.text.vocabSize;
+  const L = c.text.contextLength,
+    V = c.text.vocabSize;
   const data = new Int32Array(m * L);
   for (let r = 0; r < m; r++) {
     const len = Math.min(L, 8 + (r % 12));
@@ -48,7 +50,13 @@ export function benchIds(m: number, c: ClipConfig): tf.Tensor2D {
 }
 
 /** Time `encode` on one prepared input (disposed after), outputs freed each call. */
-async function benchEncoding(input: tf.Tensor, encode: () => Promise<EncoderOutput>, batch: number, flopsPerRow: number, opts: MeasureOptions): Promise<EncodeResult> {
+async function benchEncoding(
+  input: tf.Tensor,
+  encode: () => Promise<EncoderOutput>,
+  batch: number,
+  flopsPerRow: number,
+  opts: MeasureOptions,
+): Promise<EncodeResult> {
   try {
     const t = await measure(async () => {
       const o = await encode();
@@ -60,12 +68,24 @@ async function benchEncoding(input: tf.Tensor, encode: () => Promise<EncoderOutp
   }
 }
 
-export function benchImageEncoding(enc: BatchEncoder, c: ClipConfig, batch: number, flopsPerImage: number, opts: MeasureOptions): Promise<EncodeResult> {
+export function benchImageEncoding(
+  enc: BatchEncoder,
+  c: ClipConfig,
+  batch: number,
+  flopsPerImage: number,
+  opts: MeasureOptions,
+): Promise<EncodeResult> {
   const px = benchPixels(batch, c.vision.resolution);
   return benchEncoding(px, () => enc.encodeImages(px, { batchSize: batch }), batch, flopsPerImage, opts);
 }
 
-export function benchTextEncoding(enc: BatchEncoder, c: ClipConfig, batch: number, flopsPerText: number, opts: MeasureOptions): Promise<EncodeResult> {
+export function benchTextEncoding(
+  enc: BatchEncoder,
+  c: ClipConfig,
+  batch: number,
+  flopsPerText: number,
+  opts: MeasureOptions,
+): Promise<EncodeResult> {
   const ids = benchIds(batch, c);
   return benchEncoding(ids, () => enc.encodeTexts(ids, { batchSize: batch }), batch, flopsPerText, opts);
 }

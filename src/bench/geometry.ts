@@ -23,7 +23,8 @@ function blockFlops(T: number, W: number, H: number, layers: number): number {
 
 /** FLOP to encode one image (patch embedding, blocks, projection of the pooled token). */
 export function imageEncodeFlops(c: ClipConfig): number {
-  const v = c.vision, P = patchCount(v);
+  const v = c.vision,
+    P = patchCount(v);
   const patch = 2 * P * 3 * v.patchSize ** 2 * v.width;
   return patch + blockFlops(P + 1, v.width, v.mlpWidth, v.layers) + 2 * v.width * c.embedDim;
 }

@@ -6,8 +6,20 @@
 import { Jimp } from 'jimp';
 import { loadImages } from '../image/loader';
 
-export interface ImageBenchOptions { images?: number; width?: number; height?: number; resolution?: number; quality?: number }
-export interface ImageBenchResult { images: number; seconds: number; imagesPerSecond: number; msPerImage: number; jpegBytes: number }
+export interface ImageBenchOptions {
+  images?: number;
+  width?: number;
+  height?: number;
+  resolution?: number;
+  quality?: number;
+}
+export interface ImageBenchResult {
+  images: number;
+  seconds: number;
+  imagesPerSecond: number;
+  msPerImage: number;
+  jpegBytes: number;
+}
 
 /** A smooth synthetic photo-like picture with edges (so the entropy coder has real work). */
 export async function syntheticJpeg(width: number, height: number, quality: number, seed = 0): Promise<Buffer> {

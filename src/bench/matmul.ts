@@ -20,11 +20,14 @@ export async function matmulGflops(n: number, opts: MeasureOptions = {}): Promis
   const a = tf.randomUniform([n, n], -1, 1, 'float32', 1) as tf.Tensor2D;
   const b = tf.randomUniform([n, n], -1, 1, 'float32', 2) as tf.Tensor2D;
   try {
-    const t = await measure(async () => {
-      const c = tf.matMul(a, b);
-      await c.data();
-      c.dispose();
-    }, { warmup: 1, repeats: 5, ...opts });
+    const t = await measure(
+      async () => {
+        const c = tf.matMul(a, b);
+        await c.data();
+        c.dispose();
+      },
+      { warmup: 1, repeats: 5, ...opts },
+    );
     return { ...t, n, gflops: (2 * n ** 3) / (t.medianMs * 1e6), cpuGflops: (2 * n ** 3) / (t.cpuMedianMs * 1e6) };
   } finally {
     tf.dispose([a, b]);

@@ -7,7 +7,9 @@ export { forceGc };
 /** Samples the resident set size every `everyMs` while running; `stop()` returns the highest value seen. */
 export function rssSampler(everyMs = 10): { stop(): number } {
   let peak = process.memoryUsage.rss();
-  const timer = setInterval(() => { peak = Math.max(peak, process.memoryUsage.rss()); }, everyMs);
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage.rss());
+  }, everyMs);
   return {
     stop(): number {
       clearInterval(timer);
@@ -55,5 +57,13 @@ export interface MemoryBreakdown {
 
 export function memoryBreakdown(tensorBytes: number, wasmHeap: number | null): MemoryBreakdown {
   const u = process.memoryUsage();
-  return { rss: u.rss, jsHeapUsed: u.heapUsed, jsHeapTotal: u.heapTotal, external: u.external, arrayBuffers: u.arrayBuffers, wasmHeap, tensorBytes };
+  return {
+    rss: u.rss,
+    jsHeapUsed: u.heapUsed,
+    jsHeapTotal: u.heapTotal,
+    external: u.external,
+    arrayBuffers: u.arrayBuffers,
+    wasmHeap,
+    tensorBytes,
+  };
 }

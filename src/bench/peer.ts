@@ -45,19 +45,37 @@ export interface PeerComparison {
   notMeasured?: string;
 }
 
-export interface PeerPlan { imageBatch: number; textBatch: number; rounds: number }
+export interface PeerPlan {
+  imageBatch: number;
+  textBatch: number;
+  rounds: number;
+}
 
 const close = async (x: BatchEncoder & { dispose?(): void; close?(): Promise<void> }): Promise<void> => {
-  if (x.close) await x.close(); else x.dispose?.();
+  if (x.close) await x.close();
+  else x.dispose?.();
 };
 
-async function tower(kind: 'image' | 'text', ours: BatchEncoder, peer: OrtEncoder, input: tf.Tensor, batch: number, rounds: number, progress: (m: string) => void): Promise<PeerTower> {
+async function tower(
+  kind: 'image' | 'text',
+  ours: BatchEncoder,
+  peer: OrtEncoder,
+  input: tf.Tensor,
+  batch: number,
+  rounds: number,
+  progress: (m: string) => void,
+): Promise<PeerTower> {
   const host = input.dataSync() as Float32Array | Int32Array;
-  const encode = (): Promise<EncoderOutput> => (kind === 'image'
-    ? ours.encodeImages(input as tf.Tensor4D, { batchSize: batch }) : ours.encodeTexts(input as tf.Tensor2D, { batchSize: batch }));
-  const oursMs: number[] = [], peerMs: number[] = [];
-  let maxAbsDiff = 0, maxAbs = 0;
-  for (let r = 0; r <= rounds; r++) { // round 0 warms both up (and gives the parity figures)
+  const encode = (): Promise<EncoderOutput> =>
+    kind === 'image'
+      ? ours.encodeImages(input as tf.Tensor4D, { batchSize: batch })
+      : ours.encodeTexts(input as tf.Tensor2D, { batchSize: batch });
+  const oursMs: number[] = [],
+    peerMs: number[] = [];
+  let maxAbsDiff = 0,
+    maxAbs = 0;
+  for (let r = 0; r <= rounds; r++) {
+    // round 0 warms both up (and gives the parity figures)
     let t0 = performance.now();
     const o = await encode();
     const mine = await o.embeds.data();
@@ -67,17 +85,28 @@ async function tower(kind: 'image' | 'text', ours: BatchEncoder, peer: OrtEncode
     const theirs = await peer.run(host);
     const dp = performance.now() - t0;
     if (r === 0) {
-      for (let i = 0; i < mine.length; i++) { maxAbsDiff = Math.max(maxAbsDiff, Math.abs(mine[i] - theirs[i])); maxAbs = Math.max(maxAbs, Math.abs(mine[i])); }
+      for (let i = 0; i < mine.length; i++) {
+        maxAbsDiff = Math.max(maxAbsDiff, Math.abs(mine[i] - theirs[i]));
+        maxAbs = Math.max(maxAbs, Math.abs(mine[i]));
+      }
     } else {
-      oursMs.push(dt); peerMs.push(dp);
+      oursMs.push(dt);
+      peerMs.push(dp);
       progress(`  round ${r}: ours ${dt.toFixed(0)} ms, onnxruntime ${dp.toFixed(0)} ms, ratio ${(dp / dt).toFixed(2)}`);
     }
   }
   const per = (ms: number): number => (batch * 1000) / ms;
   const ratios = oursMs.map((m, i) => peerMs[i] / m);
   return {
-    batch, oursPerSec: per(median(oursMs)), peerPerSec: per(median(peerMs)), ratio: median(peerMs) / median(oursMs),
-    roundRatioMin: Math.min(...ratios), roundRatioMax: Math.max(...ratios), rounds, maxAbsDiff, maxAbs,
+    batch,
+    oursPerSec: per(median(oursMs)),
+    peerPerSec: per(median(peerMs)),
+    ratio: median(peerMs) / median(oursMs),
+    roundRatioMin: Math.min(...ratios),
+    roundRatioMax: Math.max(...ratios),
+    rounds,
+    maxAbsDiff,
+    maxAbs,
   };
 }
 
@@ -85,9 +114,20 @@ async function tower(kind: 'image' | 'text', ours: BatchEncoder, peer: OrtEncode
  * Compare on geometry `c` (random weights, seed 1). `threads`: worker count for the pool (wasm/cpu) and
  * the figure reported for TensorFlow's own threads.
  */
-export async function comparePeer(c: ClipConfig, plan: PeerPlan, backend: { name: string; tfBackend: string }, threads: number, progress: (m: string) => void): Promise<PeerComparison> {
+export async function comparePeer(
+  c: ClipConfig,
+  plan: PeerPlan,
+  backend: { name: string; tfBackend: string },
+  threads: number,
+  progress: (m: string) => void,
+): Promise<PeerComparison> {
   const usePool = (backend.tfBackend === 'wasm' || backend.tfBackend === 'cpu') && threads > 1;
-  const base: PeerComparison = { peer: 'onnxruntime-node', peerThreads: PEER_THREADS, ours: usePool ? 'pool' : 'model', oursThreads: threads };
+  const base: PeerComparison = {
+    peer: 'onnxruntime-node',
+    peerThreads: PEER_THREADS,
+    ours: usePool ? 'pool' : 'model',
+    oursThreads: threads,
+  };
   const { ort, version, error } = loadOrt();
   if (!ort) return { ...base, notMeasured: error };
   base.peerVersion = version;
@@ -98,7 +138,7 @@ export async function comparePeer(c: ClipConfig, plan: PeerPlan, backend: { name
       progress(`onnxruntime peer: ${kind}s, batch ${batch}, building both`);
       const w = randomClipWeights(c, { shared: usePool });
       const peer = await OrtEncoder.create(ort, kind, c, w, batch, PEER_THREADS);
-      let ours: BatchEncoder & { dispose?(): void; close?(): Promise<void> } | undefined;
+      let ours: (BatchEncoder & { dispose?(): void; close?(): Promise<void> }) | undefined;
       const input = kind === 'image' ? benchPixels(batch, c.vision.resolution) : benchIds(batch, c);
       try {
         ours = usePool

@@ -21,7 +21,13 @@ export interface PreprocessResult extends Timing {
 }
 
 /** Write `count` images of the format into `dir`; returns their paths. */
-export async function writeBenchImages(dir: string, count: number, format: 'jpeg' | 'png', w = BENCH_IMAGE_WIDTH, h = BENCH_IMAGE_HEIGHT): Promise<string[]> {
+export async function writeBenchImages(
+  dir: string,
+  count: number,
+  format: 'jpeg' | 'png',
+  w = BENCH_IMAGE_WIDTH,
+  h = BENCH_IMAGE_HEIGHT,
+): Promise<string[]> {
   const out: string[] = [];
   let seed = 99;
   for (let k = 0; k < count; k++) {
@@ -46,7 +52,12 @@ export async function writeBenchImages(dir: string, count: number, format: 'jpeg
 }
 
 /** ms per image to read, decode, resize/crop and normalise `count` files to [n,3,R,R]. */
-export async function benchPreprocess(format: 'jpeg' | 'png', count: number, resolution: number, opts: MeasureOptions): Promise<PreprocessResult> {
+export async function benchPreprocess(
+  format: 'jpeg' | 'png',
+  count: number,
+  resolution: number,
+  opts: MeasureOptions,
+): Promise<PreprocessResult> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'abe-clip-bench-'));
   try {
     const files = await writeBenchImages(dir, count, format);

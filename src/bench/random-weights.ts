@@ -47,7 +47,9 @@ export function randomClipWeights(config: ClipConfig, opts: RandomWeightsOptions
     const a = (2 * HALF_WIDTH * std) / 4294967296;
     const lo = mean - HALF_WIDTH * std;
     for (let i = 0; i < n; i++) {
-      x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
       data[i] = lo + (x >>> 0) * a;
     }
     const t: RawTensor = { dtype: 'float32', shape: [...shape], data };

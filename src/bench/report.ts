@@ -102,54 +102,118 @@ function peerLines(p: PeerComparison): string[] {
   const head = `against ${p.peer}${p.peerVersion ? ` ${p.peerVersion}` : ''} (${p.peerThreads} threads), same weights, interleaved rounds; ours: ${p.ours === 'pool' ? `worker pool, ${p.oursThreads} workers` : 'in-process model'}`;
   if (p.notMeasured && !p.image) return [`${head}: not measured — ${p.notMeasured}`];
   const rows = [['tower', 'batch', 'ours /s', 'peer /s', 'ratio', 'rounds (min–max)', 'max |Δ| embeds']];
-  for (const [name, t] of [['image', p.image], ['text', p.text]] as const) {
-    if (t) rows.push([name, String(t.batch), f(t.oursPerSec, 2), f(t.peerPerSec, 2), f(t.ratio, 2), `${t.rounds} (${f(t.roundRatioMin, 2)}–${f(t.roundRatioMax, 2)})`, `${t.maxAbsDiff.toExponential(1)} of ${f(t.maxAbs, 2)}`]);
+  for (const [name, t] of [
+    ['image', p.image],
+    ['text', p.text],
+  ] as const) {
+    if (t)
+      rows.push([
+        name,
+        String(t.batch),
+        f(t.oursPerSec, 2),
+        f(t.peerPerSec, 2),
+        f(t.ratio, 2),
+        `${t.rounds} (${f(t.roundRatioMin, 2)}–${f(t.roundRatioMax, 2)})`,
+        `${t.maxAbsDiff.toExponential(1)} of ${f(t.maxAbs, 2)}`,
+      ]);
   }
   return [head, table(rows), ...(p.notMeasured ? [`peer: ${p.notMeasured}`] : [])];
 }
 
 /** `bench --peer` as text. */
 export function formatPeerTable(r: PeerBenchReport): string {
-  return [`abe-clip bench --peer${r.quick ? ' (quick)' : ''} — ${r.date}, node ${r.node}, ${r.cpus} cores (load ${f(r.loadAverage)}), ${r.geometry}, backend ${r.backend}: ${r.device}`, ...peerLines(r.peer)].join('\n');
+  return [
+    `abe-clip bench --peer${r.quick ? ' (quick)' : ''} — ${r.date}, node ${r.node}, ${r.cpus} cores (load ${f(r.loadAverage)}), ${r.geometry}, backend ${r.backend}: ${r.device}`,
+    ...peerLines(r.peer),
+  ].join('\n');
 }
 
 /** A plain-text rendering of the report (medians; ± is half the max−min spread over the median). */
 export function formatBenchTable(r: BenchReport): string {
   const out: string[] = [];
-  out.push(`abe-clip bench${r.quick ? ' (quick)' : ''} — ${r.date}, node ${r.node}, ${r.cpus} cores (load ${f(r.loadAverage)}), backend ${r.backend}: ${r.device}; ${r.threads} thread(s) for "all cores"`);
+  out.push(
+    `abe-clip bench${r.quick ? ' (quick)' : ''} — ${r.date}, node ${r.node}, ${r.cpus} cores (load ${f(r.loadAverage)}), backend ${r.backend}: ${r.device}; ${r.threads} thread(s) for "all cores"`,
+  );
   out.push('');
   out.push(...peerLines(r.peer), '');
-  out.push(table([['matMul (one core)', 'n', 'ms', 'GFLOP/s', 'spread', 'cpu GFLOP/s'],
-    ...r.matmul.map((m) => ['', `${m.n}³`, f(m.medianMs), f(m.gflops), pm(m), f(m.cpuGflops)])]));
+  out.push(
+    table([
+      ['matMul (one core)', 'n', 'ms', 'GFLOP/s', 'spread', 'cpu GFLOP/s'],
+      ...r.matmul.map((m) => ['', `${m.n}³`, f(m.medianMs), f(m.gflops), pm(m), f(m.cpuGflops)]),
+    ]),
+  );
   for (const m of r.models) {
     out.push('');
-    out.push(`${m.name}: ${(m.params / 1e6).toFixed(1)} M params (${mb(m.weightsBytes)} float32), ${f(m.imageGflopPerImage, 2)} GFLOP/image, ${f(m.textGflopPerText, 2)} GFLOP/text`);
+    out.push(
+      `${m.name}: ${(m.params / 1e6).toFixed(1)} M params (${mb(m.weightsBytes)} float32), ${f(m.imageGflopPerImage, 2)} GFLOP/image, ${f(m.textGflopPerText, 2)} GFLOP/text`,
+    );
     const rows = [['encoder', 'threads', 'batch', 'ms/batch', 'spread', 'per s', 'GFLOP/s', 'cpu GFLOP/s', '% matMul1024']];
     const add = (kind: string, threads: number, list: EncodeResult[]): void => {
-      for (const e of list) rows.push([kind, String(threads), String(e.batch), f(e.medianMs, 0), pm(e), f(e.perSecond, 2), f(e.gflops), threads === 1 ? f(e.cpuGflops) : '', `${f((100 * e.gflops) / r.matmulGflops1024, 0)}%`]);
+      for (const e of list)
+        rows.push([
+          kind,
+          String(threads),
+          String(e.batch),
+          f(e.medianMs, 0),
+          pm(e),
+          f(e.perSecond, 2),
+          f(e.gflops),
+          threads === 1 ? f(e.cpuGflops) : '',
+          `${f((100 * e.gflops) / r.matmulGflops1024, 0)}%`,
+        ]);
     };
-    add(`image (${m.weightLayout})`, 1, m.image); add(`image (${m.poolWeightLayout})`, 1, m.imagePoolLayout);
+    add(`image (${m.weightLayout})`, 1, m.image);
+    add(`image (${m.poolWeightLayout})`, 1, m.imagePoolLayout);
     add(`image (${m.poolWeightLayout})`, r.threads, m.imagePool);
-    add(`text (${m.weightLayout})`, 1, m.text); add(`text (${m.poolWeightLayout})`, r.threads, m.textPool);
+    add(`text (${m.weightLayout})`, 1, m.text);
+    add(`text (${m.poolWeightLayout})`, r.threads, m.textPool);
     out.push(table(rows));
   }
   out.push('');
   if (r.preprocess.length) {
-    out.push(table([['preprocess 640×480', 'images', 'ms/image', 'images/s', 'spread'],
-      ...r.preprocess.map((p) => [p.format, String(p.images), f(p.msPerImage, 2), f(p.imagesPerSecond), pm(p)])]));
+    out.push(
+      table([
+        ['preprocess 640×480', 'images', 'ms/image', 'images/s', 'spread'],
+        ...r.preprocess.map((p) => [p.format, String(p.images), f(p.msPerImage, 2), f(p.imagesPerSecond), pm(p)]),
+      ]),
+    );
   }
-  if (r.tokenizer) out.push(`tokenizer: ${f(r.tokenizer.warmTokensPerSecond / 1e3, 0)} k tokens/s warm, ${f(r.tokenizer.coldTokensPerSecond / 1e3, 0)} k cold`);
+  if (r.tokenizer)
+    out.push(
+      `tokenizer: ${f(r.tokenizer.warmTokensPerSecond / 1e3, 0)} k tokens/s warm, ${f(r.tokenizer.coldTokensPerSecond / 1e3, 0)} k cold`,
+    );
   if (r.scoring.length) {
     out.push('');
-    out.push(table([['ABE scoreMatrix (cached features)', 'N×M', 'ms', 'pairs/s', 'spread', 'peak RSS'],
-      ...r.scoring.map((s) => ['peakSource' in s ? 'fresh process, real features' : 'this process', `${s.n}×${s.m}`, f(s.medianMs, 0), f(s.pairsPerSecond, 0), pm(s), mb(s.peakRssBytes)])]));
+    out.push(
+      table([
+        ['ABE scoreMatrix (cached features)', 'N×M', 'ms', 'pairs/s', 'spread', 'peak RSS'],
+        ...r.scoring.map((s) => [
+          'peakSource' in s ? 'fresh process, real features' : 'this process',
+          `${s.n}×${s.m}`,
+          f(s.medianMs, 0),
+          f(s.pairsPerSecond, 0),
+          pm(s),
+          mb(s.peakRssBytes),
+        ]),
+      ]),
+    );
   }
   out.push('');
-  const j = r.scoringJob, a = j.memory.afterScoring;
-  out.push(`scoring job (fresh process): features of ${j.n} images ${f(j.featuresMs / 1000)} s; peak RSS ${mb(j.peakRssBytes)} (${j.peakSource}); after scoring: wasm heap ${a.wasmHeap === null ? '—' : mb(a.wasmHeap)}, tensors ${mb(a.tensorBytes)}, JS heap ${mb(a.jsHeapUsed)}, external ${mb(a.external)} (array buffers ${mb(a.arrayBuffers)})`);
-  out.push(`memory: peak RSS while scoring ${mb(r.peakRssBytes)}, process max RSS ${mb(r.processMaxRssBytes)}, weights ${mb(r.weightsBytes)} (float32); tf.memory ${r.tfMemory.numTensors} tensors, ${mb(r.tfMemory.numBytes)}`);
+  const j = r.scoringJob,
+    a = j.memory.afterScoring;
+  out.push(
+    `scoring job (fresh process): features of ${j.n} images ${f(j.featuresMs / 1000)} s; peak RSS ${mb(j.peakRssBytes)} (${j.peakSource}); after scoring: wasm heap ${a.wasmHeap === null ? '—' : mb(a.wasmHeap)}, tensors ${mb(a.tensorBytes)}, JS heap ${mb(a.jsHeapUsed)}, external ${mb(a.external)} (array buffers ${mb(a.arrayBuffers)})`,
+  );
+  out.push(
+    `memory: peak RSS while scoring ${mb(r.peakRssBytes)}, process max RSS ${mb(r.processMaxRssBytes)}, weights ${mb(r.weightsBytes)} (float32); tf.memory ${r.tfMemory.numTensors} tensors, ${mb(r.tfMemory.numBytes)}`,
+  );
   out.push('');
-  out.push(table([['acceptance', 'value', 'target', ''], ...r.ratios.map((x) => [x.name, f(x.value, 2), x.target, x.ok === null ? 'quick: targets not judged' : x.ok ? 'ok' : 'NOT MET'])]));
+  out.push(
+    table([
+      ['acceptance', 'value', 'target', ''],
+      ...r.ratios.map((x) => [x.name, f(x.value, 2), x.target, x.ok === null ? 'quick: targets not judged' : x.ok ? 'ok' : 'NOT MET']),
+    ]),
+  );
   for (const n of r.notes) out.push(`note: ${n}`);
   return out.join('\n');
 }

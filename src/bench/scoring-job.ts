@@ -100,9 +100,18 @@ export async function runScoringJob(o: ScoringJobOptions, progress: (m: string) 
     const hwm = useHwm ? vmHwmBytes() : null;
     const afterScoring = snapshot();
     return {
-      ...t, n: o.n, m: o.m, distinctCaptions: new Set(captions).size, pairsPerSecond: (o.n * o.m * 1000) / t.medianMs,
-      peakRssBytes: hwm ?? sampled, rssBeforeBytes, peakSource: hwm !== null ? 'VmHWM' : 'sampled',
-      weightsBytes: wBytes, featuresMs, createPeakRssBytes, memory: { afterModel, afterFeatures, afterScoring },
+      ...t,
+      n: o.n,
+      m: o.m,
+      distinctCaptions: new Set(captions).size,
+      pairsPerSecond: (o.n * o.m * 1000) / t.medianMs,
+      peakRssBytes: hwm ?? sampled,
+      rssBeforeBytes,
+      peakSource: hwm !== null ? 'VmHWM' : 'sampled',
+      weightsBytes: wBytes,
+      featuresMs,
+      createPeakRssBytes,
+      memory: { afterModel, afterFeatures, afterScoring },
     };
   } finally {
     model.dispose();

@@ -32,18 +32,26 @@ export function median(xs: readonly number[]): number {
 
 export function summarize(samples: readonly number[], cpuSamples: readonly number[] = []): Timing {
   const med = median(samples);
-  const min = Math.min(...samples), max = Math.max(...samples);
+  const min = Math.min(...samples),
+    max = Math.max(...samples);
   return {
-    medianMs: med, minMs: min, maxMs: max, spread: med > 0 ? (max - min) / med : 0, repeats: samples.length,
+    medianMs: med,
+    minMs: min,
+    maxMs: max,
+    spread: med > 0 ? (max - min) / med : 0,
+    repeats: samples.length,
     cpuMedianMs: median(cpuSamples),
   };
 }
 
 /** Time an async call: warm-up, then repeats; returns the median and spread. */
 export async function measure(fn: () => Promise<unknown> | unknown, opts: MeasureOptions = {}): Promise<Timing> {
-  const warmup = opts.warmup ?? 1, repeats = opts.repeats ?? 5, minRepeats = Math.min(opts.minRepeats ?? 2, repeats);
+  const warmup = opts.warmup ?? 1,
+    repeats = opts.repeats ?? 5,
+    minRepeats = Math.min(opts.minRepeats ?? 2, repeats);
   for (let i = 0; i < warmup; i++) await fn();
-  const samples: number[] = [], cpu: number[] = [];
+  const samples: number[] = [],
+    cpu: number[] = [];
   let spent = 0;
   for (let i = 0; i < repeats; i++) {
     const c0 = process.cpuUsage();

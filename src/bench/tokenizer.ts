@@ -21,11 +21,17 @@ export function benchCorpus(count = 2000, seed0 = 12345): string[] {
   const adjectives = ['red', 'blue', 'green', 'small', 'large', 'shiny', 'wooden', 'striped', 'Matte', 'old'];
   const nouns = ['cube', 'sphere', 'cylinder', 'dog', 'cat', 'car', 'house', 'tree', 'lamp', 'chair'];
   let seed = seed0;
-  const rand = (n: number): number => { seed = (seed * 1103515245 + 12345) >>> 0; return (seed >>> 8) % n; };
+  const rand = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    return (seed >>> 8) % n;
+  };
   const word = (): string => Array.from({ length: 3 + rand(8) }, () => String.fromCharCode(97 + rand(26))).join('');
   const out: string[] = [];
   for (let i = 0; i < count; i++) {
-    const a = adjectives[rand(10)], n = nouns[rand(10)], b = adjectives[rand(10)], m = nouns[rand(10)];
+    const a = adjectives[rand(10)],
+      n = nouns[rand(10)],
+      b = adjectives[rand(10)],
+      m = nouns[rand(10)];
     out.push(`A photo of a ${a} ${n} and a ${b} ${m}, next to the ${word()} ${word()} (${rand(100)}%) &amp; more!`);
   }
   return out;

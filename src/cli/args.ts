@@ -30,12 +30,20 @@ export type ParsedFlags = Record<string, FlagValue>;
 export const GLOBAL_FLAGS: FlagSpec[] = [
   { name: 'help', type: 'boolean', help: 'show this help and exit' },
   { name: 'debug', type: 'boolean', help: 'print stack traces of errors' },
-  { name: 'backend', type: 'string', placeholder: 'NAME', choices: BACKEND_NAMES, help: `force a backend: ${BACKEND_NAMES.join(', ')} (tensorflow = either tfjs-node package; default: the first that loads, or env ABE_BACKEND; see abe-clip backends)` },
+  {
+    name: 'backend',
+    type: 'string',
+    placeholder: 'NAME',
+    choices: BACKEND_NAMES,
+    help: `force a backend: ${BACKEND_NAMES.join(', ')} (tensorflow = either tfjs-node package; default: the first that loads, or env ABE_BACKEND; see abe-clip backends)`,
+  },
 ];
 
 /** Damerau–Levenshtein distance (adjacent transpositions count 1: `scroe` is one edit from `score`). */
 export function editDistance(a: string, b: string): number {
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
   for (let i = 1; i <= a.length; i++) {
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
@@ -87,8 +95,14 @@ export function parseFlags(argv: string[], specs: FlagSpec[], opts: { positional
   let i = 0;
   while (i < argv.length) {
     const word = argv[i++];
-    if (word === '--') { out._.push(...argv.slice(i)); break; }
-    if (word === '-h') { out.help = true; continue; }
+    if (word === '--') {
+      out._.push(...argv.slice(i));
+      break;
+    }
+    if (word === '-h') {
+      out.help = true;
+      continue;
+    }
     if (!word.startsWith('--') || word === '--') {
       if (word.startsWith('-') && word.length > 1 && !/^-\d/.test(word)) {
         throw new UsageError(word, 'unknown option (options are written --name)');
@@ -100,7 +114,10 @@ export function parseFlags(argv: string[], specs: FlagSpec[], opts: { positional
     const name = word.slice(2, eq < 0 ? undefined : eq);
     const spec = byName.get(name);
     if (!spec) {
-      const close = suggest(name, all.map((s) => s.name));
+      const close = suggest(
+        name,
+        all.map((s) => s.name),
+      );
       throw new UsageError(`--${name}`, `unknown option${close.length ? ` (did you mean ${close.map((n) => '--' + n).join(', ')}?)` : ''}`);
     }
     let value: string | number | boolean;

@@ -5,7 +5,10 @@ export function bytes(n: number): string {
   if (!Number.isFinite(n)) return '?';
   const u = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let i = 0;
-  while (n >= 1024 && i < u.length - 1) { n /= 1024; i++; }
+  while (n >= 1024 && i < u.length - 1) {
+    n /= 1024;
+    i++;
+  }
   return `${n.toFixed(i ? 1 : 0)} ${u[i]}`;
 }
 
@@ -16,11 +19,23 @@ export function backendLine(b: BackendInfo): string {
 /** Left/right aligned columns; `right` marks the columns to right-align. */
 export function columns(rows: string[][], right: boolean[] = []): string {
   const w = rows[0].map((_, j) => Math.max(...rows.map((r) => (r[j] ?? '').length)));
-  return rows.map((r) => r.map((x, j) => (right[j] ? x.padStart(w[j]) : x.padEnd(w[j]))).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((x, j) => (right[j] ? x.padStart(w[j]) : x.padEnd(w[j])))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 /** Missing and undecodable images on stderr (eval, ablate), in the same words; `jsonName` lists them all. */
-export function reportMissing(missing: { file: string; items: number }[], failed: { file: string; error: string; items: number }[], io: { stderr: NodeJS.WritableStream }, jsonName = 'report.json'): void {
+export function reportMissing(
+  missing: { file: string; items: number }[],
+  failed: { file: string; error: string; items: number }[],
+  io: { stderr: NodeJS.WritableStream },
+  jsonName = 'report.json',
+): void {
   if (missing.length) {
     const items = missing.reduce((n, m) => n + m.items, 0);
     io.stderr.write(`warning: ${missing.length} image file(s) missing, ${items} item(s) skipped (--strict makes this an error):\n`);

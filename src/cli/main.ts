@@ -11,20 +11,47 @@ import type { Io } from './io';
 import { packageVersion } from './paths';
 
 export const COMMANDS: Record<string, { summary: string; load: () => Command }> = {
-  demo: { summary: 'evaluate the bundled toy-shapes model on the bundled benchmark (offline)', load: () => require('./commands/demo').demo },
+  demo: {
+    summary: 'evaluate the bundled toy-shapes model on the bundled benchmark (offline)',
+    load: () => require('./commands/demo').demo,
+  },
   score: { summary: 'CLIP and ABE scores of images × captions', load: () => require('./commands/score').score },
-  explain: { summary: 'draw where each caption phrase is found in an image (heatmap PNG)', load: () => require('./commands/explain').explain },
-  eval: { summary: 'accuracy on a pairwise benchmark (toy, SugarCrepe, ARO, ABC-6K, Winoground, pairs)', load: () => require('./commands/eval').evalCommand },
-  retrieval: { summary: 'image ↔ text retrieval Recall@1/5/10 both ways on an images folder + a captions file', load: () => require('./commands/retrieval').retrieval },
+  explain: {
+    summary: 'draw where each caption phrase is found in an image (heatmap PNG)',
+    load: () => require('./commands/explain').explain,
+  },
+  eval: {
+    summary: 'accuracy on a pairwise benchmark (toy, SugarCrepe, ARO, ABC-6K, Winoground, pairs)',
+    load: () => require('./commands/eval').evalCommand,
+  },
+  retrieval: {
+    summary: 'image ↔ text retrieval Recall@1/5/10 both ways on an images folder + a captions file',
+    load: () => require('./commands/retrieval').retrieval,
+  },
   ablate: { summary: 'sweep ABE options over a benchmark (table, JSON, line plots)', load: () => require('./commands/ablate').ablate },
-  convert: { summary: 'convert a checkpoint (.safetensors/.pt/HF folder) to the tfjs weight format', load: () => require('./commands/convert').convert },
-  embed: { summary: 'images/texts → sharded .npy embeddings + JSONL metadata (+ ABE features); resumable', load: () => require('./commands/embed').embed },
+  convert: {
+    summary: 'convert a checkpoint (.safetensors/.pt/HF folder) to the tfjs weight format',
+    load: () => require('./commands/convert').convert,
+  },
+  embed: {
+    summary: 'images/texts → sharded .npy embeddings + JSONL metadata (+ ABE features); resumable',
+    load: () => require('./commands/embed').embed,
+  },
   rank: { summary: 'top-k images per caption by CLIP over an embed output, reranked by ABE', load: () => require('./commands/rank').rank },
   merge: { summary: 'check and combine the shards of embed/score runs', load: () => require('./commands/merge').merge },
-  submit: { summary: 'enqueue the shards of an embed/score job on a Redis (BullMQ) queue', load: () => require('./commands/submit').submit },
-  worker: { summary: 'process queued shards (retries, stalled-job recovery, exactly-once output)', load: () => require('./commands/worker').worker },
+  submit: {
+    summary: 'enqueue the shards of an embed/score job on a Redis (BullMQ) queue',
+    load: () => require('./commands/submit').submit,
+  },
+  worker: {
+    summary: 'process queued shards (retries, stalled-job recovery, exactly-once output)',
+    load: () => require('./commands/worker').worker,
+  },
   bench: { summary: 'measure encoder and scoring speed', load: () => require('./commands/bench').bench },
-  backends: { summary: 'which backends load here (version, device) and how to install the others', load: () => require('./commands/backends').backends },
+  backends: {
+    summary: 'which backends load here (version, device) and how to install the others',
+    load: () => require('./commands/backends').backends,
+  },
 };
 
 export function mainHelp(): string {
@@ -61,7 +88,10 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
     const entry = COMMANDS[name];
     if (!entry) {
       const close = suggest(name, Object.keys(COMMANDS));
-      throw new UsageError(name, `unknown command${close.length ? ` (did you mean ${close.join(', ')}?)` : ''}; use one of ${Object.keys(COMMANDS).join(', ')}`);
+      throw new UsageError(
+        name,
+        `unknown command${close.length ? ` (did you mean ${close.join(', ')}?)` : ''}; use one of ${Object.keys(COMMANDS).join(', ')}`,
+      );
     }
     return await entry.load().run(rest, io);
   } catch (e) {
@@ -86,9 +116,15 @@ function reportError(e: unknown, debug: boolean, io: Io, command: string | undef
 /** A message for anything thrown (errors, strings, prototype-less objects from workers). */
 function describe(e: unknown): string {
   if (e && typeof e === 'object' && 'message' in e && typeof (e as Error).message === 'string') return (e as Error).message;
-  try { return typeof e === 'string' ? e : inspect(e, { depth: 2, breakLength: Infinity }); } catch { return 'unknown error'; }
+  try {
+    return typeof e === 'string' ? e : inspect(e, { depth: 2, breakLength: Infinity });
+  } catch {
+    return 'unknown error';
+  }
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2)).then((code) => { process.exitCode = code; });
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
 }

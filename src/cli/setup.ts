@@ -28,16 +28,37 @@ export interface ConfigFlags {
 }
 
 export const CONFIG_FLAGS: FlagSpec[] = [
-  { name: 'weights', type: 'string', default: 'toy-shapes', placeholder: 'W', help: 'model: a converted folder, .safetensors, .pt, HF/open_clip folder, or a bundled name' },
-  { name: 'configs', type: 'string', default: Object.keys(NAMED_CONFIGS).join(','), placeholder: 'LIST', help: `configurations to compare (${Object.keys(NAMED_CONFIGS).join(', ')})` },
-  { name: 'set', type: 'string', multiple: true, placeholder: 'KEY=VALUE', help: 'override an ABE option in every non-clip configuration, e.g. --set topK=2' },
+  {
+    name: 'weights',
+    type: 'string',
+    default: 'toy-shapes',
+    placeholder: 'W',
+    help: 'model: a converted folder, .safetensors, .pt, HF/open_clip folder, or a bundled name',
+  },
+  {
+    name: 'configs',
+    type: 'string',
+    default: Object.keys(NAMED_CONFIGS).join(','),
+    placeholder: 'LIST',
+    help: `configurations to compare (${Object.keys(NAMED_CONFIGS).join(', ')})`,
+  },
+  {
+    name: 'set',
+    type: 'string',
+    multiple: true,
+    placeholder: 'KEY=VALUE',
+    help: 'override an ABE option in every non-clip configuration, e.g. --set topK=2',
+  },
   { name: 'cache', type: 'string', default: '.abe-cache', placeholder: 'DIR', help: 'image-feature cache folder' },
   { name: 'no-cache', type: 'boolean', help: 'do not read or write the feature cache' },
 ];
 
 /** How many cores a scoring command uses. */
 export const THREADS_FLAG: FlagSpec = {
-  name: 'threads', type: 'int', min: 1, placeholder: 'N',
+  name: 'threads',
+  type: 'int',
+  min: 1,
+  placeholder: 'N',
   help: 'cores to use (default: all, or env ABE_THREADS): eval/ablate/demo score images on N worker threads; TensorFlow runs N intra-op threads otherwise',
 };
 
@@ -51,7 +72,8 @@ export function applyThreads(flag: number | undefined, pooled: boolean): number 
   let n = flag;
   if (n === undefined && process.env.ABE_THREADS !== undefined) {
     n = Number(process.env.ABE_THREADS);
-    if (!Number.isSafeInteger(n) || n < 1) throw new UsageError('ABE_THREADS', `expected a positive integer, got '${process.env.ABE_THREADS}'`);
+    if (!Number.isSafeInteger(n) || n < 1)
+      throw new UsageError('ABE_THREADS', `expected a positive integer, got '${process.env.ABE_THREADS}'`);
   }
   const threads = n ?? availableCores();
   setTensorflowThreads(pooled && threads > 1 ? 1 : threads);
@@ -60,11 +82,20 @@ export function applyThreads(flag: number | undefined, pooled: boolean): number 
 
 /** Where a benchmark's items and images come from (eval and ablate). */
 export const DATASET_FLAGS: FlagSpec[] = [
-  { name: 'data', type: 'string', placeholder: 'PATH', help: 'annotation file or folder (toy: default the bundled benchmark; retrieval: captions file)' },
+  {
+    name: 'data',
+    type: 'string',
+    placeholder: 'PATH',
+    help: 'annotation file or folder (toy: default the bundled benchmark; retrieval: captions file)',
+  },
   { name: 'images', type: 'string', placeholder: 'DIR', help: 'folder the image names are relative to' },
   { name: 'caption-map', type: 'string', placeholder: 'FILE', help: 'ABC-6K: JSON {caption: image file} or JSONL {caption, image}' },
   { name: 'limit', type: 'int', min: 1, placeholder: 'N', help: 'use the first N items (spread over the subsets)' },
-  { name: 'strict', type: 'boolean', help: 'fail when an image is missing or undecodable, or a caption is too long or has no word (default: report them and go on)' },
+  {
+    name: 'strict',
+    type: 'boolean',
+    help: 'fail when an image is missing or undecodable, or a caption is too long or has no word (default: report them and go on)',
+  },
   { name: 'allow-outside-images', type: 'boolean', help: 'accept image paths outside the images/data folder (absolute or ../)' },
 ];
 
@@ -93,10 +124,14 @@ export function parseSets(sets: string[]): Partial<AbeOptions> {
 }
 
 export function parseConfigs(list: string): string[] {
-  const names = list.split(',').map((s) => s.trim()).filter(Boolean);
+  const names = list
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (!names.length) throw new UsageError('--configs', 'is empty');
   for (const n of names) {
-    if (!(n in NAMED_CONFIGS)) throw new UsageError('--configs', `unknown configuration '${n}' (known: ${Object.keys(NAMED_CONFIGS).join(', ')})`);
+    if (!(n in NAMED_CONFIGS))
+      throw new UsageError('--configs', `unknown configuration '${n}' (known: ${Object.keys(NAMED_CONFIGS).join(', ')})`);
   }
   return [...new Set(names)];
 }
@@ -126,7 +161,11 @@ export function checkConfigFlags(f: Pick<ConfigFlags, 'weights' | 'configs' | 's
     try {
       resolveOptions(overrides, resolveOptions(n as never), n);
     } catch (e) {
-      if (e instanceof OptionsError) throw new UsageError(f.set?.length ? `--set ${f.set.join(' --set ')}` : '--configs', `${e.problem}${names.length > 1 ? ` (configuration ${n})` : ''}`);
+      if (e instanceof OptionsError)
+        throw new UsageError(
+          f.set?.length ? `--set ${f.set.join(' --set ')}` : '--configs',
+          `${e.problem}${names.length > 1 ? ` (configuration ${n})` : ''}`,
+        );
       throw e;
     }
   }
@@ -164,7 +203,14 @@ export function modelWorkers(threads: number, device: { gpu: boolean } | undefin
  * A chunk scorer on `threads` workers (ScorerPool) for runPairs, or null for the in-process scorer (one thread,
  * or a GPU backend: modelWorkers). The workers use the backend this thread chose.
  */
-export async function openChunkScorer(weights: string, configs: ScorerConfig[], cacheDir: string | undefined, modelId: string | undefined, threads: number, io: { stderr: NodeJS.WritableStream }): Promise<ScorerPool | null> {
+export async function openChunkScorer(
+  weights: string,
+  configs: ScorerConfig[],
+  cacheDir: string | undefined,
+  modelId: string | undefined,
+  threads: number,
+  io: { stderr: NodeJS.WritableStream },
+): Promise<ScorerPool | null> {
   const info = backendInfo();
   if (threads > 1 && modelWorkers(threads, info?.device) === 1) {
     io.stderr.write(`${info!.name} runs on a GPU: scoring in-process on the device (no model worker per core)\n`);
@@ -177,13 +223,20 @@ export async function openChunkScorer(weights: string, configs: ScorerConfig[], 
   return pool;
 }
 
-export async function openScorer(f: ConfigFlags, io: { stderr: NodeJS.WritableStream }, extra: Partial<AbeOptions> = {}, threads = 1): Promise<OpenScorer> {
+export async function openScorer(
+  f: ConfigFlags,
+  io: { stderr: NodeJS.WritableStream },
+  extra: Partial<AbeOptions> = {},
+  threads = 1,
+): Promise<OpenScorer> {
   const { names, overrides, modelPath } = checkConfigFlags(f, extra);
   const t0 = Date.now();
   const model = await loadClip(f.weights);
   const rel = path.relative(process.cwd(), modelPath);
   const shown = rel && !rel.startsWith('..') ? rel : path.resolve(modelPath);
-  io.stderr.write(`model: ${f.weights}${modelPath !== f.weights ? ` (${shown})` : ''}, loaded in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+  io.stderr.write(
+    `model: ${f.weights}${modelPath !== f.weights ? ` (${shown})` : ''}, loaded in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`,
+  );
   let scorer: ModelScorer;
   const configs = names.map((n) => ({ name: n, overrides: n === 'clip' ? {} : overrides }));
   const cacheDir = f['no-cache'] ? undefined : f.cache;
@@ -195,14 +248,16 @@ export async function openScorer(f: ConfigFlags, io: { stderr: NodeJS.WritableSt
   } catch (e) {
     model.dispose();
     // Options that only the loaded model can check (topK against its patch count, layer indices).
-    if (e instanceof InputError || e instanceof OptionsError) throw new UsageError(f.set?.length ? `--set ${f.set.join(' --set ')}` : `--weights ${f.weights}`, e.problem);
+    if (e instanceof InputError || e instanceof OptionsError)
+      throw new UsageError(f.set?.length ? `--set ${f.set.join(' --set ')}` : `--weights ${f.weights}`, e.problem);
     throw e;
   }
   let pool: ScorerPool | null;
   try {
     pool = await openChunkScorer(f.weights, configs, cacheDir, modelId, threads, io);
   } catch (e) {
-    scorer.dispose(); model.dispose();
+    scorer.dispose();
+    model.dispose();
     throw e;
   }
   return {
@@ -212,7 +267,11 @@ export async function openScorer(f: ConfigFlags, io: { stderr: NodeJS.WritableSt
     modelLabel: f.weights,
     contextLength: model.config.text.contextLength,
     cacheLine: () => scorer.cacheLine(),
-    dispose: () => { void pool?.close(); scorer.dispose(); model.dispose(); },
+    dispose: () => {
+      void pool?.close();
+      scorer.dispose();
+      model.dispose();
+    },
   };
 }
 
@@ -221,8 +280,12 @@ export async function openScorer(f: ConfigFlags, io: { stderr: NodeJS.WritableSt
  * on stderr, and with `strict` fail — a usage error when the captions came from flags (`--text`), a dataset
  * error (exit 1) when they came from a file.
  */
-export function checkCaptions(captions: Iterable<string>, contextLength: number, opts: { strict?: boolean; source: string; fromFlags?: boolean },
-  io: { stderr: NodeJS.WritableStream }): CaptionReport {
+export function checkCaptions(
+  captions: Iterable<string>,
+  contextLength: number,
+  opts: { strict?: boolean; source: string; fromFlags?: boolean },
+  io: { stderr: NodeJS.WritableStream },
+): CaptionReport {
   const r = captionReport(captions, contextLength);
   const problem = opts.strict ? captionProblem(r) : null;
   if (problem) throw opts.fromFlags ? new UsageError(opts.source, problem) : new DatasetError(opts.source, problem);

@@ -16,7 +16,14 @@ import { hashFileInto } from '../io/content-hash';
 import { openCheckpoint } from '../weights/checkpoint';
 import type { ClipConfig } from '../config/clip';
 import {
-  abandonConverting, cleanStalePartials, DEFAULT_SHARD_BYTES, finishConverting, markConverting, readManifest, StorageDtype, writeConverted,
+  abandonConverting,
+  cleanStalePartials,
+  DEFAULT_SHARD_BYTES,
+  finishConverting,
+  markConverting,
+  readManifest,
+  StorageDtype,
+  writeConverted,
 } from '../weights/converted';
 import { familyOf } from '../weights/family';
 import { numel } from '../weights/types';
@@ -206,7 +213,8 @@ function checkOut(out: string): void {
 /** Convert a checkpoint file or folder into a converted folder at `opts.out`. */
 export async function convertCheckpoint(input: string, opts: ConvertOptions): Promise<ConvertReport> {
   const t0 = Date.now();
-  if (opts.dtype !== undefined && opts.dtype !== 'f16' && opts.dtype !== 'f32') throw new OptionsError('dtype', `expected 'f16' or 'f32', got ${JSON.stringify(opts.dtype)}`);
+  if (opts.dtype !== undefined && opts.dtype !== 'f16' && opts.dtype !== 'f32')
+    throw new OptionsError('dtype', `expected 'f16' or 'f32', got ${JSON.stringify(opts.dtype)}`);
   if (opts.act !== undefined && opts.act !== 'quick_gelu' && opts.act !== 'gelu') {
     throw new OptionsError('act', `expected 'quick_gelu' or 'gelu', got ${JSON.stringify(opts.act)}`);
   }
@@ -227,7 +235,11 @@ export async function convertCheckpoint(input: string, opts: ConvertOptions): Pr
   let stored: string[];
   const st = fs.statSync(src);
   if (st.isDirectory() && fs.existsSync(path.join(src, 'model.json'))) {
-    files = fs.readdirSync(src).filter((f) => f === 'model.json' || f.endsWith('.bin')).sort().map((f) => path.join(src, f));
+    files = fs
+      .readdirSync(src)
+      .filter((f) => f === 'model.json' || f.endsWith('.bin'))
+      .sort()
+      .map((f) => path.join(src, f));
     stored = readManifest(src).weightsManifest.flatMap((g) => g.weights.map((w) => (w.quantization?.dtype === 'float16' ? 'F16' : 'F32')));
   } else {
     const c = openCheckpoint(src);

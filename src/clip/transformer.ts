@@ -39,7 +39,13 @@ export class Transformer {
   }
 
   /** The one tower builder: `tower.layers` blocks named `prefix`0, `prefix`1, … (streamed: loaded when run). */
-  static load(ws: WeightStore, encoder: EncoderName, prefix: string, tower: TowerConfig, residency: BlockResidency = 'resident'): Transformer {
+  static load(
+    ws: WeightStore,
+    encoder: EncoderName,
+    prefix: string,
+    tower: TowerConfig,
+    residency: BlockResidency = 'resident',
+  ): Transformer {
     if (residency === 'streamed') {
       return new Transformer(encoder, {
         layers: tower.layers,

@@ -39,13 +39,20 @@ export class VisionTransformer {
     this.proj = ws.tensor('visual.proj') as tf.Tensor2D;
   }
 
-  get blocks(): ResidualBlock[] { return this.transformer.blocks; }
-  get layers(): number { return this.transformer.layers; }
+  get blocks(): ResidualBlock[] {
+    return this.transformer.blocks;
+  }
+  get layers(): number {
+    return this.transformer.layers;
+  }
 
   /** pixels [n,3,R,R] → hidden state 0 [n,T,W] (ln_pre output; CLS first, patches row-major); hook points `embed`, `ln_pre`. */
   embed(pixels: tf.Tensor4D, points?: HookRunner): tf.Tensor3D {
     return tf.tidy(() => {
-      const n = pixels.shape[0], g = this.grid, p = this.patch, W = this.width;
+      const n = pixels.shape[0],
+        g = this.grid,
+        p = this.patch,
+        W = this.width;
       // [n,3,g,p,g,p] → [n,g,g,3,p,p] in two rank-4 transposes (kept to rank 4 for every backend).
       const a = tf.transpose(tf.reshape(pixels, [n * 3 * g, p, g, p]), [0, 2, 1, 3]); // [n·3·g, g, p, p]
       const b = tf.transpose(tf.reshape(a, [n, 3, g * g, p * p]), [0, 2, 1, 3]); // [n, g², 3, p²]
@@ -68,7 +75,9 @@ export class VisionTransformer {
    */
   runFrom(h: tf.Tensor3D, layer: number, hooks?: Hooks, batchStart = 0): tf.Tensor3D {
     const points = hooks ? new HookRunner('image', this.layers, hooks, []) : undefined;
-    return tf.tidy(() => this.transformer.run(h, { points, masks: hooks?.attentionMask, batchStart, defaultMask: null }, layer, this.layers, false));
+    return tf.tidy(() =>
+      this.transformer.run(h, { points, masks: hooks?.attentionMask, batchStart, defaultMask: null }, layer, this.layers, false),
+    );
   }
 }
 
@@ -79,15 +88,23 @@ export class VisionTransformer {
  * Rows of different lengths are padded to the longest and the padding is masked out as attention keys, so a
  * row's result does not depend on its batch. Call inside tf.tidy, or dispose the result.
  */
-export function encodeTokenSubsets(v: VisionTransformer, pixels: tf.Tensor4D, image: ArrayLike<number>, subsets: readonly ArrayLike<number>[]): tf.Tensor2D {
+export function encodeTokenSubsets(
+  v: VisionTransformer,
+  pixels: tf.Tensor4D,
+  image: ArrayLike<number>,
+  subsets: readonly ArrayLike<number>[],
+): tf.Tensor2D {
   return tf.tidy(() => {
-    const rows = subsets.length, T = v.tokens, W = v.width;
+    const rows = subsets.length,
+      T = v.tokens,
+      W = v.width;
     const K = 1 + Math.max(0, ...Array.from(subsets, (s) => s.length));
     const h0 = tf.reshape(v.embed(pixels), [pixels.shape[0] * T, W]);
     const idx = new Int32Array(rows * K);
     const mask = new Float32Array(rows * K * K);
     for (let r = 0; r < rows; r++) {
-      const s = subsets[r], base = image[r] * T;
+      const s = subsets[r],
+        base = image[r] * T;
       idx[r * K] = base;
       for (let k = 0; k < K - 1; k++) idx[r * K + 1 + k] = k < s.length ? base + 1 + s[k] : base;
       for (let k = 1 + s.length; k < K; k++) for (let q = 0; q < K; q++) mask[(r * K + q) * K + k] = -1e9;

@@ -69,9 +69,14 @@ const TOWER_INTS = ['layers', 'width', 'heads', 'mlpWidth'] as const;
 
 /** Structural upper bounds of each integer field (a hostile config must not make us allocate a huge model). */
 const UPPER: Record<string, number> = {
-  layers: STRUCTURE_LIMITS.maxLayers, width: STRUCTURE_LIMITS.maxWidth, heads: STRUCTURE_LIMITS.maxWidth,
-  mlpWidth: STRUCTURE_LIMITS.maxWidth * 8, resolution: STRUCTURE_LIMITS.maxResolution, patchSize: STRUCTURE_LIMITS.maxResolution,
-  contextLength: STRUCTURE_LIMITS.maxContext, vocabSize: STRUCTURE_LIMITS.maxVocab,
+  layers: STRUCTURE_LIMITS.maxLayers,
+  width: STRUCTURE_LIMITS.maxWidth,
+  heads: STRUCTURE_LIMITS.maxWidth,
+  mlpWidth: STRUCTURE_LIMITS.maxWidth * 8,
+  resolution: STRUCTURE_LIMITS.maxResolution,
+  patchSize: STRUCTURE_LIMITS.maxResolution,
+  contextLength: STRUCTURE_LIMITS.maxContext,
+  vocabSize: STRUCTURE_LIMITS.maxVocab,
 };
 
 function towerProblems(t: TowerConfig | undefined, name: 'vision' | 'text', extra: readonly string[]): string[] {
@@ -95,7 +100,8 @@ export function configProblems(c: ClipConfig): string[] {
   if (!c || typeof c !== 'object') return ['config is not an object'];
   const out: string[] = [];
   if (!Number.isSafeInteger(c.embedDim) || c.embedDim <= 0) out.push(`embedDim = ${renderValue(c.embedDim)} is not a positive integer`);
-  else if (c.embedDim > STRUCTURE_LIMITS.maxWidth) out.push(`embedDim = ${c.embedDim} is more than the structural limit ${STRUCTURE_LIMITS.maxWidth}`);
+  else if (c.embedDim > STRUCTURE_LIMITS.maxWidth)
+    out.push(`embedDim = ${c.embedDim} is more than the structural limit ${STRUCTURE_LIMITS.maxWidth}`);
   const v = towerProblems(c.vision, 'vision', ['resolution', 'patchSize']);
   out.push(...v, ...towerProblems(c.text, 'text', ['contextLength', 'vocabSize']));
   if (!v.length && c.vision.resolution % c.vision.patchSize) {

@@ -9,7 +9,10 @@ import { UsageError } from '../errors';
 import type { LinePanelSpec } from './plots/charts';
 import { ALL, EvalSummary } from './report';
 
-export interface GridAxis { key: keyof AbeOptions; values: (string | number)[] }
+export interface GridAxis {
+  key: keyof AbeOptions;
+  values: (string | number)[];
+}
 export type GridPoint = Partial<Record<keyof AbeOptions, string | number>>;
 
 /** Parse `key=v1,v2,…` words; keys are AbeOptions names, values typed by the option's default. */
@@ -24,7 +27,11 @@ export function parseGrid(words: string[]): GridAxis[] {
     }
     if (axes.some((a) => a.key === key)) throw new UsageError(`--grid ${w}`, `option '${key}' given twice`);
     const isNum = typeof (DEFAULT_OPTIONS as unknown as Record<string, unknown>)[key] === 'number';
-    const raw = w.slice(eq + 1).split(',').map((s) => s.trim()).filter((s) => s.length);
+    const raw = w
+      .slice(eq + 1)
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.length);
     if (!raw.length) throw new UsageError(`--grid ${w}`, 'no values');
     const values = raw.map((r) => {
       if (!isNum) return r;
@@ -45,7 +52,9 @@ export function gridPoints(axes: GridAxis[]): GridPoint[] {
 }
 
 export function pointLabel(p: GridPoint): string {
-  return Object.entries(p).map(([k, v]) => `${k}=${v}`).join(' ');
+  return Object.entries(p)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
 }
 
 export interface AblationRow {
@@ -58,18 +67,26 @@ export interface AblationRow {
   pVsBaseline: number;
 }
 
-const cellName = (kind: string, split: string): string => (kind === ALL && split === ALL ? 'all' : split === ALL ? kind : `${kind}/${split}`);
+const cellName = (kind: string, split: string): string =>
+  kind === ALL && split === ALL ? 'all' : split === ALL ? kind : `${kind}/${split}`;
 
 /** Rows of the ablation table from a summary whose configurations are the grid labels (+ the baseline). */
-export function ablationRows(sum: EvalSummary, points: GridPoint[]): { cells: string[]; rows: AblationRow[]; baseline: Record<string, number> } {
+export function ablationRows(
+  sum: EvalSummary,
+  points: GridPoint[],
+): { cells: string[]; rows: AblationRow[]; baseline: Record<string, number> } {
   const cells = sum.cells.map((c) => cellName(c.kind, c.split));
   const overallCell = sum.cells.find((c) => c.kind === ALL && c.split === ALL) ?? sum.cells[sum.cells.length - 1];
   const baseline: Record<string, number> = {};
-  sum.cells.forEach((c, k) => { baseline[cells[k]] = c.accuracy[sum.baseline]; });
+  sum.cells.forEach((c, k) => {
+    baseline[cells[k]] = c.accuracy[sum.baseline];
+  });
   const rows = points.map((p) => {
     const label = pointLabel(p);
     const accuracy: Record<string, number> = {};
-    sum.cells.forEach((c, k) => { accuracy[cells[k]] = c.accuracy[label]; });
+    sum.cells.forEach((c, k) => {
+      accuracy[cells[k]] = c.accuracy[label];
+    });
     return { label, point: p, accuracy, overall: overallCell.accuracy[label], pVsBaseline: overallCell.vsBaseline[label]?.p ?? 1 };
   });
   return { cells, rows, baseline };
@@ -82,28 +99,35 @@ export function ablationRows(sum: EvalSummary, points: GridPoint[]): { cells: st
 export function ablationPanels(axes: GridAxis[], table: ReturnType<typeof ablationRows>, baselineName: string): LinePanelSpec[] {
   const shown = table.cells.filter((c) => !c.includes('/'));
   const series = shown.length ? shown : table.cells;
-  return axes.filter((a) => a.values.length > 1).map((a) => {
-    // A numeric option is drawn on a numeric axis, in value order (λ = 0, 0.25, 1 spaced by value).
-    const numeric = a.values.every((v) => typeof v === 'number');
-    const values = numeric ? [...a.values].sort((x, y) => (x as number) - (y as number)) : a.values;
-    return {
-      title: `accuracy vs ${a.key}`,
-      xLabel: a.key,
-      yLabel: 'mean accuracy',
-      x: values.map(String),
-      ...(numeric ? { xValues: values as number[] } : {}),
-      series: [
-        ...series.map((cell) => ({
-          name: cell,
-          values: values.map((v) => {
-            const rs = table.rows.filter((r) => r.point[a.key] === v).map((r) => r.accuracy[cell]).filter(Number.isFinite);
-            return rs.length ? rs.reduce((x, y) => x + y, 0) / rs.length : NaN;
-          }),
-        })),
-        ...(series.includes('all') ? [{ name: `${baselineName} (all)`, values: values.map(() => table.baseline.all), dashed: true }] : []),
-      ],
-    };
-  });
+  return axes
+    .filter((a) => a.values.length > 1)
+    .map((a) => {
+      // A numeric option is drawn on a numeric axis, in value order (λ = 0, 0.25, 1 spaced by value).
+      const numeric = a.values.every((v) => typeof v === 'number');
+      const values = numeric ? [...a.values].sort((x, y) => (x as number) - (y as number)) : a.values;
+      return {
+        title: `accuracy vs ${a.key}`,
+        xLabel: a.key,
+        yLabel: 'mean accuracy',
+        x: values.map(String),
+        ...(numeric ? { xValues: values as number[] } : {}),
+        series: [
+          ...series.map((cell) => ({
+            name: cell,
+            values: values.map((v) => {
+              const rs = table.rows
+                .filter((r) => r.point[a.key] === v)
+                .map((r) => r.accuracy[cell])
+                .filter(Number.isFinite);
+              return rs.length ? rs.reduce((x, y) => x + y, 0) / rs.length : NaN;
+            }),
+          })),
+          ...(series.includes('all')
+            ? [{ name: `${baselineName} (all)`, values: values.map(() => table.baseline.all), dashed: true }]
+            : []),
+        ],
+      };
+    });
 }
 
 /** A CSV field: quoted only when it holds a comma, quote or line break (RFC 4180). */
@@ -117,7 +141,11 @@ function csvField(s: string): string {
  */
 export function ablationCsv(axes: GridAxis[], table: ReturnType<typeof ablationRows>, baselineName = 'clip'): string {
   const head = [...axes.map((a) => a.key as string), ...table.cells.map((c) => `acc_${c}`), `p_vs_${baselineName}`];
-  const rows = table.rows.map((r) => [...axes.map((a) => String(r.point[a.key])), ...table.cells.map((c) => String(r.accuracy[c])), String(r.pVsBaseline)]);
+  const rows = table.rows.map((r) => [
+    ...axes.map((a) => String(r.point[a.key])),
+    ...table.cells.map((c) => String(r.accuracy[c])),
+    String(r.pVsBaseline),
+  ]);
   rows.push([...axes.map((_, i) => (i === 0 ? baselineName : '')), ...table.cells.map((c) => String(table.baseline[c])), '']);
   return [head, ...rows].map((r) => r.map(csvField).join(',')).join('\n') + '\n';
 }

@@ -62,5 +62,12 @@ export function captionProblem(r: CaptionReport): string | null {
 
 /** The `captions` block of report JSON files (counts, and every affected caption). */
 export function captionJson(r: CaptionReport): Record<string, unknown> {
-  return { contextLength: r.contextLength, checked: r.checked, truncated: r.truncated.length, empty: r.empty.length, truncatedCaptions: r.truncated, emptyCaptions: r.empty };
+  return {
+    contextLength: r.contextLength,
+    checked: r.checked,
+    truncated: r.truncated.length,
+    empty: r.empty.length,
+    truncatedCaptions: r.truncated,
+    emptyCaptions: r.empty,
+  };
 }

@@ -31,10 +31,18 @@ export interface ExplainResult {
 }
 
 /** `role` labels the caption on the picture (the positive or negative caption of a benchmark item). */
-export async function explainPair(ms: ModelScorer, image: ImageRef, caption: string, config: string,
-  role?: 'positive' | 'negative'): Promise<ExplainResult> {
+export async function explainPair(
+  ms: ModelScorer,
+  image: ImageRef,
+  caption: string,
+  config: string,
+  role?: 'positive' | 'negative',
+): Promise<ExplainResult> {
   if (config === 'clip' || !ms.configs.includes(config)) {
-    throw new OptionsError('config', `explain needs an ABE configuration among ${ms.configs.filter((c) => c !== 'clip').join(', ') || '(none)'}, got '${config}'`);
+    throw new OptionsError(
+      'config',
+      `explain needs an ABE configuration among ${ms.configs.filter((c) => c !== 'clip').join(', ') || '(none)'}, got '${config}'`,
+    );
   }
   const ex = await ms.explain(image, caption);
   const o = ms.options[config];
@@ -53,11 +61,18 @@ export async function explainPair(ms: ModelScorer, image: ImageRef, caption: str
     const simP = patchOn ? parts.simP!.subarray(q * P, (q + 1) * P) : Float32Array.from({ length: P }, (_, j) => (regionMask?.[j] ? 1 : 0));
     const delta = patchOn ? parts.delta![q] : NaN;
     const term = parts.regionGroupTerm ? parts.regionGroupTerm[q] : NaN;
-    const note = patchOn ? undefined
-      : rIdx >= 0 ? `region ${rIdx + 1}: term ${term >= 0 ? '+' : ''}${term.toFixed(3)} (p.r ${parts.regionSim![q].toFixed(3)})` : '(no region)';
+    const note = patchOn
+      ? undefined
+      : rIdx >= 0
+        ? `region ${rIdx + 1}: term ${term >= 0 ? '+' : ''}${term.toFixed(3)} (p.r ${parts.regionSim![q].toFixed(3)})`
+        : '(no region)';
     heat.push({ label: words, delta, simP, chosen, note });
     out.push({
-      words, delta: patchOn ? delta : null, lp: patchOn ? parts.lp![q] : null, lo: patchOn ? parts.lo![q] : null, chosen,
+      words,
+      delta: patchOn ? delta : null,
+      lp: patchOn ? parts.lp![q] : null,
+      lo: patchOn ? parts.lo![q] : null,
+      chosen,
       region: parts.region ? (rIdx >= 0 ? rIdx + 1 : null) : null,
       regionSim: parts.regionSim && rIdx >= 0 ? parts.regionSim[q] : null,
       regionTerm: parts.regionGroupTerm && rIdx >= 0 ? term : null,
@@ -65,23 +80,36 @@ export async function explainPair(ms: ModelScorer, image: ImageRef, caption: str
   });
   const view = new Jimp({ width: ex.R, height: ex.R, color: 0x000000ff }) as unknown as JimpImage;
   const d = view.bitmap.data;
-  for (let j = 0; j < ex.R * ex.R; j++) { d[j * 4] = ex.rgb[j * 3]; d[j * 4 + 1] = ex.rgb[j * 3 + 1]; d[j * 4 + 2] = ex.rgb[j * 3 + 2]; d[j * 4 + 3] = 255; }
+  for (let j = 0; j < ex.R * ex.R; j++) {
+    d[j * 4] = ex.rgb[j * 3];
+    d[j * 4 + 1] = ex.rgb[j * 3 + 1];
+    d[j * 4 + 2] = ex.rgb[j * 3 + 2];
+    d[j * 4 + 3] = 255;
+  }
   const subtitle = [
-    Object.entries(ex.scores).map(([k, s]) => `${k} ${s.toFixed(2)}`).join('   '),
-    patchOn ? `${config}: outline = top-${o.topK} patch${o.topK > 1 ? 'es' : ''} by ${o.locate} similarity, ${o.patchFeatures} features`
+    Object.entries(ex.scores)
+      .map(([k, s]) => `${k} ${s.toFixed(2)}`)
+      .join('   '),
+    patchOn
+      ? `${config}: outline = top-${o.topK} patch${o.topK > 1 ? 'es' : ''} by ${o.locate} similarity, ${o.patchFeatures} features`
       : `${config}: ${regions.length} region${regions.length === 1 ? '' : 's'} found; outline = the region assigned to the group`,
   ];
   const legend = patchOn
-    ? ['Brightness: sim_p = p_k . v_j, the similarity of the group\'s phrase embedding to each patch (min to max per panel).',
-      'R_k: the top patches by that similarity; delta = l_p - l_o, phrase minus object similarity on R_k (the binding difference).']
-    : ['Brightness: the assigned region. Each region is encoded on its own; p.r = similarity of the group\'s phrase to it.',
-      `term: the group's region term; the caption adds ${o.regionLambda} x logit scale x the mean term over ALL its groups.`];
+    ? [
+        "Brightness: sim_p = p_k . v_j, the similarity of the group's phrase embedding to each patch (min to max per panel).",
+        'R_k: the top patches by that similarity; delta = l_p - l_o, phrase minus object similarity on R_k (the binding difference).',
+      ]
+    : [
+        "Brightness: the assigned region. Each region is encoded on its own; p.r = similarity of the group's phrase to it.",
+        `term: the group's region term; the caption adds ${o.regionLambda} x logit scale x the mean term over ALL its groups.`,
+      ];
   const raster = await alignmentHeatmap({
     title: `${role ? `${role.toUpperCase()}: ` : ''}"${caption}"`,
     subtitle,
     legend,
     image: view,
-    gridH: ex.grid, gridW: ex.grid,
+    gridH: ex.grid,
+    gridW: ex.grid,
     regions,
     outlineLabel: patchOn ? 'chosen patches (R_k)' : 'assigned region',
     groups: heat.length ? heat : [{ label: '(no phrase group found)', delta: NaN, simP: new Float32Array(P), chosen: [] }],

@@ -40,7 +40,8 @@ export interface McNemarResult {
  */
 export function mcnemarExact(a: ArrayLike<boolean>, b: ArrayLike<boolean>): McNemarResult {
   if (a.length !== b.length) throw new RangeError(`mcnemarExact: ${a.length} vs ${b.length} items`);
-  let onlyA = 0, onlyB = 0;
+  let onlyA = 0,
+    onlyB = 0;
   for (let i = 0; i < a.length; i++) {
     if (a[i] && !b[i]) onlyA++;
     else if (b[i] && !a[i]) onlyB++;
@@ -52,7 +53,6 @@ export function mcnemarExact(a: ArrayLike<boolean>, b: ArrayLike<boolean>): McNe
   for (let i = 0; i <= k; i++) tail += Math.exp(logChoose(n, i) - n * Math.LN2);
   return { onlyA, onlyB, p: Math.min(1, 2 * tail) };
 }
-
 
 export interface SplitHalfResult {
   halvings: number;
@@ -70,8 +70,12 @@ export interface SplitHalfResult {
  * Split-half stability of the gain of B over A: split the groups (e.g. images; items of one image stay
  * together) at random into two halves `halvings` times and see whether the gain holds in both halves.
  */
-export function splitHalf(a: ArrayLike<boolean>, b: ArrayLike<boolean>, groups: ArrayLike<string | number>,
-  opts: { halvings?: number; seed?: number } = {}): SplitHalfResult {
+export function splitHalf(
+  a: ArrayLike<boolean>,
+  b: ArrayLike<boolean>,
+  groups: ArrayLike<string | number>,
+  opts: { halvings?: number; seed?: number } = {},
+): SplitHalfResult {
   const halvings = opts.halvings ?? 500;
   const rand = rng(opts.seed ?? 1);
   const ids = [...new Set(Array.from(groups))];
@@ -83,12 +87,21 @@ export function splitHalf(a: ArrayLike<boolean>, b: ArrayLike<boolean>, groups: 
   const side = new Uint8Array(ids.length);
   for (let h = 0; h < halvings; h++) {
     const order = ids.map((_, k) => k);
-    for (let i = order.length - 1; i > 0; i--) { const j = Math.floor(rand() * (i + 1)); [order[i], order[j]] = [order[j], order[i]]; }
-    order.forEach((k, r) => { side[k] = r < order.length / 2 ? 0 : 1; });
-    const cnt = [0, 0], ca = [0, 0], cb = [0, 0];
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = Math.floor(rand() * (i + 1));
+      [order[i], order[j]] = [order[j], order[i]];
+    }
+    order.forEach((k, r) => {
+      side[k] = r < order.length / 2 ? 0 : 1;
+    });
+    const cnt = [0, 0],
+      ca = [0, 0],
+      cb = [0, 0];
     for (let i = 0; i < a.length; i++) {
       const s = side[pos.get(groups[i])!];
-      cnt[s]++; if (a[i]) ca[s]++; if (b[i]) cb[s]++;
+      cnt[s]++;
+      if (a[i]) ca[s]++;
+      if (b[i]) cb[s]++;
     }
     const g = [0, 1].map((s) => (cnt[s] ? (cb[s] - ca[s]) / cnt[s] : 0));
     gains.push(...g);
@@ -112,7 +125,11 @@ export interface RecallResult {
  * The K of `ks` at which Recall@K is 1 by construction: text → image when K ≥ the number of images; image → text
  * when K exceeds every image's count of other images' captions (a true caption always ranks within them).
  */
-export function trivialKs(nImages: number, captionImage: ArrayLike<number>, ks: number[] = [1, 5, 10]): { imageToText: number[]; textToImage: number[] } {
+export function trivialKs(
+  nImages: number,
+  captionImage: ArrayLike<number>,
+  ks: number[] = [1, 5, 10],
+): { imageToText: number[]; textToImage: number[] } {
   const own = new Array<number>(nImages).fill(0);
   for (let c = 0; c < captionImage.length; c++) own[captionImage[c]]++;
   const worst = Math.max(0, ...own.map((o) => captionImage.length - o));
@@ -123,10 +140,16 @@ export function trivialKs(nImages: number, captionImage: ArrayLike<number>, ks: 
  * Recall@K both ways from a similarity matrix `sim` [nImages, nCaptions] (row-major).
  * Ties count against the query (a strictly higher score is needed to outrank), like argsort-based code.
  */
-export function recallAtK(sim: ArrayLike<number>, nImages: number, captionImage: ArrayLike<number>, ks: number[] = [1, 5, 10]): RecallResult {
+export function recallAtK(
+  sim: ArrayLike<number>,
+  nImages: number,
+  captionImage: ArrayLike<number>,
+  ks: number[] = [1, 5, 10],
+): RecallResult {
   const nCap = captionImage.length;
   if (sim.length !== nImages * nCap) throw new RangeError(`recallAtK: sim has ${sim.length} values, expected ${nImages}×${nCap}`);
-  const i2t: Record<string, number> = {}, t2i: Record<string, number> = {};
+  const i2t: Record<string, number> = {},
+    t2i: Record<string, number> = {};
   const rankI2T = new Array<number>(nImages).fill(Infinity);
   for (let i = 0; i < nImages; i++) {
     for (let c = 0; c < nCap; c++) {
@@ -139,7 +162,8 @@ export function recallAtK(sim: ArrayLike<number>, nImages: number, captionImage:
   }
   const rankT2I = new Array<number>(nCap);
   for (let c = 0; c < nCap; c++) {
-    const gi = captionImage[c], s = sim[gi * nCap + c];
+    const gi = captionImage[c],
+      s = sim[gi * nCap + c];
     let rank = 0;
     for (let i = 0; i < nImages; i++) if (i !== gi && sim[i * nCap + c] >= s) rank++;
     rankT2I[c] = rank;
@@ -151,7 +175,12 @@ export function recallAtK(sim: ArrayLike<number>, nImages: number, captionImage:
   return { imageToText: i2t, textToImage: t2i, ranks: { imageToText: rankI2T, textToImage: rankT2I } };
 }
 
-export interface WinogroundScores { examples: number; text: number; image: number; group: number }
+export interface WinogroundScores {
+  examples: number;
+  text: number;
+  image: number;
+  group: number;
+}
 
 export function winogroundScores(run: RunResult): Record<string, WinogroundScores> | undefined {
   const byEx = new Map<string, { i0?: Record<string, [number, number]>; i1?: Record<string, [number, number]> }>();
@@ -166,13 +195,18 @@ export function winogroundScores(run: RunResult): Record<string, WinogroundScore
   if (!complete.length) return undefined;
   const out: Record<string, WinogroundScores> = {};
   for (const cfg of run.configs) {
-    let text = 0, image = 0, group = 0;
+    let text = 0,
+      image = 0,
+      group = 0;
     for (const e of complete) {
       // i0: [S(c0,i0), S(c1,i0)]; i1: [S(c1,i1), S(c0,i1)].
-      const [c0i0, c1i0] = e.i0![cfg], [c1i1, c0i1] = e.i1![cfg];
+      const [c0i0, c1i0] = e.i0![cfg],
+        [c1i1, c0i1] = e.i1![cfg];
       const t = c0i0 > c1i0 && c1i1 > c0i1;
       const im = c0i0 > c0i1 && c1i1 > c1i0;
-      text += +t; image += +im; group += +(t && im);
+      text += +t;
+      image += +im;
+      group += +(t && im);
     }
     const n = complete.length;
     out[cfg] = { examples: n, text: text / n, image: image / n, group: group / n };
@@ -209,7 +243,8 @@ export function datasetExtras(name: string, run: RunResult): { json: Record<stri
     if (w) {
       json.winoground = w;
       lines.push('Winoground scores (text / image / group):');
-      for (const [cfg, r] of Object.entries(w)) lines.push(`  ${cfg}: ${r.text.toFixed(3)} / ${r.image.toFixed(3)} / ${r.group.toFixed(3)} over ${r.examples} examples`);
+      for (const [cfg, r] of Object.entries(w))
+        lines.push(`  ${cfg}: ${r.text.toFixed(3)} / ${r.image.toFixed(3)} / ${r.group.toFixed(3)} over ${r.examples} examples`);
     }
   }
   if (name === 'aro-attribution') {

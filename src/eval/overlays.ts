@@ -22,7 +22,9 @@ export function overlayName(id: string): string {
 /** `first` (in order), then fixed and broke items of each non-baseline configuration alternately, up to `max`. */
 export function pickOverlayItems(run: RunResult, baseline: string, max: number, first: ItemScores[] = []): ItemScores[] {
   const chosen = new Map<string, ItemScores>();
-  const add = (r: ItemScores) => { if (chosen.size < max && !chosen.has(r.item.id)) chosen.set(r.item.id, r); };
+  const add = (r: ItemScores) => {
+    if (chosen.size < max && !chosen.has(r.item.id)) chosen.set(r.item.id, r);
+  };
   first.forEach(add);
   for (const cfg of run.configs.filter((c) => c !== baseline)) {
     const fixed = run.scored.filter((r) => isCorrect(r, cfg) && !isCorrect(r, baseline));

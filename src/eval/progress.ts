@@ -11,7 +11,9 @@ export interface ProgressSink {
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return '--:--';
   const s = Math.round(seconds);
-  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
+  const h = Math.floor(s / 3600),
+    m = Math.floor((s % 3600) / 60),
+    r = s % 60;
   return h ? `${h}:${String(m).padStart(2, '0')}:${String(r).padStart(2, '0')}` : `${m}:${String(r).padStart(2, '0')}`;
 }
 
@@ -32,16 +34,24 @@ export class Progress {
     this.start = now();
   }
 
-  get count(): number { return this.done; }
+  get count(): number {
+    return this.done;
+  }
 
   tick(n = 1): void {
     this.done = Math.min(this.total, this.done + n);
     const t = this.now();
     if (this.out.isTTY) {
-      if (t - this.lastDraw >= 100 || this.done === this.total) { this.lastDraw = t; this.out.write('\r' + this.line()); }
+      if (t - this.lastDraw >= 100 || this.done === this.total) {
+        this.lastDraw = t;
+        this.out.write('\r' + this.line());
+      }
     } else {
       const decile = this.total ? Math.floor((10 * this.done) / this.total) : 10;
-      if (decile > this.lastDecile && this.done < this.total) { this.lastDecile = decile; this.out.write(this.line() + '\n'); }
+      if (decile > this.lastDecile && this.done < this.total) {
+        this.lastDecile = decile;
+        this.out.write(this.line() + '\n');
+      }
     }
   }
 
@@ -57,7 +67,8 @@ export class Progress {
     const rate = this.done / elapsed;
     const eta = rate > 0 ? (this.total - this.done) / rate : NaN;
     const pct = this.total ? this.done / this.total : 1;
-    const stats = `${this.done}/${this.total} ${this.unit}  ${rate.toFixed(1)} ${this.unit}/s  ` +
+    const stats =
+      `${this.done}/${this.total} ${this.unit}  ${rate.toFixed(1)} ${this.unit}/s  ` +
       (this.done >= this.total ? `in ${formatDuration(elapsed)}` : `ETA ${formatDuration(eta)}`);
     if (!this.out.isTTY) return `${this.label}: ${(pct * 100).toFixed(0)}%  ${stats}`;
     const width = Math.max(10, Math.min(40, (this.out.columns ?? 80) - this.label.length - stats.length - 10));

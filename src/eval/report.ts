@@ -38,7 +38,9 @@ export interface EvalSummary {
 export const isCorrect = (s: ItemScores, cfg: string): boolean => s.scores[cfg][0] > s.scores[cfg][1];
 
 function cell(kind: string, split: string, rows: ItemScores[], configs: string[], baseline: string): CellSummary {
-  const correct: Record<string, number> = {}, accuracy: Record<string, number> = {}, vs: Record<string, McNemarResult> = {};
+  const correct: Record<string, number> = {},
+    accuracy: Record<string, number> = {},
+    vs: Record<string, McNemarResult> = {};
   const base = rows.map((r) => isCorrect(r, baseline));
   for (const cfg of configs) {
     const c = rows.map((r) => isCorrect(r, cfg));
@@ -49,7 +51,9 @@ function cell(kind: string, split: string, rows: ItemScores[], configs: string[]
   return { kind, split, n: rows.length, correct, accuracy, vsBaseline: vs };
 }
 
-function uniq(xs: string[]): string[] { return [...new Set(xs)]; }
+function uniq(xs: string[]): string[] {
+  return [...new Set(xs)];
+}
 
 /** The cells a chart shows: every (kind, split) cell, or all cells when there is only one detailed cell. */
 export function chartCells(sum: EvalSummary): CellSummary[] {
@@ -65,24 +69,51 @@ export function summarise(run: RunResult, opts: { baseline?: string; halvings?: 
   const configs = run.configs;
   const baseline = opts.baseline ?? (configs.includes('clip') ? 'clip' : configs[0]);
   const rows = run.scored;
-  const kinds = uniq(rows.map((r) => r.item.kind)), splits = uniq(rows.map((r) => r.item.split));
+  const kinds = uniq(rows.map((r) => r.item.kind)),
+    splits = uniq(rows.map((r) => r.item.split));
   const cells: CellSummary[] = [];
   for (const k of kinds) {
     for (const s of splits) {
       const sel = rows.filter((r) => r.item.kind === k && r.item.split === s);
       if (sel.length) cells.push(cell(k, s, sel, configs, baseline));
     }
-    if (splits.length > 1) cells.push(cell(k, ALL, rows.filter((r) => r.item.kind === k), configs, baseline));
+    if (splits.length > 1)
+      cells.push(
+        cell(
+          k,
+          ALL,
+          rows.filter((r) => r.item.kind === k),
+          configs,
+          baseline,
+        ),
+      );
   }
   if (kinds.length > 1) {
-    if (splits.length > 1) for (const s of splits) cells.push(cell(ALL, s, rows.filter((r) => r.item.split === s), configs, baseline));
+    if (splits.length > 1)
+      for (const s of splits)
+        cells.push(
+          cell(
+            ALL,
+            s,
+            rows.filter((r) => r.item.split === s),
+            configs,
+            baseline,
+          ),
+        );
     cells.push(cell(ALL, ALL, rows, configs, baseline));
   }
   const sh: Record<string, SplitHalfResult> = {};
   if (rows.length >= 4) {
     const base = rows.map((r) => isCorrect(r, baseline));
     const groups = rows.map((r) => r.item.image);
-    for (const cfg of configs) if (cfg !== baseline) sh[cfg] = splitHalf(base, rows.map((r) => isCorrect(r, cfg)), groups, { halvings: opts.halvings ?? 200 });
+    for (const cfg of configs)
+      if (cfg !== baseline)
+        sh[cfg] = splitHalf(
+          base,
+          rows.map((r) => isCorrect(r, cfg)),
+          groups,
+          { halvings: opts.halvings ?? 200 },
+        );
   }
   return { baseline, configs, cells, splitHalf: sh };
 }
@@ -149,7 +180,11 @@ export interface ReportContext {
 /** The missing and undecodable images of a run, as every report JSON (eval, ablate) holds them. */
 export function imageProblemsJson(run: Pick<RunResult, 'missing' | 'failed'>): Record<string, unknown> {
   return {
-    missingImages: { count: run.missing.length, items: run.missing.reduce((s, m) => s + m.items, 0), files: run.missing.map((m) => m.file) },
+    missingImages: {
+      count: run.missing.length,
+      items: run.missing.reduce((s, m) => s + m.items, 0),
+      files: run.missing.map((m) => m.file),
+    },
     undecodableImages: run.failed,
   };
 }
@@ -204,8 +239,13 @@ export function reportJson(run: RunResult, sum: EvalSummary, ctx: ReportContext)
     ...(ctx.extra ?? {}),
     items: run.scored.map((s) => {
       const o: Record<string, unknown> = {
-        id: s.item.id, kind: s.item.kind, split: s.item.split, image: shownPath(s.item.image),
-        ...(s.item.crop ? { crop: s.item.crop } : {}), positive: s.item.positive, negative: s.item.negative,
+        id: s.item.id,
+        kind: s.item.kind,
+        split: s.item.split,
+        image: shownPath(s.item.image),
+        ...(s.item.crop ? { crop: s.item.crop } : {}),
+        positive: s.item.positive,
+        negative: s.item.negative,
       };
       for (const cfg of run.configs) o[cfg] = s.scores[cfg].map((v) => Math.round(v * 1e6) / 1e6);
       if (s.item.meta) o.meta = s.item.meta;
@@ -217,9 +257,12 @@ export function reportJson(run: RunResult, sum: EvalSummary, ctx: ReportContext)
 /** One sentence on a split-half result that is true also when the full-set gain is 0 (no sign to agree with). */
 export function splitHalfLine(r: SplitHalfResult): string {
   const spread = `gain per half ${(r.meanGain * 100).toFixed(1)} ± ${(r.sdGain * 100).toFixed(1)} points`;
-  if (r.fullGain === 0) return `no gain on the full set, so there is no sign for the halves to reproduce; ${spread} over ${r.halvings} halvings`;
-  return `${spread}; the full-set ${r.fullGain > 0 ? 'gain' : 'loss'} (${(r.fullGain * 100).toFixed(1)} points) has the same sign in both halves ` +
-    `in ${(r.agreement * 100).toFixed(0)}% of ${r.halvings} halvings`;
+  if (r.fullGain === 0)
+    return `no gain on the full set, so there is no sign for the halves to reproduce; ${spread} over ${r.halvings} halvings`;
+  return (
+    `${spread}; the full-set ${r.fullGain > 0 ? 'gain' : 'loss'} (${(r.fullGain * 100).toFixed(1)} points) has the same sign in both halves ` +
+    `in ${(r.agreement * 100).toFixed(0)}% of ${r.halvings} halvings`
+  );
 }
 
 export function reportMarkdown(run: RunResult, sum: EvalSummary, ctx: ReportContext, figures: string[] = []): string {
@@ -242,8 +285,11 @@ export function reportMarkdown(run: RunResult, sum: EvalSummary, ctx: ReportCont
   lines.push(...imageProblemsMarkdown(run, 'report.json'));
   if (ctx.captions && !captionsClean(ctx.captions)) {
     const c = ctx.captions;
-    lines.push(`**Captions:** ${c.truncated.length} of ${c.checked} truncated to the model's ${c.contextLength}-token context; ` +
-      `${c.empty.length} with no word (scored anyway). report.json lists them.`, '');
+    lines.push(
+      `**Captions:** ${c.truncated.length} of ${c.checked} truncated to the model's ${c.contextLength}-token context; ` +
+        `${c.empty.length} with no word (scored anyway). report.json lists them.`,
+      '',
+    );
   }
   for (const d of ctx.dataset.dropped ?? []) lines.push(`Dropped by the loader: ${d.count} pair(s), ${d.reason}.`, '');
   for (const f of figures) lines.push(`![${path.basename(f, '.png')}](${f})`, '');

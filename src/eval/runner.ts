@@ -10,7 +10,11 @@ import { Progress, ProgressSink } from './progress';
 import type { Crop, PairDataset, PairItem } from './types';
 
 /** One image to encode: a file, optionally cropped. `key` identifies it (path + crop). */
-export interface ImageRef { key: string; path: string; crop?: Crop }
+export interface ImageRef {
+  key: string;
+  path: string;
+  crop?: Crop;
+}
 
 export interface ChunkScorer {
   /** Configuration names, in report order (e.g. clip, abe, abe+regions). */
@@ -62,13 +66,24 @@ export async function runPairs(ds: PairDataset, scorer: ChunkScorer, opts: RunOp
   for (const it of ds.items) {
     const long = [it.positive, it.negative].find((c) => c.length > maxChars);
     if (long !== undefined) {
-      if (opts.strict) throw new DatasetError(`${ds.source} (item ${it.id})`, `caption of ${long.length} characters exceeds maxCaptionChars=${maxChars} (--strict)`);
-      tooLong.push({ file: `${it.image} (item ${it.id})`, error: `caption of ${long.length} characters exceeds maxCaptionChars=${maxChars}; item skipped`, items: 1 });
+      if (opts.strict)
+        throw new DatasetError(
+          `${ds.source} (item ${it.id})`,
+          `caption of ${long.length} characters exceeds maxCaptionChars=${maxChars} (--strict)`,
+        );
+      tooLong.push({
+        file: `${it.image} (item ${it.id})`,
+        error: `caption of ${long.length} characters exceeds maxCaptionChars=${maxChars}; item skipped`,
+        items: 1,
+      });
       continue;
     }
     const key = imageKey(it.image, it.crop);
     let g = groups.get(key);
-    if (!g) { g = { ref: { key, path: it.image, crop: it.crop }, items: [] }; groups.set(key, g); }
+    if (!g) {
+      g = { ref: { key, path: it.image, crop: it.crop }, items: [] };
+      groups.set(key, g);
+    }
     g.items.push(it);
   }
   const exists = new Map<string, boolean>();
@@ -76,7 +91,10 @@ export async function runPairs(ds: PairDataset, scorer: ChunkScorer, opts: RunOp
   const missingCount = new Map<string, number>();
   for (const g of groups.values()) {
     let ok = exists.get(g.ref.path);
-    if (ok === undefined) { ok = fs.existsSync(g.ref.path); exists.set(g.ref.path, ok); }
+    if (ok === undefined) {
+      ok = fs.existsSync(g.ref.path);
+      exists.set(g.ref.path, ok);
+    }
     if (ok) present.push(g);
     else missingCount.set(g.ref.path, (missingCount.get(g.ref.path) ?? 0) + g.items.length);
   }
@@ -88,10 +106,17 @@ export async function runPairs(ds: PairDataset, scorer: ChunkScorer, opts: RunOp
   // Several chunks per worker, so that a worker that finishes early takes the next chunk instead of waiting.
   const chunk = opts.chunk ?? (lanes > 1 ? Math.min(32, Math.max(4, Math.ceil(present.length / (4 * lanes)))) : 32);
   const totalItems = present.reduce((s, g) => s + g.items.length, 0);
-  const progress = opts.progress === false ? undefined : new Progress(opts.label ?? 'scoring', totalItems, 'items', opts.progress ?? process.stderr);
+  const progress =
+    opts.progress === false ? undefined : new Progress(opts.label ?? 'scoring', totalItems, 'items', opts.progress ?? process.stderr);
   const scored: ItemScores[] = [];
   const failedAt: { at: number; entry: RunResult['failed'][number] }[] = [];
-  const take = (first: number, part: typeof present, captions: string[][], scores: Record<string, number[][]>, bad: Map<string, string> | undefined): void => {
+  const take = (
+    first: number,
+    part: typeof present,
+    captions: string[][],
+    scores: Record<string, number[][]>,
+    bad: Map<string, string> | undefined,
+  ): void => {
     part.forEach((g, i) => {
       const err = bad?.get(g.ref.key);
       if (err !== undefined) {
@@ -107,7 +132,10 @@ export async function runPairs(ds: PairDataset, scorer: ChunkScorer, opts: RunOp
           rec[cfg] = [row[col.get(it.positive)!], row[col.get(it.negative)!]];
           // A NaN score is a broken model or computation, never a wrong answer: stop and name the item.
           if (!Number.isFinite(rec[cfg][0]) || !Number.isFinite(rec[cfg][1])) {
-            throw new NumericalError(`${ds.source} (item ${it.id}, ${g.ref.path})`, `config '${cfg}' scored ${rec[cfg][0]} / ${rec[cfg][1]}: not finite`);
+            throw new NumericalError(
+              `${ds.source} (item ${it.id}, ${g.ref.path})`,
+              `config '${cfg}' scored ${rec[cfg][0]} / ${rec[cfg][1]}: not finite`,
+            );
           }
         }
         scored.push({ item: it, scores: rec });
@@ -116,7 +144,13 @@ export async function runPairs(ds: PairDataset, scorer: ChunkScorer, opts: RunOp
     progress?.tick(part.reduce((n, g) => n + g.items.length, 0));
   };
   // Up to `lanes` chunks in flight; each result is taken as it arrives and the next chunk goes out at once.
-  type Flight = { first: number; part: typeof present; captions: string[][]; done: Promise<Flight>; result?: Awaited<ReturnType<ChunkScorer['score']>> };
+  type Flight = {
+    first: number;
+    part: typeof present;
+    captions: string[][];
+    done: Promise<Flight>;
+    result?: Awaited<ReturnType<ChunkScorer['score']>>;
+  };
   const flying = new Set<Flight>();
   let next = 0;
   const launch = (): void => {
@@ -125,7 +159,15 @@ export async function runPairs(ds: PairDataset, scorer: ChunkScorer, opts: RunOp
     next += part.length;
     const captions = part.map((g) => [...new Set(g.items.flatMap((it) => [it.positive, it.negative]))]);
     const f = { first, part, captions } as Flight;
-    f.done = scorer.score(part.map((g) => g.ref), captions).then((r) => { f.result = r; return f; });
+    f.done = scorer
+      .score(
+        part.map((g) => g.ref),
+        captions,
+      )
+      .then((r) => {
+        f.result = r;
+        return f;
+      });
     f.done.catch(() => undefined); // awaited below; an error after another one stopped the run is not "unhandled"
     flying.add(f);
   };

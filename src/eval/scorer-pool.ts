@@ -31,20 +31,33 @@ export type ScorerReply =
   | { kind: 'init-failed'; error: SerializedError }
   | { kind: 'closed' };
 
-interface Slot { worker: Worker; onReply?: (r: ScorerReply) => void; exitError?: Error }
+interface Slot {
+  worker: Worker;
+  onReply?: (r: ScorerReply) => void;
+  exitError?: Error;
+}
 
 export class ScorerPool implements ChunkScorer {
   private nextId = 1;
   private closed = false;
   private readonly idle: Slot[];
   private readonly waiting: ((s: Slot) => void)[] = [];
-  private constructor(private readonly slots: Slot[], readonly configs: string[], readonly options: Record<string, AbeOptions>, readonly backend: string) {
+  private constructor(
+    private readonly slots: Slot[],
+    readonly configs: string[],
+    readonly options: Record<string, AbeOptions>,
+    readonly backend: string,
+  ) {
     this.idle = [...slots];
   }
 
-  get workers(): number { return this.slots.length; }
+  get workers(): number {
+    return this.slots.length;
+  }
   /** runPairs keeps this many chunks in flight: one per worker. */
-  get concurrency(): number { return this.slots.length; }
+  get concurrency(): number {
+    return this.slots.length;
+  }
 
   private acquire(): Promise<Slot> {
     const s = this.idle.shift();
@@ -60,14 +73,15 @@ export class ScorerPool implements ChunkScorer {
   static async create(init: ScorerWorkerInit, workers: number): Promise<ScorerPool> {
     if (!Number.isSafeInteger(workers) || workers < 1) throw new OptionsError('threads', `${workers} is not a positive integer`);
     const slots: Slot[] = [];
-    const ready = (s: Slot): Promise<ScorerReply & { kind: 'ready' }> => new Promise((resolve, reject) => {
-      s.worker.once('error', reject);
-      s.worker.once('exit', (code) => reject(new Error(`scorer worker exited (code ${code}) while loading the model`)));
-      s.onReply = (r) => {
-        if (r.kind === 'ready') resolve(r);
-        else if (r.kind === 'init-failed') reject(revive(r.error, 'scorer worker'));
-      };
-    });
+    const ready = (s: Slot): Promise<ScorerReply & { kind: 'ready' }> =>
+      new Promise((resolve, reject) => {
+        s.worker.once('error', reject);
+        s.worker.once('exit', (code) => reject(new Error(`scorer worker exited (code ${code}) while loading the model`)));
+        s.onReply = (r) => {
+          if (r.kind === 'ready') resolve(r);
+          else if (r.kind === 'init-failed') reject(revive(r.error, 'scorer worker'));
+        };
+      });
     const starting: Promise<ScorerReply & { kind: 'ready' }>[] = [];
     for (let i = 0; i < workers; i++) {
       const s: Slot = { worker: spawnWorkerScript(__dirname, 'scorer-worker', init) };
@@ -85,8 +99,13 @@ export class ScorerPool implements ChunkScorer {
     for (const s of slots) {
       s.worker.removeAllListeners('error');
       s.worker.removeAllListeners('exit');
-      s.worker.on('error', (e) => { s.exitError = e; });
-      s.worker.on('exit', (code) => { s.exitError ??= new Error(`scorer worker exited (code ${code})`); s.onReply?.({ kind: 'failed', id: -1, error: { name: 'Error', message: s.exitError.message } }); });
+      s.worker.on('error', (e) => {
+        s.exitError = e;
+      });
+      s.worker.on('exit', (code) => {
+        s.exitError ??= new Error(`scorer worker exited (code ${code})`);
+        s.onReply?.({ kind: 'failed', id: -1, error: { name: 'Error', message: s.exitError.message } });
+      });
       s.worker.unref(); // an unclosed pool does not hold the process open
     }
     return new ScorerPool(slots, first.configs, first.options, first.backend);
@@ -123,12 +142,16 @@ export class ScorerPool implements ChunkScorer {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all(this.slots.map(async (s) => {
-      if (s.exitError) return;
-      s.worker.ref();
-      const done = new Promise<void>((resolve) => { s.worker.once('exit', () => resolve()); });
-      s.worker.postMessage({ kind: 'close' } satisfies ScorerRequest);
-      await done;
-    }));
+    await Promise.all(
+      this.slots.map(async (s) => {
+        if (s.exitError) return;
+        s.worker.ref();
+        const done = new Promise<void>((resolve) => {
+          s.worker.once('exit', () => resolve());
+        });
+        s.worker.postMessage({ kind: 'close' } satisfies ScorerRequest);
+        await done;
+      }),
+    );
   }
 }

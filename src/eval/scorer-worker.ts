@@ -26,17 +26,24 @@ async function main(): Promise<void> {
       model.dispose();
       throw e;
     }
-    dispose = () => { scorer.dispose(); model.dispose(); };
+    dispose = () => {
+      scorer.dispose();
+      model.dispose();
+    };
     post({ kind: 'ready', backend: info.name, configs: scorer.configs, options: scorer.options });
   } catch (e) {
     post({ kind: 'init-failed', error: serializeError(e) });
     return;
   }
-  serveInOrder<ScorerRequest>(port, () => dispose(), async (req) => {
-    if (req.kind === 'close') return;
-    const r = await scorer.score(req.images, req.captions);
-    post({ kind: 'scored', id: req.id, scores: r.scores, failed: [...r.failed] });
-  });
+  serveInOrder<ScorerRequest>(
+    port,
+    () => dispose(),
+    async (req) => {
+      if (req.kind === 'close') return;
+      const r = await scorer.score(req.images, req.captions);
+      post({ kind: 'scored', id: req.id, scores: r.scores, failed: [...r.failed] });
+    },
+  );
 }
 
 void main();

@@ -41,7 +41,10 @@ export interface ModelScorerOptions {
 
 /** PIL `Image.crop` semantics: the box is rounded, and parts outside the image are black. */
 export function cropImage(img: DecodedImage, c: Crop): DecodedImage {
-  const x0 = Math.round(c.x), y0 = Math.round(c.y), w = Math.max(1, Math.round(c.x + c.w) - x0), h = Math.max(1, Math.round(c.y + c.h) - y0);
+  const x0 = Math.round(c.x),
+    y0 = Math.round(c.y),
+    w = Math.max(1, Math.round(c.x + c.w) - x0),
+    h = Math.max(1, Math.round(c.y + c.h) - y0);
   const ch = img.channels;
   const data = new Uint8Array(w * h * ch);
   for (let y = 0; y < h; y++) {
@@ -73,7 +76,8 @@ export class ModelScorer implements ChunkScorer {
     this.options = {};
     for (const c of opts.configs) {
       const base = c.base ?? c.name;
-      if (!(base in NAMED_CONFIGS)) throw new OptionsError('configs', `unknown configuration '${base}' (known: ${Object.keys(NAMED_CONFIGS).join(', ')})`);
+      if (!(base in NAMED_CONFIGS))
+        throw new OptionsError('configs', `unknown configuration '${base}' (known: ${Object.keys(NAMED_CONFIGS).join(', ')})`);
       if (c.name in this.options) throw new OptionsError('configs', `configuration '${c.name}' given twice`);
       this.options[c.name] = resolveOptions(c.overrides ?? {}, resolveOptions(base as never), c.name);
     }
@@ -87,7 +91,9 @@ export class ModelScorer implements ChunkScorer {
     return this.cacheDir ? `image features cached in ${this.cacheDir}` : 'image feature cache: off';
   }
 
-  private get R(): number { return this.model.config.vision.resolution; }
+  private get R(): number {
+    return this.model.config.vision.resolution;
+  }
 
   private pre(): PreprocessConfig {
     return { ...this.model.preprocess };
@@ -104,7 +110,10 @@ export class ModelScorer implements ChunkScorer {
     const per = 3 * this.R * this.R;
     const rows = new Map<number, Float32Array>();
     if (plain.length) {
-      const got = await loadImages(plain.map(([r]) => r.path), { ...this.pre(), onError: 'skip' });
+      const got = await loadImages(
+        plain.map(([r]) => r.path),
+        { ...this.pre(), onError: 'skip' },
+      );
       try {
         const data = got.pixels.dataSync() as Float32Array;
         got.ok.forEach((j, row) => rows.set(plain[j][1], data.subarray(row * per, (row + 1) * per)));
@@ -132,7 +141,12 @@ export class ModelScorer implements ChunkScorer {
   async features(images: ImageRef[]): Promise<{ feats: ImageFeatures[]; ok: number[]; failed: Map<string, string> }> {
     const { pixels, ok, failed } = await this.loadPixels(images);
     try {
-      const feats = ok.length ? await this.abe.imageFeatures(pixels, this.configs.map((c) => this.options[c])) : [];
+      const feats = ok.length
+        ? await this.abe.imageFeatures(
+            pixels,
+            this.configs.map((c) => this.options[c]),
+          )
+        : [];
       return { feats, ok, failed };
     } finally {
       pixels.dispose();
@@ -140,7 +154,11 @@ export class ModelScorer implements ChunkScorer {
   }
 
   /** Every configuration's [n·M] scores of features × captions. */
-  async scoreFeatures(feats: ImageFeatures[], captions: string[], parts = false): Promise<{ scores: Record<string, Float32Array>; parts: Record<string, ScoreParts | undefined> }> {
+  async scoreFeatures(
+    feats: ImageFeatures[],
+    captions: string[],
+    parts = false,
+  ): Promise<{ scores: Record<string, Float32Array>; parts: Record<string, ScoreParts | undefined> }> {
     const scores: Record<string, Float32Array> = {};
     const allParts: Record<string, ScoreParts | undefined> = {};
     for (const cfg of this.abeConfigs) {
@@ -168,7 +186,9 @@ export class ModelScorer implements ChunkScorer {
       const M = union.length;
       for (const cfg of this.configs) {
         const s = scores[cfg];
-        rows.forEach((i, r) => { out[cfg][i] = captions[i].map((c) => s[r * M + col.get(c)!]); });
+        rows.forEach((i, r) => {
+          out[cfg][i] = captions[i].map((c) => s[r * M + col.get(c)!]);
+        });
       }
     }
     return { scores: out, failed };
@@ -176,14 +196,19 @@ export class ModelScorer implements ChunkScorer {
 
   /** Full image × caption matrices ([N·M] per configuration), for retrieval. Fails on any undecodable image. */
   async matrix(images: ImageRef[], captions: string[], progress?: ProgressSink): Promise<{ scores: Record<string, Float32Array> }> {
-    const N = images.length, M = captions.length, chunk = 64;
+    const N = images.length,
+      M = captions.length,
+      chunk = 64;
     const scores: Record<string, Float32Array> = {};
     for (const cfg of this.configs) scores[cfg] = new Float32Array(N * M);
     const bar = progress ? new Progress('retrieval', N, 'images', progress) : undefined;
     for (let s = 0; s < N; s += chunk) {
       const part = images.slice(s, s + chunk);
       const { feats, ok, failed } = await this.features(part);
-      if (failed.size) { const [k, e] = [...failed][0]; throw new ImageDecodeError(k, e); }
+      if (failed.size) {
+        const [k, e] = [...failed][0];
+        throw new ImageDecodeError(k, e);
+      }
       const r = await this.scoreFeatures(feats, captions);
       for (const cfg of this.configs) ok.forEach((i, row) => scores[cfg].set(r.scores[cfg].subarray(row * M, (row + 1) * M), (s + i) * M));
       bar?.tick(part.length);
@@ -196,9 +221,16 @@ export class ModelScorer implements ChunkScorer {
    * One image × one caption with per-group parts for drawing: the model-input view as RGB bytes [R·R·3],
    * the patch grid, and per configuration the scores and parts.
    */
-  async explain(image: ImageRef, caption: string): Promise<{
-    rgb: Uint8Array; R: number; grid: number; feats: ImageFeatures;
-    scores: Record<string, number>; parts: Record<string, ScoreParts | undefined>;
+  async explain(
+    image: ImageRef,
+    caption: string,
+  ): Promise<{
+    rgb: Uint8Array;
+    R: number;
+    grid: number;
+    feats: ImageFeatures;
+    scores: Record<string, number>;
+    parts: Record<string, ScoreParts | undefined>;
   }> {
     const { feats, failed } = await this.features([image]);
     if (failed.size) throw new ImageDecodeError(image.path, failed.get(image.key)!);
@@ -209,10 +241,12 @@ export class ModelScorer implements ChunkScorer {
     const px = pixels.dataSync() as Float32Array;
     pixels.dispose();
     const { mean, std } = this.pre();
-    const R = this.R, rgb = new Uint8Array(R * R * 3);
-    for (let c = 0; c < 3; c++) for (let j = 0; j < R * R; j++) {
-      rgb[j * 3 + c] = Math.max(0, Math.min(255, Math.round((px[c * R * R + j] * std[c] + mean[c]) * 255)));
-    }
+    const R = this.R,
+      rgb = new Uint8Array(R * R * 3);
+    for (let c = 0; c < 3; c++)
+      for (let j = 0; j < R * R; j++) {
+        rgb[j * 3 + c] = Math.max(0, Math.min(255, Math.round((px[c * R * R + j] * std[c] + mean[c]) * 255)));
+      }
     return { rgb, R, grid: R / this.model.config.vision.patchSize, feats: feats[0], scores, parts: r.parts };
   }
 

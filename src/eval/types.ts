@@ -15,7 +15,12 @@ export interface PairItem {
   meta?: Record<string, unknown>;
 }
 
-export interface Crop { x: number; y: number; w: number; h: number }
+export interface Crop {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
 
 export interface PairDataset {
   /** Loader name: toy, sugarcrepe, aro-attribution, abc6k, winoground, pairs. */

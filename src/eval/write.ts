@@ -24,8 +24,14 @@ export async function accuracyChart(sum: EvalSummary, title: string): Promise<Re
 }
 
 /** `overlays`: item id → explain picture (relative to outDir) that report.html shows on demand. */
-export async function writeReport(outDir: string, run: RunResult, sum: EvalSummary, ctx: ReportContext,
-  extraFigures: string[] = [], overlays: Record<string, string> = {}): Promise<WrittenReport> {
+export async function writeReport(
+  outDir: string,
+  run: RunResult,
+  sum: EvalSummary,
+  ctx: ReportContext,
+  extraFigures: string[] = [],
+  overlays: Record<string, string> = {},
+): Promise<WrittenReport> {
   const json = reportJson(run, sum, ctx);
   const files: string[] = [];
   const put = (name: string, data: string | Buffer): void => {

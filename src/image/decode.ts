@@ -98,15 +98,28 @@ export function decodeBytes(bytes: Uint8Array, source: string, opts: DecodeOptio
         orientation = j.exifOrientation;
         break;
       }
-      case 'png': img = decodePng(bytes, h, source); if (opts.applyExif) orientation = pngOrientation(bytes); break;
-      case 'gif': img = decodeGif(bytes, h, source); break;
-      case 'bmp': img = decodeBmp(bytes, h, source); break;
-      case 'tiff': img = decodeTiff(bytes, h, source); if (opts.applyExif) orientation = tiffOrientation(bytes); break;
+      case 'png':
+        img = decodePng(bytes, h, source);
+        if (opts.applyExif) orientation = pngOrientation(bytes);
+        break;
+      case 'gif':
+        img = decodeGif(bytes, h, source);
+        break;
+      case 'bmp':
+        img = decodeBmp(bytes, h, source);
+        break;
+      case 'tiff':
+        img = decodeTiff(bytes, h, source);
+        if (opts.applyExif) orientation = tiffOrientation(bytes);
+        break;
     }
   } catch (e) {
     if (e instanceof AbeClipError) throw e;
     // An allocation failure is not a format problem, but it is still this input's problem: a typed error.
-    if (e instanceof RangeError && /allocation failed|Array buffer allocation|Invalid array length|Invalid typed array length/i.test(e.message)) {
+    if (
+      e instanceof RangeError &&
+      /allocation failed|Array buffer allocation|Invalid array length|Invalid typed array length/i.test(e.message)
+    ) {
       throw new LimitError(source, `cannot allocate memory to decode the ${h.format.toUpperCase()} (${e.message})`);
     }
     // utif2 throws strings and numbers, not only Errors.
@@ -142,7 +155,8 @@ function decodePng(bytes: Uint8Array, h: ImageHeader, source: string): DecodedIm
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   guardInterlacedInflate(bytes, h, source);
   const r = png.decode(buf, { skipRescale: bitDepth === 16 } as never) as { data: ArrayLike<number>; width: number; height: number };
-  const mode: PilMode = colorType === 3 ? 'P' : colorType === 4 ? 'LA' : colorType === 6 ? 'RGBA' : colorType === 2 ? 'RGB' : bitDepth === 1 ? '1' : 'L';
+  const mode: PilMode =
+    colorType === 3 ? 'P' : colorType === 4 ? 'LA' : colorType === 6 ? 'RGBA' : colorType === 2 ? 'RGB' : bitDepth === 1 ? '1' : 'L';
   // Pillow reads 16-bit samples by their high byte ("RGB;16B" raw modes); pngjs would round v·255/65535.
   const shift = bitDepth === 16 ? 8 : 0;
   const data = fromRgba(r.data, r.width, r.height, mode, shift);
@@ -202,7 +216,8 @@ function decodeGif(bytes: Uint8Array, h: ImageHeader, source: string): DecodedIm
   // A short stream is a truncated image (Pillow: "image file is truncated"); a long one decodes fine.
   const said: string[] = [];
   const r = withoutConsoleLog(true, () => gif.decode(copy), said) as { data: Uint8Array; width: number; height: number };
-  if (said.some((s) => /shorter than expected/.test(s))) throw new ImageDecodeError(source, 'image file is truncated (GIF image data ends early)');
+  if (said.some((s) => /shorter than expected/.test(s)))
+    throw new ImageDecodeError(source, 'image file is truncated (GIF image data ends early)');
   return { width: r.width, height: r.height, channels: 3, data: fromRgba(r.data, r.width, r.height, 'P'), mode: 'P', source };
 }
 
@@ -213,7 +228,10 @@ function clearFirstGifTransparency(b: Uint8Array): void {
     const t = b[o];
     if (t === 0x2c || t === 0x3b) return; // image descriptor or trailer: no GCE before the first frame
     if (t !== 0x21 || o + 2 >= b.length) return;
-    if (b[o + 1] === 0xf9 && o + 3 < b.length) { b[o + 3] &= ~1; return; }
+    if (b[o + 1] === 0xf9 && o + 3 < b.length) {
+      b[o + 3] &= ~1;
+      return;
+    }
     o += 2;
     while (o < b.length && b[o] !== 0) o += b[o] + 1; // skip sub-blocks
     o++;
@@ -221,7 +239,11 @@ function clearFirstGifTransparency(b: Uint8Array): void {
 }
 
 function decodeBmp(bytes: Uint8Array, h: ImageHeader, source: string): DecodedImage {
-  const r = bmp.decode(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), {} as never) as { data: Uint8Array; width: number; height: number };
+  const r = bmp.decode(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), {} as never) as {
+    data: Uint8Array;
+    width: number;
+    height: number;
+  };
   let mode: PilMode = 'RGB';
   const pal = h.bmp!.palette;
   if (pal) {
@@ -238,9 +260,12 @@ function decodeBmp(bytes: Uint8Array, h: ImageHeader, source: string): DecodedIm
 }
 
 function decodeTiff(bytes: Uint8Array, h: ImageHeader, source: string): DecodedImage {
-  const safe = tiffForDecoder(bytes, (p) => { throw new ImageDecodeError(source, p); });
+  const safe = tiffForDecoder(bytes, (p) => {
+    throw new ImageDecodeError(source, p);
+  });
   const r = withoutConsoleLog(safe.tiled, () => tiff.decode(safe.bytes)) as { data: Uint8Array; width: number; height: number };
-  if (r.data.length !== r.width * r.height * 4) throw new ImageDecodeError(source, `TIFF decoder returned ${r.data.length} bytes for ${r.width}×${r.height} RGBA`);
+  if (r.data.length !== r.width * r.height * 4)
+    throw new ImageDecodeError(source, `TIFF decoder returned ${r.data.length} bytes for ${r.width}×${r.height} RGBA`);
   const { samplesPerPixel: spp, photometric, bitsPerSample } = h.tiff!;
   let mode: PilMode;
   if (photometric === 3) mode = 'P';
@@ -253,6 +278,12 @@ function decodeTiff(bytes: Uint8Array, h: ImageHeader, source: string): DecodedI
 function withoutConsoleLog<T>(active: boolean, fn: () => T, said?: string[]): T {
   if (!active) return fn();
   const log = console.log;
-  console.log = (...args: unknown[]) => { said?.push(args.map(String).join(' ')); };
-  try { return fn(); } finally { console.log = log; }
+  console.log = (...args: unknown[]) => {
+    said?.push(args.map(String).join(' '));
+  };
+  try {
+    return fn();
+  } finally {
+    console.log = log;
+  }
 }

@@ -45,11 +45,35 @@ function otherFormat(b: Uint8Array): string | null {
 }
 
 export function sniffFormat(b: Uint8Array): ImageFormat | null {
-  if (b.length >= 8 && b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47 && b[4] === 0x0d && b[5] === 0x0a && b[6] === 0x1a && b[7] === 0x0a) return 'png';
+  if (
+    b.length >= 8 &&
+    b[0] === 0x89 &&
+    b[1] === 0x50 &&
+    b[2] === 0x4e &&
+    b[3] === 0x47 &&
+    b[4] === 0x0d &&
+    b[5] === 0x0a &&
+    b[6] === 0x1a &&
+    b[7] === 0x0a
+  )
+    return 'png';
   if (b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return 'jpeg';
-  if (b.length >= 6 && b[0] === 0x47 && b[1] === 0x49 && b[2] === 0x46 && b[3] === 0x38 && (b[4] === 0x37 || b[4] === 0x39) && b[5] === 0x61) return 'gif';
+  if (
+    b.length >= 6 &&
+    b[0] === 0x47 &&
+    b[1] === 0x49 &&
+    b[2] === 0x46 &&
+    b[3] === 0x38 &&
+    (b[4] === 0x37 || b[4] === 0x39) &&
+    b[5] === 0x61
+  )
+    return 'gif';
   if (b.length >= 2 && b[0] === 0x42 && b[1] === 0x4d) return 'bmp';
-  if (b.length >= 4 && ((b[0] === 0x49 && b[1] === 0x49 && b[2] === 42 && b[3] === 0) || (b[0] === 0x4d && b[1] === 0x4d && b[2] === 0 && b[3] === 42))) return 'tiff';
+  if (
+    b.length >= 4 &&
+    ((b[0] === 0x49 && b[1] === 0x49 && b[2] === 42 && b[3] === 0) || (b[0] === 0x4d && b[1] === 0x4d && b[2] === 0 && b[3] === 42))
+  )
+    return 'tiff';
   return null;
 }
 
@@ -58,21 +82,36 @@ export function sniffFormat(b: Uint8Array): ImageFormat | null {
  * width × height exceeds `getLimits().maxImagePixels`.
  */
 export function readHeader(b: Uint8Array, source: string): ImageHeader {
-  const fail = (p: string): never => { throw new ImageDecodeError(source, p); };
+  const fail = (p: string): never => {
+    throw new ImageDecodeError(source, p);
+  };
   if (b.length === 0) fail('empty file (0 bytes)');
   const format = sniffFormat(b);
   if (!format) {
     const other = otherFormat(b);
-    fail(other ? `unsupported image format ${other} (supported: PNG, JPEG, GIF, BMP, TIFF)`
-      : 'not a recognised image (no PNG, JPEG, GIF, BMP or TIFF signature)');
+    fail(
+      other
+        ? `unsupported image format ${other} (supported: PNG, JPEG, GIF, BMP, TIFF)`
+        : 'not a recognised image (no PNG, JPEG, GIF, BMP or TIFF signature)',
+    );
   }
   let h: ImageHeader;
   switch (format!) {
-    case 'png': h = pngHeader(b, fail); break;
-    case 'jpeg': h = jpegHeader(b, fail); break;
-    case 'gif': h = gifHeader(b, fail); break;
-    case 'bmp': h = bmpHeader(b, fail); break;
-    case 'tiff': h = tiffHeader(b, fail); break;
+    case 'png':
+      h = pngHeader(b, fail);
+      break;
+    case 'jpeg':
+      h = jpegHeader(b, fail);
+      break;
+    case 'gif':
+      h = gifHeader(b, fail);
+      break;
+    case 'bmp':
+      h = bmpHeader(b, fail);
+      break;
+    case 'tiff':
+      h = tiffHeader(b, fail);
+      break;
   }
   if (!(h!.width >= 1 && h!.height >= 1)) fail(`${format!.toUpperCase()} header declares an empty image (${h!.width}×${h!.height})`);
   checkPixelLimit(h!.width, h!.height, source);
@@ -86,7 +125,10 @@ export function checkPixelLimit(width: number, height: number, source: string): 
     throw new LimitError(source, `image is ${width}×${height}, a side longer than maxImageSide=${side} (raise it with setLimits)`);
   }
   if (width * height > max) {
-    throw new LimitError(source, `image is ${width}×${height} = ${width * height} pixels, more than maxImagePixels=${max} (raise it with setLimits)`);
+    throw new LimitError(
+      source,
+      `image is ${width}×${height} = ${width * height} pixels, more than maxImagePixels=${max} (raise it with setLimits)`,
+    );
   }
 }
 
@@ -95,7 +137,10 @@ type Fail = (p: string) => never;
 function pngHeader(b: Uint8Array, fail: Fail): ImageHeader {
   if (b.length < 33) fail('truncated PNG header');
   if (u32be(b, 8) !== 13 || String.fromCharCode(...b.subarray(12, 16)) !== 'IHDR') fail('PNG does not start with an IHDR chunk');
-  const width = u32be(b, 16), height = u32be(b, 20), bitDepth = b[24], colorType = b[25];
+  const width = u32be(b, 16),
+    height = u32be(b, 20),
+    bitDepth = b[24],
+    colorType = b[25];
   const depths: Record<number, number[]> = { 0: [1, 2, 4, 8, 16], 2: [8, 16], 3: [1, 2, 4, 8], 4: [8, 16], 6: [8, 16] };
   if (!depths[colorType]?.includes(bitDepth)) fail(`invalid PNG colour type ${colorType} / bit depth ${bitDepth}`);
   // The tRNS colour key only matters for grey/RGB (PIL keeps those pixels' colour; pngjs zeroes them).
@@ -121,8 +166,14 @@ function jpegHeader(b: Uint8Array, fail: Fail): ImageHeader {
   while (o + 4 <= b.length) {
     if (b[o] !== 0xff) fail(`corrupt JPEG: expected a marker at byte ${o}`);
     const m = b[o + 1];
-    if (m === 0xff) { o++; continue; }
-    if (m === 0xd8 || m === 0x01 || (m >= 0xd0 && m <= 0xd7)) { o += 2; continue; }
+    if (m === 0xff) {
+      o++;
+      continue;
+    }
+    if (m === 0xd8 || m === 0x01 || (m >= 0xd0 && m <= 0xd7)) {
+      o += 2;
+      continue;
+    }
     if (m === 0xd9 || m === 0xda) fail('JPEG has no frame header (SOF) before its scan data');
     const len = u16be(b, o + 2);
     if (len < 2) fail(`corrupt JPEG: marker 0x${m.toString(16)} has length ${len}`);
@@ -153,13 +204,17 @@ function checkGifFirstFrame(b: Uint8Array, width: number, height: number, fail: 
     const tag = b[pos];
     if (tag === 0x2c) {
       if (pos + 10 > b.length) fail('truncated GIF image descriptor');
-      const left = u16le(b, pos + 1), top = u16le(b, pos + 3), fw = u16le(b, pos + 5), fh = u16le(b, pos + 7);
+      const left = u16le(b, pos + 1),
+        top = u16le(b, pos + 3),
+        fw = u16le(b, pos + 5),
+        fh = u16le(b, pos + 7);
       if (left + fw > width || top + fh > height) {
         fail(`GIF first frame ${fw}×${fh} at (${left}, ${top}) extends beyond the ${width}×${height} screen`);
       }
       break;
     }
-    if (tag === 0x21) { // extension: label, then sub-blocks until a zero-length one
+    if (tag === 0x21) {
+      // extension: label, then sub-blocks until a zero-length one
       pos += 2;
       while (pos < b.length && b[pos] !== 0) pos += b[pos] + 1;
       pos += 1;
@@ -172,12 +227,21 @@ function checkGifFirstFrame(b: Uint8Array, width: number, height: number, fail: 
 function bmpHeader(b: Uint8Array, fail: Fail): ImageHeader {
   if (b.length < 26) fail('truncated BMP header');
   const hsize = u32le(b, 14);
-  let width: number, height: number, bpp: number, compression = 0, colors = 0;
+  let width: number,
+    height: number,
+    bpp: number,
+    compression = 0,
+    colors = 0;
   if (hsize === 12) {
-    width = u16le(b, 18); height = u16le(b, 20); bpp = u16le(b, 24);
+    width = u16le(b, 18);
+    height = u16le(b, 20);
+    bpp = u16le(b, 24);
   } else if (hsize >= 40) {
     if (b.length < 14 + 40) fail('truncated BMP header');
-    width = i32le(b, 18); height = Math.abs(i32le(b, 22)); bpp = u16le(b, 28); compression = u32le(b, 30);
+    width = i32le(b, 18);
+    height = Math.abs(i32le(b, 22));
+    bpp = u16le(b, 28);
+    compression = u32le(b, 30);
     colors = u32le(b, 46);
   } else {
     return fail(`unsupported BMP header size ${hsize}`);
@@ -207,10 +271,17 @@ function tiffHeader(b: Uint8Array, fail: Fail): ImageHeader {
   const ifd = parseTiffIfd0(b, fail);
   checkTiffChain(b, ifd, fail);
   const int = (tag: number, dflt: number, name: string) => tiffInt(b, ifd, tag, dflt, fail, name);
-  const width = int(256, 0, 'ImageWidth'), height = int(257, 0, 'ImageLength');
+  const width = int(256, 0, 'ImageWidth'),
+    height = int(257, 0, 'ImageLength');
   if (!width || !height) fail('TIFF has no ImageWidth/ImageLength tag');
   return {
-    format: 'tiff', width, height,
-    tiff: { samplesPerPixel: int(277, 1, 'SamplesPerPixel'), photometric: int(262, -1, 'PhotometricInterpretation'), bitsPerSample: int(258, 1, 'BitsPerSample') },
+    format: 'tiff',
+    width,
+    height,
+    tiff: {
+      samplesPerPixel: int(277, 1, 'SamplesPerPixel'),
+      photometric: int(262, -1, 'PhotometricInterpretation'),
+      bitsPerSample: int(258, 1, 'BitsPerSample'),
+    },
   };
 }

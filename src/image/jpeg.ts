@@ -10,29 +10,52 @@ import { idctIslow, Plane, upsample, yccToRgb } from './jpeg-dsp';
 
 /** Zigzag index → natural (row-major) index. */
 const ZIGZAG = new Uint8Array([
-  0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20, 13, 6, 7, 14, 21,
-  28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61,
-  54, 47, 55, 62, 63,
+  0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20, 13, 6, 7, 14, 21, 28, 35, 42, 49, 56, 57,
+  50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
   // Guard entries: a corrupt run may step k past 63; these keep writes inside the block.
   63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63,
 ]);
 
-interface Huffman { lookup: Uint16Array; maxcode: Int32Array; valptr: Int32Array; mincode: Int32Array; values: Uint8Array }
-
-interface Component {
-  id: number; h: number; v: number; tq: number;
-  blocksPerLine: number; blocksPerColumn: number; /** allocated (MCU-padded) */ bpl: number; bpc: number;
-  coef: Int16Array; pred: number; dc?: Huffman; ac?: Huffman;
+interface Huffman {
+  lookup: Uint16Array;
+  maxcode: Int32Array;
+  valptr: Int32Array;
+  mincode: Int32Array;
+  values: Uint8Array;
 }
 
-export interface JpegImage { width: number; height: number; channels: 1 | 3; data: Uint8Array; exifOrientation?: number }
+interface Component {
+  id: number;
+  h: number;
+  v: number;
+  tq: number;
+  blocksPerLine: number;
+  blocksPerColumn: number;
+  /** allocated (MCU-padded) */ bpl: number;
+  bpc: number;
+  coef: Int16Array;
+  pred: number;
+  dc?: Huffman;
+  ac?: Huffman;
+}
+
+export interface JpegImage {
+  width: number;
+  height: number;
+  channels: 1 | 3;
+  data: Uint8Array;
+  exifOrientation?: number;
+}
 
 const LOOKAHEAD = 9;
 
 function buildHuffman(counts: Uint8Array, values: Uint8Array): Huffman {
   const lookup = new Uint16Array(1 << LOOKAHEAD);
-  const maxcode = new Int32Array(18).fill(-1), valptr = new Int32Array(17), mincode = new Int32Array(17);
-  let code = 0, k = 0;
+  const maxcode = new Int32Array(18).fill(-1),
+    valptr = new Int32Array(17),
+    mincode = new Int32Array(17);
+  let code = 0,
+    k = 0;
   for (let len = 1; len <= 16; len++) {
     valptr[len] = k;
     mincode[len] = code;
@@ -55,20 +78,29 @@ class BitReader {
   /** Reading stopped at a marker (or the end of the data): further bits are zeros. */
   stopped = false;
   eof = false;
-  constructor(private d: Uint8Array, public pos: number) {}
+  constructor(
+    private d: Uint8Array,
+    public pos: number,
+  ) {}
 
   private fill(): void {
     const d = this.d;
     while (this.cnt <= 24) {
       let byte = 0;
       if (!this.stopped) {
-        if (this.pos >= d.length) { this.stopped = true; this.eof = true; }
-        else {
+        if (this.pos >= d.length) {
+          this.stopped = true;
+          this.eof = true;
+        } else {
           byte = d[this.pos];
           if (byte === 0xff) {
             const nb = this.pos + 1 < d.length ? d[this.pos + 1] : -1;
             if (nb === 0) this.pos += 2;
-            else { byte = 0; this.stopped = true; if (nb < 0) this.eof = true; }
+            else {
+              byte = 0;
+              this.stopped = true;
+              if (nb < 0) this.eof = true;
+            }
           } else this.pos++;
         }
       }
@@ -107,17 +139,26 @@ class BitReader {
     }
     let len = LOOKAHEAD + 1;
     let code = (this.acc >>> (this.cnt - len)) & ((1 << len) - 1);
-    while (code > t.maxcode[len]) { len++; code = (this.acc >>> (this.cnt - len)) & ((1 << len) - 1); }
+    while (code > t.maxcode[len]) {
+      len++;
+      code = (this.acc >>> (this.cnt - len)) & ((1 << len) - 1);
+    }
     if (len > 16) throw new Error('bad Huffman code');
     this.cnt -= len;
     return t.values[t.valptr[len] + code - t.mincode[len]];
   }
 
-  reset(): void { this.acc = 0; this.cnt = 0; this.stopped = false; }
+  reset(): void {
+    this.acc = 0;
+    this.cnt = 0;
+    this.stopped = false;
+  }
 }
 
 export function decodeJpeg(d: Uint8Array, source: string): JpegImage {
-  const fail = (p: string): never => { throw new ImageDecodeError(source, p); };
+  const fail = (p: string): never => {
+    throw new ImageDecodeError(source, p);
+  };
   try {
     return decodeInner(d, fail, source);
   } catch (e) {
@@ -138,11 +179,21 @@ export const MAX_JPEG_PASSES = 64;
 
 function decodeInner(d: Uint8Array, fail: (p: string) => never, source: string): JpegImage {
   const qt: Uint16Array[] = [];
-  const dcTables: Huffman[] = [], acTables: Huffman[] = [];
+  const dcTables: Huffman[] = [],
+    acTables: Huffman[] = [];
   const comps: Component[] = [];
-  let width = 0, height = 0, maxH = 1, maxV = 1, mcusPerLine = 0, mcusPerColumn = 0;
-  let progressive = false, frame = false, restartInterval = 0;
-  let adobeTransform = -1, jfif = false, exifOrientation: number | undefined;
+  let width = 0,
+    height = 0,
+    maxH = 1,
+    maxV = 1,
+    mcusPerLine = 0,
+    mcusPerColumn = 0;
+  let progressive = false,
+    frame = false,
+    restartInterval = 0;
+  let adobeTransform = -1,
+    jfif = false,
+    exifOrientation: number | undefined;
   let eobrun = 0;
   let scans = 0;
   let blockVisits = 0;
@@ -163,7 +214,10 @@ function decodeInner(d: Uint8Array, fail: (p: string) => never, source: string):
       continue;
     }
     const m = d[o + 1];
-    if (m === 0xff) { o++; continue; }
+    if (m === 0xff) {
+      o++;
+      continue;
+    }
     o += 2;
     if (m === 0xd8 || (m >= 0xd0 && m <= 0xd7) || m === 0x01) continue;
     if (m === 0xd9) break;
@@ -173,10 +227,12 @@ function decodeInner(d: Uint8Array, fail: (p: string) => never, source: string):
     if (end > d.length) fail(`truncated JPEG (marker 0x${m.toString(16)} segment runs past the end of the file)`);
     const seg = o + 2;
     switch (m) {
-      case 0xdb: { // DQT
+      case 0xdb: {
+        // DQT
         let p = seg;
         while (p < end) {
-          const pq = d[p] >> 4, tq = d[p] & 15;
+          const pq = d[p] >> 4,
+            tq = d[p] & 15;
           p++;
           if (tq > 3) fail(`corrupt JPEG: quantisation table id ${tq}`);
           const t = new Uint16Array(64);
@@ -188,10 +244,12 @@ function decodeInner(d: Uint8Array, fail: (p: string) => never, source: string):
         }
         break;
       }
-      case 0xc4: { // DHT
+      case 0xc4: {
+        // DHT
         let p = seg;
         while (p < end) {
-          const tc = d[p] >> 4, th = d[p] & 15;
+          const tc = d[p] >> 4,
+            th = d[p] & 15;
           const counts = d.subarray(p + 1, p + 17);
           let n = 0;
           for (let i = 0; i < 16; i++) n += counts[i];
@@ -202,7 +260,9 @@ function decodeInner(d: Uint8Array, fail: (p: string) => never, source: string):
         }
         break;
       }
-      case 0xdd: restartInterval = u16(seg); break;
+      case 0xdd:
+        restartInterval = u16(seg);
+        break;
       case 0xe0:
         if (len >= 7 && d[seg] === 0x4a && d[seg + 1] === 0x46 && d[seg + 2] === 0x49 && d[seg + 3] === 0x46) jfif = true;
         break;
@@ -210,25 +270,45 @@ function decodeInner(d: Uint8Array, fail: (p: string) => never, source: string):
         if (exifOrientation === undefined) exifOrientation = readExifOrientation(d, seg, end);
         break;
       case 0xee:
-        if (len >= 14 && String.fromCharCode(d[seg], d[seg + 1], d[seg + 2], d[seg + 3], d[seg + 4]) === 'Adobe') adobeTransform = d[seg + 11];
+        if (len >= 14 && String.fromCharCode(d[seg], d[seg + 1], d[seg + 2], d[seg + 3], d[seg + 4]) === 'Adobe')
+          adobeTransform = d[seg + 11];
         break;
-      case 0xc0: case 0xc1: case 0xc2: {
+      case 0xc0:
+      case 0xc1:
+      case 0xc2: {
         if (frame) fail('corrupt JPEG: more than one frame header');
         frame = true;
         progressive = m === 0xc2;
         if (d[seg] !== 8) fail(`unsupported JPEG sample precision ${d[seg]} bits (only 8-bit)`);
-        height = u16(seg + 1); width = u16(seg + 3);
+        height = u16(seg + 1);
+        width = u16(seg + 3);
         if (height === 0) fail('unsupported JPEG: height defined by a DNL marker');
         const nc = d[seg + 5];
         if (nc !== 1 && nc !== 3) fail(`unsupported JPEG with ${nc} components (CMYK/YCCK are not supported)`);
         for (let i = 0; i < nc; i++) {
           const b = seg + 6 + i * 3;
-          const h = d[b + 1] >> 4, v = d[b + 1] & 15;
+          const h = d[b + 1] >> 4,
+            v = d[b + 1] & 15;
           if (h < 1 || h > 4 || v < 1 || v > 4) fail(`corrupt JPEG sampling factors ${h}×${v}`);
-          comps.push({ id: d[b], h, v, tq: d[b + 2], blocksPerLine: 0, blocksPerColumn: 0, bpl: 0, bpc: 0, coef: new Int16Array(0), pred: 0 });
-          maxH = Math.max(maxH, h); maxV = Math.max(maxV, v);
+          comps.push({
+            id: d[b],
+            h,
+            v,
+            tq: d[b + 2],
+            blocksPerLine: 0,
+            blocksPerColumn: 0,
+            bpl: 0,
+            bpc: 0,
+            coef: new Int16Array(0),
+            pred: 0,
+          });
+          maxH = Math.max(maxH, h);
+          maxV = Math.max(maxV, v);
         }
-        if (nc === 1) { comps[0].h = comps[0].v = 1; maxH = maxV = 1; } // a lone component is never subsampled
+        if (nc === 1) {
+          comps[0].h = comps[0].v = 1;
+          maxH = maxV = 1;
+        } // a lone component is never subsampled
         mcusPerLine = Math.ceil(width / (8 * maxH));
         mcusPerColumn = Math.ceil(height / (8 * maxV));
         for (const c of comps) {
@@ -241,22 +321,36 @@ function decodeInner(d: Uint8Array, fail: (p: string) => never, source: string):
         }
         break;
       }
-      case 0xc3: case 0xc5: case 0xc6: case 0xc7: case 0xc9: case 0xca: case 0xcb: case 0xcd: case 0xce: case 0xcf:
+      case 0xc3:
+      case 0xc5:
+      case 0xc6:
+      case 0xc7:
+      case 0xc9:
+      case 0xca:
+      case 0xcb:
+      case 0xcd:
+      case 0xce:
+      case 0xcf:
         fail(`unsupported JPEG process (SOF${m - 0xc0}: lossless, hierarchical or arithmetic-coded)`);
         break;
-      case 0xda: { // SOS
+      case 0xda: {
+        // SOS
         if (!frame) fail('corrupt JPEG: scan before the frame header');
         const ns = d[seg];
         const scomps: Component[] = [];
         for (let i = 0; i < ns; i++) {
-          const cid = d[seg + 1 + i * 2], t = d[seg + 2 + i * 2];
+          const cid = d[seg + 1 + i * 2],
+            t = d[seg + 2 + i * 2];
           const c = comps.find((x) => x.id === cid) ?? fail(`corrupt JPEG: scan refers to unknown component ${cid}`);
           c.dc = dcTables[t >> 4];
           c.ac = acTables[t & 15];
           scomps.push(c);
         }
         const p = seg + 1 + ns * 2;
-        const ss = d[p], se = d[p + 1], ah = d[p + 2] >> 4, al = d[p + 2] & 15;
+        const ss = d[p],
+          se = d[p + 1],
+          ah = d[p + 2] >> 4,
+          al = d[p + 2] & 15;
         // Bound the work before doing it: scans beyond the cap or past MAX_JPEG_PASSES whole-image passes.
         if (scans >= MAX_JPEG_SCANS) throw new LimitError(source, `JPEG has more than ${MAX_JPEG_SCANS} scans`);
         blockVisits += scomps.reduce((s, c) => s + c.bpl * c.bpc, 0);
@@ -281,7 +375,8 @@ function decodeInner(d: Uint8Array, fail: (p: string) => never, source: string):
             const needAc = !progressive || ss > 0;
             if ((needDc && !c.dc) || (needAc && !c.ac)) fail('corrupt JPEG: scan uses an undefined Huffman table');
           }
-          if (progressive && (se > 63 || ss > se || (ss === 0 && se !== 0) || (ss > 0 && sc.length !== 1))) fail('corrupt JPEG: bad progressive scan parameters');
+          if (progressive && (se > 63 || ss > se || (ss === 0 && se !== 0) || (ss > 0 && sc.length !== 1)))
+            fail('corrupt JPEG: bad progressive scan parameters');
           eobrun = 0;
           const decodeBlock = !progressive ? baseline : ss === 0 ? (ah === 0 ? dcFirst : dcRefine) : ah === 0 ? acFirst : acRefine;
           const single = sc.length === 1;
@@ -290,10 +385,12 @@ function decodeInner(d: Uint8Array, fail: (p: string) => never, source: string):
             if (restartInterval && n > 0 && n % restartInterval === 0) restart(r, sc);
             if (single) {
               const c = sc[0];
-              const row = (n / c.blocksPerLine) | 0, col = n - row * c.blocksPerLine;
+              const row = (n / c.blocksPerLine) | 0,
+                col = n - row * c.blocksPerLine;
               decodeBlock(r, c, (row * c.bpl + col) * 64);
             } else {
-              const mr = (n / mcusPerLine) | 0, mc = n - mr * mcusPerLine;
+              const mr = (n / mcusPerLine) | 0,
+                mc = n - mr * mcusPerLine;
               for (const c of sc) {
                 for (let v = 0; v < c.v; v++) {
                   for (let h = 0; h < c.h; h++) decodeBlock(r, c, ((mr * c.v + v) * c.bpl + mc * c.h + h) * 64);
@@ -326,7 +423,8 @@ function decodeInner(d: Uint8Array, fail: (p: string) => never, source: string):
           const ac = c.ac!;
           for (let k = 1; k < 64;) {
             const rs = r.decode(ac);
-            const s = rs & 15, rr = rs >> 4;
+            const s = rs & 15,
+              rr = rs >> 4;
             if (s === 0) {
               if (rr < 15) break;
               k += 16;
@@ -349,11 +447,16 @@ function decodeInner(d: Uint8Array, fail: (p: string) => never, source: string):
         }
 
         function acFirst(r: BitReader, c: Component, off: number): void {
-          if (eobrun > 0) { eobrun--; return; }
-          const co = c.coef, ac = c.ac!;
+          if (eobrun > 0) {
+            eobrun--;
+            return;
+          }
+          const co = c.coef,
+            ac = c.ac!;
           for (let k = ss; k <= se;) {
             const rs = r.decode(ac);
-            const s = rs & 15, rr = rs >> 4;
+            const s = rs & 15,
+              rr = rs >> 4;
             if (s === 0) {
               if (rr < 15) {
                 eobrun = (1 << rr) - 1;
@@ -370,13 +473,16 @@ function decodeInner(d: Uint8Array, fail: (p: string) => never, source: string):
         }
 
         function acRefine(r: BitReader, c: Component, off: number): void {
-          const co = c.coef, ac = c.ac!;
-          const p1 = 1 << al, m1 = -1 << al;
+          const co = c.coef,
+            ac = c.ac!;
+          const p1 = 1 << al,
+            m1 = -1 << al;
           let k = ss;
           if (eobrun === 0) {
             for (; k <= se; k++) {
               const rs = r.decode(ac);
-              let rr = rs >> 4, s = rs & 15;
+              let rr = rs >> 4,
+                s = rs & 15;
               if (s) {
                 s = r.bit() ? p1 : m1;
               } else if (rr !== 15) {
@@ -432,7 +538,11 @@ function decodeInner(d: Uint8Array, fail: (p: string) => never, source: string):
   const rgb = !jfif && (adobeTransform === 0 || (adobeTransform < 0 && ids[0] === 0x52 && ids[1] === 0x47 && ids[2] === 0x42));
   const out = new Uint8Array(width * height * 3);
   if (rgb) {
-    for (let i = 0; i < width * height; i++) { out[i * 3] = planes[0][i]; out[i * 3 + 1] = planes[1][i]; out[i * 3 + 2] = planes[2][i]; }
+    for (let i = 0; i < width * height; i++) {
+      out[i * 3] = planes[0][i];
+      out[i * 3 + 1] = planes[1][i];
+      out[i * 3 + 2] = planes[2][i];
+    }
   } else {
     yccToRgb(planes[0], planes[1], planes[2], out);
   }
@@ -450,7 +560,10 @@ export function tiffOrientation(t: Uint8Array): number | undefined {
   if (t.length < 8) return undefined;
   const le = t[0] === 0x49;
   const r16 = (i: number) => (le ? t[i] | (t[i + 1] << 8) : (t[i] << 8) | t[i + 1]);
-  const r32 = (i: number) => (le ? (t[i] | (t[i + 1] << 8) | (t[i + 2] << 16) | (t[i + 3] << 24)) >>> 0 : ((t[i] << 24) | (t[i + 1] << 16) | (t[i + 2] << 8) | t[i + 3]) >>> 0);
+  const r32 = (i: number) =>
+    le
+      ? (t[i] | (t[i + 1] << 8) | (t[i + 2] << 16) | (t[i + 3] << 24)) >>> 0
+      : ((t[i] << 24) | (t[i + 1] << 16) | (t[i + 2] << 8) | t[i + 3]) >>> 0;
   const ifd = r32(4);
   if (ifd + 2 > t.length) return undefined;
   const n = r16(ifd);

@@ -15,7 +15,11 @@ export interface LoadImagesOptions extends PreprocessOptions, DecodeOptions {
   concurrency?: number;
 }
 
-export interface LoadError { index: number; source: string; error: AbeClipError }
+export interface LoadError {
+  index: number;
+  source: string;
+  error: AbeClipError;
+}
 
 export interface LoadedImages {
   /** [k,3,R,R] for the k images kept; the caller disposes it. */
@@ -37,9 +41,14 @@ export async function loadImages(inputs: readonly ImageInput[], options: LoadIma
   if (!Array.isArray(inputs)) throw new OptionsError(where, 'inputs must be an array of paths or Buffers');
   const { resolution: R, mean, std } = checkPreprocessOptions(options, where, ['onError', 'concurrency', 'applyExif']);
   const onError = options.onError ?? 'throw';
-  if (onError !== 'throw' && onError !== 'skip') throw new OptionsError(where, `onError must be 'throw' or 'skip', got ${typeof onError === 'string' ? JSON.stringify(onError) : String(onError)}`);
+  if (onError !== 'throw' && onError !== 'skip')
+    throw new OptionsError(
+      where,
+      `onError must be 'throw' or 'skip', got ${typeof onError === 'string' ? JSON.stringify(onError) : String(onError)}`,
+    );
   const concurrency = options.concurrency ?? 8;
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new OptionsError(where, `concurrency must be a positive integer, got ${String(concurrency)}`);
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw new OptionsError(where, `concurrency must be a positive integer, got ${String(concurrency)}`);
   const applyExif = options.applyExif ?? false;
 
   const n = inputs.length;

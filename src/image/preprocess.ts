@@ -26,7 +26,8 @@ export function checkPreprocessOptions(o: PreprocessOptions, where: string, extr
   if (!o || typeof o !== 'object') throw new OptionsError(where, 'options must be an object with `resolution`');
   for (const k of Object.keys(o)) if (!KEYS.has(k) && !extra.includes(k)) throw new OptionsError(where, `unknown option '${k}'`);
   const R = o.resolution;
-  if (!Number.isInteger(R) || R < 1 || R > 8192) throw new OptionsError(where, `resolution must be an integer in 1..8192, got ${String(R)}`);
+  if (!Number.isInteger(R) || R < 1 || R > 8192)
+    throw new OptionsError(where, `resolution must be an integer in 1..8192, got ${String(R)}`);
   const triple = (v: Triple | undefined, name: string, def: Triple, positive: boolean): Triple => {
     if (v === undefined) return def;
     if (!Array.isArray(v) && !ArrayBuffer.isView(v)) throw new OptionsError(where, `${name} must be 3 numbers`);
@@ -62,7 +63,8 @@ export function cropOffsets(width: number, height: number, R: number): [number, 
 function normTables(mean: Triple, std: Triple): Float32Array[] {
   return [0, 1, 2].map((c) => {
     const t = new Float32Array(256);
-    const m = Math.fround(mean[c]), s = Math.fround(std[c]);
+    const m = Math.fround(mean[c]),
+      s = Math.fround(std[c]);
     for (let v = 0; v < 256; v++) t[v] = Math.fround(Math.fround(Math.fround(v / 255) - m) / s);
     return t;
   });
@@ -98,18 +100,24 @@ export function preprocess(image: DecodedImage, options: PreprocessOptions, out?
   const dst = out ?? new Float32Array(3 * R * R);
   if (dst.length < offset + 3 * R * R) throw new InputError('preprocess', 'output buffer too small');
   const [t0, t1, t2] = tablesFor(mean, std);
-  const ch = resized.channels, d = resized.data, plane = R * R;
+  const ch = resized.channels,
+    d = resized.data,
+    plane = R * R;
   for (let y = 0; y < R; y++) {
     let p = y * R * ch;
     let o = offset + y * R;
     for (let x = 0; x < R; x++, p += ch, o++) {
       if (ch >= 3) {
         // convert('RGB') drops alpha (no compositing).
-        dst[o] = t0[d[p]]; dst[o + plane] = t1[d[p + 1]]; dst[o + 2 * plane] = t2[d[p + 2]];
+        dst[o] = t0[d[p]];
+        dst[o + plane] = t1[d[p + 1]];
+        dst[o + 2 * plane] = t2[d[p + 2]];
       } else {
         // L / LA: grey replicated to R=G=B.
         const v = d[p];
-        dst[o] = t0[v]; dst[o + plane] = t1[v]; dst[o + 2 * plane] = t2[v];
+        dst[o] = t0[v];
+        dst[o + plane] = t1[v];
+        dst[o + 2 * plane] = t2[v];
       }
     }
   }
@@ -121,17 +129,26 @@ export function preprocess(image: DecodedImage, options: PreprocessOptions, out?
  * `opaque: true` treats the buffer as RGB (alpha ignored), as for a JPEG drawn on a canvas.
  */
 export function fromRGBA(
-  rgba: Uint8Array | Uint8ClampedArray, width: number, height: number,
-  options: PreprocessOptions & { opaque?: boolean }, label = '<rgba>',
+  rgba: Uint8Array | Uint8ClampedArray,
+  width: number,
+  height: number,
+  options: PreprocessOptions & { opaque?: boolean },
+  label = '<rgba>',
 ): Float32Array {
   const { opaque, ...rest } = options ?? ({} as PreprocessOptions);
-  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) throw new InputError(label, `bad size ${width}×${height}`);
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1)
+    throw new InputError(label, `bad size ${width}×${height}`);
   checkPixelLimit(width, height, label);
-  if (rgba.length !== width * height * 4) throw new InputError(label, `expected ${width * height * 4} bytes (RGBA ${width}×${height}), got ${rgba.length}`);
+  if (rgba.length !== width * height * 4)
+    throw new InputError(label, `expected ${width * height * 4} bytes (RGBA ${width}×${height}), got ${rgba.length}`);
   let img: DecodedImage;
   if (opaque) {
     const rgb = new Uint8Array(width * height * 3);
-    for (let i = 0, j = 0; i < rgba.length; i += 4, j += 3) { rgb[j] = rgba[i]; rgb[j + 1] = rgba[i + 1]; rgb[j + 2] = rgba[i + 2]; }
+    for (let i = 0, j = 0; i < rgba.length; i += 4, j += 3) {
+      rgb[j] = rgba[i];
+      rgb[j + 1] = rgba[i + 1];
+      rgb[j + 2] = rgba[i + 2];
+    }
     img = { width, height, channels: 3, data: rgb, mode: 'RGB', source: label };
   } else {
     img = { width, height, channels: 4, data: new Uint8Array(rgba.buffer, rgba.byteOffset, rgba.length), mode: 'RGBA', source: label };

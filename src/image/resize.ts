@@ -91,7 +91,9 @@ function clip8(ss: number): number {
 
 /** Horizontal pass over source rows [y0, y1). */
 function resampleH(src: Raster, outW: number, c: AxisCoeffs, y0: number, y1: number): Raster {
-  const ch = src.channels, inW = src.width, s = src.data;
+  const ch = src.channels,
+    inW = src.width,
+    s = src.data;
   const rows = y1 - y0;
   const out = new Uint8Array(outW * rows * ch);
   const { ksize, bounds, k } = c;
@@ -99,16 +101,24 @@ function resampleH(src: Raster, outW: number, c: AxisCoeffs, y0: number, y1: num
     const rowIn = (y + y0) * inW * ch;
     const rowOut = y * outW * ch;
     for (let xx = 0; xx < outW; xx++) {
-      const xmin = bounds[xx * 2], xmax = bounds[xx * 2 + 1], kb = xx * ksize;
+      const xmin = bounds[xx * 2],
+        xmax = bounds[xx * 2 + 1],
+        kb = xx * ksize;
       let p = rowIn + xmin * ch;
       const o = rowOut + xx * ch;
       if (ch === 3) {
-        let s0 = ROUND, s1 = ROUND, s2 = ROUND;
+        let s0 = ROUND,
+          s1 = ROUND,
+          s2 = ROUND;
         for (let x = 0; x < xmax; x++, p += 3) {
           const kv = k[kb + x];
-          s0 += s[p] * kv; s1 += s[p + 1] * kv; s2 += s[p + 2] * kv;
+          s0 += s[p] * kv;
+          s1 += s[p + 1] * kv;
+          s2 += s[p + 2] * kv;
         }
-        out[o] = clip8(s0); out[o + 1] = clip8(s1); out[o + 2] = clip8(s2);
+        out[o] = clip8(s0);
+        out[o + 1] = clip8(s1);
+        out[o + 2] = clip8(s2);
       } else if (ch === 1) {
         let s0 = ROUND;
         for (let x = 0; x < xmax; x++) s0 += s[p + x] * k[kb + x];
@@ -127,13 +137,17 @@ function resampleH(src: Raster, outW: number, c: AxisCoeffs, y0: number, y1: num
 
 /** Vertical pass; `shift` is subtracted from the bounds (rows the horizontal pass did not produce). */
 function resampleV(src: Raster, outH: number, c: AxisCoeffs, shift: number): Raster {
-  const ch = src.channels, w = src.width, s = src.data;
+  const ch = src.channels,
+    w = src.width,
+    s = src.data;
   const rowLen = w * ch;
   const out = new Uint8Array(rowLen * outH);
   const { ksize, bounds, k } = c;
   const acc = new Float64Array(rowLen);
   for (let yy = 0; yy < outH; yy++) {
-    const ymin = bounds[yy * 2] - shift, ymax = bounds[yy * 2 + 1], kb = yy * ksize;
+    const ymin = bounds[yy * 2] - shift,
+      ymax = bounds[yy * 2 + 1],
+      kb = yy * ksize;
     acc.fill(ROUND);
     // Row-major accumulation: the same sums as Pillow's column loop, in cache order.
     for (let y = 0; y < ymax; y++) {
@@ -148,7 +162,12 @@ function resampleV(src: Raster, outH: number, c: AxisCoeffs, shift: number): Ras
 }
 
 /** The part of the resized image to produce: columns [left, left+width), rows [top, top+height). */
-export interface Window { left: number; top: number; width: number; height: number }
+export interface Window {
+  left: number;
+  top: number;
+  width: number;
+  height: number;
+}
 
 /** Copy a sub-rectangle. */
 function cropRaster(src: Raster, left: number, top: number, w: number, h: number): Raster {
@@ -192,7 +211,8 @@ function resampleBicubicPlain(src: Raster, outW: number, outH: number, win: Wind
 
 /** (a·b + 128 + ((a·b + 128) >> 8)) >> 8: Pillow's MULDIV255. */
 function premultiply(src: Raster): Raster {
-  const ch = src.channels, d = src.data;
+  const ch = src.channels,
+    d = src.data;
   const out = new Uint8Array(d.length);
   for (let p = 0; p < d.length; p += ch) {
     const a = d[p + ch - 1];
@@ -207,7 +227,8 @@ function premultiply(src: Raster): Raster {
 
 /** RGBa→RGBA: alpha 0 and 255 pass through; otherwise CLIP8(255·c / alpha) with integer division. */
 function unpremultiplyInPlace(r: Raster): void {
-  const ch = r.channels, d = r.data;
+  const ch = r.channels,
+    d = r.data;
   for (let p = 0; p < d.length; p += ch) {
     const a = d[p + ch - 1];
     if (a === 255 || a === 0) continue;
@@ -218,7 +239,9 @@ function unpremultiplyInPlace(r: Raster): void {
   }
 }
 
-function fullWindow(w: number, h: number): Window { return { left: 0, top: 0, width: w, height: h }; }
+function fullWindow(w: number, h: number): Window {
+  return { left: 0, top: 0, width: w, height: h };
+}
 
 /**
  * Image.resize((outW, outH), BICUBIC) for L, LA, RGB, RGBA, optionally only the window `win` of the
@@ -240,9 +263,11 @@ export function resizeBicubic(src: Raster, outW: number, outH: number, win: Wind
  */
 export function resizeNearest(src: Raster, outW: number, outH: number, win: Window = fullWindow(outW, outH)): Raster {
   if (outW === src.width && outH === src.height) return cropRaster(src, win.left, win.top, win.width, win.height);
-  const ch = src.channels, s = src.data;
+  const ch = src.channels,
+    s = src.data;
   const out = new Uint8Array(win.width * win.height * ch);
-  const ax = src.width / outW, ay = src.height / outH;
+  const ax = src.width / outW,
+    ay = src.height / outH;
   // Positions outside the source stay 0, as Pillow's fill=1 memset leaves them.
   const xin = new Int32Array(win.width);
   let xo = ax * 0.5;
@@ -258,10 +283,12 @@ export function resizeNearest(src: Raster, outW: number, outH: number, win: Wind
     if (y < win.top) continue;
     const yi = yo < 0 ? -1 : Math.trunc(yo);
     if (yi < 0 || yi >= src.height) continue;
-    const r = yi * src.width * ch, o = (y - win.top) * win.width * ch;
+    const r = yi * src.width * ch,
+      o = (y - win.top) * win.width * ch;
     for (let x = 0; x < win.width; x++) {
       if (xin[x] < 0) continue;
-      const p = r + xin[x] * ch, q = o + x * ch;
+      const p = r + xin[x] * ch,
+        q = o + x * ch;
       for (let b = 0; b < ch; b++) out[q + b] = s[p + b];
     }
   }

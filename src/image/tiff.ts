@@ -51,8 +51,10 @@ export interface TiffIfd {
 
 function reader(b: Uint8Array, le: boolean) {
   const r16 = (o: number) => (le ? b[o] | (b[o + 1] << 8) : (b[o] << 8) | b[o + 1]);
-  const r32 = (o: number) => (le ? (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0
-    : ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0);
+  const r32 = (o: number) =>
+    le
+      ? (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0
+      : ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
   return { r16, r32 };
 }
 
@@ -60,7 +62,8 @@ function reader(b: Uint8Array, le: boolean) {
 function checkIfdTable(b: Uint8Array, offset: number, what: string, fail: Fail, r16: (o: number) => number): number {
   if (offset < 8 || offset + 2 > b.length) fail(`${what} offset ${offset} lies outside the file (${b.length} bytes)`);
   const n = r16(offset);
-  if (offset + 2 + n * 12 + 4 > b.length) fail(`${what} at offset ${offset} (${n} entries) runs past the end of the file (${b.length} bytes)`);
+  if (offset + 2 + n * 12 + 4 > b.length)
+    fail(`${what} at offset ${offset} (${n} entries) runs past the end of the file (${b.length} bytes)`);
   return n;
 }
 
@@ -82,12 +85,16 @@ export function parseTiffIfd0(b: Uint8Array, fail: Fail): TiffIfd {
   let copied = 0;
   for (let i = 0; i < n; i++) {
     const at = offset + 2 + i * 12;
-    const tag = r16(at), type = r16(at + 2), count = r32(at + 4);
+    const tag = r16(at),
+      type = r16(at + 2),
+      count = r32(at + 4);
     const size = TYPE_BYTES[type] ?? 0;
     const bytes = count * size;
     const valueOffset = bytes > 4 ? r32(at + 8) : at + 8;
     if (bytes > 4 && valueOffset + bytes > b.length) {
-      fail(`TIFF tag ${tag} claims ${count} values (${bytes} bytes) at offset ${valueOffset}, past the end of the file (${b.length} bytes)`);
+      fail(
+        `TIFF tag ${tag} claims ${count} values (${bytes} bytes) at offset ${valueOffset}, past the end of the file (${b.length} bytes)`,
+      );
     }
     if (!VIEW_TYPES.has(type)) {
       copied += bytes;
@@ -149,7 +156,8 @@ export function tiffForDecoder(b: Uint8Array, fail: Fail): { bytes: Buffer; tile
   const ifd = parseTiffIfd0(b, fail);
   checkTiffChain(b, ifd, fail);
   const int = (tag: number, dflt: number | undefined, name: string) => tiffInt(b, ifd, tag, dflt, fail, name);
-  const width = int(256, undefined, 'ImageWidth'), height = int(257, undefined, 'ImageLength');
+  const width = int(256, undefined, 'ImageWidth'),
+    height = int(257, undefined, 'ImageLength');
   const spp = int(277, 1, 'SamplesPerPixel');
   if (spp < 1 || spp > 16) fail(`unsupported TIFF SamplesPerPixel ${spp}`);
   const bpsAll = ifd.entries.has(258) ? tiffInts(b, ifd, 258, fail, 'BitsPerSample') : [1];
@@ -157,9 +165,11 @@ export function tiffForDecoder(b: Uint8Array, fail: Fail): { bytes: Buffer; tile
   if (!bpsAll.every((v) => v === bps)) fail(`unsupported TIFF BitsPerSample ${bpsAll.join(',')} (samples of different sizes)`);
   if (!(bps >= 1 && bps <= 32) || bps * spp > 128) fail(`unsupported TIFF BitsPerSample ${bps} × SamplesPerPixel ${spp}`);
   const photometric = int(262, -1, 'PhotometricInterpretation');
-  if (photometric > 3) fail(`unsupported TIFF PhotometricInterpretation ${photometric} (supported: 0 WhiteIsZero, 1 BlackIsZero, 2 RGB, 3 palette)`);
+  if (photometric > 3)
+    fail(`unsupported TIFF PhotometricInterpretation ${photometric} (supported: 0 WhiteIsZero, 1 BlackIsZero, 2 RGB, 3 palette)`);
   const compression = int(259, 1, 'Compression');
-  if (!COMPRESSIONS[compression]) fail(`unsupported TIFF compression ${compression} (supported: 1 none, 5 LZW, 8/32946 Deflate, 32773 PackBits)`);
+  if (!COMPRESSIONS[compression])
+    fail(`unsupported TIFF compression ${compression} (supported: 1 none, 5 LZW, 8/32946 Deflate, 32773 PackBits)`);
   if (int(284, 1, 'PlanarConfiguration') !== 1) fail('unsupported TIFF PlanarConfiguration 2 (one plane per sample)');
   const rowBytes = Math.ceil((width * bps * spp) / 8);
 
@@ -169,7 +179,8 @@ export function tiffForDecoder(b: Uint8Array, fail: Fail): { bytes: Buffer; tile
   // RowsPerStrip rows, which libtiff accepts; utif2 drops or clips the excess).
   let offsets: number[], counts: number[], unitBytes: (i: number) => number, unitCap: number;
   if (tiled) {
-    const tw = int(322, undefined, 'TileWidth'), th = int(323, undefined, 'TileLength');
+    const tw = int(322, undefined, 'TileWidth'),
+      th = int(323, undefined, 'TileLength');
     if (tw < 1 || th < 1 || tw > Math.max(width, MAX_TILE_EDGE) || th > Math.max(height, MAX_TILE_EDGE)) {
       fail(`TIFF tile size ${tw}×${th} does not fit the ${width}×${height} image`);
     }
@@ -196,7 +207,9 @@ export function tiffForDecoder(b: Uint8Array, fail: Fail): { bytes: Buffer; tile
   const kind = tiled ? 'tile' : 'strip';
   let total = 0;
   for (let i = 0; i < offsets.length; i++) {
-    const off = offsets[i], len = counts[i], want = unitBytes(i);
+    const off = offsets[i],
+      len = counts[i],
+      want = unitBytes(i);
     if (off + len > b.length) fail(`TIFF ${kind} ${i} (bytes ${off}..${off + len}) lies past the end of the file (${b.length} bytes)`);
     total += len;
     if (compression === 1 && len < want) fail(`truncated TIFF: ${kind} ${i} has ${len} bytes, needs ${want}`);
@@ -225,7 +238,9 @@ function checkCompressed(b: Uint8Array, off: number, len: number, compression: n
       zlib.inflateRawSync(b.subarray(off + 2, off + len - 4), { maxOutputLength: want, finishFlush: zlib.constants.Z_SYNC_FLUSH });
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      return code === 'ERR_BUFFER_TOO_LARGE' ? `Deflate data inflates to more than ${want} bytes` : `bad Deflate data (${(e as Error).message})`;
+      return code === 'ERR_BUFFER_TOO_LARGE'
+        ? `Deflate data inflates to more than ${want} bytes`
+        : `bad Deflate data (${(e as Error).message})`;
     }
   }
   return null;
@@ -240,7 +255,11 @@ function checkLzw(b: Uint8Array, off: number, len: number, cap: number): string 
   const lens = new Int32Array(4096);
   lens.fill(1, 0, 258);
   const end = (off + len) * 8;
-  let bit = off * 8, width = 9, next = 258, prev = 0, out = 0;
+  let bit = off * 8,
+    width = 9,
+    next = 258,
+    prev = 0,
+    out = 0;
   const read = () => {
     const s = bit >>> 3;
     const v = ((b[s] | 0) << 16) | ((b[s + 1] | 0) << 8) | (b[s + 2] | 0);
@@ -257,7 +276,8 @@ function checkLzw(b: Uint8Array, off: number, len: number, cap: number): string 
     let c = read();
     if (c === 257) break;
     if (c === 256) {
-      width = 9; next = 258;
+      width = 9;
+      next = 258;
       c = read();
       if (c === 257) break;
       if (c >= 256) return `LZW code ${c} right after a clear code`;
@@ -283,7 +303,13 @@ function checkPackBits(b: Uint8Array, off: number, len: number, cap: number): st
   for (let o = off, lim = off + len; o < lim;) {
     const n = (b[o] << 24) >> 24;
     o++;
-    if (n >= 0) { out += n + 1; o += n + 1; } else if (n !== -128) { out += 1 - n; o++; }
+    if (n >= 0) {
+      out += n + 1;
+      o += n + 1;
+    } else if (n !== -128) {
+      out += 1 - n;
+      o++;
+    }
     if (out > cap) return `PackBits data decodes to more than ${cap} bytes`;
   }
   return null;

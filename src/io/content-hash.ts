@@ -18,7 +18,15 @@ const MODEL_FILE = /\.(safetensors|bin|pt|pth|json|txt|model)$/i;
 const RACY_MS = 2000;
 const MEMO_FILE = 'weights-hashes.json';
 
-interface MemoEntry { dev: number; ino: number; size: number; mtimeMs: number; ctimeMs: number; hashedAt: number; sha256: string }
+interface MemoEntry {
+  dev: number;
+  ino: number;
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
+  hashedAt: number;
+  sha256: string;
+}
 
 /**
  * Feed the bytes of the open file `fd` (from its start) to `h` in 4 MiB reads, calling `onBytes` after each read;
@@ -73,7 +81,11 @@ function loadMemo(file: string | null): Record<string, MemoEntry> {
 export function weightsContentId(modelPath: string, memoDir: string | null, fail: (p: string) => Error): string {
   const st = fs.statSync(modelPath);
   const files = st.isDirectory()
-    ? fs.readdirSync(modelPath).filter((f) => MODEL_FILE.test(f)).sort().map((f) => path.join(modelPath, f))
+    ? fs
+        .readdirSync(modelPath)
+        .filter((f) => MODEL_FILE.test(f))
+        .sort()
+        .map((f) => path.join(modelPath, f))
     : [modelPath];
   const memoFile = memoDir ? path.join(memoDir, MEMO_FILE) : null;
   const memo = loadMemo(memoFile);
@@ -85,9 +97,16 @@ export function weightsContentId(modelPath: string, memoDir: string | null, fail
     const abs = path.resolve(f);
     const m = memo[abs];
     let sha: string;
-    const fresh = m && m.dev === s.dev && m.ino === s.ino && m.size === s.size && m.mtimeMs === s.mtimeMs
-      && m.ctimeMs === s.ctimeMs && s.mtimeMs < m.hashedAt - RACY_MS && s.ctimeMs < m.hashedAt - RACY_MS
-      && /^[0-9a-f]{64}$/.test(m.sha256);
+    const fresh =
+      m &&
+      m.dev === s.dev &&
+      m.ino === s.ino &&
+      m.size === s.size &&
+      m.mtimeMs === s.mtimeMs &&
+      m.ctimeMs === s.ctimeMs &&
+      s.mtimeMs < m.hashedAt - RACY_MS &&
+      s.ctimeMs < m.hashedAt - RACY_MS &&
+      /^[0-9a-f]{64}$/.test(m.sha256);
     if (fresh) sha = m.sha256;
     else {
       const hashedAt = Date.now();
@@ -103,7 +122,9 @@ export function weightsContentId(modelPath: string, memoDir: string | null, fail
       const tmp = `${memoFile}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`;
       fs.writeFileSync(tmp, JSON.stringify(memo));
       fs.renameSync(tmp, memoFile);
-    } catch { /* the memo is an optimisation only */ }
+    } catch {
+      /* the memo is an optimisation only */
+    }
   }
   return whole.digest('hex');
 }

@@ -30,7 +30,10 @@ function openProblem(e: unknown): string {
   return `cannot open: ${code ?? (e as Error).message}`;
 }
 
-export interface RegularFile { fd: number; size: number }
+export interface RegularFile {
+  fd: number;
+  size: number;
+}
 
 /** Open `file` for reading; refuses non-regular files and (with `maxBytes`) files larger than that. */
 export function openRegularFile(file: string, fail: FileError, maxBytes?: number, limitName = 'the limit'): RegularFile {
@@ -59,7 +62,11 @@ export function readRegularFile(file: string, fail: FileError, maxBytes?: number
     let off = 0;
     while (off < size) {
       let n: number;
-      try { n = fs.readSync(fd, buf, off, size - off, off); } catch (e) { throw fail(`cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`); }
+      try {
+        n = fs.readSync(fd, buf, off, size - off, off);
+      } catch (e) {
+        throw fail(`cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      }
       if (n === 0) throw fail(`file shrank while being read (${off} of ${size} bytes)`);
       off += n;
     }

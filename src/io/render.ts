@@ -26,21 +26,42 @@ export function renderValue(v: unknown, opts: RenderOptions = {}): string {
   };
   const walk = (x: unknown, depth: number): void => {
     if (budget <= 0) return;
-    if (x === null) { emit('null'); return; }
-    switch (typeof x) {
-      case 'string': emit(JSON.stringify(x.length > maxChars ? `${x.slice(0, maxChars)}…` : x)); return;
-      case 'number': case 'boolean': emit(String(x)); return;
-      case 'bigint': emit(`${x}`); return;
-      case 'undefined': emit('undefined'); return;
-      case 'symbol': case 'function': emit(`<${typeof x}>`); return;
+    if (x === null) {
+      emit('null');
+      return;
     }
-    if (x instanceof Uint8Array) { emit(`<${x.length} bytes>`); return; }
+    switch (typeof x) {
+      case 'string':
+        emit(JSON.stringify(x.length > maxChars ? `${x.slice(0, maxChars)}…` : x));
+        return;
+      case 'number':
+      case 'boolean':
+        emit(String(x));
+        return;
+      case 'bigint':
+        emit(`${x}`);
+        return;
+      case 'undefined':
+        emit('undefined');
+        return;
+      case 'symbol':
+      case 'function':
+        emit(`<${typeof x}>`);
+        return;
+    }
+    if (x instanceof Uint8Array) {
+      emit(`<${x.length} bytes>`);
+      return;
+    }
     const isArr = Array.isArray(x);
     const isMap = x instanceof Map;
     const ctor = (x as object).constructor;
     const tag = !isArr && !isMap && ctor && ctor !== Object && typeof ctor.name === 'string' ? ctor.name : '';
     const [open, close] = isArr ? ['[', ']'] : ['{', '}'];
-    if (depth >= maxDepth) { emit(isArr ? '[…]' : `${tag}{…}`); return; }
+    if (depth >= maxDepth) {
+      emit(isArr ? '[…]' : `${tag}{…}`);
+      return;
+    }
     let entries: [unknown, unknown][];
     let total: number;
     if (isArr) {
@@ -51,11 +72,17 @@ export function renderValue(v: unknown, opts: RenderOptions = {}): string {
       const m = x as Map<unknown, unknown>;
       total = m.size;
       entries = [];
-      for (const e of m) { if (entries.length >= maxItems) break; entries.push(e); }
+      for (const e of m) {
+        if (entries.length >= maxItems) break;
+        entries.push(e);
+      }
     } else {
       const keys: string[] = [];
       // for…in stops early; Object.keys would list every key of a huge object first
-      for (const k in x as object) { if (keys.length >= maxItems + 1) break; if (Object.prototype.hasOwnProperty.call(x, k)) keys.push(k); }
+      for (const k in x as object) {
+        if (keys.length >= maxItems + 1) break;
+        if (Object.prototype.hasOwnProperty.call(x, k)) keys.push(k);
+      }
       total = keys.length;
       entries = keys.slice(0, maxItems).map((k) => [k, (x as Record<string, unknown>)[k]]);
     }
@@ -64,7 +91,10 @@ export function renderValue(v: unknown, opts: RenderOptions = {}): string {
       if (i) emit(', ');
       if (!isArr) {
         if (typeof k === 'string') emit(`${JSON.stringify(k.length > 40 ? `${k.slice(0, 40)}…` : k)}: `);
-        else { walk(k, depth + 1); emit(': '); }
+        else {
+          walk(k, depth + 1);
+          emit(': ');
+        }
       }
       walk(e, depth + 1);
     });

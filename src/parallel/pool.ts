@@ -66,7 +66,8 @@ export function revive(e: SerializedError, where: string): Error {
 
 /** Put SharedArrayBuffer-backed copies of the weights in one buffer, so workers share rather than copy them. */
 export function shareWeights(weights: TensorMap): TensorMap {
-  let total = 0, shared = true;
+  let total = 0,
+    shared = true;
   for (const t of weights.values()) {
     total += t.data.length;
     if (!(t.data.buffer instanceof SharedArrayBuffer)) shared = false;
@@ -120,17 +121,24 @@ export class EncoderPool {
     const n = opts.workers ?? availableCores();
     if (!Number.isSafeInteger(n) || n < 1) throw new OptionsError('workers', `${n} is not a positive integer`);
     const weightLayout = opts.weightLayout ?? DEFAULT_POOL_LAYOUT;
-    if (!WEIGHT_LAYOUTS.includes(weightLayout)) throw new OptionsError('weightLayout', `expected one of ${WEIGHT_LAYOUTS.join(', ')}, got ${JSON.stringify(weightLayout)}`);
-    const init: WorkerInit = { config, weights: [...shareWeights(weights)], weightLayout, ...(opts.backend ? { backend: opts.backend } : {}) };
+    if (!WEIGHT_LAYOUTS.includes(weightLayout))
+      throw new OptionsError('weightLayout', `expected one of ${WEIGHT_LAYOUTS.join(', ')}, got ${JSON.stringify(weightLayout)}`);
+    const init: WorkerInit = {
+      config,
+      weights: [...shareWeights(weights)],
+      weightLayout,
+      ...(opts.backend ? { backend: opts.backend } : {}),
+    };
     const slots: Slot[] = [];
-    const ready = (s: Slot): Promise<string> => new Promise((resolve, reject) => {
-      s.worker.once('error', reject);
-      s.worker.once('exit', (code) => reject(new Error(`pool worker exited (code ${code}) while loading the model`)));
-      s.onReply = (r) => {
-        if (r.kind === 'ready') resolve(r.backend);
-        else if (r.kind === 'init-failed') reject(revive(r.error, 'pool worker'));
-      };
-    });
+    const ready = (s: Slot): Promise<string> =>
+      new Promise((resolve, reject) => {
+        s.worker.once('error', reject);
+        s.worker.once('exit', (code) => reject(new Error(`pool worker exited (code ${code}) while loading the model`)));
+        s.onReply = (r) => {
+          if (r.kind === 'ready') resolve(r.backend);
+          else if (r.kind === 'init-failed') reject(revive(r.error, 'pool worker'));
+        };
+      });
     const starting: Promise<string>[] = [];
     for (let i = 0; i < n; i++) {
       const s: Slot = { worker: spawnWorker(init), busy: false, exited: false };
@@ -150,13 +158,18 @@ export class EncoderPool {
     return pool;
   }
 
-  get size(): number { return this.slots.length; }
+  get size(): number {
+    return this.slots.length;
+  }
 
   private watch(s: Slot): void {
     s.worker.removeAllListeners('error');
     s.worker.removeAllListeners('exit');
     s.worker.on('error', (e) => this.fail(s, e));
-    s.worker.on('exit', (code) => { s.exited = true; if (!this.closed) this.fail(s, new Error(`pool worker exited (code ${code})`)); });
+    s.worker.on('exit', (code) => {
+      s.exited = true;
+      if (!this.closed) this.fail(s, new Error(`pool worker exited (code ${code})`));
+    });
     s.worker.unref(); // idle workers must not keep the process alive
   }
 
@@ -210,14 +223,22 @@ export class EncoderPool {
     return out;
   }
 
-  private async gather(rows: number, T: number, jobs: [number, number][], make: (start: number, size: number, id: number) => Job): Promise<EncoderOutput> {
+  private async gather(
+    rows: number,
+    T: number,
+    jobs: [number, number][],
+    make: (start: number, size: number, id: number) => Job,
+  ): Promise<EncoderOutput> {
     const E = this.config.embedDim;
-    const embeds = new Float32Array(rows * E), tokens = new Float32Array(rows * T * E);
-    await Promise.all(jobs.map(async ([start, size]) => {
-      const r = await this.submit(make(start, size, this.nextId++));
-      embeds.set(r.embeds, start * E);
-      tokens.set(r.tokens, start * T * E);
-    }));
+    const embeds = new Float32Array(rows * E),
+      tokens = new Float32Array(rows * T * E);
+    await Promise.all(
+      jobs.map(async ([start, size]) => {
+        const r = await this.submit(make(start, size, this.nextId++));
+        embeds.set(r.embeds, start * E);
+        tokens.set(r.tokens, start * T * E);
+      }),
+    );
     return { embeds: tf.tensor2d(embeds, [rows, E]), tokens: tf.tensor3d(tokens, [rows, T, E]) };
   }
 
@@ -227,7 +248,8 @@ export class EncoderPool {
    */
   async encodeImages(pixels: tf.Tensor4D | Float32Array, opts: PoolEncodeOptions = {}): Promise<EncoderOutput> {
     this.alive();
-    const R = this.config.vision.resolution, per = 3 * R * R;
+    const R = this.config.vision.resolution,
+      per = 3 * R * R;
     let data: Float32Array;
     if (pixels instanceof tf.Tensor) {
       if (pixels.isDisposed) throw new InputError('pixels', 'tensor is disposed');
@@ -241,10 +263,16 @@ export class EncoderPool {
     } else {
       throw new InputError('pixels', 'expected a tf.Tensor4D or a Float32Array');
     }
-    const rows = data.length / per, { batchSize, tokens } = checkPoolOptions(opts);
+    const rows = data.length / per,
+      { batchSize, tokens } = checkPoolOptions(opts);
     const T = tokens ? 1 + (R / this.config.vision.patchSize) ** 2 : 0;
     return this.gather(rows, T, this.shares(rows, batchSize), (start, size, id) => ({
-      kind: 'image', id, rows: size, batchSize, tokens, pixels: data.slice(start * per, (start + size) * per),
+      kind: 'image',
+      id,
+      rows: size,
+      batchSize,
+      tokens,
+      pixels: data.slice(start * per, (start + size) * per),
     }));
   }
 
@@ -266,7 +294,13 @@ export class EncoderPool {
     }
     const { batchSize, tokens } = checkPoolOptions(opts);
     return this.gather(rows, tokens ? L : 0, this.shares(rows, batchSize), (start, size, id) => ({
-      kind: 'text', id, rows: size, L, batchSize, tokens, ids: data.slice(start * L, (start + size) * L),
+      kind: 'text',
+      id,
+      rows: size,
+      L,
+      batchSize,
+      tokens,
+      ids: data.slice(start * L, (start + size) * L),
     }));
   }
 
@@ -275,21 +309,26 @@ export class EncoderPool {
     if (this.closed) return;
     this.closed = true;
     for (const p of this.queue.splice(0)) p.reject(new InputError('pool', 'closed before this job ran'));
-    await Promise.all(this.slots.map(async (s) => {
-      if (s.exited) return;
-      const exited = new Promise<void>((resolve) => s.worker.once('exit', () => resolve()));
-      s.worker.ref();
-      s.worker.postMessage({ kind: 'close' });
-      const timer = setTimeout(() => { void s.worker.terminate(); }, 5000);
-      await exited;
-      clearTimeout(timer);
-    }));
+    await Promise.all(
+      this.slots.map(async (s) => {
+        if (s.exited) return;
+        const exited = new Promise<void>((resolve) => s.worker.once('exit', () => resolve()));
+        s.worker.ref();
+        s.worker.postMessage({ kind: 'close' });
+        const timer = setTimeout(() => {
+          void s.worker.terminate();
+        }, 5000);
+        await exited;
+        clearTimeout(timer);
+      }),
+    );
   }
 }
 
 function checkPoolOptions(opts: PoolEncodeOptions): { batchSize: number; tokens: boolean } {
   const b = opts.batchSize ?? 32;
   if (!Number.isSafeInteger(b) || b < 1) throw new OptionsError('opts.batchSize', `${b} is not a positive integer`);
-  if (opts.tokens !== undefined && typeof opts.tokens !== 'boolean') throw new OptionsError('opts.tokens', `expected true or false, got ${JSON.stringify(opts.tokens)}`);
+  if (opts.tokens !== undefined && typeof opts.tokens !== 'boolean')
+    throw new OptionsError('opts.tokens', `expected true or false, got ${JSON.stringify(opts.tokens)}`);
   return { batchSize: b, tokens: opts.tokens ?? true };
 }

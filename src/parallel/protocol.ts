@@ -25,12 +25,23 @@ export type Reply =
   | { kind: 'init-failed'; error: SerializedError }
   | { kind: 'closed' };
 
-export interface SerializedError { name: string; message: string; code?: string; source?: string; problem?: string; stack?: string }
+export interface SerializedError {
+  name: string;
+  message: string;
+  code?: string;
+  source?: string;
+  problem?: string;
+  stack?: string;
+}
 
 export function serializeError(e: unknown): SerializedError {
   const err = e as Partial<SerializedError> & Error;
   return {
-    name: err?.name ?? 'Error', message: err?.message ?? String(e), code: err?.code, source: err?.source,
-    problem: err?.problem, stack: err?.stack,
+    name: err?.name ?? 'Error',
+    message: err?.message ?? String(e),
+    code: err?.code,
+    source: err?.source,
+    problem: err?.problem,
+    stack: err?.stack,
   };
 }

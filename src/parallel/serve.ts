@@ -7,8 +7,11 @@ import { serializeError } from './protocol';
  * `dispose`, answers `{kind: 'closed'}` and ends the loop; a request whose handler throws is answered
  * `{kind: 'failed', id, error}`.
  */
-export function serveInOrder<Req extends { kind: string; id?: number }>(port: MessagePort, dispose: () => void,
-  handle: (req: Req) => Promise<void>): void {
+export function serveInOrder<Req extends { kind: string; id?: number }>(
+  port: MessagePort,
+  dispose: () => void,
+  handle: (req: Req) => Promise<void>,
+): void {
   let chain = Promise.resolve();
   port.on('message', (req: Req) => {
     chain = chain.then(async () => {

@@ -22,10 +22,18 @@ async function run(model: ClipModel, job: Job): Promise<Reply & { kind: 'done' }
   let res;
   if (job.kind === 'image') {
     const px = tf.tensor4d(job.pixels, [job.rows, 3, c.vision.resolution, c.vision.resolution]);
-    try { res = await model.encodeImages(px, { batchSize: job.batchSize, tokens: job.tokens }); } finally { px.dispose(); }
+    try {
+      res = await model.encodeImages(px, { batchSize: job.batchSize, tokens: job.tokens });
+    } finally {
+      px.dispose();
+    }
   } else {
     const ids = tf.tensor2d(job.ids, [job.rows, job.L], 'int32');
-    try { res = await model.encodeTexts(ids, { batchSize: job.batchSize, tokens: job.tokens }); } finally { ids.dispose(); }
+    try {
+      res = await model.encodeTexts(ids, { batchSize: job.batchSize, tokens: job.tokens });
+    } finally {
+      ids.dispose();
+    }
   }
   try {
     const embeds = (await res.embeds.data()) as Float32Array;
@@ -56,11 +64,15 @@ async function main(): Promise<void> {
     post({ kind: 'init-failed', error: serializeError(e) });
     return;
   }
-  serveInOrder<Request>(port, () => model.dispose(), async (req) => {
-    if (req.kind === 'close') return;
-    const r = await run(model, req);
-    post(r, transferable(r.embeds, r.tokens));
-  });
+  serveInOrder<Request>(
+    port,
+    () => model.dispose(),
+    async (req) => {
+      if (req.kind === 'close') return;
+      const r = await run(model, req);
+      post(r, transferable(r.embeds, r.tokens));
+    },
+  );
 }
 
 void main();

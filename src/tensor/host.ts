@@ -12,7 +12,10 @@ export function transpose2d(data: Float32Array, rows: number, cols: number): Flo
 
 function concatInto<T extends Float32Array | Int32Array>(out: T, parts: readonly T[]): T {
   let off = 0;
-  for (const p of parts) { out.set(p, off); off += p.length; }
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
   return out;
 }
 

@@ -23,7 +23,9 @@ export function defaultWeightLayout(backend = tf.getBackend()): WeightLayout {
  * `MatMul` op, src/tensor/tensorflow.ts) and one add issue 5 fewer ops per layer (measured in the bench).
  */
 function biased(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D): tf.Tensor2D {
-  return tf.getBackend() === 'tensorflow' ? tf.add<tf.Tensor2D>(tf.matMul(x, w), b) : (tf.fused.matMul({ a: x, b: w, bias: b }) as tf.Tensor2D);
+  return tf.getBackend() === 'tensorflow'
+    ? tf.add<tf.Tensor2D>(tf.matMul(x, w), b)
+    : (tf.fused.matMul({ a: x, b: w, bias: b }) as tf.Tensor2D);
 }
 
 /**
@@ -35,9 +37,10 @@ export function linear<R extends tf.Rank>(x: tf.Tensor<R>, w: tf.Tensor2D, b: tf
   return tf.tidy((): tf.Tensor => {
     const [inDim, outDim] = layout === 'in-out' ? w.shape : [w.shape[1], w.shape[0]];
     const x2 = (x.rank === 2 ? x : tf.reshape(x, [-1, inDim])) as tf.Tensor2D;
-    const y = layout === 'in-out'
-      ? (b ? biased(x2, w, b) : tf.matMul(x2, w)) as tf.Tensor2D
-      : tf.transpose(linearColumns(tf.transpose(x2), w, b, layout));
+    const y =
+      layout === 'in-out'
+        ? ((b ? biased(x2, w, b) : tf.matMul(x2, w)) as tf.Tensor2D)
+        : tf.transpose(linearColumns(tf.transpose(x2), w, b, layout));
     return x.rank === 2 ? y : tf.reshape(y, [...x.shape.slice(0, -1), outDim]);
   }) as tf.Tensor<R>;
 }
@@ -47,6 +50,6 @@ export function linearColumns(xT: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D | 
   return tf.tidy((): tf.Tensor2D => {
     if (layout === 'in-out') return tf.transpose(linear(tf.transpose(xT) as tf.Tensor2D, w, b, layout));
     const y: tf.Tensor2D = tf.matMul(w, xT);
-    return b ? tf.add(y, tf.reshape(b, [-1, 1])) as tf.Tensor2D : y;
+    return b ? (tf.add(y, tf.reshape(b, [-1, 1])) as tf.Tensor2D) : y;
   });
 }

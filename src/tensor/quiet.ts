@@ -15,7 +15,11 @@ export function quietCpuBanner(): void {
     // Let tfjs pick and initialise its backend now, as the first tensor would: once one is selected the
     // engine keeps that instance (until then every pick builds a fresh one, with a fresh banner). A
     // higher-priority backend still loading asynchronously throws here; the cpu instance is then made alone.
-    try { tf.backend(); } catch { /* not ready: tfjs picks later, as it would have */ }
+    try {
+      tf.backend();
+    } catch {
+      /* not ready: tfjs picks later, as it would have */
+    }
     const cpu = tf.engine().findBackend('cpu');
     if (cpu) cpu.disposeData(cpu.write(new Float32Array(1), [1], 'float32'));
   } finally {

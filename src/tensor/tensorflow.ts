@@ -25,16 +25,20 @@ let tunedFor: tf.KernelBackend | undefined;
 function nodeBackend(): NodeBackend | undefined {
   if (tf.getBackend() !== 'tensorflow') return undefined;
   const b = tf.backend() as unknown as Partial<NodeBackend>;
-  return typeof b.executeSingleOutput === 'function' && b.binding ? b as NodeBackend : undefined;
+  return typeof b.executeSingleOutput === 'function' && b.binding ? (b as NodeBackend) : undefined;
 }
 
 /** TensorFlow's 2-D `MatMul` op. */
 function matMulOp(be: NodeBackend, a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean): tf.Tensor {
-  return be.executeSingleOutput('MatMul', [
-    { name: 'T', type: be.binding.TF_ATTR_TYPE, value: be.binding.TF_FLOAT },
-    { name: 'transpose_a', type: be.binding.TF_ATTR_BOOL, value: transposeA },
-    { name: 'transpose_b', type: be.binding.TF_ATTR_BOOL, value: transposeB },
-  ], [a, b]);
+  return be.executeSingleOutput(
+    'MatMul',
+    [
+      { name: 'T', type: be.binding.TF_ATTR_TYPE, value: be.binding.TF_FLOAT },
+      { name: 'transpose_a', type: be.binding.TF_ATTR_BOOL, value: transposeA },
+      { name: 'transpose_b', type: be.binding.TF_ATTR_BOOL, value: transposeB },
+    ],
+    [a, b],
+  );
 }
 
 /**

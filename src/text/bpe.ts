@@ -17,7 +17,9 @@ import type { Vocab } from './vocab';
 class KeyHeap {
   private keys: Float64Array;
   size = 0;
-  constructor(capacity: number) { this.keys = new Float64Array(Math.max(4, capacity)); }
+  constructor(capacity: number) {
+    this.keys = new Float64Array(Math.max(4, capacity));
+  }
   push(k: number): void {
     if (this.size === this.keys.length) {
       const bigger = new Float64Array(this.keys.length * 2);
@@ -34,7 +36,9 @@ class KeyHeap {
     }
     a[i] = k;
   }
-  peek(): number { return this.keys[0]; }
+  peek(): number {
+    return this.keys[0];
+  }
   pop(): number {
     const a = this.keys;
     const top = a[0];
@@ -67,7 +71,10 @@ export function bpeBytes(bytes: Uint8Array, vocab: Vocab): number[] {
 
   const next = new Int32Array(n);
   const prev = new Int32Array(n);
-  for (let i = 0; i < n; i++) { next[i] = i + 1 < n ? i + 1 : -1; prev[i] = i - 1; }
+  for (let i = 0; i < n; i++) {
+    next[i] = i + 1 < n ? i + 1 : -1;
+    prev[i] = i - 1;
+  }
   const { mergeRank, mergeResult } = vocab;
   // Key = rank * n + position: pops lowest rank first, leftmost first within a rank.
   const heap = new KeyHeap(2 * n);

@@ -18,10 +18,28 @@ import { ftfyUnescapeHtml } from './htmlUnescape';
 
 // ftfy.chardata.LIGATURES
 const LIGATURES: Readonly<Record<string, string>> = {
-  '\u0132': 'IJ', '\u0133': 'ij', '\u0149': '\u02bcn', '\u01f1': 'DZ', '\u01f2': 'Dz', '\u01f3': 'dz',
-  '\u01c4': 'D\u017d', '\u01c5': 'D\u017e', '\u01c6': 'd\u017e', '\u01c7': 'LJ', '\u01c8': 'Lj', '\u01c9': 'lj',
-  '\u01ca': 'NJ', '\u01cb': 'Nj', '\u01cc': 'nj', '\ufb00': 'ff', '\ufb01': 'fi', '\ufb02': 'fl',
-  '\ufb03': 'ffi', '\ufb04': 'ffl', '\ufb05': '\u017ft', '\ufb06': 'st',
+  '\u0132': 'IJ',
+  '\u0133': 'ij',
+  '\u0149': '\u02bcn',
+  '\u01f1': 'DZ',
+  '\u01f2': 'Dz',
+  '\u01f3': 'dz',
+  '\u01c4': 'D\u017d',
+  '\u01c5': 'D\u017e',
+  '\u01c6': 'd\u017e',
+  '\u01c7': 'LJ',
+  '\u01c8': 'Lj',
+  '\u01c9': 'lj',
+  '\u01ca': 'NJ',
+  '\u01cb': 'Nj',
+  '\u01cc': 'nj',
+  '\ufb00': 'ff',
+  '\ufb01': 'fi',
+  '\ufb02': 'fl',
+  '\ufb03': 'ffi',
+  '\ufb04': 'ffl',
+  '\ufb05': '\u017ft',
+  '\ufb06': 'st',
 };
 const LIGATURE_RE = /[\u0132\u0133\u0149\u01c4-\u01cc\u01f1-\u01f3\ufb00-\ufb06]/g;
 
@@ -32,8 +50,9 @@ function widthFix(ch: string): string {
 }
 
 // Windows-1252 for 0x80–0x9F, "sloppy" (undefined bytes keep their C1 code point), as ftfy decodes C1 controls.
-const CP1252_C1 = '\u20ac\x81\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160\u2039\u0152\x8d\u017d\x8f'
-  + '\x90\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a\u0153\x9d\u017e\u0178';
+const CP1252_C1 =
+  '\u20ac\x81\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160\u2039\u0152\x8d\u017d\x8f' +
+  '\x90\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a\u0153\x9d\u017e\u0178';
 const C1_RE = /[\x80-\x9f]/g;
 
 const SINGLE_QUOTE_RE = /[\u02bc\u2018-\u201b]/g;
@@ -119,7 +138,9 @@ function concat(a: MappedText, b: MappedText): MappedText {
   if (!a.start || !a.end || !b.start || !b.end) return { text: a.text + b.text, start: null, end: null };
   const start = new Int32Array(a.text.length + b.text.length);
   const end = new Int32Array(start.length);
-  start.set(a.start); start.set(b.start, a.text.length);
-  end.set(a.end); end.set(b.end, a.text.length);
+  start.set(a.start);
+  start.set(b.start, a.text.length);
+  end.set(a.end);
+  end.set(b.end, a.text.length);
   return { text: a.text + b.text, start, end };
 }

@@ -10,18 +10,52 @@ const PY_CHARREF = /&(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[^\t\n\f <&#;]{1,32};?)/gu;
 
 // Python html._invalid_charrefs: what the HTML5 spec maps these numeric references to (mostly Windows-1252).
 const INVALID_CHARREFS: ReadonlyMap<number, string> = new Map([
-  [0x00, '\ufffd'], [0x0d, '\r'], [0x80, '\u20ac'], [0x81, '\x81'], [0x82, '\u201a'], [0x83, '\u0192'],
-  [0x84, '\u201e'], [0x85, '\u2026'], [0x86, '\u2020'], [0x87, '\u2021'], [0x88, '\u02c6'], [0x89, '\u2030'],
-  [0x8a, '\u0160'], [0x8b, '\u2039'], [0x8c, '\u0152'], [0x8d, '\x8d'], [0x8e, '\u017d'], [0x8f, '\x8f'],
-  [0x90, '\x90'], [0x91, '\u2018'], [0x92, '\u2019'], [0x93, '\u201c'], [0x94, '\u201d'], [0x95, '\u2022'],
-  [0x96, '\u2013'], [0x97, '\u2014'], [0x98, '\u02dc'], [0x99, '\u2122'], [0x9a, '\u0161'], [0x9b, '\u203a'],
-  [0x9c, '\u0153'], [0x9d, '\x9d'], [0x9e, '\u017e'], [0x9f, '\u0178'],
+  [0x00, '\ufffd'],
+  [0x0d, '\r'],
+  [0x80, '\u20ac'],
+  [0x81, '\x81'],
+  [0x82, '\u201a'],
+  [0x83, '\u0192'],
+  [0x84, '\u201e'],
+  [0x85, '\u2026'],
+  [0x86, '\u2020'],
+  [0x87, '\u2021'],
+  [0x88, '\u02c6'],
+  [0x89, '\u2030'],
+  [0x8a, '\u0160'],
+  [0x8b, '\u2039'],
+  [0x8c, '\u0152'],
+  [0x8d, '\x8d'],
+  [0x8e, '\u017d'],
+  [0x8f, '\x8f'],
+  [0x90, '\x90'],
+  [0x91, '\u2018'],
+  [0x92, '\u2019'],
+  [0x93, '\u201c'],
+  [0x94, '\u201d'],
+  [0x95, '\u2022'],
+  [0x96, '\u2013'],
+  [0x97, '\u2014'],
+  [0x98, '\u02dc'],
+  [0x99, '\u2122'],
+  [0x9a, '\u0161'],
+  [0x9b, '\u203a'],
+  [0x9c, '\u0153'],
+  [0x9d, '\x9d'],
+  [0x9e, '\u017e'],
+  [0x9f, '\u0178'],
 ]);
 
 /** Python html._invalid_codepoints: numeric references to these decode to nothing. */
 function isInvalidCodepoint(n: number): boolean {
-  return (n >= 0x1 && n <= 0x8) || n === 0xb || (n >= 0xe && n <= 0x1f) || (n >= 0x7f && n <= 0x9f)
-    || (n >= 0xfdd0 && n <= 0xfdef) || (n & 0xfffe) === 0xfffe;
+  return (
+    (n >= 0x1 && n <= 0x8) ||
+    n === 0xb ||
+    (n >= 0xe && n <= 0x1f) ||
+    (n >= 0x7f && n <= 0x9f) ||
+    (n >= 0xfdd0 && n <= 0xfdef) ||
+    (n & 0xfffe) === 0xfffe
+  );
 }
 
 /** Parse digits without overflow: anything beyond U+10FFFF only needs to be known as "too big". */

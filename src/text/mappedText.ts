@@ -19,7 +19,10 @@ export function mapped(text: string, track: boolean): MappedText {
   const n = text.length;
   const start = new Int32Array(n);
   const end = new Int32Array(n);
-  for (let i = 0; i < n; i++) { start[i] = i; end[i] = i + 1; }
+  for (let i = 0; i < n; i++) {
+    start[i] = i;
+    end[i] = i + 1;
+  }
   return { text, start, end };
 }
 
@@ -29,11 +32,7 @@ export function mapped(text: string, track: boolean): MappedText {
  * match is skipped (none of our patterns produce one, and it has no span to give); a match replaced by
  * itself is left as it is.
  */
-export function replaceMapped(
-  m: MappedText,
-  re: RegExp,
-  fn: (match: RegExpExecArray) => string,
-): MappedText {
+export function replaceMapped(m: MappedText, re: RegExp, fn: (match: RegExpExecArray) => string): MappedText {
   if (!re.global) throw new Error('replaceMapped needs a global regex');
   const src = m.text;
   re.lastIndex = 0;
@@ -50,15 +49,26 @@ export function replaceMapped(
   const copyUntouched = (from: number, to: number): void => {
     if (to <= from) return;
     parts.push(src.slice(from, to));
-    if (track) for (let i = from; i < to; i++) { outStart.push(m.start![i]); outEnd.push(m.end![i]); }
+    if (track)
+      for (let i = from; i < to; i++) {
+        outStart.push(m.start![i]);
+        outEnd.push(m.end![i]);
+      }
   };
   while (match !== null) {
     const s = match.index;
     const e = s + match[0].length;
-    if (e === s) { re.lastIndex++; match = re.exec(src); continue; }
+    if (e === s) {
+      re.lastIndex++;
+      match = re.exec(src);
+      continue;
+    }
     const rep = fn(match);
     // An identity replacement keeps the finer per-unit spans.
-    if (rep === match[0]) { match = re.exec(src); continue; }
+    if (rep === match[0]) {
+      match = re.exec(src);
+      continue;
+    }
     changed = true;
     copyUntouched(last, s);
     parts.push(rep);
@@ -69,7 +79,10 @@ export function replaceMapped(
         if (m.start![i] < lo) lo = m.start![i];
         if (m.end![i] > hi) hi = m.end![i];
       }
-      for (let i = 0; i < rep.length; i++) { outStart.push(lo); outEnd.push(hi); }
+      for (let i = 0; i < rep.length; i++) {
+        outStart.push(lo);
+        outEnd.push(hi);
+      }
     }
     last = e;
     match = re.exec(src);
@@ -80,6 +93,7 @@ export function replaceMapped(
   if (!track) return { text, start: null, end: null };
   const start = Int32Array.from(outStart);
   const end = Int32Array.from(outEnd);
-  outStart = []; outEnd = [];
+  outStart = [];
+  outEnd = [];
   return { text, start, end };
 }

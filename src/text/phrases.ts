@@ -117,7 +117,10 @@ export function parsePhrases(caption: string): PhraseGroup[] {
       const m = POSSESSIVE.exec(text.slice(last.start, last.end));
       if (m && m.index > 0) end = last.start + m.index;
     }
-    return freezeGroup(g.attributes.map((a) => span(text, words[a].start, words[a].end)), span(text, first.start, end));
+    return freezeGroup(
+      g.attributes.map((a) => span(text, words[a].start, words[a].end)),
+      span(text, first.start, end),
+    );
   });
   groups.sort((a, b) => a.object.start - b.object.start);
   const frozen = Object.freeze(groups);
@@ -144,8 +147,7 @@ function findWord(lower: string, word: string, taken: [number, number][]): numbe
 function checkSimpleGroup(g: unknown, label: string): SimpleGroup {
   const o = g as SimpleGroup;
   const nonEmpty = (s: unknown): boolean => typeof s === 'string' && s.trim().length > 0;
-  if (typeof g !== 'object' || g === null || !nonEmpty(o.object) || !Array.isArray(o.attributes)
-    || !o.attributes.every(nonEmpty)) {
+  if (typeof g !== 'object' || g === null || !nonEmpty(o.object) || !Array.isArray(o.attributes) || !o.attributes.every(nonEmpty)) {
     throw new InputError(label, 'expected {attributes: string[], object: string} with non-empty words');
   }
   return o;
@@ -166,7 +168,10 @@ export function resolveGroups(caption: string, groups: readonly SimpleGroup[]): 
     const place = (word: string, what: string): Span => {
       const at = findWord(lower, word, taken);
       if (at < 0) {
-        throw new InputError(`groups[${k}].${what}`, `${JSON.stringify(word)} does not occur (again) in caption ${JSON.stringify(text.slice(0, 80))}`);
+        throw new InputError(
+          `groups[${k}].${what}`,
+          `${JSON.stringify(word)} does not occur (again) in caption ${JSON.stringify(text.slice(0, 80))}`,
+        );
       }
       taken.push([at, at + word.length]);
       return span(text, at, at + word.length);
@@ -196,8 +201,14 @@ export interface GroupTokenPositions {
 
 function isPhraseGroup(g: unknown): g is PhraseGroup {
   const o = g as PhraseGroup;
-  return typeof g === 'object' && g !== null && typeof o.object === 'object' && o.object !== null
-    && typeof o.object.start === 'number' && Array.isArray(o.attributes);
+  return (
+    typeof g === 'object' &&
+    g !== null &&
+    typeof o.object === 'object' &&
+    o.object !== null &&
+    typeof o.object.start === 'number' &&
+    Array.isArray(o.attributes)
+  );
 }
 
 function checkSpan(s: Span, caption: string, label: string): void {
@@ -205,7 +216,10 @@ function checkSpan(s: Span, caption: string, label: string): void {
     throw new InputError(label, `span [${s.start}, ${s.end}) is not a non-empty range inside the caption (length ${caption.length})`);
   }
   if (typeof s.text === 'string' && caption.slice(s.start, s.end) !== s.text) {
-    throw new InputError(label, `span text ${JSON.stringify(s.text)} is not the caption's ${JSON.stringify(caption.slice(s.start, s.end))} there`);
+    throw new InputError(
+      label,
+      `span text ${JSON.stringify(s.text)} is not the caption's ${JSON.stringify(caption.slice(s.start, s.end))} there`,
+    );
   }
 }
 
@@ -227,12 +241,13 @@ export function groupTokenPositions(
   }
   if (!Array.isArray(groups)) throw new InputError('groupTokenPositions(groups)', 'expected an array of groups');
   const explicit = groups.every((g) => !isPhraseGroup(g));
-  const resolved: readonly PhraseGroup[] = groups.length > 0 && explicit
-    ? resolveGroups(text, groups as SimpleGroup[])
-    : groups.map((g, k) => {
-      if (!isPhraseGroup(g)) throw new InputError(`groups[${k}]`, 'mixes explicit {attributes, object} groups with span groups');
-      return g;
-    });
+  const resolved: readonly PhraseGroup[] =
+    groups.length > 0 && explicit
+      ? resolveGroups(text, groups as SimpleGroup[])
+      : groups.map((g, k) => {
+          if (!isPhraseGroup(g)) throw new InputError(`groups[${k}]`, 'mixes explicit {attributes, object} groups with span groups');
+          return g;
+        });
   const { offsets } = (tokenizer ?? ClipTokenizer.default()).encodeWithOffsets(text);
   const lastKept = contextLength - 2; // highest position a caption token keeps
   const positionsOf = (s: Span, label: string): { kept: number[]; dropped: boolean } => {

@@ -7,8 +7,7 @@ import { getLimits } from '../limits';
 import { PY_REGEX_WS } from './clean';
 
 // JS `iu` uses simple case folding like `regex`'s IGNORECASE (so `'ſ` matches `'s`, as in the reference).
-export const PRETOKEN_SOURCE =
-  `<\\|startoftext\\|>|<\\|endoftext\\|>|'s|'t|'re|'ve|'m|'ll|'d|[\\p{L}]+|[\\p{N}]|[^${PY_REGEX_WS}\\p{L}\\p{N}]+`;
+export const PRETOKEN_SOURCE = `<\\|startoftext\\|>|<\\|endoftext\\|>|'s|'t|'re|'ve|'m|'ll|'d|[\\p{L}]+|[\\p{N}]|[^${PY_REGEX_WS}\\p{L}\\p{N}]+`;
 
 export interface PreToken {
   /** The pre-token text (a slice of the cleaned text). */

@@ -52,8 +52,10 @@ export function tokenizeToArrays(texts: string | string[], opts: TokenizeOptions
     const row = new Int32Array(L).fill(PAD_TOKEN);
     const total = ids.length + 2;
     if (total > L && !truncate) {
-      throw new TokenizerError(`texts[${i}] ${abbreviate(text)}`,
-        `needs ${total} tokens with SOT/EOT, more than contextLength ${L}; pass truncate: true to cut it`);
+      throw new TokenizerError(
+        `texts[${i}] ${abbreviate(text)}`,
+        `needs ${total} tokens with SOT/EOT, more than contextLength ${L}; pass truncate: true to cut it`,
+      );
     }
     row[0] = SOT_TOKEN;
     const n = Math.min(ids.length, L - 2);

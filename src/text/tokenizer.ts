@@ -31,7 +31,10 @@ const CACHE_MAX_ENTRIES = 50_000;
 const vocabs = new Map<string, Vocab>();
 function vocabFor(p: string): Vocab {
   let v = vocabs.get(p);
-  if (!v) { v = loadVocab(p); vocabs.set(p, v); }
+  if (!v) {
+    v = loadVocab(p);
+    vocabs.set(p, v);
+  }
   return v;
 }
 
@@ -48,8 +51,10 @@ export function checkText(text: unknown, label = 'text'): string {
   }
   const max = getLimits().maxCaptionChars;
   if (text.length > max) {
-    throw new LimitError(abbreviate(text), `caption has ${text.length} UTF-16 code units, more than `
-      + `maxCaptionChars = ${max} (raise it with setLimits)`);
+    throw new LimitError(
+      abbreviate(text),
+      `caption has ${text.length} UTF-16 code units, more than ` + `maxCaptionChars = ${max} (raise it with setLimits)`,
+    );
   }
   return text;
 }
@@ -125,10 +130,18 @@ export class ClipTokenizer {
       let b = 0;
       for (const id of wordIds) {
         const nb = id === SOT_TOKEN || id === EOT_TOKEN ? word.length : this.vocab.tokenBytes[id].length;
-        while (b >= cb + clen) { cb += clen; cu += cun; measure(); }
+        while (b >= cb + clen) {
+          cb += clen;
+          cu += cun;
+          measure();
+        }
         const u0 = p.index + cu;
         const last = b + nb - 1;
-        while (last >= cb + clen) { cb += clen; cu += cun; measure(); }
+        while (last >= cb + clen) {
+          cb += clen;
+          cu += cun;
+          measure();
+        }
         const u1 = p.index + cu + cun;
         let lo = start[u0];
         let hi = end[u0];

@@ -82,7 +82,10 @@ export function loadVocab(bpePath: string = defaultBpePath()): Vocab {
   const endsWord = new Uint8Array(VOCAB_SIZE);
   strings.forEach((s, id) => {
     let body = s;
-    if (id < SOT_TOKEN && s.endsWith(END_OF_WORD)) { body = s.slice(0, -END_OF_WORD.length); endsWord[id] = 1; }
+    if (id < SOT_TOKEN && s.endsWith(END_OF_WORD)) {
+      body = s.slice(0, -END_OF_WORD.length);
+      endsWord[id] = 1;
+    }
     const bytes = new Uint8Array(body.length);
     for (let i = 0; i < body.length; i++) bytes[i] = charToByte.get(body[i]) ?? 0x3f;
     tokenBytes[id] = bytes;

@@ -58,21 +58,35 @@ describe('abe/align: distinct text rows (each repeated p_k / o_k compared with t
     expect(distinctTextRows(Float32Array.from([0]), Float32Array.from([-0]), 1, 1).rows.length).to.equal(2);
   });
 
-  for (const mode of ['m2', 'm3']) { // locate by object (top-3) and by phrase (top-2)
+  for (const mode of ['m2', 'm3']) {
+    // locate by object (top-3) and by phrase (top-2)
     it(`${mode}: alignRows on deduplicated rows of repeated groups equals align on the repeated groups (exact)`, () => {
       const before = tf.memory().numTensors;
       const m = g.mode(mode);
       const V = g.tensor(g.patchesName(mode)) as tf.Tensor3D;
-      const p = g.data(`${mode}/p`) as Float32Array, o = g.data(`${mode}/o`) as Float32Array;
-      const E = V.shape[2], Q = p.length / E;
-      const twice = (a: Float32Array): Float32Array => { const r = new Float32Array(2 * a.length); r.set(a); r.set(a, a.length); return r; };
-      const P2 = tf.tensor2d(twice(p), [2 * Q, E]), O2 = tf.tensor2d(twice(o), [2 * Q, E]);
+      const p = g.data(`${mode}/p`) as Float32Array,
+        o = g.data(`${mode}/o`) as Float32Array;
+      const E = V.shape[2],
+        Q = p.length / E;
+      const twice = (a: Float32Array): Float32Array => {
+        const r = new Float32Array(2 * a.length);
+        r.set(a);
+        r.set(a, a.length);
+        return r;
+      };
+      const P2 = tf.tensor2d(twice(p), [2 * Q, E]),
+        O2 = tf.tensor2d(twice(o), [2 * Q, E]);
       const full = align(V, P2, O2, m.locate, m.topK);
       const d = distinctTextRows(twice(p), twice(o), 2 * Q, E);
       expect(d.rows.length / E).to.be.at.most(2 * Q);
-      const rows = { texts: tf.tensor2d(d.rows, [d.rows.length / E, E]), phrase: tf.tensor1d(d.phrase, 'int32'), object: tf.tensor1d(d.object, 'int32') };
+      const rows = {
+        texts: tf.tensor2d(d.rows, [d.rows.length / E, E]),
+        phrase: tf.tensor1d(d.phrase, 'int32'),
+        object: tf.tensor1d(d.object, 'int32'),
+      };
       const dd = alignRows(V, rows, m.locate, m.topK);
-      for (const k of ['lp', 'lo', 'delta', 'R'] as const) expect(Array.from(dd[k].dataSync()), k).to.deep.equal(Array.from(full[k].dataSync()));
+      for (const k of ['lp', 'lo', 'delta', 'R'] as const)
+        expect(Array.from(dd[k].dataSync()), k).to.deep.equal(Array.from(full[k].dataSync()));
       tf.dispose([V, P2, O2, rows.texts, rows.phrase, rows.object, full.lp, full.lo, full.delta, full.R, dd.lp, dd.lo, dd.delta, dd.R]);
       expect(tf.memory().numTensors).to.equal(before);
     });

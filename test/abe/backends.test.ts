@@ -24,14 +24,21 @@ async function scoreAll(backend: string): Promise<{ matrix: Float32Array[]; pair
   await initBackend({ backend });
   const model = randomClip(3);
   const pixels = tf.tensor4d(randomPixels(N, 5), [N, 3, R, R]);
-  const matrix: Float32Array[] = [], pairs: Float32Array[] = [];
+  const matrix: Float32Array[] = [],
+    pairs: Float32Array[] = [];
   try {
     for (const c of CONFIGS) {
       const scorer = new AbeScorer(model, { ...c, scoreChunk: 2 });
       const feats = await scorer.imageFeatures(pixels);
       const res = await scorer.scoreMatrix(feats, CAPTIONS);
       matrix.push(res.clip, res.abe);
-      const pr = await scorer.scorePairs(feats, CAPTIONS, [[0, 1], [4, 0], [2, 3], [3, 1], [1, 2]]);
+      const pr = await scorer.scorePairs(feats, CAPTIONS, [
+        [0, 1],
+        [4, 0],
+        [2, 3],
+        [3, 1],
+        [1, 2],
+      ]);
       pairs.push(pr.abe);
     }
   } finally {
@@ -45,15 +52,22 @@ describe('abe/scorer on each parity backend equals cpu (max abs ≤ 1e-4 on scor
   this.timeout(120000);
   let prev: string;
   let cpu: Awaited<ReturnType<typeof scoreAll>>;
-  before(async () => { await tf.ready(); prev = tf.getBackend(); cpu = await scoreAll('cpu'); });
-  after(async () => { await tf.setBackend(prev); });
-
-  for (const backend of PARITY_BACKENDS.filter((b) => b !== 'cpu')) it(`${backend}: scoreMatrix and scorePairs agree with cpu for tokens / value / selfself, both locates, regions`, async () => {
-    const other = await scoreAll(backend);
-    const all = [...cpu.matrix.map((a, i) => [a, other.matrix[i]]), ...cpu.pairs.map((a, i) => [a, other.pairs[i]])];
-    for (const [a, b] of all) {
-      expect(b.length).to.equal(a.length);
-      for (let k = 0; k < a.length; k++) expect(b[k], `score ${k}`).to.be.closeTo(a[k], 1e-4 * Math.max(1, Math.abs(a[k])));
-    }
+  before(async () => {
+    await tf.ready();
+    prev = tf.getBackend();
+    cpu = await scoreAll('cpu');
   });
+  after(async () => {
+    await tf.setBackend(prev);
+  });
+
+  for (const backend of PARITY_BACKENDS.filter((b) => b !== 'cpu'))
+    it(`${backend}: scoreMatrix and scorePairs agree with cpu for tokens / value / selfself, both locates, regions`, async () => {
+      const other = await scoreAll(backend);
+      const all = [...cpu.matrix.map((a, i) => [a, other.matrix[i]]), ...cpu.pairs.map((a, i) => [a, other.pairs[i]])];
+      for (const [a, b] of all) {
+        expect(b.length).to.equal(a.length);
+        for (let k = 0; k < a.length; k++) expect(b[k], `score ${k}`).to.be.closeTo(a[k], 1e-4 * Math.max(1, Math.abs(a[k])));
+      }
+    });
 });

@@ -13,17 +13,35 @@ import { main } from '../../src/cli/main';
 import { weightsContentId } from '../../src/io/content-hash';
 import { REPO } from '../helpers/paths';
 
-interface Run { code: number; stdout: string; stderr: string }
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 async function run(args: string[]): Promise<Run> {
-  let stdout = '', stderr = '';
+  let stdout = '',
+    stderr = '';
   const io = {
-    stdout: { write: (s: string) => { stdout += s; return true; } } as unknown as NodeJS.WritableStream,
-    stderr: { write: (s: string) => { stderr += s; return true; } } as unknown as NodeJS.WritableStream,
+    stdout: {
+      write: (s: string) => {
+        stdout += s;
+        return true;
+      },
+    } as unknown as NodeJS.WritableStream,
+    stderr: {
+      write: (s: string) => {
+        stderr += s;
+        return true;
+      },
+    } as unknown as NodeJS.WritableStream,
   };
   // The cache's warnings go to the process's stderr (the library has no io object): capture both.
   const write = process.stderr.write.bind(process.stderr);
-  process.stderr.write = ((s: string) => { stderr += s; return true; }) as typeof process.stderr.write;
+  process.stderr.write = ((s: string) => {
+    stderr += s;
+    return true;
+  }) as typeof process.stderr.write;
   try {
     const code = await main(args, io);
     return { code, stdout, stderr };
@@ -34,7 +52,9 @@ async function run(args: string[]): Promise<Run> {
 
 function allFiles(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? allFiles(path.join(dir, e.name)) : [path.join(dir, e.name)]));
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? allFiles(path.join(dir, e.name)) : [path.join(dir, e.name)]));
 }
 
 describe('abe/FeatureCache on disk: results equal a --no-cache run whatever changes behind the paths', function () {
@@ -45,7 +65,19 @@ describe('abe/FeatureCache on disk: results equal a --no-cache run whatever chan
   const score = async (extra: string[], cached: boolean): Promise<{ scores: Record<string, number[][]>; stderr: string }> => {
     // On wasm (one thread, deterministic), so that any difference is the cache's: a multi-threaded native backend
     // may differ in the last bits between two runs of the same computation.
-    const r = await run(['score', '--backend', 'wasm', '--weights', model, '--image', img, ...texts, '--json', ...(cached ? ['--cache', cache] : ['--no-cache']), ...extra]);
+    const r = await run([
+      'score',
+      '--backend',
+      'wasm',
+      '--weights',
+      model,
+      '--image',
+      img,
+      ...texts,
+      '--json',
+      ...(cached ? ['--cache', cache] : ['--no-cache']),
+      ...extra,
+    ]);
     expect(r.code, r.stderr).to.equal(0);
     return { scores: JSON.parse(r.stdout).scores, stderr: r.stderr };
   };
@@ -66,7 +98,10 @@ describe('abe/FeatureCache on disk: results equal a --no-cache run whatever chan
     img = path.join(tmp, 'img.png');
     fs.copyFileSync(path.join(IMAGES, 'seen_0000.png'), img);
   });
-  after(async () => { fs.rmSync(tmp, { recursive: true, force: true }); await tf.setBackend('cpu'); });
+  after(async () => {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    await tf.setBackend('cpu');
+  });
 
   it('weights changed in place (same path, same sizes, mtime restored): cached scores follow the new weights', async () => {
     const before = await same();
@@ -105,16 +140,26 @@ describe('abe/FeatureCache on disk: results equal a --no-cache run whatever chan
       ['one byte changed', (s) => s.slice(0, 200) + (s[200] === 'A' ? 'B' : 'A') + s.slice(201)],
       ['truncated', (s) => s.slice(0, s.length >> 1)],
       ['not JSON', () => '\u0000\u0001garbage'],
-      ['another image\'s entry, checksum recomputed', (s) => {
-        const o = JSON.parse(s); const body = JSON.parse(o.body); body.key = 'f'.repeat(64);
-        const nb = JSON.stringify(body);
-        return JSON.stringify({ sha256: require('crypto').createHash('sha256').update(nb).digest('hex'), body: nb });
-      }],
-      ['wrong embed length, checksum recomputed', (s) => {
-        const o = JSON.parse(s); const body = JSON.parse(o.body); body.embed = Buffer.from(new Float32Array(3).buffer).toString('base64');
-        const nb = JSON.stringify(body);
-        return JSON.stringify({ sha256: require('crypto').createHash('sha256').update(nb).digest('hex'), body: nb });
-      }],
+      [
+        "another image's entry, checksum recomputed",
+        (s) => {
+          const o = JSON.parse(s);
+          const body = JSON.parse(o.body);
+          body.key = 'f'.repeat(64);
+          const nb = JSON.stringify(body);
+          return JSON.stringify({ sha256: require('crypto').createHash('sha256').update(nb).digest('hex'), body: nb });
+        },
+      ],
+      [
+        'wrong embed length, checksum recomputed',
+        (s) => {
+          const o = JSON.parse(s);
+          const body = JSON.parse(o.body);
+          body.embed = Buffer.from(new Float32Array(3).buffer).toString('base64');
+          const nb = JSON.stringify(body);
+          return JSON.stringify({ sha256: require('crypto').createHash('sha256').update(nb).digest('hex'), body: nb });
+        },
+      ],
     ];
     for (const [what, f] of damage) {
       fs.writeFileSync(entry, f(good));
@@ -135,7 +180,12 @@ describe('abe/FeatureCache on disk: results equal a --no-cache run whatever chan
       const name = path.relative(cache, f);
       expect(name).to.match(/^(weights-hashes\.json|m-[0-9a-f]{32}\/[0-9a-f]{64}\.json)$/);
     }
-    expect(fs.readdirSync(tmp).filter((n) => !n.startsWith('cache')).sort()).to.deep.equal(['img.png', 'model']);
+    expect(
+      fs
+        .readdirSync(tmp)
+        .filter((n) => !n.startsWith('cache'))
+        .sort(),
+    ).to.deep.equal(['img.png', 'model']);
   });
 });
 
@@ -149,7 +199,17 @@ describe('io/weightsContentId: the (path, inode, size, mtime, ctime) memo never 
       const direct = weightsContentId(f, null, fail);
       // A memo claiming another hash, recorded "later" than the file's times: trusted (that is the speed-up).
       const st = fs.statSync(f);
-      const memo = { [path.resolve(f)]: { dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, hashedAt: Date.now() + 60_000, sha256: 'a'.repeat(64) } };
+      const memo = {
+        [path.resolve(f)]: {
+          dev: st.dev,
+          ino: st.ino,
+          size: st.size,
+          mtimeMs: st.mtimeMs,
+          ctimeMs: st.ctimeMs,
+          hashedAt: Date.now() + 60_000,
+          sha256: 'a'.repeat(64),
+        },
+      };
       fs.writeFileSync(path.join(dir, 'weights-hashes.json'), JSON.stringify(memo));
       const memoId = weightsContentId(f, dir, fail);
       expect(memoId, 'the memo is used').to.not.equal(direct);

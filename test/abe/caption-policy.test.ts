@@ -15,7 +15,13 @@ import { tokenize } from '../../src/text/tokenize';
 import { randomClip, randomPixels, TINY_CONFIG } from './tinyModel';
 
 async function rejects(p: Promise<unknown>, re: RegExp): Promise<void> {
-  try { await p; } catch (e) { expect(e).to.be.instanceOf(TokenizerError); expect((e as Error).message).to.match(re); return; }
+  try {
+    await p;
+  } catch (e) {
+    expect(e).to.be.instanceOf(TokenizerError);
+    expect((e as Error).message).to.match(re);
+    return;
+  }
   expect.fail('expected a TokenizerError');
 }
 
@@ -32,7 +38,10 @@ describe('caption policy: library throws unless truncate, evaluation truncates a
     const R = TINY_CONFIG.vision.resolution;
     pixels = tf.tensor4d(randomPixels(2, 5), [2, 3, R, R]);
   });
-  after(() => { pixels.dispose(); model.dispose(); });
+  after(() => {
+    pixels.dispose();
+    model.dispose();
+  });
 
   it('checkCaption: 20 words need 22 tokens (> 16: truncated); "" and "!!! ???" have no word; "a cube" is fine', () => {
     expect(checkCaption(LONG, L)).to.deep.equal({ tokens: 22, truncated: true, empty: false });
@@ -46,10 +55,16 @@ describe('caption policy: library throws unless truncate, evaluation truncates a
     await rejects(model.encodeTexts([LONG]), /needs 22 tokens/);
     const scorer = new AbeScorer(model);
     const before = tf.memory().numTensors;
-    await rejects(scorer.scoreMatrix(pixels, ['a red cube', LONG]), /captions\[1\] "cube red cube.*needs 22 tokens with SOT\/EOT, more than the model's context length 16; pass truncate: true/);
+    await rejects(
+      scorer.scoreMatrix(pixels, ['a red cube', LONG]),
+      /captions\[1\] "cube red cube.*needs 22 tokens with SOT\/EOT, more than the model's context length 16; pass truncate: true/,
+    );
     await rejects(scorer.scorePairs(pixels, [LONG], [[0, 0]]), /needs 22 tokens/);
     expect(tf.memory().numTensors).to.equal(before);
-    try { await scorer.scoreMatrix(pixels, ['a cube'], { truncate: 'yes' as never }); expect.fail('no error'); } catch (e) {
+    try {
+      await scorer.scoreMatrix(pixels, ['a cube'], { truncate: 'yes' as never });
+      expect.fail('no error');
+    } catch (e) {
       expect(e).to.be.instanceOf(OptionsError);
       expect((e as Error).message).to.contain('truncate must be true or false');
     }
@@ -58,7 +73,15 @@ describe('caption policy: library throws unless truncate, evaluation truncates a
   it('truncate: true gives the CLIP score of encodeTexts(truncate: true) (independent path, 1e-4), in scoreMatrix and scorePairs', async () => {
     const scorer = new AbeScorer(model, 'abe');
     const m = await scorer.scoreMatrix(pixels, [LONG], { truncate: true });
-    const p = await scorer.scorePairs(pixels, [LONG], [[0, 0], [1, 0]], { truncate: true });
+    const p = await scorer.scorePairs(
+      pixels,
+      [LONG],
+      [
+        [0, 0],
+        [1, 0],
+      ],
+      { truncate: true },
+    );
     const ref = await model.logits(pixels, [LONG], { truncate: true });
     const want = ref.logitsPerImage.dataSync();
     tf.dispose(Object.values(ref).filter((x): x is tf.Tensor => x instanceof tf.Tensor));

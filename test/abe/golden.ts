@@ -7,13 +7,28 @@ import { expectClose } from '../helpers/close';
 import { fixturePath } from '../helpers/paths';
 
 export interface GoldenGroup {
-  q: number; caption: number; group: number; attrs: string[]; object: string;
-  positions: number[]; object_last_position: number; phrase: string; object_phrase: string;
+  q: number;
+  caption: number;
+  group: number;
+  attrs: string[];
+  object: string;
+  positions: number[];
+  object_last_position: number;
+  phrase: string;
+  object_phrase: string;
 }
 export interface GoldenMode {
-  refine: 'isolated' | 'contextual' | 'none'; gamma: number | null; refineLayer: number | null;
-  locate: 'object' | 'phrase'; topK: number; fuse: 'binding-difference' | 'additive' | 'convex'; lambda: number;
-  patchLayer: 'last' | number; patchFeatures: 'tokens' | 'value' | 'selfself'; patchLayer_index: number; template: string;
+  refine: 'isolated' | 'contextual' | 'none';
+  gamma: number | null;
+  refineLayer: number | null;
+  locate: 'object' | 'phrase';
+  topK: number;
+  fuse: 'binding-difference' | 'additive' | 'convex';
+  lambda: number;
+  patchLayer: 'last' | number;
+  patchFeatures: 'tokens' | 'value' | 'selfself';
+  patchLayer_index: number;
+  template: string;
 }
 
 export class AbeGolden {
@@ -27,10 +42,18 @@ export class AbeGolden {
     this.groups = JSON.parse(this.file.metadata.groups);
     this.modes = JSON.parse(this.file.metadata.modes);
   }
-  mode(name: string): GoldenMode { return JSON.parse(this.file.metadata[name]); }
-  has(name: string): boolean { return this.file.entry(name) !== undefined; }
-  data(name: string): Float32Array | Int32Array { return this.file.read(name).data; }
-  shape(name: string): number[] { return this.file.read(name).shape; }
+  mode(name: string): GoldenMode {
+    return JSON.parse(this.file.metadata[name]);
+  }
+  has(name: string): boolean {
+    return this.file.entry(name) !== undefined;
+  }
+  data(name: string): Float32Array | Int32Array {
+    return this.file.read(name).data;
+  }
+  shape(name: string): number[] {
+    return this.file.read(name).shape;
+  }
   tensor(name: string): tf.Tensor {
     const t = this.file.read(name);
     return tf.tensor(t.data, t.shape, t.dtype);
@@ -39,7 +62,9 @@ export class AbeGolden {
   patchesName(mode: string): string {
     return this.has(`${mode}/v`) ? `${mode}/v` : `patches_layer${this.mode(mode).patchLayer_index}`;
   }
-  get scale(): number { return this.file.read('s').data[0]; }
+  get scale(): number {
+    return this.file.read('s').data[0];
+  }
   /** A scoreMatrix result (with parts) against the mode's goldens: clip/abe within 5e-4, l_p/l_o/delta within 2e-5, R exact. */
   expectScores(mode: string, res: ScoreResult): void {
     expectClose(res.clip, this.data(`${mode}/clip`), 5e-4, 'clip', false);
@@ -53,8 +78,16 @@ export class AbeGolden {
   options(mode: string): Partial<AbeOptions> {
     const m = this.mode(mode);
     return {
-      refine: m.refine, gamma: m.gamma ?? 0.5, refineLayer: m.refineLayer ?? 1, locate: m.locate, topK: m.topK,
-      fuse: m.fuse, lambda: m.lambda, patchFeatures: m.patchFeatures, patchLayer: m.patchLayer_index, template: m.template,
+      refine: m.refine,
+      gamma: m.gamma ?? 0.5,
+      refineLayer: m.refineLayer ?? 1,
+      locate: m.locate,
+      topK: m.topK,
+      fuse: m.fuse,
+      lambda: m.lambda,
+      patchFeatures: m.patchFeatures,
+      patchLayer: m.patchLayer_index,
+      template: m.template,
     };
   }
   /** The captions with their groups; `explicitPositions`: with the golden's ids and token positions (no tokenizer, no parser). */
@@ -64,11 +97,16 @@ export class AbeGolden {
     return this.captions.map((text, m) => ({
       text,
       ...(explicitPositions ? { ids: Array.from(ids.subarray(m * L, (m + 1) * L)) } : {}),
-      groups: this.groups.filter((x) => x.caption === m).map((x) => ({
-        attributes: x.attrs, object: x.object,
-        ...(explicitPositions ? { positions: x.positions, objectLast: x.object_last_position } : {}),
-      })),
+      groups: this.groups
+        .filter((x) => x.caption === m)
+        .map((x) => ({
+          attributes: x.attrs,
+          object: x.object,
+          ...(explicitPositions ? { positions: x.positions, objectLast: x.object_last_position } : {}),
+        })),
     }));
   }
-  close(): void { this.file.close(); }
+  close(): void {
+    this.file.close();
+  }
 }

@@ -12,17 +12,43 @@ describe('abe/options', () => {
     expect(resolveOptions('clip').regionFeatures).to.equal('none');
     expect(resolveOptions('abe+regions').regionFeatures).to.not.equal('none');
     expect(resolveOptions('abe+regions').regionTerm).to.equal('phrase-all');
-    expect(resolveOptions('abe+regions-v1')).to.include({ regionFeatures: 'crop', regionTerm: 'phrase', regionAssignBy: 'phrase', lambda: 0.5, fuse: 'binding-difference' });
+    expect(resolveOptions('abe+regions-v1')).to.include({
+      regionFeatures: 'crop',
+      regionTerm: 'phrase',
+      regionAssignBy: 'phrase',
+      lambda: 0.5,
+      fuse: 'binding-difference',
+    });
     // v1 keeps the first finder (median background, one split, no size threshold): its region keys and scores are unchanged.
-    expect(resolveOptions('abe+regions-v1')).to.include({ regionBackground: 'median', regionSplit: 'one', regionMinSize: 0, maxRegions: 2 });
+    expect(resolveOptions('abe+regions-v1')).to.include({
+      regionBackground: 'median',
+      regionSplit: 'one',
+      regionMinSize: 0,
+      maxRegions: 2,
+    });
     expect(resolveOptions('abe').regionFeatures).to.equal('none');
   });
   it('unknown keys, unknown names, wrong types and out-of-range values throw OptionsError naming the key', () => {
     const bad: unknown[] = [
-      { topk: 1 }, { topK: 0 }, { topK: 1.5 }, { lambda: NaN }, { refine: 'contextualised' }, { fuse: 'max' },
-      { template: 'no placeholder' }, { template: '{} and {}' }, { gamma: -1 }, { maxRegions: 0 }, { scoreChunk: 0 },
-      { fuse: 'convex', lambda: 1.5 }, 'abe++', [1, 2],
-      { regionBackground: 'mode' }, { regionSplit: 'some' }, { regionAssignBy: 'shape' }, { regionMinSize: 1.5 }, { regionMinSize: -0.1 },
+      { topk: 1 },
+      { topK: 0 },
+      { topK: 1.5 },
+      { lambda: NaN },
+      { refine: 'contextualised' },
+      { fuse: 'max' },
+      { template: 'no placeholder' },
+      { template: '{} and {}' },
+      { gamma: -1 },
+      { maxRegions: 0 },
+      { scoreChunk: 0 },
+      { fuse: 'convex', lambda: 1.5 },
+      'abe++',
+      [1, 2],
+      { regionBackground: 'mode' },
+      { regionSplit: 'some' },
+      { regionAssignBy: 'shape' },
+      { regionMinSize: 1.5 },
+      { regionMinSize: -0.1 },
     ];
     for (const b of bad) {
       expect(() => resolveOptions(b as never), JSON.stringify(b)).to.throw(OptionsError);

@@ -12,14 +12,22 @@ import { InputError, OptionsError } from '../../src/errors';
 import type { ClipModel } from '../../src/clip/model';
 import { randomClip, randomPixels, TINY_CONFIG } from './tinyModel';
 
-const R = TINY_CONFIG.vision.resolution, E = TINY_CONFIG.embedDim, P = 16;
+const R = TINY_CONFIG.vision.resolution,
+  E = TINY_CONFIG.embedDim,
+  P = 16;
 const CAPTIONS = [
   'a red cube and a blue sphere',
   'a blue cube and a red sphere',
   'two dogs playing in the snow', // no attribute group → CLIP
   'the car is green',
   '!!!', // no groups
-  { text: 'a small wooden chair next to a dog', groups: [{ attributes: ['small', 'wooden'], object: 'chair' }, { attributes: [], object: 'dog' }] },
+  {
+    text: 'a small wooden chair next to a dog',
+    groups: [
+      { attributes: ['small', 'wooden'], object: 'chair' },
+      { attributes: [], object: 'dog' },
+    ],
+  },
   'a big white plate with a black knife',
 ];
 
@@ -28,28 +36,46 @@ async function perPair(model: ClipModel, feats: ImageFeatures[], o: AbeOptions):
   const caps = prepareCaptions(CAPTIONS, TINY_CONFIG.text.contextLength);
   const { p, o: ob } = await refine(model, caps, o, 1, new Map());
   const iso = await refine(model, caps, { ...o, refine: 'isolated' }, 1, new Map()); // the region term's phrases
-  const pIso = iso.p, oIso = iso.o;
+  const pIso = iso.p,
+    oIso = iso.o;
   const regionOn = o.regionFeatures !== 'none';
-  const rKey = regionKey(o.regionSource, o.maxRegions, o.regionDilation, o.regionFeatures === 'tokens' ? 'tokens' : 'crop', 'found',
-    { background: o.regionBackground, minSize: o.regionMinSize, split: o.regionSplit });
+  const rKey = regionKey(o.regionSource, o.maxRegions, o.regionDilation, o.regionFeatures === 'tokens' ? 'tokens' : 'crop', 'found', {
+    background: o.regionBackground,
+    minSize: o.regionMinSize,
+    split: o.regionSplit,
+  });
   const s = model.logitScale;
-  const gT = await model.encodeTexts(tf.tensor2d(Int32Array.from(caps.flatMap((c) => Array.from(c.ids))), [caps.length, TINY_CONFIG.text.contextLength], 'int32'));
+  const gT = await model.encodeTexts(
+    tf.tensor2d(Int32Array.from(caps.flatMap((c) => Array.from(c.ids))), [caps.length, TINY_CONFIG.text.contextLength], 'int32'),
+  );
   const gTd = gT.embeds.dataSync() as Float32Array;
   tf.dispose([gT.embeds, gT.tokens]);
-  const dot = (a: Float32Array, ai: number, b: Float32Array, bi: number) => { let x = 0; for (let e = 0; e < E; e++) x += a[ai + e] * b[bi + e]; return x; };
+  const dot = (a: Float32Array, ai: number, b: Float32Array, bi: number) => {
+    let x = 0;
+    for (let e = 0; e < E; e++) x += a[ai + e] * b[bi + e];
+    return x;
+  };
   const out = new Float32Array(feats.length * caps.length);
   feats.forEach((f, i) => {
     let q = 0;
     caps.forEach((cap, m) => {
       const norm = Math.sqrt(dot(gTd, m * E, gTd, m * E));
-      const clip = s * dot(f.embed, 0, gTd, m * E) / norm;
+      const clip = (s * dot(f.embed, 0, gTd, m * E)) / norm;
       const V = f.patches[patchKey(o.patchFeatures, o.patchLayer < 0 ? TINY_CONFIG.vision.layers + 1 + o.patchLayer : o.patchLayer)];
-      const lps: number[] = [], deltas: number[] = [], rsims: number[] = [];
+      const lps: number[] = [],
+        deltas: number[] = [],
+        rsims: number[] = [];
       const K = cap.groups.length;
-      const regionSims = new Float32Array(K * o.maxRegions), regionObj = new Float32Array(K * o.maxRegions);
+      const regionSims = new Float32Array(K * o.maxRegions),
+        regionObj = new Float32Array(K * o.maxRegions);
       cap.groups.forEach((g, k) => {
-        const sp = [], so = [];
-        if (o.fuse !== 'none') for (let j = 0; j < P; j++) { sp.push(dot(p, (q + k) * E, V, j * E)); so.push(dot(ob, (q + k) * E, V, j * E)); }
+        const sp = [],
+          so = [];
+        if (o.fuse !== 'none')
+          for (let j = 0; j < P; j++) {
+            sp.push(dot(p, (q + k) * E, V, j * E));
+            so.push(dot(ob, (q + k) * E, V, j * E));
+          }
         const byO = [...so.keys()].sort((a, b) => so[b] - so[a]).slice(0, o.topK);
         const byP = [...sp.keys()].sort((a, b) => sp[b] - sp[a]).slice(0, o.topK);
         const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -76,18 +102,28 @@ async function perPair(model: ClipModel, feats: ImageFeatures[], o: AbeOptions):
       const gated = !['phrase-all', 'centered', 'centered-same'].includes(o.regionTerm);
       if (!gated || cap.groups.some((g) => g.attributes.length)) {
         if (regionOn) {
-          const reg = f.regions[rKey], Rm = o.maxRegions, count = reg.masks.length;
-          const by = o.regionAssignBy === 'object' ? regionObj : o.regionAssignBy === 'both' ? regionSims.map((v, x) => v + regionObj[x]) : regionSims;
+          const reg = f.regions[rKey],
+            Rm = o.maxRegions,
+            count = reg.masks.length;
+          const by =
+            o.regionAssignBy === 'object'
+              ? regionObj
+              : o.regionAssignBy === 'both'
+                ? regionSims.map((v, x) => v + regionObj[x])
+                : regionSims;
           const a = assignRegions(by, 0, K, Rm, count, o.regionAssign, o.regionMaxMaps);
           if (a) {
             // The group terms written out: phrase p·r; centered p·r − max_r' o·r' (0 without attributes); centered-same p·r − o·r.
             const terms = a.regions.map((r, k) => {
               if (o.regionTerm === 'phrase' || o.regionTerm === 'phrase-all') return regionSims[k * Rm + r];
               if (!cap.groups[k].attributes.length) return 0;
-              const base = o.regionTerm === 'centered' ? Math.max(...Array.from({ length: count }, (_, x) => regionObj[k * Rm + x])) : regionObj[k * Rm + r];
+              const base =
+                o.regionTerm === 'centered'
+                  ? Math.max(...Array.from({ length: count }, (_, x) => regionObj[k * Rm + x]))
+                  : regionObj[k * Rm + r];
               return regionSims[k * Rm + r] - base;
             });
-            abe += o.regionLambda * s * terms.reduce((x, y) => x + y, 0) / K;
+            abe += (o.regionLambda * s * terms.reduce((x, y) => x + y, 0)) / K;
           }
         }
       }
@@ -108,7 +144,10 @@ describe('abe/scorer (random tiny model)', function () {
     model = randomClip(7);
     pixels = tf.tensor4d(randomPixels(N, 11), [N, 3, R, R]);
   });
-  after(() => { pixels.dispose(); model.dispose(); });
+  after(() => {
+    pixels.dispose();
+    model.dispose();
+  });
 
   const configs: Partial<AbeOptions>[] = [
     { patchFeatures: 'tokens', locate: 'object', topK: 1, fuse: 'binding-difference' },
@@ -123,7 +162,16 @@ describe('abe/scorer (random tiny model)', function () {
     { fuse: 'none', regionFeatures: 'crop', maxRegions: 3, regionTerm: 'centered-same', regionAssignBy: 'object', regionDilation: 0 },
     { fuse: 'binding-difference', regionFeatures: 'tokens', regionTerm: 'centered', regionAssign: 'indep' },
     { fuse: 'none', regionFeatures: 'tokens', regionTerm: 'phrase-all', regionDilation: 0 },
-    { fuse: 'none', regionFeatures: 'tokens', regionTerm: 'phrase-all', maxRegions: 4, regionSplit: 'all', regionBackground: 'border', regionAssignBy: 'both', regionDilation: 0 },
+    {
+      fuse: 'none',
+      regionFeatures: 'tokens',
+      regionTerm: 'phrase-all',
+      maxRegions: 4,
+      regionSplit: 'all',
+      regionBackground: 'border',
+      regionAssignBy: 'both',
+      regionDilation: 0,
+    },
     { fuse: 'none', regionFeatures: 'crop', regionTerm: 'phrase-all', maxRegions: 3, regionMinSize: 0.1, regionAssignBy: 'both' },
   ];
   for (const c of configs) {
@@ -143,7 +191,8 @@ describe('abe/scorer (random tiny model)', function () {
         expect(pr.clip[j]).to.be.closeTo(res.clip[i * CAPTIONS.length + m], 1e-5 * Math.max(1, Math.abs(pr.clip[j])));
       });
       // Captions without attribute groups score as CLIP (unless an ungated region term scores their groups).
-      for (const m of c.regionTerm === 'phrase-all' ? [4] : [2, 4]) for (let i = 0; i < N; i++) expect(res.abe[i * CAPTIONS.length + m]).to.equal(res.clip[i * CAPTIONS.length + m]);
+      for (const m of c.regionTerm === 'phrase-all' ? [4] : [2, 4])
+        for (let i = 0; i < N; i++) expect(res.abe[i * CAPTIONS.length + m]).to.equal(res.clip[i * CAPTIONS.length + m]);
     });
   }
 
@@ -166,18 +215,36 @@ describe('abe/scorer (random tiny model)', function () {
 
   it('bad captions give defined results: no nouns, punctuation, 500 words, non-English, emoji → CLIP fallback or groups', async () => {
     const words500 = Array.from({ length: 500 }, (_, i) => (i % 2 ? 'red' : 'cube')).join(' ');
-    const caps = ['', '...!?', 'runs quickly', words500, 'ein roter Würfel und eine blaue Kugel', '一只红色的猫', '🐶🔴 🐱🔵', 'a red 🐶 and a blue cat'];
+    const caps = [
+      '',
+      '...!?',
+      'runs quickly',
+      words500,
+      'ein roter Würfel und eine blaue Kugel',
+      '一只红色的猫',
+      '🐶🔴 🐱🔵',
+      'a red 🐶 and a blue cat',
+    ];
     const scorer = new AbeScorer(model);
     const res = await scorer.scoreMatrix(pixels, caps, { parts: true, truncate: true });
     expect(res.abe.every((x) => Number.isFinite(x))).to.equal(true);
-    for (const m of [0, 1, 2, 5, 6]) for (let i = 0; i < N; i++) expect(res.abe[i * caps.length + m]).to.equal(res.clip[i * caps.length + m]);
+    for (const m of [0, 1, 2, 5, 6])
+      for (let i = 0; i < N; i++) expect(res.abe[i * caps.length + m]).to.equal(res.clip[i * caps.length + m]);
     expect(res.parts!.dropped[3]).to.be.greaterThan(0); // groups past the context (16 tokens) are dropped
   });
 
   it('bad groups and inputs throw typed errors; empty lists give empty matrices', async () => {
     const scorer = new AbeScorer(model);
-    await expectReject(scorer.scoreMatrix(pixels, [{ text: 'a red cube', groups: [{ attributes: ['blue'], object: 'cube' }] }]), InputError);
-    await expectReject(scorer.scoreMatrix(pixels, [{ text: 'a red cube', groups: [{ attributes: [], object: 'cube', positions: [2], objectLast: 99 }] }]), InputError, 'positions without ids past the context are dropped', true);
+    await expectReject(
+      scorer.scoreMatrix(pixels, [{ text: 'a red cube', groups: [{ attributes: ['blue'], object: 'cube' }] }]),
+      InputError,
+    );
+    await expectReject(
+      scorer.scoreMatrix(pixels, [{ text: 'a red cube', groups: [{ attributes: [], object: 'cube', positions: [2], objectLast: 99 }] }]),
+      InputError,
+      'positions without ids past the context are dropped',
+      true,
+    );
     await expectReject(scorer.scoreMatrix(pixels, [42 as never]), InputError);
     await expectReject(scorer.scoreMatrix(pixels, [{ text: 'x', bogus: 1 } as never]), InputError);
     await expectReject(scorer.scoreMatrix(tf.zeros([1, 3, 8, 8]) as tf.Tensor4D, ['a cube']), InputError);
@@ -241,7 +308,12 @@ describe('abe/scorer (random tiny model)', function () {
       for (let k = 0; k < 100; k++) {
         if (k % 25 === 0) scorer.clearCaches(); // recompute features and text now and then
         if (k % 2) await scorer.scoreMatrix(two, CAPTIONS, { parts: true, scoreChunk: 1 });
-        else await scorer.scorePairs(two, CAPTIONS, [[0, 0], [1, 1], [1, 5]]);
+        else
+          await scorer.scorePairs(two, CAPTIONS, [
+            [0, 0],
+            [1, 1],
+            [1, 5],
+          ]);
       }
       expect(tf.memory().numTensors).to.equal(before);
     } finally {
@@ -252,8 +324,15 @@ describe('abe/scorer (random tiny model)', function () {
 
 async function expectReject(p: Promise<unknown>, cls: new (...a: never[]) => Error, _why = '', resolves = false): Promise<void> {
   let err: unknown = null;
-  try { await p; } catch (e) { err = e; }
-  if (resolves) { expect(err, String(err)).to.equal(null); return; }
+  try {
+    await p;
+  } catch (e) {
+    err = e;
+  }
+  if (resolves) {
+    expect(err, String(err)).to.equal(null);
+    return;
+  }
   expect(err, 'expected a rejection').to.be.instanceOf(cls);
 }
 void resolveOptions;
@@ -262,14 +341,28 @@ describe('abe/scorer: region terms comparable across captions (random tiny model
   this.timeout(120000);
   let model: ClipModel;
   let pixels: tf.Tensor4D;
-  before(() => { model = randomClip(5); pixels = tf.tensor4d(randomPixels(4, 3), [4, 3, R, R]); });
-  after(() => { pixels.dispose(); model.dispose(); });
+  before(() => {
+    model = randomClip(5);
+    pixels = tf.tensor4d(randomPixels(4, 3), [4, 3, R, R]);
+  });
+  after(() => {
+    pixels.dispose();
+    model.dispose();
+  });
 
   it('centered: attribute-free groups add exactly 0, the caption term is λ·s·mean over ALL groups (parts recomputed by hand, 1e-5)', async () => {
     const scorer = new AbeScorer(model, { ...resolveOptions('abe+regions'), regionTerm: 'centered' });
-    const caps = ['a cube and a sphere', 'a red cube and a sphere', 'a red cube and a blue sphere', { text: 'a cube', groups: [{ attributes: [], object: 'cube' }] }];
+    const caps = [
+      'a cube and a sphere',
+      'a red cube and a sphere',
+      'a red cube and a blue sphere',
+      { text: 'a cube', groups: [{ attributes: [], object: 'cube' }] },
+    ];
     const r = await scorer.scoreMatrix(pixels, caps, { parts: true });
-    const p = r.parts!, Q = p.groups.length, s = model.logitScale, o = scorer.options;
+    const p = r.parts!,
+      Q = p.groups.length,
+      s = model.logitScale,
+      o = scorer.options;
     for (let i = 0; i < r.n; i++) {
       // Captions without attributes: S_abe = S_clip exactly, whatever the regions.
       for (const m of [0, 3]) expect(r.abe[i * r.m + m]).to.equal(r.clip[i * r.m + m]);
@@ -278,10 +371,14 @@ describe('abe/scorer: region terms comparable across captions (random tiny model
         for (const q of qs) {
           const g = p.groups[q];
           if (!g.attributes.length) expect(p.regionGroupTerm![i * Q + q]).to.equal(0);
-          else if (p.region![i * Q + q] >= 0) expect(p.regionGroupTerm![i * Q + q]).to.be.at.most(p.regionSim![i * Q + q] - p.regionObjectSim![i * Q + q] + 1e-6);
+          else if (p.region![i * Q + q] >= 0)
+            expect(p.regionGroupTerm![i * Q + q]).to.be.at.most(p.regionSim![i * Q + q] - p.regionObjectSim![i * Q + q] + 1e-6);
         }
         const mean = qs.reduce((a, q) => a + p.regionGroupTerm![i * Q + q], 0) / qs.length;
-        expect(r.abe[i * r.m + m] - r.clip[i * r.m + m]).to.be.closeTo(o.regionLambda * s * mean, 1e-5 * Math.max(1, Math.abs(r.abe[i * r.m + m])));
+        expect(r.abe[i * r.m + m] - r.clip[i * r.m + m]).to.be.closeTo(
+          o.regionLambda * s * mean,
+          1e-5 * Math.max(1, Math.abs(r.abe[i * r.m + m])),
+        );
       }
       expect(p.regionMasks![i].masks.length).to.equal(p.regionCount![i]);
     }
@@ -289,13 +386,15 @@ describe('abe/scorer: region terms comparable across captions (random tiny model
 
   it('abe+regions defined behaviour: attribute-free group = its object phrase, absent object = its phrase at its jointly assigned region, long caption = groups past the context dropped (independent text passes, 1e-4)', async () => {
     const scorer = new AbeScorer(model, 'abe+regions');
-    const o = scorer.options, s = model.logitScale;
+    const o = scorer.options,
+      s = model.logitScale;
     const long = `a red cube and a blue sphere ${Array.from({ length: 12 }, () => 'and').join(' ')} a green cone`; // "cone" past 16 tokens
     // "sphere" names no attribute; no random image holds a giraffe (an absent object); the long caption is cut.
     const caps = ['a cube and a sphere', 'a red giraffe and a sphere', long];
     const feats = await scorer.imageFeatures(pixels);
     const r = await scorer.scoreMatrix(feats, caps, { parts: true, truncate: true });
-    const p = r.parts!, Q = p.groups.length;
+    const p = r.parts!,
+      Q = p.groups.length;
     expect(Array.from(p.dropped)).to.deep.equal([0, 0, 1]); // "a green cone" is past the context: dropped and counted
     expect(p.groups.filter((g) => g.caption === 2).map((g) => g.object)).to.deep.equal(['cube', 'sphere']);
     // Independent embeddings: plain text passes of each templated phrase and of its object alone.
@@ -308,31 +407,51 @@ describe('abe/scorer: region terms comparable across captions (random tiny model
     };
     const pe = await embed(p.groups.map((g) => o.template.replace('{}', [...g.attributes, g.object].join(' '))));
     const oe = await embed(p.groups.map((g) => o.template.replace('{}', g.object)));
-    const key = regionKey(o.regionSource, o.maxRegions, o.regionDilation, 'tokens', 'found', { background: o.regionBackground, minSize: o.regionMinSize, split: o.regionSplit });
+    const key = regionKey(o.regionSource, o.maxRegions, o.regionDilation, 'tokens', 'found', {
+      background: o.regionBackground,
+      minSize: o.regionMinSize,
+      split: o.regionSplit,
+    });
     expect(feats.filter((f) => f.regions[key].masks.length > 0)).to.have.length.greaterThan(0);
     for (let i = 0; i < r.n; i++) {
-      const reg = feats[i].regions[key], count = reg.masks.length;
+      const reg = feats[i].regions[key],
+        count = reg.masks.length;
       const cos = (t: Float32Array, q: number, x: number) => {
-        let d = 0, n = 0;
-        for (let e = 0; e < E; e++) { d += t[q * E + e] * reg.embeds[x * E + e]; n += t[q * E + e] ** 2; }
+        let d = 0,
+          n = 0;
+        for (let e = 0; e < E; e++) {
+          d += t[q * E + e] * reg.embeds[x * E + e];
+          n += t[q * E + e] ** 2;
+        }
         return d / Math.sqrt(n);
       };
-      const by = (q: number, x: number) => (o.regionAssignBy === 'phrase' ? cos(pe, q, x) : o.regionAssignBy === 'object' ? cos(oe, q, x) : cos(pe, q, x) + cos(oe, q, x));
+      const by = (q: number, x: number) =>
+        o.regionAssignBy === 'phrase' ? cos(pe, q, x) : o.regionAssignBy === 'object' ? cos(oe, q, x) : cos(pe, q, x) + cos(oe, q, x);
       for (let m = 0; m < r.m; m++) {
-        if (!count) { expect(r.abe[i * r.m + m]).to.equal(r.clip[i * r.m + m]); continue; } // no region: no term
+        if (!count) {
+          expect(r.abe[i * r.m + m]).to.equal(r.clip[i * r.m + m]);
+          continue;
+        } // no region: no term
         const qs = p.groups.map((g, q) => (g.caption === m ? q : -1)).filter((q) => q >= 0);
         // Brute force over maps to distinct regions (every region used when the groups outnumber them).
-        let best = -Infinity, bestMean = 0;
+        let best = -Infinity,
+          bestMean = 0;
         const need = Math.min(qs.length, count);
         const rec = (k: number, used: number[], sum: number) => {
           if (k === qs.length) {
-            if (new Set(used).size === need && sum > best + 1e-9) { best = sum; bestMean = used.reduce((acc, x, kk) => acc + cos(pe, qs[kk], x), 0) / qs.length; }
+            if (new Set(used).size === need && sum > best + 1e-9) {
+              best = sum;
+              bestMean = used.reduce((acc, x, kk) => acc + cos(pe, qs[kk], x), 0) / qs.length;
+            }
             return;
           }
           for (let x = 0; x < count; x++) rec(k + 1, [...used, x], sum + by(qs[k], x));
         };
         rec(0, [], 0);
-        expect(r.abe[i * r.m + m] - r.clip[i * r.m + m]).to.be.closeTo(o.regionLambda * s * bestMean, 1e-4 * Math.max(1, Math.abs(r.abe[i * r.m + m])));
+        expect(r.abe[i * r.m + m] - r.clip[i * r.m + m]).to.be.closeTo(
+          o.regionLambda * s * bestMean,
+          1e-4 * Math.max(1, Math.abs(r.abe[i * r.m + m])),
+        );
         // Every group, attribute-free ones too, scores its own phrase (for "sphere": the object phrase) on its region.
         for (const q of qs) expect(p.regionGroupTerm![i * Q + q]).to.be.closeTo(cos(pe, q, p.region![i * Q + q]), 1e-4);
       }

@@ -7,10 +7,11 @@ import { rng } from '../../src/random';
 
 export { rng };
 
-
 const TOWER = { layers: 2, width: 32, heads: 2, mlpWidth: 128, act: 'quick_gelu' as const, layerNormEps: 1e-5 };
 export const TINY_CONFIG: ClipConfig = {
-  embedDim: 16, vision: { ...TOWER, resolution: 32, patchSize: 8 }, text: { ...TOWER, contextLength: 16, vocabSize: 49408 },
+  embedDim: 16,
+  vision: { ...TOWER, resolution: 32, patchSize: 8 },
+  text: { ...TOWER, contextLength: 16, vocabSize: 49408 },
 };
 
 export function randomClip(seed = 1): ClipModel {

@@ -27,7 +27,10 @@ describe('tools/native/install.js (npm run native): bad input is refused before 
     const r = spawnSync(process.execPath, [TOOL, ...args], { encoding: 'utf8', env: { ...process.env, ABE_NATIVE_DIR: target } });
     return { code: r.status, out: r.stdout, err: r.stderr };
   };
-  const leftovers = () => [...fs.readdirSync(dir), ...fs.readdirSync(REPO).filter((n) => n.startsWith('.native.tmp-') || n === path.basename(target))];
+  const leftovers = () => [
+    ...fs.readdirSync(dir),
+    ...fs.readdirSync(REPO).filter((n) => n.startsWith('.native.tmp-') || n === path.basename(target)),
+  ];
 
   it('--help prints the usage with both sources and the internet route', () => {
     const r = run('--help');
@@ -39,7 +42,10 @@ describe('tools/native/install.js (npm run native): bad input is refused before 
   it('an unknown option, both sources, or a flag without its value: exit 1, one line', () => {
     for (const [args, msg] of [
       [['--bogus'], "native: error: unknown option '--bogus' (see --help)"],
-      [['--tensorflow-wheel', 'a.whl', '--libtensorflow', 'x'], 'native: error: give either --tensorflow-wheel or --libtensorflow, not both'],
+      [
+        ['--tensorflow-wheel', 'a.whl', '--libtensorflow', 'x'],
+        'native: error: give either --tensorflow-wheel or --libtensorflow, not both',
+      ],
       [['--tensorflow-wheel'], 'native: error: --tensorflow-wheel needs a value'],
     ] as [string[], string][]) {
       const r = run(...args);
@@ -49,9 +55,14 @@ describe('tools/native/install.js (npm run native): bad input is refused before 
   });
 
   it('ABE_NATIVE_DIR outside the package folder is refused (tfjs-node would not find our tfjs there)', () => {
-    const r = spawnSync(process.execPath, [TOOL, '--force'], { encoding: 'utf8', env: { ...process.env, ABE_NATIVE_DIR: path.join(dir, 'elsewhere') } });
+    const r = spawnSync(process.execPath, [TOOL, '--force'], {
+      encoding: 'utf8',
+      env: { ...process.env, ABE_NATIVE_DIR: path.join(dir, 'elsewhere') },
+    });
     expect(r.status).to.equal(1);
-    expect(r.stderr).to.match(/^native: error: ABE_NATIVE_DIR .*elsewhere must be a folder inside .* \(so that tfjs-node resolves our @tensorflow\/tfjs\)\n$/);
+    expect(r.stderr).to.match(
+      /^native: error: ABE_NATIVE_DIR .*elsewhere must be a folder inside .* \(so that tfjs-node resolves our @tensorflow\/tfjs\)\n$/,
+    );
   });
 
   it('a temporary folder left by a killed run (its pid gone) is removed by the next run', () => {

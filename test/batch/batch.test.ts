@@ -19,7 +19,12 @@ import { makeSynthetic, Synthetic } from '../../tools/batch-synth';
 import { inProcess } from '../helpers/cli';
 
 const cli = inProcess;
-const jsonl = (f: string) => fs.readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+const jsonl = (f: string) =>
+  fs
+    .readFileSync(f, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
 const CONFIGS = ['clip', 'abe', 'abe+regions'];
 /** Scores are logits up to ~50: a shard scores its images in other chunks than one big call (other float32 sums). */
 const relErr = (a: number, b: number) => Math.abs(a - b) / Math.max(1, Math.abs(b));
@@ -48,24 +53,44 @@ describe('batch: embed, score over files, merge (toy-shapes, synthetic images)',
     }
     embedOut = path.join(dir, 'emb');
   });
-  after(() => { model?.dispose(); fs.rmSync(dir, { recursive: true, force: true }); });
+  after(() => {
+    model?.dispose();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
 
   it('embed writes np.load-able shards, one metadata row per input (the broken file recorded, not fatal), and leaks no tensor', async () => {
     const before = tf.memory().numTensors;
-    const r = await cli(['embed', '--images', path.join(syn.dir, 'images'), '--texts', syn.textsFile, '--out', embedOut, '--shard-size', '5', '--batch', '3', '--features', CONFIGS.join(','), '--json']);
+    const r = await cli([
+      'embed',
+      '--images',
+      path.join(syn.dir, 'images'),
+      '--texts',
+      syn.textsFile,
+      '--out',
+      embedOut,
+      '--shard-size',
+      '5',
+      '--batch',
+      '3',
+      '--features',
+      CONFIGS.join(','),
+      '--json',
+    ]);
     expect(r.code, r.stderr).to.equal(0);
     expect(tf.memory().numTensors).to.equal(before);
     const summary = JSON.parse(r.stdout);
     expect(summary.jobs[0]).to.include({ items: 12, failed: 1, shards: 3, shardsWritten: 3 });
     const meta = [0, 1, 2].flatMap((k) => jsonl(path.join(embedOut, 'images', 'shards', `0000${k}`, 'meta.jsonl')));
-    expect(meta.map((m) => path.basename(m.path))).to.deep.equal([...syn.images.map((p) => path.basename(p)), 'zz_broken.png'].sort((a, b) => (a < b ? -1 : 1)));
+    expect(meta.map((m) => path.basename(m.path))).to.deep.equal(
+      [...syn.images.map((p) => path.basename(p)), 'zz_broken.png'].sort((a, b) => (a < b ? -1 : 1)),
+    );
     const broken = meta.find((m) => m.path.endsWith('zz_broken.png'));
     expect(broken.row).to.equal(null);
     expect(broken.error).to.match(/not a recognised image/);
     expect(r.stderr).to.match(/12\/12 images, [\d.]+\/s, ETA .*, 1 failed/);
   });
 
-  it('embeds equal the scorer\'s normalised g_I of the same files (float32, 1e-6) and texts are unit vectors', async () => {
+  it("embeds equal the scorer's normalised g_I of the same files (float32, 1e-6) and texts are unit vectors", async () => {
     const { pixels } = await loadImages(syn.images, { resolution: model.config.vision.resolution });
     const feats = await new AbeScorer(model, 'clip').imageFeatures(pixels);
     pixels.dispose();
@@ -73,7 +98,8 @@ describe('batch: embed, score over files, merge (toy-shapes, synthetic images)',
     for (const k of [0, 1, 2]) {
       const d = path.join(embedOut, 'images', 'shards', `0000${k}`);
       const a = parseNpy(fs.readFileSync(path.join(d, 'embeds.npy')), 'embeds');
-      for (const m of jsonl(path.join(d, 'meta.jsonl'))) if (m.row !== null) rows[syn.images.indexOf(m.path)] = a.data.subarray(m.row * a.shape[1], (m.row + 1) * a.shape[1]);
+      for (const m of jsonl(path.join(d, 'meta.jsonl')))
+        if (m.row !== null) rows[syn.images.indexOf(m.path)] = a.data.subarray(m.row * a.shape[1], (m.row + 1) * a.shape[1]);
     }
     feats.forEach((f, i) => f.embed.forEach((v, j) => expect(Math.abs(rows[i][j] - v)).to.be.below(1e-6)));
     let texts = 0;
@@ -97,9 +123,16 @@ describe('batch: embed, score over files, merge (toy-shapes, synthetic images)',
     const M = syn.captions.length;
     let compared = 0;
     for (const row of rows) {
-      const i = syn.images.indexOf(row.image), m = syn.captions.indexOf(row.caption);
-      if (i < 0) { expect(row.error).to.match(/not a recognised image/); continue; }
-      for (const c of CONFIGS) { expect(relErr(row[c], direct[c][i * M + m]), `${c} ${row.image}`).to.be.below(1e-5); compared++; }
+      const i = syn.images.indexOf(row.image),
+        m = syn.captions.indexOf(row.caption);
+      if (i < 0) {
+        expect(row.error).to.match(/not a recognised image/);
+        continue;
+      }
+      for (const c of CONFIGS) {
+        expect(relErr(row[c], direct[c][i * M + m]), `${c} ${row.image}`).to.be.below(1e-5);
+        compared++;
+      }
     }
     expect(compared).to.equal(syn.images.length * M * CONFIGS.length);
   });
@@ -110,13 +143,24 @@ describe('batch: embed, score over files, merge (toy-shapes, synthetic images)',
     const r = await cli(args);
     expect(r.code, r.stderr).to.equal(0);
     const rows = [0, 1, 2, 3].flatMap((k) => jsonl(path.join(out, 'shards', `0000${k}`, 'scores.jsonl')));
-    expect(rows.map((x) => x.id)).to.deep.equal(fs.readFileSync(syn.pairsCsv, 'utf8').split('\n').slice(1).filter(Boolean).map((l) => l.split(',')[0]));
+    expect(rows.map((x) => x.id)).to.deep.equal(
+      fs
+        .readFileSync(syn.pairsCsv, 'utf8')
+        .split('\n')
+        .slice(1)
+        .filter(Boolean)
+        .map((l) => l.split(',')[0]),
+    );
     const M = syn.captions.length;
     let compared = 0;
     for (const row of rows) {
-      const i = syn.images.indexOf(path.join(syn.dir, row.image)), m = syn.captions.indexOf(row.caption);
+      const i = syn.images.indexOf(path.join(syn.dir, row.image)),
+        m = syn.captions.indexOf(row.caption);
       if (m < 0) continue; // captions.txt keeps the first 16 distinct captions only
-      for (const c of CONFIGS) { expect(relErr(row[c], direct[c][i * M + m])).to.be.below(1e-5); compared++; }
+      for (const c of CONFIGS) {
+        expect(relErr(row[c], direct[c][i * M + m])).to.be.below(1e-5);
+        compared++;
+      }
     }
     expect(compared).to.be.greaterThan(30);
     const mtime = fs.statSync(path.join(out, 'shards', '00000', 'scores.jsonl')).mtimeMs;
@@ -142,11 +186,19 @@ describe('batch: embed, score over files, merge (toy-shapes, synthetic images)',
     const m1 = await cli(['merge', path.join(dir, 'w0', 'images'), path.join(dir, 'w1', 'images'), '--out', path.join(dir, 'm-split')]);
     expect(m1.code, m1.stderr).to.equal(0);
     expect((await cli(['merge', path.join(embedOut, 'images'), '--out', path.join(dir, 'm-one')])).code).to.equal(0);
-    for (const f of ['embeds.npy', 'meta.jsonl']) expect(fs.readFileSync(path.join(dir, 'm-split', f)).equals(fs.readFileSync(path.join(dir, 'm-one', f))), f).to.equal(true);
+    for (const f of ['embeds.npy', 'meta.jsonl'])
+      expect(fs.readFileSync(path.join(dir, 'm-split', f)).equals(fs.readFileSync(path.join(dir, 'm-one', f))), f).to.equal(true);
     const missing = await cli(['merge', path.join(dir, 'w0', 'images'), '--out', path.join(dir, 'm-x')]);
     expect(missing.code).to.equal(1);
     expect(missing.stderr).to.match(/1 of 3 shards missing: 00001/);
-    const dup = await cli(['merge', path.join(dir, 'w0', 'images'), path.join(dir, 'w1', 'images'), path.join(embedOut, 'images'), '--out', path.join(dir, 'm-y')]);
+    const dup = await cli([
+      'merge',
+      path.join(dir, 'w0', 'images'),
+      path.join(dir, 'w1', 'images'),
+      path.join(embedOut, 'images'),
+      '--out',
+      path.join(dir, 'm-y'),
+    ]);
     expect(dup.code).to.equal(1);
     expect(dup.stderr).to.match(/duplicate shard 0000\d/);
   });
@@ -155,7 +207,9 @@ describe('batch: embed, score over files, merge (toy-shapes, synthetic images)',
     const sd = path.join(dir, 'w0', 'images', 'shards');
     fs.mkdirSync(path.join(sd, '.tmp-00004-otherhost-1-abc'));
     fs.writeFileSync(path.join(sd, '.tmp-00004-otherhost-1-abc', 'embeds.npy'), 'partial');
-    expect((await cli(['merge', path.join(dir, 'w0', 'images'), path.join(dir, 'w1', 'images'), '--out', path.join(dir, 'm-z')])).code).to.equal(0);
+    expect(
+      (await cli(['merge', path.join(dir, 'w0', 'images'), path.join(dir, 'w1', 'images'), '--out', path.join(dir, 'm-z')])).code,
+    ).to.equal(0);
     fs.appendFileSync(path.join(sd, '00002', 'meta.jsonl'), '{"path":"x"}\n');
     const bad = await cli(['merge', path.join(dir, 'w0', 'images'), path.join(dir, 'w1', 'images'), '--out', path.join(dir, 'm-w')]);
     expect(bad.code).to.equal(1);
@@ -166,21 +220,36 @@ describe('batch: embed, score over files, merge (toy-shapes, synthetic images)',
     const caps = syn.captions.slice(0, 2);
     const r = await cli(['rank', '--from', embedOut, '--text', caps[0], '--text', caps[1], '--k', '3', '--pool', '20']);
     expect(r.code, r.stderr).to.equal(0);
-    const rows = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const rows = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const M = syn.captions.length;
     caps.forEach((cap, n) => {
       const m = syn.captions.indexOf(cap);
-      const order = (c: string) => syn.images.map((_, i) => i).sort((a, b) => direct[c][b * M + m] - direct[c][a * M + m]).slice(0, 3);
+      const order = (c: string) =>
+        syn.images
+          .map((_, i) => i)
+          .sort((a, b) => direct[c][b * M + m] - direct[c][a * M + m])
+          .slice(0, 3);
       expect(rows[n].clip.map((x: { image: string }) => x.image)).to.deep.equal(order('clip').map((i) => syn.images[i]));
       expect(rows[n].reranked.map((x: { image: string }) => x.image)).to.deep.equal(order('abe+regions').map((i) => syn.images[i]));
-      rows[n].reranked.forEach((x: { image: string; score: number }) => expect(relErr(x.score, direct['abe+regions'][syn.images.indexOf(x.image) * M + m])).to.be.below(1e-5));
+      rows[n].reranked.forEach((x: { image: string; score: number }) =>
+        expect(relErr(x.score, direct['abe+regions'][syn.images.indexOf(x.image) * M + m])).to.be.below(1e-5),
+      );
     });
   });
 
   it('usage errors: bad --shard, Parquet pairs, unknown configuration', async () => {
-    expect((await cli(['embed', '--images', syn.dir, '--out', path.join(dir, 'u'), '--shard', '2/2'])).stderr).to.match(/--shard 2\/2: needs 0 ≤ i < n/);
+    expect((await cli(['embed', '--images', syn.dir, '--out', path.join(dir, 'u'), '--shard', '2/2'])).stderr).to.match(
+      /--shard 2\/2: needs 0 ≤ i < n/,
+    );
     fs.writeFileSync(path.join(dir, 'p.parquet'), 'PAR1');
-    expect((await cli(['score', '--pairs', path.join(dir, 'p.parquet'), '--out', path.join(dir, 'u2')])).stderr).to.match(/Parquet is not read/);
-    expect((await cli(['embed', '--images', syn.dir, '--out', path.join(dir, 'u3'), '--features', 'abx'])).stderr).to.match(/unknown configuration 'abx'/);
+    expect((await cli(['score', '--pairs', path.join(dir, 'p.parquet'), '--out', path.join(dir, 'u2')])).stderr).to.match(
+      /Parquet is not read/,
+    );
+    expect((await cli(['embed', '--images', syn.dir, '--out', path.join(dir, 'u3'), '--features', 'abx'])).stderr).to.match(
+      /unknown configuration 'abx'/,
+    );
   });
 });

@@ -17,7 +17,9 @@ import type { ImageFeatures } from '../../src/abe/features';
 
 describe('batch units', () => {
   let dir: string;
-  before(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'abe-batch-u-')); });
+  before(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'abe-batch-u-'));
+  });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('.npy float32 and float16 load with np.load: same shape, float32 values exact, float16 equal to numpy astype(float16) bit for bit', () => {
@@ -40,9 +42,18 @@ print('ok')`;
 
   it('features file: every array round-trips exactly, and a truncated file is an error', () => {
     const f: ImageFeatures = {
-      key: 'k1', E: 3, P: 2, embed: Float32Array.from([1, 2, 3]),
+      key: 'k1',
+      E: 3,
+      P: 2,
+      embed: Float32Array.from([1, 2, 3]),
       patches: { 'tokens@3': Float32Array.from([1, 2, 3, 4, 5, 6]), value: Float32Array.from([6, 5, 4, 3, 2, 1]) },
-      regions: { 'value/max2/dil1': { foreground: Uint8Array.from([1, 0]), masks: [Uint8Array.from([1, 0]), Uint8Array.from([0, 1])], embeds: Float32Array.from([0.5, 0.25, 0.125, 1, 2, 3]) } },
+      regions: {
+        'value/max2/dil1': {
+          foreground: Uint8Array.from([1, 0]),
+          masks: [Uint8Array.from([1, 0]), Uint8Array.from([0, 1])],
+          embeds: Float32Array.from([0.5, 0.25, 0.125, 1, 2, 3]),
+        },
+      },
     };
     const g: ImageFeatures = { key: 'k2', E: 3, P: 2, embed: Float32Array.from([7, 8, 9]), patches: {}, regions: {} };
     const buf = encodeFeatures([f, g]);
@@ -59,7 +70,9 @@ print('ok')`;
 
   it('pairs plan: shard offsets let each shard be read on its own (JSONL and CSV, blank lines, CRLF), ids default to the record number', () => {
     const j = path.join(dir, 'p.jsonl');
-    const recs = Array.from({ length: 11 }, (_, i) => JSON.stringify({ image: `im${i}.png`, caption: `cap ${i}`, ...(i === 3 ? { id: 'x3' } : {}) }));
+    const recs = Array.from({ length: 11 }, (_, i) =>
+      JSON.stringify({ image: `im${i}.png`, caption: `cap ${i}`, ...(i === 3 ? { id: 'x3' } : {}) }),
+    );
     fs.writeFileSync(j, recs.slice(0, 5).join('\n') + '\n\n' + recs.slice(5).join('\r\n') + '\n');
     const plan = planPairs(j, 4);
     expect(plan.count).to.equal(11);
@@ -78,7 +91,10 @@ print('ok')`;
   });
 
   it('images: folders walked in sorted order, list files relative to their folder, globs; no match is an error', () => {
-    for (const p of ['b/2.png', 'b/1.jpg', 'a.png', 'c.txt', '.hidden/x.png']) { fs.mkdirSync(path.dirname(path.join(dir, 'im', p)), { recursive: true }); fs.writeFileSync(path.join(dir, 'im', p), ''); }
+    for (const p of ['b/2.png', 'b/1.jpg', 'a.png', 'c.txt', '.hidden/x.png']) {
+      fs.mkdirSync(path.dirname(path.join(dir, 'im', p)), { recursive: true });
+      fs.writeFileSync(path.join(dir, 'im', p), '');
+    }
     expect(listImages([path.join(dir, 'im')]).map((p) => path.relative(dir, p))).to.deep.equal(['im/a.png', 'im/b/1.jpg', 'im/b/2.png']);
     fs.writeFileSync(path.join(dir, 'im', 'list.txt'), '# comment\nb/2.png\n\na.png\n');
     expect(listImages([path.join(dir, 'im', 'list.txt')]).map((p) => path.relative(dir, p))).to.deep.equal(['im/b/2.png', 'im/a.png']);
@@ -89,7 +105,11 @@ print('ok')`;
 
   it('--shard i/n: every shard exactly once over the n workers, round robin', () => {
     const got = [0, 1, 2].map((i) => shardsOf(8, parseShardSpec(`${i}/3`)));
-    expect(got).to.deep.equal([[0, 3, 6], [1, 4, 7], [2, 5]]);
+    expect(got).to.deep.equal([
+      [0, 3, 6],
+      [1, 4, 7],
+      [2, 5],
+    ]);
     expect(() => parseShardSpec('3/3')).to.throw(/needs 0 ≤ i < n/);
     expect(() => parseShardSpec('x')).to.throw(/expected i\/n/);
   });

@@ -11,8 +11,18 @@ describe('bench/runBench (quick, one thread: report shape, no timing assertions)
     const progress: string[] = [];
     const r = await runBench({ quick: true, threads: 1, backend: 'wasm', onProgress: (m) => progress.push(m) });
     try {
-      for (const k of ['matmulGflops1024', 'imageGflopsBatch8OneThread', 'imagesPerSecBatch8', 'imagesPerSecBatch8OneThread',
-        'preprocessMsPerImage', 'encodeMsPerImage', 'scoreMs1024', 'encodeMs1024', 'peakRssBytes', 'weightsBytes'] as const) {
+      for (const k of [
+        'matmulGflops1024',
+        'imageGflopsBatch8OneThread',
+        'imagesPerSecBatch8',
+        'imagesPerSecBatch8OneThread',
+        'preprocessMsPerImage',
+        'encodeMsPerImage',
+        'scoreMs1024',
+        'encodeMs1024',
+        'peakRssBytes',
+        'weightsBytes',
+      ] as const) {
         expect(r[k], k).to.be.a('number');
         expect(Number.isFinite(r[k]) && r[k] > 0, `${k} = ${r[k]}`).to.equal(true);
       }
@@ -38,7 +48,16 @@ describe('bench/runBench (quick, one thread: report shape, no timing assertions)
       expect(tf.memory().numTensors).to.equal(before);
       expect(progress.length).to.be.greaterThan(3);
       const table = formatBenchTable(r);
-      for (const s of ['matMul', 'toy-shapes', 'preprocess 640×480', 'scoreMatrix', 'acceptance', 'onnxruntime', 'quick: targets not judged']) expect(table).to.contain(s);
+      for (const s of [
+        'matMul',
+        'toy-shapes',
+        'preprocess 640×480',
+        'scoreMatrix',
+        'acceptance',
+        'onnxruntime',
+        'quick: targets not judged',
+      ])
+        expect(table).to.contain(s);
       expect(table).to.not.contain('NOT MET');
       expect(JSON.parse(JSON.stringify(r))).to.deep.equal(r);
     } finally {

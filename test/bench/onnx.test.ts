@@ -12,7 +12,7 @@ import { maxAbs, maxAbsDiff } from '../helpers/close';
 const bytes = (b: Builder): number[] => [...concatMsg(b.done())];
 
 describe('bench/onnx proto (bytes worked out by hand from the protobuf encoding rules)', () => {
-  it('varints: 300 → ac 02, −1 → ten bytes of two\'s complement, after the key (field 1, wire 0 → 08)', () => {
+  it("varints: 300 → ac 02, −1 → ten bytes of two's complement, after the key (field 1, wire 0 → 08)", () => {
     expect(bytes(new Builder().int(1, 300))).to.deep.equal([0x08, 0xac, 0x02]);
     expect(bytes(new Builder().int(1, -1))).to.deep.equal([0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]);
   });
@@ -30,8 +30,13 @@ describe('bench/onnx CLIP graphs in onnxruntime vs createClip on cpu (quick geom
   this.timeout(120_000);
   const C = { ...QUICK_CONFIG, vocabSize: 1000, contextLength: 16 };
   let prev: string;
-  before(async () => { prev = tf.getBackend(); await initBackend({ backend: 'cpu' }); });
-  after(async () => { if (prev) await tf.setBackend(prev); });
+  before(async () => {
+    prev = tf.getBackend();
+    await initBackend({ backend: 'cpu' });
+  });
+  after(async () => {
+    if (prev) await tf.setBackend(prev);
+  });
 
   it('onnxruntime-node (a dev dependency) loads', () => {
     const r = loadOrt();

@@ -18,7 +18,9 @@ describe('bench/random-weights', () => {
     expect(weightsBytes(w)).to.equal([...w.values()].reduce((a, t) => a + 4 * t.data.length, 0));
   });
   it('is deterministic per seed, different across seeds; LayerNorm gains near 1, logit scale ln(1/0.07)', () => {
-    const a = randomClipWeights(c, { seed: 4 }), b = randomClipWeights(c, { seed: 4 }), d = randomClipWeights(c, { seed: 5 });
+    const a = randomClipWeights(c, { seed: 4 }),
+      b = randomClipWeights(c, { seed: 4 }),
+      d = randomClipWeights(c, { seed: 5 });
     const n = 'visual.transformer.resblocks.0.attn.in_proj_weight';
     expect(Array.from(a.get(n)!.data)).to.deep.equal(Array.from(b.get(n)!.data));
     expect(Array.from(a.get(n)!.data)).to.not.deep.equal(Array.from(d.get(n)!.data));

@@ -10,7 +10,12 @@ describe('bench/stats', () => {
   });
   it('measure runs warm-up + repeats calls and stops early on a budget', async () => {
     let calls = 0;
-    const t = await measure(() => { calls++; }, { warmup: 2, repeats: 4 });
+    const t = await measure(
+      () => {
+        calls++;
+      },
+      { warmup: 2, repeats: 4 },
+    );
     expect(calls).to.equal(6);
     expect(t.repeats).to.equal(4);
     calls = 0;

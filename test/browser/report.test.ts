@@ -17,15 +17,34 @@ import { writeReport } from '../../src/eval/write';
 import { generate } from '../../tools/toy-world/generate';
 
 const BROWSER = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
-interface JsonItem { id: string; kind: string; split: string; [cfg: string]: unknown }
-const right = (it: JsonItem, cfg: string) => { const [p, n] = it[cfg] as [number, number]; return p > n; };
+interface JsonItem {
+  id: string;
+  kind: string;
+  split: string;
+  [cfg: string]: unknown;
+}
+const right = (it: JsonItem, cfg: string) => {
+  const [p, n] = it[cfg] as [number, number];
+  return p > n;
+};
 
 async function open(browser: Browser, file: string): Promise<{ page: Page; errors: string[] }> {
   const page = await browser.newPage();
   const errors: string[] = [];
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
   page.on('pageerror', (e) => errors.push(String(e)));
   page.on('requestfailed', (r) => errors.push(`request failed: ${r.url()}`));
   await page.goto(`file://${file}`);
@@ -42,15 +61,26 @@ describe('report.html in headless chromium', function () {
     if (!fs.existsSync(BROWSER)) throw new Error(`no browser at ${BROWSER}: install Debian's chromium (CI does) or set CHROMIUM_PATH`);
     browser = await chromium.launch({ executablePath: BROWSER, args: ARGS });
   });
-  after(async () => { await browser?.close(); fs.rmSync(tmp, { recursive: true, force: true }); });
+  after(async () => {
+    await browser?.close();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
 
   describe('the demo report (90 items, 4 overlays)', () => {
     const out = path.join(tmp, 'demo');
-    let json: { items: JsonItem[]; cells: { kind: string; split: string; n: number; correct: Record<string, number> }[]; configs: string[]; baseline: string };
+    let json: {
+      items: JsonItem[];
+      cells: { kind: string; split: string; n: number; correct: Record<string, number> }[];
+      configs: string[];
+      baseline: string;
+    };
     let page: Page, errors: string[];
     before(async () => {
       const sink = { write: () => true } as unknown as NodeJS.WritableStream;
-      const code = await main(['demo', '--out', out, '--limit', '90', '--heatmaps', '1', '--overlays', '3', '--no-cache'], { stdout: sink, stderr: sink });
+      const code = await main(['demo', '--out', out, '--limit', '90', '--heatmaps', '1', '--overlays', '3', '--no-cache'], {
+        stdout: sink,
+        stderr: sink,
+      });
       expect(code).to.equal(0);
       json = JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8'));
       ({ page, errors } = await open(browser, path.join(out, 'report.html')));
@@ -61,16 +91,24 @@ describe('report.html in headless chromium', function () {
       expect(errors).to.deep.equal([]);
     });
 
-    it('the summary table holds report.json\'s cells (n and items right per configuration)', async () => {
-      const rows = await page.$$eval('#summary tbody tr', (trs) => trs.map((tr) => ({
-        kind: tr.getAttribute('data-kind'), split: tr.getAttribute('data-split'),
-        n: Number(tr.querySelector('[data-n]')!.textContent),
-        correct: Object.fromEntries([...tr.querySelectorAll('[data-config]')].map((td) => [td.getAttribute('data-config'), Number(td.getAttribute('data-correct'))])),
-      })));
+    it("the summary table holds report.json's cells (n and items right per configuration)", async () => {
+      const rows = await page.$$eval('#summary tbody tr', (trs) =>
+        trs.map((tr) => ({
+          kind: tr.getAttribute('data-kind'),
+          split: tr.getAttribute('data-split'),
+          n: Number(tr.querySelector('[data-n]')!.textContent),
+          correct: Object.fromEntries(
+            [...tr.querySelectorAll('[data-config]')].map((td) => [
+              td.getAttribute('data-config'),
+              Number(td.getAttribute('data-correct')),
+            ]),
+          ),
+        })),
+      );
       expect(rows).to.deep.equal(json.cells.map((c) => ({ kind: c.kind, split: c.split, n: c.n, correct: c.correct })));
     });
 
-    it('filters: kind × split equals its cell; each outcome equals report.json\'s count; the four outcomes add up', async () => {
+    it("filters: kind × split equals its cell; each outcome equals report.json's count; the four outcomes add up", async () => {
       await page.selectOption('#f-kind', 'swap-att');
       await page.selectOption('#f-split', 'seen');
       expect(await count(page)).to.equal(json.cells.find((c) => c.kind === 'swap-att' && c.split === 'seen')!.n);
@@ -101,14 +139,18 @@ describe('report.html in headless chromium', function () {
       await page.selectOption('#f-sort', 'margin-asc');
       const ids = await page.$$eval('#items li', (lis) => lis.map((li) => li.getAttribute('data-id')));
       const cfg = await page.inputValue('#f-config');
-      const margin = (id: string) => { const it = json.items.find((i) => i.id === id)!; const [p, n] = it[cfg] as [number, number]; return p - n; };
+      const margin = (id: string) => {
+        const it = json.items.find((i) => i.id === id)!;
+        const [p, n] = it[cfg] as [number, number];
+        return p - n;
+      };
       for (let k = 1; k < ids.length; k++) expect(margin(ids[k]!) + 1e-3).to.be.at.least(margin(ids[k - 1]!));
       await page.click('#next');
       expect(await page.textContent('#page')).to.match(/^page 2 of/);
       await page.selectOption('#f-sort', 'id');
     });
 
-    it('an item\'s explain overlay opens and its picture loads', async () => {
+    it("an item's explain overlay opens and its picture loads", async () => {
       await page.selectOption('#f-outcome', 'all');
       const button = page.locator('button.explain').first();
       await button.click();
@@ -126,14 +168,30 @@ describe('report.html in headless chromium', function () {
     const png = fs.readFileSync(path.join(__dirname, '..', '..', 'data', 'toy-shapes', 'images', 'seen_0000.png'));
     for (let k = 0; k < 97; k++) fs.writeFileSync(path.join(out, `img${k}.png`), png);
     const run: RunResult = {
-      configs: ['clip', 'abe'], missing: [], failed: [], seconds: 1,
+      configs: ['clip', 'abe'],
+      missing: [],
+      failed: [],
+      seconds: 1,
       scored: Array.from({ length: n }, (_, k) => ({
-        item: { id: `i${k}`, image: path.join(out, `img${k % 97}.png`), positive: `caption ${k % 1000}`, negative: `other ${k % 777}`, kind: k % 3 ? 'a' : 'b', split: 'all' },
+        item: {
+          id: `i${k}`,
+          image: path.join(out, `img${k % 97}.png`),
+          positive: `caption ${k % 1000}`,
+          negative: `other ${k % 777}`,
+          kind: k % 3 ? 'a' : 'b',
+          split: 'all',
+        },
         scores: { clip: [Math.sin(k), Math.cos(k)] as [number, number], abe: [Math.sin(k * 1.3), Math.cos(k)] as [number, number] },
       })),
     };
     const sum = summarise(run, { halvings: 4 });
-    await writeReport(out, run, sum, { command: 'eval', dataset: { name: 'synthetic', source: 'test', items: run.scored.map((s) => s.item) }, model: 'none', backend: 'cpu', options: {} });
+    await writeReport(out, run, sum, {
+      command: 'eval',
+      dataset: { name: 'synthetic', source: 'test', items: run.scored.map((s) => s.item) },
+      model: 'none',
+      backend: 'cpu',
+      options: {},
+    });
     expect(fs.statSync(path.join(out, 'report.html')).size).to.be.below(200_000);
     expect(fs.existsSync(path.join(out, 'report-items.js'))).to.equal(true);
     const { page, errors } = await open(browser, path.join(out, 'report.html'));
@@ -146,47 +204,61 @@ describe('report.html in headless chromium', function () {
 
   describe('a retrieval report (toy-world set: 23 images, captions naming 0–2 colours)', () => {
     const out = path.join(tmp, 'retrieval');
-    let json: { ranks: Record<string, { imageToText: number[]; textToImage: number[] }>; recall: Record<string, Record<string, Record<string, number>>>; configs: string[] };
+    let json: {
+      ranks: Record<string, { imageToText: number[]; textToImage: number[] }>;
+      recall: Record<string, Record<string, Record<string, number>>>;
+      configs: string[];
+    };
     let page: Page, errors: string[];
     before(async () => {
       const data = path.join(tmp, 'toy-world');
       await generate({ out: data, seed: 11, images: 0, retrieval: 1, stress: 0 });
       const sink = { write: () => true } as unknown as NodeJS.WritableStream;
-      const code = await main(['retrieval', '--data', path.join(data, 'retrieval', 'set-0.jsonl'), '--images', data, '--out', out, '--no-cache'], { stdout: sink, stderr: sink });
+      const code = await main(
+        ['retrieval', '--data', path.join(data, 'retrieval', 'set-0.jsonl'), '--images', data, '--out', out, '--no-cache'],
+        { stdout: sink, stderr: sink },
+      );
       expect(code).to.equal(0);
       json = JSON.parse(fs.readFileSync(path.join(out, 'retrieval.json'), 'utf8'));
       ({ page, errors } = await open(browser, path.join(out, 'report.html')));
     });
 
-    it('the Recall@K table equals retrieval.json\'s, and nothing is logged as an error', async () => {
-      for (const cfg of json.configs) for (const dir of ['imageToText', 'textToImage']) for (const [k, v] of Object.entries(json.recall[cfg][dir])) {
-        expect(await page.textContent(`#recall tr[data-config="${cfg}"] td[data-dir="${dir}"][data-k="${k}"]`)).to.equal(v.toFixed(3));
-      }
+    it("the Recall@K table equals retrieval.json's, and nothing is logged as an error", async () => {
+      for (const cfg of json.configs)
+        for (const dir of ['imageToText', 'textToImage'])
+          for (const [k, v] of Object.entries(json.recall[cfg][dir])) {
+            expect(await page.textContent(`#recall tr[data-config="${cfg}"] td[data-dir="${dir}"][data-k="${k}"]`)).to.equal(v.toFixed(3));
+          }
       expect(errors).to.deep.equal([]);
     });
 
     it('per-query ranks: "rank 1" and "rank above 1" select exactly the queries retrieval.json ranks so, both directions', async () => {
-      for (const cfg of json.configs) for (const dir of ['textToImage', 'imageToText']) {
-        await page.selectOption('#f-config', cfg);
-        await page.selectOption('#f-dir', dir);
-        const ranks = json.ranks[cfg][dir as 'textToImage'];
-        await page.selectOption('#f-rank', 'hit');
-        expect(await count(page), `${cfg} ${dir} hits`).to.equal(ranks.filter((r) => r === 1).length);
-        await page.selectOption('#f-rank', 'miss');
-        expect(await count(page)).to.equal(ranks.filter((r) => r > 1).length);
-        const shown = await page.$$eval('#items li.item', (lis) => lis.map((li) => [Number(li.getAttribute('data-query')), Number(li.getAttribute('data-rank'))]));
-        for (const [q, r] of shown) expect(r).to.equal(ranks[q]);
-        await page.selectOption('#f-rank', 'all');
-      }
+      for (const cfg of json.configs)
+        for (const dir of ['textToImage', 'imageToText']) {
+          await page.selectOption('#f-config', cfg);
+          await page.selectOption('#f-dir', dir);
+          const ranks = json.ranks[cfg][dir as 'textToImage'];
+          await page.selectOption('#f-rank', 'hit');
+          expect(await count(page), `${cfg} ${dir} hits`).to.equal(ranks.filter((r) => r === 1).length);
+          await page.selectOption('#f-rank', 'miss');
+          expect(await count(page)).to.equal(ranks.filter((r) => r > 1).length);
+          const shown = await page.$$eval('#items li.item', (lis) =>
+            lis.map((li) => [Number(li.getAttribute('data-query')), Number(li.getAttribute('data-rank'))]),
+          );
+          for (const [q, r] of shown) expect(r).to.equal(ranks[q]);
+          await page.selectOption('#f-rank', 'all');
+        }
     });
 
     it('each text→image top-5 list marks its true image at the rank retrieval.json gives (when the rank is ≤ 5)', async () => {
       await page.selectOption('#f-dir', 'textToImage');
       const cfg = await page.inputValue('#f-config');
-      const rows = await page.$$eval('#items li.item', (lis) => lis.map((li) => ({
-        q: Number(li.getAttribute('data-query')),
-        at: [...li.querySelectorAll('ol.top > li')].findIndex((x) => x.classList.contains('true-match')),
-      })));
+      const rows = await page.$$eval('#items li.item', (lis) =>
+        lis.map((li) => ({
+          q: Number(li.getAttribute('data-query')),
+          at: [...li.querySelectorAll('ol.top > li')].findIndex((x) => x.classList.contains('true-match')),
+        })),
+      );
       for (const { q, at } of rows) {
         const r = json.ranks[cfg].textToImage[q];
         expect(at, `query ${q}`).to.equal(r <= 5 ? r - 1 : -1);

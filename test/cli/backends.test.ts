@@ -16,12 +16,22 @@ const BIN = path.join(REPO, 'bin', 'abe-clip.js');
 const ORDER = ['tfjs-node-gpu', 'webgpu', 'tfjs-node', 'wasm', 'cpu'];
 
 function present(pkg: string): boolean {
-  try { require.resolve(pkg); return true; } catch { /* not in node_modules */ }
+  try {
+    require.resolve(pkg);
+    return true;
+  } catch {
+    /* not in node_modules */
+  }
   return fs.existsSync(path.join(nativeDir(), 'node_modules', ...pkg.split('/'), 'package.json'));
 }
 
 function cli(args: string[], env: Record<string, string> = {}): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: REPO, env: { ...process.env, ABE_CLIP_FROM_SRC: '1', ...env }, encoding: 'utf8', timeout: 240_000 });
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    cwd: REPO,
+    env: { ...process.env, ABE_CLIP_FROM_SRC: '1', ...env },
+    encoding: 'utf8',
+    timeout: 240_000,
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -29,7 +39,12 @@ async function inProcess(args: string[]): Promise<{ code: number; stderr: string
   let stderr = '';
   const io = {
     stdout: { write: () => true } as unknown as NodeJS.WritableStream,
-    stderr: { write: (s: string) => { stderr += s; return true; } } as unknown as NodeJS.WritableStream,
+    stderr: {
+      write: (s: string) => {
+        stderr += s;
+        return true;
+      },
+    } as unknown as NodeJS.WritableStream,
   };
   return { code: await main(args, io), stderr };
 }
@@ -49,7 +64,9 @@ describe('abe-clip backends', function () {
     expect(by.wasm).to.deep.include({ ok: true, auto: true, version: require('@tensorflow/tfjs-backend-wasm/package.json').version });
     expect(by.wasm.device.simd).to.be.a('boolean');
     for (const b of j.backends) {
-      expect(b.install, b.name).to.be.a('string').and.match(/^npm (ci|install|run webgpu:install)/);
+      expect(b.install, b.name)
+        .to.be.a('string')
+        .and.match(/^npm (ci|install|run webgpu:install)/);
       if (!b.ok) expect(b.why, b.name).to.be.a('string').and.not.match(/\n/);
     }
     expect(by['tfjs-node'].ok).to.equal(present('@tensorflow/tfjs-node'));
@@ -67,7 +84,11 @@ describe('abe-clip backends', function () {
     const text = formatBackends(probed!.backends, probed!.selected);
     const rows = text.split('\n');
     expect(rows[0]).to.match(/^backend\s+loads\s+version\s+device, or why not$/);
-    for (const n of ORDER) expect(rows.some((l) => l.startsWith(n + ' ')), n).to.equal(true);
+    for (const n of ORDER)
+      expect(
+        rows.some((l) => l.startsWith(n + ' ')),
+        n,
+      ).to.equal(true);
     expect(text).to.match(/^cpu\s+yes\s+\S+\s+plain JavaScript, 1 thread$/m);
     expect(text).to.match(new RegExp(`^automatic selection: ${probed!.selected} \\(force another`, 'm'));
     for (const b of probed!.backends) if (!b.ok) expect(text).to.contain(`  ${b.name}: ${b.install}`);
@@ -79,7 +100,9 @@ describe('abe-clip backends', function () {
   it('--backend gpu is a usage error (exit 2) naming --backend and listing only documented names', async () => {
     const r = await inProcess(['backends', '--backend', 'gpu']);
     expect(r.code).to.equal(2);
-    expect(r.stderr.split('\n')[0]).to.equal("abe-clip: error: --backend: expected one of tfjs-node-gpu, webgpu, tfjs-node, wasm, cpu, tensorflow, got 'gpu'");
+    expect(r.stderr.split('\n')[0]).to.equal(
+      "abe-clip: error: --backend: expected one of tfjs-node-gpu, webgpu, tfjs-node, wasm, cpu, tensorflow, got 'gpu'",
+    );
   });
 
   it('ABE_BACKEND=gpu is a usage error (exit 2) naming ABE_BACKEND', async () => {
@@ -89,9 +112,12 @@ describe('abe-clip backends', function () {
     try {
       s = await inProcess(['convert', '--input', path.join(REPO, 'package.json'), '--out', '/nonexistent/x']);
     } finally {
-      if (prev === undefined) delete process.env.ABE_BACKEND; else process.env.ABE_BACKEND = prev;
+      if (prev === undefined) delete process.env.ABE_BACKEND;
+      else process.env.ABE_BACKEND = prev;
     }
     expect(s.code, s.stderr).to.equal(2);
-    expect(s.stderr.split('\n')[0]).to.equal("abe-clip: error: ABE_BACKEND: unknown backend 'gpu'; use one of tfjs-node-gpu, webgpu, tfjs-node, wasm, cpu, tensorflow");
+    expect(s.stderr.split('\n')[0]).to.equal(
+      "abe-clip: error: ABE_BACKEND: unknown backend 'gpu'; use one of tfjs-node-gpu, webgpu, tfjs-node, wasm, cpu, tensorflow",
+    );
   });
 });

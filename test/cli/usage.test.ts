@@ -23,8 +23,13 @@ const LOADED = /^model: /m;
 describe('command line: usage errors (exit 2) before the model loads, one line, with suggestions', function () {
   this.timeout(120_000);
   let tmp: string;
-  before(() => { tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'abe-usage-')); });
-  after(async () => { fs.rmSync(tmp, { recursive: true, force: true }); await tf.setBackend('cpu'); });
+  before(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'abe-usage-'));
+  });
+  after(async () => {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    await tf.setBackend('cpu');
+  });
 
   it('suggest: nearest names by Damerau–Levenshtein distance (scroe→score is 1 transposition), prefixes otherwise', () => {
     expect(editDistance('scroe', 'score')).to.equal(1);
@@ -44,7 +49,7 @@ describe('command line: usage errors (exit 2) before the model loads, one line, 
     expect(f.stderr).to.contain('--jsn: unknown option (did you mean --json?)').and.contain("Run 'abe-clip score --help' for usage.");
   });
 
-  it('abe-clip help score prints score\'s help (exit 0); help of an unknown command is a usage error', async () => {
+  it("abe-clip help score prints score's help (exit 0); help of an unknown command is a usage error", async () => {
     const h = await run(['help', 'score']);
     expect(h.code).to.equal(0);
     expect(h.stdout).to.match(/^abe-clip score — [\s\S]*Usage: abe-clip score[\s\S]*--strict/);
@@ -57,7 +62,9 @@ describe('command line: usage errors (exit 2) before the model loads, one line, 
     const r = await run(['score', '--image', IMG, '--text', 'a red cube', '--set', 'topK=0', '--no-cache']);
     expect(r.code).to.equal(2);
     expect(r.stderr).to.match(/^abe-clip: error: --set topK=0: topK must be in \[1, /);
-    expect(r.stderr).to.not.match(LOADED).and.not.match(/^backend: /m);
+    expect(r.stderr)
+      .to.not.match(LOADED)
+      .and.not.match(/^backend: /m);
   });
 
   it('a missing --weights path and a missing --image are the same code (2), each naming its flag', async () => {
@@ -79,7 +86,8 @@ describe('command line: usage errors (exit 2) before the model loads, one line, 
     expect(r.code).to.equal(2);
     expect(r.stderr).to.match(/^abe-clip: error: nothere\.pt: no such file or folder\n/);
     const full = path.join(tmp, 'full');
-    fs.mkdirSync(full); fs.writeFileSync(path.join(full, 'x'), '');
+    fs.mkdirSync(full);
+    fs.writeFileSync(path.join(full, 'x'), '');
     const o = await run(['convert', fixturePath('micro', 'openai.safetensors'), '--out', full]);
     expect(o.code).to.equal(2);
     expect(o.stderr).to.contain('already exists');
@@ -88,8 +96,21 @@ describe('command line: usage errors (exit 2) before the model loads, one line, 
   it('retrieval: a SugarCrepe folder as --data gets a pointer to eval --dataset sugarcrepe; eval --task retrieval rejects --dataset', async () => {
     const r = await run(['retrieval', '--data', F('sugarcrepe', 'data'), '--images', F('images')]);
     expect(r.code).to.equal(2);
-    expect(r.stderr).to.contain('is a folder; retrieval reads one captions file').and.contain('looks like a SugarCrepe folder').and.contain('abe-clip eval --dataset sugarcrepe');
-    const e = await run(['eval', '--task', 'retrieval', '--dataset', 'pairs', '--data', F('retrieval', 'captions.jsonl'), '--images', F('images')]);
+    expect(r.stderr)
+      .to.contain('is a folder; retrieval reads one captions file')
+      .and.contain('looks like a SugarCrepe folder')
+      .and.contain('abe-clip eval --dataset sugarcrepe');
+    const e = await run([
+      'eval',
+      '--task',
+      'retrieval',
+      '--dataset',
+      'pairs',
+      '--data',
+      F('retrieval', 'captions.jsonl'),
+      '--images',
+      F('images'),
+    ]);
     expect(e.code).to.equal(2);
     expect(e.stderr).to.contain('--dataset pairs: does not apply to --task retrieval');
     const none = await run(['eval', '--data', F('pairs', 'pairs.jsonl')]);
@@ -98,10 +119,35 @@ describe('command line: usage errors (exit 2) before the model loads, one line, 
   });
 
   it('tools/make-random-checkpoint honours --help (exit 0, nothing written) and rejects unknown flags (2)', async () => {
-    let out = '', err = '';
-    expect(await toolMain(['--help'], { write: (s: string) => { out += s; } }, { write: (s: string) => { err += s; } })).to.equal(0);
+    let out = '',
+      err = '';
+    expect(
+      await toolMain(
+        ['--help'],
+        {
+          write: (s: string) => {
+            out += s;
+          },
+        },
+        {
+          write: (s: string) => {
+            err += s;
+          },
+        },
+      ),
+    ).to.equal(0);
     expect(out).to.contain('Usage: npx ts-node --transpile-only tools/make-random-checkpoint.ts').and.contain('--input-dtype');
-    expect(await toolMain(['--dtyp', 'f16'], { write: () => undefined }, { write: (s: string) => { err += s; } })).to.equal(2);
+    expect(
+      await toolMain(
+        ['--dtyp', 'f16'],
+        { write: () => undefined },
+        {
+          write: (s: string) => {
+            err += s;
+          },
+        },
+      ),
+    ).to.equal(2);
     expect(err).to.contain('--dtyp: unknown option (did you mean --dtype?)');
   });
 });
@@ -109,10 +155,15 @@ describe('command line: usage errors (exit 2) before the model loads, one line, 
 describe('command line: failures after validation (exit 1) and the caption policy (toy-shapes model, wasm)', function () {
   this.timeout(300_000);
   let tmp: string;
-  before(() => { tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'abe-usage2-')); });
-  after(async () => { fs.rmSync(tmp, { recursive: true, force: true }); await tf.setBackend('cpu'); });
+  before(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'abe-usage2-'));
+  });
+  after(async () => {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    await tf.setBackend('cpu');
+  });
 
-  it('a corrupt or truncated image is a failure (1) naming the file, with our message, not pngjs\'s', async () => {
+  it("a corrupt or truncated image is a failure (1) naming the file, with our message, not pngjs's", async () => {
     const cut = path.join(tmp, 'cut.png');
     const bytes = fs.readFileSync(IMG);
     fs.writeFileSync(cut, bytes.subarray(0, Math.floor(bytes.length / 2)));
@@ -134,7 +185,9 @@ describe('command line: failures after validation (exit 1) and the caption polic
     expect(j.captions.emptyCaptions).to.deep.equal(['', '!!! ???']);
     const strict = await run([...base, '--text', long, '--strict']);
     expect(strict.code).to.equal(2);
-    expect(strict.stderr).to.match(/--text: 1 caption\(s\) longer than the model's 32-token context \(--strict\), first: "red red .*needs 42 tokens/);
+    expect(strict.stderr).to.match(
+      /--text: 1 caption\(s\) longer than the model's 32-token context \(--strict\), first: "red red .*needs 42 tokens/,
+    );
     const strictEmpty = await run([...base, '--text', '...', '--strict']);
     expect(strictEmpty.code).to.equal(2);
     expect(strictEmpty.stderr).to.contain('1 caption(s) with no word (--strict), first: "..."');

@@ -11,12 +11,18 @@ import { fixturePath } from '../helpers/paths';
 function toF16(src: string, dst: string): void {
   const b = fs.readFileSync(src);
   const n = Number(b.readBigUInt64LE(0));
-  const header = JSON.parse(b.subarray(8, 8 + n).toString('utf8')) as Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
+  const header = JSON.parse(b.subarray(8, 8 + n).toString('utf8')) as Record<
+    string,
+    { dtype: string; shape: number[]; data_offsets: [number, number] }
+  >;
   const out: Record<string, unknown> = {};
   const parts: Buffer[] = [];
   let off = 0;
   for (const [name, e] of Object.entries(header)) {
-    if (name === '__metadata__') { out[name] = e; continue; }
+    if (name === '__metadata__') {
+      out[name] = e;
+      continue;
+    }
     const raw = b.subarray(8 + n + e.data_offsets[0], 8 + n + e.data_offsets[1]);
     let data: Buffer;
     if (e.dtype === 'F32') {
@@ -34,13 +40,17 @@ function toF16(src: string, dst: string): void {
   fs.writeFileSync(dst, Buffer.concat([len, Buffer.from(json), ...parts]));
 }
 
-const quantized = (dir: string): boolean[] => JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8'))
-  .weightsManifest.flatMap((g: { weights: { quantization?: { dtype: string } }[] }) => g.weights.map((w) => w.quantization?.dtype === 'float16'));
+const quantized = (dir: string): boolean[] =>
+  JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8')).weightsManifest.flatMap(
+    (g: { weights: { quantization?: { dtype: string } }[] }) => g.weights.map((w) => w.quantization?.dtype === 'float16'),
+  );
 
 describe('convert: default precision follows the source (micro fixture)', function () {
   this.timeout(120_000);
   let tmp: string;
-  before(() => { tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'abe-conv-dtype-')); });
+  before(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'abe-conv-dtype-'));
+  });
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
   const config = fixturePath('micro', 'config.json');
 

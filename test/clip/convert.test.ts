@@ -133,7 +133,11 @@ describe('clip/convert (checkpoint → converted folder, verified)', function ()
     expect(residentBytes).to.be.at.least(bytes(all));
     const atResident = new Map<string, number>();
     const { pixels, ids } = fixedInput(w.config);
-    for (const o of [await resident.encodeImages(pixels, { hooks: hooksOf(probing(base0, atResident)) }), await resident.encodeTexts(ids, { hooks: hooksOf(probing(base0, atResident)) })]) tf.dispose([o.embeds, o.tokens]);
+    for (const o of [
+      await resident.encodeImages(pixels, { hooks: hooksOf(probing(base0, atResident)) }),
+      await resident.encodeTexts(ids, { hooks: hooksOf(probing(base0, atResident)) }),
+    ])
+      tf.dispose([o.embeds, o.tokens]);
     pixels.dispose();
     resident.dispose();
     const before = tf.memory().numTensors;
@@ -181,7 +185,12 @@ describe('clip/convert (checkpoint → converted folder, verified)', function ()
   });
 
   it('a converted folder converts again (f32 → f16) and the act override reaches the config', async () => {
-    const r = await convertCheckpoint(path.join(dir, 'openai.safetensors'), { out: path.join(dir, 'again'), dtype: 'f16', act: 'gelu', verify: false });
+    const r = await convertCheckpoint(path.join(dir, 'openai.safetensors'), {
+      out: path.join(dir, 'again'),
+      dtype: 'f16',
+      act: 'gelu',
+      verify: false,
+    });
     expect(r.inputKind).to.equal('converted');
     expect(r.maxAbsDiff).to.equal(null);
     expect(readConverted(path.join(dir, 'again')).config.text.act).to.equal('gelu');
@@ -189,16 +198,27 @@ describe('clip/convert (checkpoint → converted folder, verified)', function ()
 
   describe('bad input: typed errors, nothing written outside --out, no partial output', () => {
     let work: string;
-    beforeEach(() => { work = fs.mkdtempSync(path.join(os.tmpdir(), 'abe-convert-bad-')); });
+    beforeEach(() => {
+      work = fs.mkdtempSync(path.join(os.tmpdir(), 'abe-convert-bad-'));
+    });
     afterEach(() => fs.rmSync(work, { recursive: true, force: true }));
 
-    async function expectFailure(input: string, cls: new (...args: never[]) => Error, re: RegExp, opts: Record<string, unknown> = {}): Promise<void> {
+    async function expectFailure(
+      input: string,
+      cls: new (...args: never[]) => Error,
+      re: RegExp,
+      opts: Record<string, unknown> = {},
+    ): Promise<void> {
       const parent = path.join(work, 'weights');
       fs.mkdirSync(parent, { recursive: true });
       const listing = fs.readdirSync(parent);
       const tensorsBefore = tf.memory().numTensors;
       let err: unknown;
-      try { await convertCheckpoint(input, { out: path.join(parent, 'out'), ...opts }); } catch (e) { err = e; }
+      try {
+        await convertCheckpoint(input, { out: path.join(parent, 'out'), ...opts });
+      } catch (e) {
+        err = e;
+      }
       expect(err, 'expected an error').to.be.instanceOf(cls);
       expect((err as Error).message).to.match(re);
       expect(fs.readdirSync(parent), 'no output, no temp folder left').to.deep.equal(listing);
@@ -208,7 +228,8 @@ describe('clip/convert (checkpoint → converted folder, verified)', function ()
     it('a checkpoint whose pickle names os.system → UnsafePickleError', async () => {
       const p = new PickleWriter();
       p.global('collections', 'OrderedDict').emptyTuple().reduce().mark();
-      p.str('w'); pickleTensor(p, { name: 'w', storageKey: '0', storageNumel: 1, shape: [1] });
+      p.str('w');
+      pickleTensor(p, { name: 'w', storageKey: '0', storageNumel: 1, shape: [1] });
       p.str('x').global('os', 'system').mark().str('echo pwned').tuple().reduce().setitems().stop();
       const f = path.join(work, 'evil.pt');
       fs.writeFileSync(f, buildTorchZip('evil', p.bytes(), { 0: f32Bytes([1]) }));
@@ -217,10 +238,13 @@ describe('clip/convert (checkpoint → converted folder, verified)', function ()
 
     it('an unknown architecture (ResNet-style names) → WeightsFormatError', async () => {
       const f = path.join(work, 'resnet.safetensors');
-      fs.writeFileSync(f, buildSafetensors([
-        { name: 'visual.layer1.0.conv1.weight', shape: [4, 4, 1, 1], data: new Float32Array(16) },
-        { name: 'token_embedding.weight', shape: [10, 8], data: new Float32Array(80) },
-      ]));
+      fs.writeFileSync(
+        f,
+        buildSafetensors([
+          { name: 'visual.layer1.0.conv1.weight', shape: [4, 4, 1, 1], data: new Float32Array(16) },
+          { name: 'token_embedding.weight', shape: [10, 8], data: new Float32Array(80) },
+        ]),
+      );
       await expectFailure(f, WeightsFormatError, /missing tensors/);
     });
 
@@ -232,12 +256,16 @@ describe('clip/convert (checkpoint → converted folder, verified)', function ()
     });
 
     it('heads that do not divide the width → WeightsFormatError', async () => {
-      await expectFailure(MICRO('openai.safetensors'), WeightsFormatError, /divisible/, { config: { embed_dim: 32, transformer_heads: 3 } });
+      await expectFailure(MICRO('openai.safetensors'), WeightsFormatError, /divisible/, {
+        config: { embed_dim: 32, transformer_heads: 3 },
+      });
     });
 
     for (const stage of ['write', 'verify']) {
       it(`a failure during '${stage}' (shards already on disk) leaves no partial output`, async () => {
-        const onProgress = (p: { stage: string }): void => { if (p.stage === stage) throw new Error(`cancelled in ${stage}`); };
+        const onProgress = (p: { stage: string }): void => {
+          if (p.stage === stage) throw new Error(`cancelled in ${stage}`);
+        };
         await expectFailure(MICRO('openai.safetensors'), Error, new RegExp(`cancelled in ${stage}`), { onProgress });
       });
     }
@@ -247,12 +275,20 @@ describe('clip/convert (checkpoint → converted folder, verified)', function ()
       fs.mkdirSync(out);
       fs.writeFileSync(path.join(out, 'keep.txt'), 'x');
       let err: unknown;
-      try { await convertCheckpoint(MICRO('openai.safetensors'), { out }); } catch (e) { err = e; }
+      try {
+        await convertCheckpoint(MICRO('openai.safetensors'), { out });
+      } catch (e) {
+        err = e;
+      }
       expect(err).to.be.instanceOf(OptionsError);
       expect(fs.readdirSync(out)).to.deep.equal(['keep.txt']);
       for (const opts of [{ dtype: 'f8' }, { act: 'relu' }, { shardBytes: 0 }]) {
         err = undefined;
-        try { await convertCheckpoint(MICRO('openai.safetensors'), { out: path.join(work, 'o'), ...(opts as object) }); } catch (e) { err = e; }
+        try {
+          await convertCheckpoint(MICRO('openai.safetensors'), { out: path.join(work, 'o'), ...(opts as object) });
+        } catch (e) {
+          err = e;
+        }
         expect(err, JSON.stringify(opts)).to.be.instanceOf(OptionsError);
       }
       expect(fs.existsSync(path.join(work, 'o'))).to.equal(false);

@@ -11,7 +11,11 @@ import { expectClose } from '../helpers/close';
 /** The project's parity rule: max abs error ≤ TOL · max(1, max|ref|). */
 export const TOL = 1e-4;
 
-export interface RefModel { model: ClipModel; golden: TensorMap; dir: string }
+export interface RefModel {
+  model: ClipModel;
+  golden: TensorMap;
+  dir: string;
+}
 
 export function loadRef(dir: string, weightsFile: string, opts: ModelOptions = {}): RefModel {
   const { tensors } = readSafetensors(path.join(dir, weightsFile));

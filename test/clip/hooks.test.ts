@@ -177,7 +177,10 @@ describe('clip/hooks: the micro model against an independent plain-JS forward (c
     ] as const) {
       const L = encoder === 'image' ? c.vision.layers : c.text.layers;
       // tokens: false — the head points still see every token; `tokens` stays empty as asked.
-      const out = await m.runWithCache(encoder, encoder === 'image' ? px : ids, [ln, 'proj', 'blocks.*.resid.post'], { tokens: false, batchSize: 2 });
+      const out = await m.runWithCache(encoder, encoder === 'image' ? px : ids, [ln, 'proj', 'blocks.*.resid.post'], {
+        tokens: false,
+        batchSize: 2,
+      });
       expect(out.tokens.shape[1]).to.equal(0);
       expectClose(out.cache.proj.dataSync(), ref.golden.get(golden)!.data, 1e-4, `${encoder} proj vs PyTorch ${golden}`);
       const last = out.cache[`blocks.${L - 1}.resid.post`] as tf.Tensor3D;
@@ -207,7 +210,12 @@ describe('clip/hooks: the micro model against an independent plain-JS forward (c
     expect(Math.max(...shift.map(Math.abs))).to.be.above(0.05); // the edit is visible
     const txt = await m.encodeTexts(ids);
     const doubled = await m.encodeTexts(ids, { tokens: false, hooks: { proj: (x) => tf.mul(x, 2) } });
-    expectClose(doubled.embeds.dataSync(), Float32Array.from(txt.embeds.dataSync(), (v) => 2 * v), 1e-5, 'text embeds after proj × 2');
+    expectClose(
+      doubled.embeds.dataSync(),
+      Float32Array.from(txt.embeds.dataSync(), (v) => 2 * v),
+      1e-5,
+      'text embeds after proj × 2',
+    );
     for (const o of [plainImg, edited, txt, doubled]) disposeOutput(o);
     expect(tf.memory().numTensors).to.equal(before);
     tf.dispose([px, ids]);

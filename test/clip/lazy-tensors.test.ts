@@ -27,7 +27,15 @@ describe('model-owned one-time tensors of the first scoring call (tiny random mo
     // New images, new captions, another configuration: nothing more is kept.
     const px2 = tf.tensor4d(randomPixels(3, 11), [3, 3, R, R]);
     await scorer.scoreMatrix(px2, ['a green cone', 'two yellow cubes']);
-    await scorer.scorePairs(px2, ['a green cone'], [[0, 0], [2, 0]], { fuse: 'additive' });
+    await scorer.scorePairs(
+      px2,
+      ['a green cone'],
+      [
+        [0, 0],
+        [2, 0],
+      ],
+      { fuse: 'additive' },
+    );
     await new AbeScorer(model, 'abe').scoreMatrix(px, ['a blue sphere']);
     expect(tf.memory().numTensors - afterLoad).to.equal(1 + 1); // + px2 itself
     tf.dispose([px, px2]);

@@ -10,7 +10,14 @@ import { CLIP_MEAN, CLIP_STD } from '../../src/image/constants';
 import { tokenizeToArrays } from '../../src/text/tokenize';
 import { fixturePath, REPO } from '../helpers/paths';
 
-interface Item { id: string; image: string; positive: string; negative: string; clip_pos: number; clip_neg: number }
+interface Item {
+  id: string;
+  image: string;
+  positive: string;
+  negative: string;
+  clip_pos: number;
+  clip_neg: number;
+}
 
 /** 64×64 RGB PNG → normalised [1,3,64,64] (the toy-shapes preprocessing: no resize, /255, mean/std). */
 async function pixels(file: string): Promise<Float32Array> {
@@ -28,7 +35,11 @@ describe('clip/load (loadClip)', function () {
   this.timeout(120000);
 
   it("the bundled 'toy-shapes' (float16) reproduces the reference logits clip_pos / clip_neg to 1e-3", async () => {
-    const items: Item[] = fs.readFileSync(fixturePath('toy-shapes', 'items.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const items: Item[] = fs
+      .readFileSync(fixturePath('toy-shapes', 'items.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const before = tf.memory().numTensors;
     const model = await loadClip('toy-shapes');
     const images = [...new Set(items.map((i) => i.image))];
@@ -43,7 +54,11 @@ describe('clip/load (loadClip)', function () {
     let worst = 0;
     for (const it of items) {
       const r = images.indexOf(it.image);
-      worst = Math.max(worst, Math.abs(L[r][captions.indexOf(it.positive)] - it.clip_pos), Math.abs(L[r][captions.indexOf(it.negative)] - it.clip_neg));
+      worst = Math.max(
+        worst,
+        Math.abs(L[r][captions.indexOf(it.positive)] - it.clip_pos),
+        Math.abs(L[r][captions.indexOf(it.negative)] - it.clip_neg),
+      );
     }
     expect(worst, `max |logit − reference| over ${items.length} items`).to.be.below(1e-3);
     tf.dispose([pt, logitsPerImage, logitsPerText]);
@@ -56,7 +71,9 @@ describe('clip/load (loadClip)', function () {
     expect(resolveModelPath('toy-shapes')).to.equal(path.join(REPO, 'weights', 'toy-shapes'));
     const m = JSON.parse(fs.readFileSync(path.join(REPO, 'weights', 'toy-shapes', 'model.json'), 'utf8'));
     expect(m.format).to.equal('abe-clip-weights');
-    expect(m.weightsManifest[0].weights.every((w: { quantization?: { dtype: string } }) => w.quantization?.dtype === 'float16')).to.equal(true);
+    expect(m.weightsManifest[0].weights.every((w: { quantization?: { dtype: string } }) => w.quantization?.dtype === 'float16')).to.equal(
+      true,
+    );
   });
 
   it('loads a .safetensors, a .pt, a TorchScript archive and a Hugging Face folder, leaving no tensors after dispose', async () => {
@@ -80,7 +97,10 @@ describe('clip/load (loadClip)', function () {
       }
       expect(tf.memory().numTensors).to.equal(before);
       // The folder's preprocessor_config.json normalisation reaches the model's preprocessing config.
-      fs.writeFileSync(path.join(dir, 'preprocessor_config.json'), JSON.stringify({ image_mean: [0.5, 0.5, 0.5], image_std: [0.5, 0.5, 0.5] }));
+      fs.writeFileSync(
+        path.join(dir, 'preprocessor_config.json'),
+        JSON.stringify({ image_mean: [0.5, 0.5, 0.5], image_std: [0.5, 0.5, 0.5] }),
+      );
       const m = await loadClip(dir);
       expect(m.preprocess).to.deep.equal({ resolution: m.config.vision.resolution, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] });
       m.dispose();
@@ -91,14 +111,26 @@ describe('clip/load (loadClip)', function () {
 
   it('unknown names and bad options → typed errors', async () => {
     let err: unknown;
-    try { await loadClip('no-such-model'); } catch (e) { err = e; }
+    try {
+      await loadClip('no-such-model');
+    } catch (e) {
+      err = e;
+    }
     expect(err).to.be.instanceOf(WeightsFormatError);
     expect((err as Error).message).to.match(/not a bundled model \(toy-shapes\)/);
     err = undefined;
-    try { await loadClip('toy-shapes', { act: 'relu' as 'gelu' }); } catch (e) { err = e; }
+    try {
+      await loadClip('toy-shapes', { act: 'relu' as 'gelu' });
+    } catch (e) {
+      err = e;
+    }
     expect(err).to.be.instanceOf(OptionsError);
     err = undefined;
-    try { await loadClip('', {}); } catch (e) { err = e; }
+    try {
+      await loadClip('', {});
+    } catch (e) {
+      err = e;
+    }
     expect(err).to.be.instanceOf(OptionsError);
   });
 });

@@ -8,8 +8,10 @@ describe('eval/ablate', () => {
   it('parses OPTION=values words, typed by the option defaults', () => {
     const axes = parseGrid(['lambda=0,0.5,1,2', 'topK=1,2,4', 'refine=none,contextual,isolated', 'patchLayer=-1,-2']);
     expect(axes).to.deep.equal([
-      { key: 'lambda', values: [0, 0.5, 1, 2] }, { key: 'topK', values: [1, 2, 4] },
-      { key: 'refine', values: ['none', 'contextual', 'isolated'] }, { key: 'patchLayer', values: [-1, -2] },
+      { key: 'lambda', values: [0, 0.5, 1, 2] },
+      { key: 'topK', values: [1, 2, 4] },
+      { key: 'refine', values: ['none', 'contextual', 'isolated'] },
+      { key: 'patchLayer', values: [-1, -2] },
     ]);
     const pts = gridPoints(axes);
     expect(pts).to.have.length(72);
@@ -30,10 +32,16 @@ describe('eval/ablate', () => {
     // Point k gets items right iff k ≥ item index: accuracies 1/4, 2/4, 3/4, 4/4 over 4 items.
     const items = [mk('a', 'x'), mk('b', 'x'), mk('c', 'y'), mk('d', 'y')];
     const run: RunResult = {
-      configs: ['clip', ...labels], missing: [], failed: [], seconds: 0,
+      configs: ['clip', ...labels],
+      missing: [],
+      failed: [],
+      seconds: 0,
       scored: items.map((item, i) => ({
         item,
-        scores: Object.fromEntries([['clip', [0, 1]], ...labels.map((l, k) => [l, k >= i ? [1, 0] : [0, 1]])]) as Record<string, [number, number]>,
+        scores: Object.fromEntries([['clip', [0, 1]], ...labels.map((l, k) => [l, k >= i ? [1, 0] : [0, 1]])]) as Record<
+          string,
+          [number, number]
+        >,
       })),
     };
     const table = ablationRows(summarise(run, { halvings: 5 }), pts);
@@ -55,10 +63,16 @@ describe('eval/ablate', () => {
     const items = ['a', 'b', 'c'].map((id) => ({ id, kind: 'k', split: 'all', image: id, positive: 'p', negative: 'n' }));
     // Point k is right on the first k items; clip on item a only.
     const run: RunResult = {
-      configs: ['clip', ...labels], missing: [], failed: [], seconds: 0,
+      configs: ['clip', ...labels],
+      missing: [],
+      failed: [],
+      seconds: 0,
       scored: items.map((item, i) => ({
         item,
-        scores: Object.fromEntries([['clip', i === 0 ? [1, 0] : [0, 1]], ...labels.map((l, k) => [l, i < k ? [1, 0] : [0, 1]])]) as Record<string, [number, number]>,
+        scores: Object.fromEntries([['clip', i === 0 ? [1, 0] : [0, 1]], ...labels.map((l, k) => [l, i < k ? [1, 0] : [0, 1]])]) as Record<
+          string,
+          [number, number]
+        >,
       })),
     };
     return { axes, table: ablationRows(summarise(run, { halvings: 5 }), pts) };
@@ -84,7 +98,11 @@ describe('eval/ablate', () => {
     expect(lines[2]).to.match(/^0,a \{\},0\.3333333333333333,/);
     expect(lines[lines.length - 1]).to.equal('clip,,0.3333333333333333,');
     expect(lines).to.have.length(6);
-    const quoted = ablationCsv(parseGrid(['template=a {}, b']), { cells: ['all'], baseline: { all: 0.5 }, rows: [{ label: 'x', point: { template: 'a {}, b' }, accuracy: { all: 1 }, overall: 1, pVsBaseline: 0.5 }] });
+    const quoted = ablationCsv(parseGrid(['template=a {}, b']), {
+      cells: ['all'],
+      baseline: { all: 0.5 },
+      rows: [{ label: 'x', point: { template: 'a {}, b' }, accuracy: { all: 1 }, overall: 1, pVsBaseline: 0.5 }],
+    });
     expect(quoted.split('\n')[1]).to.equal('"a {}, b",1,0.5');
   });
 });

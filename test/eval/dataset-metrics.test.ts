@@ -2,7 +2,15 @@ import { expect } from 'chai';
 import { aroMacroAccuracy, winogroundScores } from '../../src/eval/metrics';
 import type { RunResult } from '../../src/eval/runner';
 
-const item = (id: string, meta: Record<string, unknown>) => ({ id, kind: 'k', split: 'all', image: id, positive: 'p', negative: 'n', meta });
+const item = (id: string, meta: Record<string, unknown>) => ({
+  id,
+  kind: 'k',
+  split: 'all',
+  image: id,
+  positive: 'p',
+  negative: 'n',
+  meta,
+});
 
 describe('eval/metrics: data-set headline metrics', () => {
   it('Winoground text / image / group scores from the two items of each example', () => {
@@ -12,7 +20,10 @@ describe('eval/metrics: data-set headline metrics', () => {
     const s = (i0: [number, number], i1: [number, number]) => [i0, i1];
     const ex = [s([3, 1], [2, 0]), s([3, 1], [2, 4]), s([1, 2], [5, 0])];
     const run: RunResult = {
-      configs: ['clip'], missing: [], failed: [], seconds: 0,
+      configs: ['clip'],
+      missing: [],
+      failed: [],
+      seconds: 0,
       scored: ex.flatMap(([a, b], k) => [
         { item: item(`${k}-i0`, { example: k, which: 0 }), scores: { clip: a } },
         { item: item(`${k}-i1`, { example: k, which: 1 }), scores: { clip: b } },
@@ -22,7 +33,10 @@ describe('eval/metrics: data-set headline metrics', () => {
   });
   it('ARO macro accuracy: mean of per-attribute-pair accuracies', () => {
     const run: RunResult = {
-      configs: ['clip'], missing: [], failed: [], seconds: 0,
+      configs: ['clip'],
+      missing: [],
+      failed: [],
+      seconds: 0,
       scored: [
         { item: item('a', { attributes: ['red', 'blue'] }), scores: { clip: [1, 0] } },
         { item: item('b', { attributes: ['red', 'blue'] }), scores: { clip: [0, 1] } },

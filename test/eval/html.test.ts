@@ -14,7 +14,10 @@ import type { RunResult } from '../../src/eval/runner';
 
 function run(n: number, caption = 'a red cube'): RunResult {
   return {
-    configs: ['clip', 'abe'], missing: [], failed: [], seconds: 0,
+    configs: ['clip', 'abe'],
+    missing: [],
+    failed: [],
+    seconds: 0,
     scored: Array.from({ length: n }, (_, k) => ({
       item: { id: `i${k}`, image: `/data/img${k % 5}.png`, positive: caption, negative: 'a blue cube', kind: 'k', split: 's' },
       // Differences below the display rounding (1e-4): the page must still count them as the summary does.
@@ -40,7 +43,13 @@ describe('report.html builders', () => {
   it('page: the hostile caption appears only escaped; the summary table rows equal the summary cells', () => {
     const r = run(6, '</script><img src=x onerror=alert(1)>');
     const sum = summarise(r, { halvings: 4 });
-    const html = reportHtml({ json: { command: 'eval', dataset: { name: 'd', source: 'f' } }, sum, table: itemTable(r, '/tmp', {}), title: 't', sidecar: false });
+    const html = reportHtml({
+      json: { command: 'eval', dataset: { name: 'd', source: 'f' } },
+      sum,
+      table: itemTable(r, '/tmp', {}),
+      title: 't',
+      sidecar: false,
+    });
     expect(html).to.not.include('<img src=x');
     expect(html.match(/<tr data-kind=/g)).to.have.length(sum.cells.length);
   });
@@ -52,7 +61,12 @@ describe('report.html builders', () => {
       const t = itemTable(r, dir, {});
       expect(t.id).to.have.length(MAX_ITEMS);
       expect(t.leftOut).to.equal(3);
-      const files = writeHtmlReport(dir, { json: { command: 'eval', dataset: {} }, sum: summarise(r, { halvings: 2 }), table: t, title: 't' });
+      const files = writeHtmlReport(dir, {
+        json: { command: 'eval', dataset: {} },
+        sum: summarise(r, { halvings: 2 }),
+        table: t,
+        title: 't',
+      });
       expect(files.map((f) => path.basename(f))).to.deep.equal([SIDECAR, 'report.html']);
       const html = fs.readFileSync(path.join(dir, 'report.html'), 'utf8');
       expect(html).to.include(`<script src="${SIDECAR}"></script>`);

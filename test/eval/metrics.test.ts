@@ -9,10 +9,22 @@ describe('eval/metrics', () => {
 
   describe('McNemar exact test (two-sided binomial on discordant pairs), exact to 1e-12', () => {
     const make = (onlyA: number, onlyB: number, both = 3): [boolean[], boolean[]] => {
-      const a: boolean[] = [], b: boolean[] = [];
-      for (let i = 0; i < onlyA; i++) { a.push(true); b.push(false); }
-      for (let i = 0; i < onlyB; i++) { a.push(false); b.push(true); }
-      for (let i = 0; i < both; i++) { a.push(true); b.push(true); a.push(false); b.push(false); }
+      const a: boolean[] = [],
+        b: boolean[] = [];
+      for (let i = 0; i < onlyA; i++) {
+        a.push(true);
+        b.push(false);
+      }
+      for (let i = 0; i < onlyB; i++) {
+        a.push(false);
+        b.push(true);
+      }
+      for (let i = 0; i < both; i++) {
+        a.push(true);
+        b.push(true);
+        a.push(false);
+        b.push(false);
+      }
       return [a, b];
     };
     it('b=0, c=5 → p = 2/2^5 = 0.0625', () => {
@@ -54,15 +66,24 @@ describe('eval/metrics', () => {
     // 3 images; captions 0,1 → image 0, caption 2 → image 1, caption 3 → image 2.
     const cap = [0, 0, 1, 2];
     const sim = [
-      0.9, 0.1, 0.5, 0.2, // image 0: its caption 0 is top-1
-      0.8, 0.1, 0.3, 0.2, // image 1: caption 0 beats its caption 2 → rank 1 (0-based)
-      0.1, 0.2, 0.3, 0.4, // image 2: caption 3 top-1
+      0.9,
+      0.1,
+      0.5,
+      0.2, // image 0: its caption 0 is top-1
+      0.8,
+      0.1,
+      0.3,
+      0.2, // image 1: caption 0 beats its caption 2 → rank 1 (0-based)
+      0.1,
+      0.2,
+      0.3,
+      0.4, // image 2: caption 3 top-1
     ];
-    it('image→text uses the best-ranked of the image\'s captions', () => {
+    it("image→text uses the best-ranked of the image's captions", () => {
       const r = recallAtK(sim, 3, cap, [1, 2]);
       expect(r.imageToText).to.deep.equal({ 'R@1': 2 / 3, 'R@2': 1 });
     });
-    it('text→image ranks the caption\'s image among all images', () => {
+    it("text→image ranks the caption's image among all images", () => {
       const r = recallAtK(sim, 3, cap, [1, 2, 3]);
       // caption 0: image 0 top (rank 0); caption 1: column [0.1, 0.1, 0.2] → tied with image 1 and below image 2
       // (rank 2, ties count against); caption 2: column [0.5, 0.3, 0.3] → rank 2; caption 3: rank 0.
@@ -72,10 +93,15 @@ describe('eval/metrics', () => {
       const r = recallAtK(sim, 3, cap, [1]);
       expect(r.ranks).to.deep.equal({ imageToText: [0, 1, 0], textToImage: [0, 2, 2, 0] });
     });
-    it('trivialKs: t→i when K ≥ images; i→t when K exceeds every image\'s count of other captions', () => {
+    it("trivialKs: t→i when K ≥ images; i→t when K exceeds every image's count of other captions", () => {
       // 3 images, 4 captions: other captions per image 2, 3, 3 → i→t rank < 4 always; t→i rank ≤ 2 < 3.
       expect(trivialKs(3, cap, [1, 2, 3, 4, 5])).to.deep.equal({ imageToText: [4, 5], textToImage: [3, 4, 5] });
-      expect(trivialKs(100, Array.from({ length: 500 }, (_, i) => i % 100))).to.deep.equal({ imageToText: [], textToImage: [] });
+      expect(
+        trivialKs(
+          100,
+          Array.from({ length: 500 }, (_, i) => i % 100),
+        ),
+      ).to.deep.equal({ imageToText: [], textToImage: [] });
     });
     it('rejects a matrix of the wrong size', () => {
       expect(() => recallAtK([1, 2, 3], 3, cap)).to.throw(RangeError);

@@ -12,9 +12,12 @@ describe('eval/progress', () => {
     let t = 0;
     const out: string[] = [];
     const p = new Progress('eval', 100, 'items', { isTTY: true, columns: 100, write: (s: string) => out.push(s) }, () => t);
-    t = 10_000; p.tick(50);
+    t = 10_000;
+    p.tick(50);
     expect(out[0]).to.match(/^\reval \[#+\.+\]  50%  50\/100 items  5\.0 items\/s  ETA 0:10$/);
-    t = 20_000; p.tick(50); p.finish();
+    t = 20_000;
+    p.tick(50);
+    p.finish();
     expect(out[out.length - 1]).to.match(/100%  100\/100 items  5\.0 items\/s  in 0:20\x1b\[K\n$/);
   });
   it('not a TTY: about one plain line per 10%, then a final line', () => {

@@ -4,7 +4,18 @@ import * as os from 'os';
 import * as path from 'path';
 import { UsageError } from '../../src/errors';
 import { captionReport } from '../../src/eval/captions';
-import { formatTable, imageProblemsJson, imageProblemsMarkdown, prepareOutDir, reportJson, reportMarkdown, splitHalfLine, summarise, toCsv, toMarkdownTable } from '../../src/eval/report';
+import {
+  formatTable,
+  imageProblemsJson,
+  imageProblemsMarkdown,
+  prepareOutDir,
+  reportJson,
+  reportMarkdown,
+  splitHalfLine,
+  summarise,
+  toCsv,
+  toMarkdownTable,
+} from '../../src/eval/report';
 import type { RunResult } from '../../src/eval/runner';
 import type { PairDataset, PairItem } from '../../src/eval/types';
 
@@ -33,7 +44,16 @@ describe('eval/report', () => {
 
   it('cells per (kind, split), per kind, per split and overall, with counts; ties count as wrong', () => {
     const byName = new Map(sum.cells.map((c) => [`${c.kind}/${c.split}`, c]));
-    expect([...byName.keys()]).to.deep.equal(['swap/seen', 'swap/unseen', 'swap/all', 'repl/unseen', 'repl/all', 'all/seen', 'all/unseen', 'all/all']);
+    expect([...byName.keys()]).to.deep.equal([
+      'swap/seen',
+      'swap/unseen',
+      'swap/all',
+      'repl/unseen',
+      'repl/all',
+      'all/seen',
+      'all/unseen',
+      'all/all',
+    ]);
     expect(byName.get('swap/seen')).to.deep.include({ n: 2, correct: { clip: 1, abe: 2 }, accuracy: { clip: 0.5, abe: 1 } });
     expect(byName.get('swap/unseen')!.correct).to.deep.equal({ clip: 0, abe: 0 });
     expect(byName.get('all/all')).to.deep.include({ n: 4, correct: { clip: 2, abe: 3 } });
@@ -55,7 +75,16 @@ describe('eval/report', () => {
 
   it('report.json holds every item as {id, kind, split, image, positive, negative, clip: [pos, neg], abe: [pos, neg]} and the missing files', () => {
     const j = reportJson(run, sum, { command: 'eval', dataset: ds, model: 'm', backend: 'cpu', options: {} });
-    expect((j.items as unknown[])[1]).to.deep.equal({ id: 'b', kind: 'swap', split: 'seen', image: 'b.png', positive: 'p', negative: 'n', clip: [1, 2], abe: [3, 2] });
+    expect((j.items as unknown[])[1]).to.deep.equal({
+      id: 'b',
+      kind: 'swap',
+      split: 'seen',
+      image: 'b.png',
+      positive: 'p',
+      negative: 'n',
+      clip: [1, 2],
+      abe: [3, 2],
+    });
     expect(Object.keys((j.items as object[])[1])).to.deep.equal(['id', 'kind', 'split', 'image', 'positive', 'negative', 'clip', 'abe']);
     expect(j).to.not.have.property('captionCheck');
     expect(j.missingImages).to.deep.equal({ count: 1, items: 2, files: ['/x/missing.png'] });
@@ -73,15 +102,25 @@ describe('eval/report', () => {
     const ctx = { command: 'eval', dataset: ds, model: 'm', backend: 'cpu', options: {}, captions };
     const j = reportJson(run, sum, ctx);
     // 9 words of one token each + SOT + EOT = 11 tokens.
-    expect(j.captionCheck).to.deep.equal({ contextLength: 8, checked: 3, truncated: 1, empty: 1,
-      truncatedCaptions: [{ caption: 'one two three four five six seven eight nine', tokens: 11 }], emptyCaptions: ['?!'] });
+    expect(j.captionCheck).to.deep.equal({
+      contextLength: 8,
+      checked: 3,
+      truncated: 1,
+      empty: 1,
+      truncatedCaptions: [{ caption: 'one two three four five six seven eight nine', tokens: 11 }],
+      emptyCaptions: ['?!'],
+    });
     expect(reportMarkdown(run, sum, ctx)).to.contain("**Captions:** 1 of 3 truncated to the model's 8-token context; 1 with no word");
   });
 
   it('split-half line: a zero full-set gain says there is no sign to reproduce (not "same sign in 0%")', () => {
     const r = { halvings: 50, meanGain: 0, sdGain: 0.1, agreement: 0, fullGain: 0 };
-    expect(splitHalfLine(r)).to.match(/^no gain on the full set, so there is no sign for the halves to reproduce/).and.not.contain('same sign');
-    expect(splitHalfLine({ ...r, fullGain: 0.25, agreement: 0.8 })).to.contain('the full-set gain (25.0 points) has the same sign in both halves in 80% of 50 halvings');
+    expect(splitHalfLine(r))
+      .to.match(/^no gain on the full set, so there is no sign for the halves to reproduce/)
+      .and.not.contain('same sign');
+    expect(splitHalfLine({ ...r, fullGain: 0.25, agreement: 0.8 })).to.contain(
+      'the full-set gain (25.0 points) has the same sign in both halves in 80% of 50 halvings',
+    );
     expect(splitHalfLine({ ...r, fullGain: -0.25, agreement: 0.8 })).to.contain('the full-set loss (-25.0 points)');
   });
 
@@ -89,7 +128,8 @@ describe('eval/report', () => {
     const md = imageProblemsMarkdown({ missing: [], failed: [{ file: 'x.png', error: 'corrupt PNG', items: 3 }] }, 'ablation.json');
     expect(md.join('\n')).to.contain('**1 image(s) could not be decoded** and were skipped:').and.contain('- `x.png`: corrupt PNG');
     expect(imageProblemsJson({ missing: [{ file: 'm.png', items: 2 }], failed: [] })).to.deep.equal({
-      missingImages: { count: 1, items: 2, files: ['m.png'] }, undecodableImages: [],
+      missingImages: { count: 1, items: 2, files: ['m.png'] },
+      undecodableImages: [],
     });
   });
 

@@ -29,14 +29,26 @@ describe('eval/runner: oversized captions and non-finite scores', () => {
     const huge = 'a red cube '.repeat(1_000_000);
     expect(huge.length).to.be.greaterThan(getLimits().maxCaptionChars);
     const bad: PairDataset = { ...ds, items: ds.items.map((it, k) => (k === 4 ? { ...it, negative: huge } : it)) };
-    const r = await runPairs(bad, scorer((c) => c.length), { progress: quiet });
+    const r = await runPairs(
+      bad,
+      scorer((c) => c.length),
+      { progress: quiet },
+    );
     expect(r.scored).to.have.length(ds.items.length - 1);
     expect(r.scored.map((s) => s.item.id)).to.not.include(ds.items[4].id);
     expect(r.failed).to.have.length(1);
     expect(r.failed[0].file).to.contain(`(item ${ds.items[4].id})`);
     expect(r.failed[0].error).to.match(/caption of 11000000 characters exceeds maxCaptionChars=1000000; item skipped/);
     let err: unknown;
-    try { await runPairs(bad, scorer((c) => c.length), { strict: true, progress: quiet }); } catch (e) { err = e; }
+    try {
+      await runPairs(
+        bad,
+        scorer((c) => c.length),
+        { strict: true, progress: quiet },
+      );
+    } catch (e) {
+      err = e;
+    }
     expect(err).to.be.instanceOf(DatasetError);
   });
 
@@ -44,8 +56,14 @@ describe('eval/runner: oversized captions and non-finite scores', () => {
     const target = ds.items[2];
     let err: unknown;
     try {
-      await runPairs(ds, scorer((c) => (c === target.negative ? NaN : c.length)), { progress: quiet });
-    } catch (e) { err = e; }
+      await runPairs(
+        ds,
+        scorer((c) => (c === target.negative ? NaN : c.length)),
+        { progress: quiet },
+      );
+    } catch (e) {
+      err = e;
+    }
     expect(err).to.be.instanceOf(NumericalError);
     expect((err as Error).message).to.match(new RegExp(`item ${target.id}.*config 'clip' scored .*NaN: not finite`));
   });

@@ -44,12 +44,19 @@ describe('eval/runner runPairs (fake scorer)', () => {
   });
 
   it('missing image files are listed with their item counts and the rest is scored; --strict makes it an error', async () => {
-    const broken: PairDataset = { ...ds, items: ds.items.map((it) => (it.image.endsWith('0002.png') ? { ...it, image: '/nonexistent/x.png' } : it)) };
+    const broken: PairDataset = {
+      ...ds,
+      items: ds.items.map((it) => (it.image.endsWith('0002.png') ? { ...it, image: '/nonexistent/x.png' } : it)),
+    };
     const r = await runPairs(broken, fakeScorer(), { progress: quiet });
     expect(r.missing).to.deep.equal([{ file: '/nonexistent/x.png', items: 3 }]);
     expect(r.scored).to.have.length(9);
     let err: unknown;
-    try { await runPairs(broken, fakeScorer(), { strict: true, progress: quiet }); } catch (e) { err = e; }
+    try {
+      await runPairs(broken, fakeScorer(), { strict: true, progress: quiet });
+    } catch (e) {
+      err = e;
+    }
     expect(err).to.be.instanceOf(DatasetError);
     expect((err as Error).message).to.match(/1 image file\(s\) missing \(--strict\), first: \/nonexistent\/x\.png/);
   });
@@ -63,7 +70,10 @@ describe('eval/runner runPairs (fake scorer)', () => {
 
   it('crops make distinct image keys', async () => {
     const s = fakeScorer();
-    const two: PairDataset = { ...ds, items: [ds.items[0], { ...ds.items[1], image: ds.items[0].image, crop: { x: 0, y: 0, w: 8, h: 8 } }] };
+    const two: PairDataset = {
+      ...ds,
+      items: [ds.items[0], { ...ds.items[1], image: ds.items[0].image, crop: { x: 0, y: 0, w: 8, h: 8 } }],
+    };
     await runPairs(two, s, { progress: quiet });
     expect(s.calls[0]).to.have.length(2);
     expect(s.calls[0][1].crop).to.deep.equal({ x: 0, y: 0, w: 8, h: 8 });
@@ -79,13 +89,16 @@ describe('eval/runner runPairs (fake scorer)', () => {
   it('a concurrent scorer (concurrency 3, chunks finishing out of order) keeps at most 3 calls in flight, gives the same items, scores, order and failure list as one at a time', async () => {
     const serial = await runPairs(ds, fakeScorer({ failKey: '0002' }), { chunk: 1, progress: quiet });
     const base = fakeScorer({ failKey: '0002' });
-    let inFlight = 0, most = 0, call = 0;
+    let inFlight = 0,
+      most = 0,
+      call = 0;
     const delays = [30, 5, 15, 1];
     const concurrent: ChunkScorer = {
       configs: base.configs,
       concurrency: 3,
       async score(images, captions) {
-        inFlight++; most = Math.max(most, inFlight);
+        inFlight++;
+        most = Math.max(most, inFlight);
         await new Promise((r) => setTimeout(r, delays[call++ % delays.length]));
         inFlight--;
         return base.score(images, captions);

@@ -51,7 +51,8 @@ describe('eval/ScorerPool (2 wasm workers vs one in-process ModelScorer on the t
     expect(got.scored.length).to.equal(24);
     // Same kernels and rows, but abe+regions encodes each batch's region token subsets padded to that batch's
     // longest subset: the masked padding changes the float summation order only (≈ 1e-7 relative).
-    const a = flat(got), b = flat(ref);
+    const a = flat(got),
+      b = flat(ref);
     expect(Object.keys(a)).to.deep.equal(Object.keys(b));
     for (const k of Object.keys(b)) {
       expect(a[k].length, k).to.equal(b[k].length);
@@ -65,7 +66,7 @@ describe('eval/ScorerPool (2 wasm workers vs one in-process ModelScorer on the t
     expect((e as OptionsError).message).to.match(/threads/);
   });
 
-  it('a model that cannot be loaded fails create() with the worker\'s typed error, and no worker is left running', async () => {
+  it("a model that cannot be loaded fails create() with the worker's typed error, and no worker is left running", async () => {
     const e = await ScorerPool.create({ weights: '/nonexistent/model.safetensors', configs: CONFIGS, backend: 'wasm' }, 2).catch((x) => x);
     expect(e).to.be.instanceOf(Error);
     expect(String((e as Error).message)).to.match(/nonexistent/);

@@ -15,7 +15,10 @@ const IMG = (n: string): string => fixturePath('datasets', 'images', n);
 function reference(): Map<string, { clip_pos: number; clip_neg: number }> {
   const m = new Map();
   for (const line of fs.readFileSync(path.join(REPO, 'data', 'toy-shapes', 'reference_scores.jsonl'), 'utf8').split('\n')) {
-    if (line.trim()) { const r = JSON.parse(line); m.set(r.id, r); }
+    if (line.trim()) {
+      const r = JSON.parse(line);
+      m.set(r.id, r);
+    }
   }
   return m;
 }
@@ -28,10 +31,17 @@ describe('eval/scoring ModelScorer (bundled toy-shapes model)', function () {
     model = await loadClip('toy-shapes');
     scorer = new ModelScorer(model, { configs: [{ name: 'clip' }, { name: 'abe' }, { name: 'abe+regions' }] });
   });
-  after(() => { scorer.dispose(); model.dispose(); });
+  after(() => {
+    scorer.dispose();
+    model.dispose();
+  });
 
   it('clip scores equal the reference openai/CLIP logits to 1e-3; every configuration is returned', async () => {
-    const items = fs.readFileSync(fixturePath('datasets', 'toy-items.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const items = fs
+      .readFileSync(fixturePath('datasets', 'toy-items.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const images = ['seen_0000.png', 'seen_0001.png'].map((n) => ({ key: n, path: IMG(n) }));
     const caps = images.map((im) => items.filter((it) => it.image.endsWith(im.key)).flatMap((it) => [it.positive, it.negative]));
     // Warm-up: the model creates its constant tensors (masks, packed weights) once, on first use.
@@ -43,11 +53,13 @@ describe('eval/scoring ModelScorer (bundled toy-shapes model)', function () {
     expect(Object.keys(scores)).to.deep.equal(['clip', 'abe', 'abe+regions']);
     const ref = reference();
     images.forEach((im, i) => {
-      items.filter((it) => it.image.endsWith(im.key)).forEach((it) => {
-        const r = ref.get(it.id)!;
-        expect(scores.clip[i][caps[i].indexOf(it.positive)]).to.be.closeTo(r.clip_pos, 1e-3);
-        expect(scores.clip[i][caps[i].indexOf(it.negative)]).to.be.closeTo(r.clip_neg, 1e-3);
-      });
+      items
+        .filter((it) => it.image.endsWith(im.key))
+        .forEach((it) => {
+          const r = ref.get(it.id)!;
+          expect(scores.clip[i][caps[i].indexOf(it.positive)]).to.be.closeTo(r.clip_pos, 1e-3);
+          expect(scores.clip[i][caps[i].indexOf(it.negative)]).to.be.closeTo(r.clip_neg, 1e-3);
+        });
     });
     for (const cfg of ['abe', 'abe+regions']) expect(scores[cfg][0].every(Number.isFinite)).to.equal(true);
   });
@@ -57,7 +69,13 @@ describe('eval/scoring ModelScorer (bundled toy-shapes model)', function () {
     try {
       const bad = path.join(tmp, 'bad.png');
       fs.writeFileSync(bad, 'not a png');
-      const { scores, failed } = await scorer.score([{ key: 'bad', path: bad }, { key: 'ok', path: IMG('seen_0000.png') }], [['a red square'], ['a orange star']]);
+      const { scores, failed } = await scorer.score(
+        [
+          { key: 'bad', path: bad },
+          { key: 'ok', path: IMG('seen_0000.png') },
+        ],
+        [['a red square'], ['a orange star']],
+      );
       expect([...failed.keys()]).to.deep.equal(['bad']);
       expect(scores.clip[0]).to.deep.equal([]);
       expect(scores.clip[1]).to.have.length(1);
@@ -68,7 +86,10 @@ describe('eval/scoring ModelScorer (bundled toy-shapes model)', function () {
 
   it('a crop of the whole image scores exactly as the image itself', async () => {
     const full = await scorer.score([{ key: 'a', path: IMG('seen_0003.png') }], [['a green triangle and a orange diamond']]);
-    const crop = await scorer.score([{ key: 'b', path: IMG('seen_0003.png'), crop: { x: 0, y: 0, w: 64, h: 64 } }], [['a green triangle and a orange diamond']]);
+    const crop = await scorer.score(
+      [{ key: 'b', path: IMG('seen_0003.png'), crop: { x: 0, y: 0, w: 64, h: 64 } }],
+      [['a green triangle and a orange diamond']],
+    );
     expect(crop.scores.clip[0][0]).to.equal(full.scores.clip[0][0]);
   });
 

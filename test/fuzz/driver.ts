@@ -49,8 +49,20 @@ require(${JSON.stringify(path.join(__dirname, 'worker.ts'))});
 /** The part of a target that ran before its worker died: cases before `upTo` counted, mix unknown. */
 function partialReport(name: string, seed: number, asked: number, from: number, upTo: number, v: Violation): TargetReport {
   return {
-    target: name, seed, cases: Math.max(0, upTo - from) + (v.index >= 0 ? 1 : 0), asked, ok: 0, errors: {}, ms: 0, maxCaseMs: 0,
-    rssStartMB: 0, rssEndMB: 0, tensorsStart: 0, tensorsEnd: 0, lazyTensors: 0, violations: [v],
+    target: name,
+    seed,
+    cases: Math.max(0, upTo - from) + (v.index >= 0 ? 1 : 0),
+    asked,
+    ok: 0,
+    errors: {},
+    ms: 0,
+    maxCaseMs: 0,
+    rssStartMB: 0,
+    rssEndMB: 0,
+    tensorsStart: 0,
+    tensorsEnd: 0,
+    lazyTensors: 0,
+    violations: [v],
   };
 }
 
@@ -71,8 +83,14 @@ export async function runPlan(plan: Plan): Promise<TargetReport[]> {
     Atomics.store(hb, 0, -1);
     Atomics.store(hb, 1, 0);
     const wp: WorkerPlan = {
-      seed: plan.seed, targets: remaining, perCaseMs, budgetMs: plan.budgetMs ?? 600_000,
-      rssBoundMB: plan.rssBoundMB ?? DEFAULT_RSS_BOUND_MB, limits: plan.limits, heartbeat: hbBuf, clockBase,
+      seed: plan.seed,
+      targets: remaining,
+      perCaseMs,
+      budgetMs: plan.budgetMs ?? 600_000,
+      rssBoundMB: plan.rssBoundMB ?? DEFAULT_RSS_BOUND_MB,
+      limits: plan.limits,
+      heartbeat: hbBuf,
+      clockBase,
     };
     const done = new Set<string>();
     let progress: TargetReport | undefined;

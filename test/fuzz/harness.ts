@@ -15,7 +15,8 @@ import * as vm from 'vm';
 import { isTypedError } from '../../src/errors';
 import { caseSeed, makeRng, Rng } from './mutate';
 
-export interface Target<I = any, C = any> { // eslint-disable-line @typescript-eslint/no-explicit-any
+export interface Target<I = any, C = any> {
+  // eslint-disable-line @typescript-eslint/no-explicit-any
   name: string;
   /** Seeds and shared state (a model, temp folder); once per run, not timed per case. */
   setup(): C | Promise<C>;
@@ -121,8 +122,20 @@ function errorName(e: unknown): string {
 
 export async function runTarget(t: Target, o: RunOptions): Promise<TargetReport> {
   const rep: TargetReport = {
-    target: t.name, seed: o.seed, cases: 0, asked: o.cases, ok: 0, errors: {}, ms: 0, maxCaseMs: 0,
-    rssStartMB: 0, rssEndMB: 0, tensorsStart: 0, tensorsEnd: 0, lazyTensors: 0, violations: [],
+    target: t.name,
+    seed: o.seed,
+    cases: 0,
+    asked: o.cases,
+    ok: 0,
+    errors: {},
+    ms: 0,
+    maxCaseMs: 0,
+    rssStartMB: 0,
+    rssEndMB: 0,
+    tensorsStart: 0,
+    tensorsEnd: 0,
+    lazyTensors: 0,
+    violations: [],
   };
   const start = performance.now();
   let ctx: unknown;
@@ -136,7 +149,11 @@ export async function runTarget(t: Target, o: RunOptions): Promise<TargetReport>
   const last = o.only !== undefined ? o.only + 1 : o.cases;
   const add = (index: number, kind: ViolationKind, message: string, input: unknown) => {
     let desc: string | undefined;
-    try { desc = t.describe ? t.describe(input) : undefined; } catch { desc = undefined; }
+    try {
+      desc = t.describe ? t.describe(input) : undefined;
+    } catch {
+      desc = undefined;
+    }
     rep.violations.push({ target: t.name, seed: o.seed, index, kind, message, input: desc });
     o.progress?.(rep); // so a violation survives the worker being killed later
   };
@@ -178,7 +195,11 @@ export async function runTarget(t: Target, o: RunOptions): Promise<TargetReport>
       }
     } else {
       let bad: string | null = null;
-      try { bad = t.check ? t.check(out.result, input, ctx) : null; } catch (e) { bad = `check threw ${errorName(e)}`; }
+      try {
+        bad = t.check ? t.check(out.result, input, ctx) : null;
+      } catch (e) {
+        bad = `check threw ${errorName(e)}`;
+      }
       if (bad) add(i, 'invalid', bad, input);
       else rep.ok++;
     }
@@ -199,27 +220,48 @@ export async function runTarget(t: Target, o: RunOptions): Promise<TargetReport>
   rep.rssEndMB = rssMB();
   rep.tensorsEnd = tf.memory().numTensors;
   if (o.only === undefined && rep.cases > WARMUP && rep.tensorsEnd - rep.tensorsStart > LAZY_TENSOR_BOUND) {
-    add(rep.cases, 'leak', `numTensors grew ${rep.tensorsStart} → ${rep.tensorsEnd} after warm-up (bound ${LAZY_TENSOR_BOUND} lazily created tensors)`, undefined);
+    add(
+      rep.cases,
+      'leak',
+      `numTensors grew ${rep.tensorsStart} → ${rep.tensorsEnd} after warm-up (bound ${LAZY_TENSOR_BOUND} lazily created tensors)`,
+      undefined,
+    );
   }
   if (o.only === undefined && rep.cases > WARMUP && rep.rssEndMB - rep.rssStartMB > o.rssBoundMB) {
-    add(rep.cases, 'rss', `RSS grew ${(rep.rssEndMB - rep.rssStartMB).toFixed(1)} MiB after warm-up (bound ${o.rssBoundMB} MiB)`, undefined);
+    add(
+      rep.cases,
+      'rss',
+      `RSS grew ${(rep.rssEndMB - rep.rssStartMB).toFixed(1)} MiB after warm-up (bound ${o.rssBoundMB} MiB)`,
+      undefined,
+    );
   }
-  try { await t.teardown?.(ctx); } catch (e) { add(-1, 'setup', `teardown failed: ${errorName(e)}`, undefined); }
+  try {
+    await t.teardown?.(ctx);
+  } catch (e) {
+    add(-1, 'setup', `teardown failed: ${errorName(e)}`, undefined);
+  }
   rep.ms = performance.now() - start;
   return rep;
 }
 
 /** One line per violation, enough to replay it. */
 export function formatViolation(v: Violation): string {
-  return `[${v.kind}] ${v.target} seed=${v.seed} case=${v.index}: ${v.message}${v.input ? `\n    input: ${v.input}` : ''}`
-    + `\n    replay: npx ts-node --transpile-only test/fuzz/repro.ts ${v.target} ${v.seed} ${v.index}`;
+  return (
+    `[${v.kind}] ${v.target} seed=${v.seed} case=${v.index}: ${v.message}${v.input ? `\n    input: ${v.input}` : ''}` +
+    `\n    replay: npx ts-node --transpile-only test/fuzz/repro.ts ${v.target} ${v.seed} ${v.index}`
+  );
 }
 
 export function formatReport(r: TargetReport): string {
-  const errs = Object.entries(r.errors).map(([k, n]) => `${k}×${n}`).join(' ') || '-';
-  return `${r.target.padEnd(22)} ${String(r.cases).padStart(6)}/${r.asked} cases  ${(r.ms / 1000).toFixed(1).padStart(6)} s`
-    + `  max ${r.maxCaseMs.toFixed(0).padStart(5)} ms/case  ok ${r.ok}  typed: ${errs}`
-    + `  rss ${r.rssStartMB.toFixed(0)}→${r.rssEndMB.toFixed(0)} MiB  tensors ${r.tensorsStart}→${r.tensorsEnd} (lazy ${r.lazyTensors})  violations ${r.violations.length}`;
+  const errs =
+    Object.entries(r.errors)
+      .map(([k, n]) => `${k}×${n}`)
+      .join(' ') || '-';
+  return (
+    `${r.target.padEnd(22)} ${String(r.cases).padStart(6)}/${r.asked} cases  ${(r.ms / 1000).toFixed(1).padStart(6)} s` +
+    `  max ${r.maxCaseMs.toFixed(0).padStart(5)} ms/case  ok ${r.ok}  typed: ${errs}` +
+    `  rss ${r.rssStartMB.toFixed(0)}→${r.rssEndMB.toFixed(0)} MiB  tensors ${r.tensorsStart}→${r.tensorsEnd} (lazy ${r.lazyTensors})  violations ${r.violations.length}`
+  );
 }
 
 /** Combine the reports of one target run in several parts (after a hang the driver resumes in a new worker). */
@@ -227,8 +269,15 @@ export function mergeReports(a: TargetReport, b: TargetReport): TargetReport {
   const errors = { ...a.errors };
   for (const [k, n] of Object.entries(b.errors)) errors[k] = (errors[k] ?? 0) + n;
   return {
-    ...b, cases: a.cases + b.cases, ok: a.ok + b.ok, errors, ms: a.ms + b.ms, maxCaseMs: Math.max(a.maxCaseMs, b.maxCaseMs),
-    rssStartMB: a.rssStartMB || b.rssStartMB, tensorsStart: a.tensorsStart || b.tensorsStart, lazyTensors: a.lazyTensors + b.lazyTensors,
+    ...b,
+    cases: a.cases + b.cases,
+    ok: a.ok + b.ok,
+    errors,
+    ms: a.ms + b.ms,
+    maxCaseMs: Math.max(a.maxCaseMs, b.maxCaseMs),
+    rssStartMB: a.rssStartMB || b.rssStartMB,
+    tensorsStart: a.tensorsStart || b.tensorsStart,
+    lazyTensors: a.lazyTensors + b.lazyTensors,
     violations: [...a.violations, ...b.violations],
   };
 }

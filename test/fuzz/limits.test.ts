@@ -29,19 +29,33 @@ import { loadMicro } from './targets/model';
 
 function withLimits<T>(patch: Partial<Limits>, fn: () => T): T {
   const prev = setLimits(patch);
-  try { return fn(); } finally { setLimits(prev); }
+  try {
+    return fn();
+  } finally {
+    setLimits(prev);
+  }
 }
 
 async function withLimitsAsync<T>(patch: Partial<Limits>, fn: () => Promise<T>): Promise<T> {
   const prev = setLimits(patch);
-  try { return await fn(); } finally { setLimits(prev); }
+  try {
+    return await fn();
+  } finally {
+    setLimits(prev);
+  }
 }
 
 describe('limits (src/limits.ts) are enforced at every reader', () => {
   let dir: string;
-  before(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'abe-limits-')); });
+  before(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'abe-limits-'));
+  });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const write = (name: string, b: Uint8Array) => { const p = path.join(dir, name); fs.writeFileSync(p, b); return p; };
+  const write = (name: string, b: Uint8Array) => {
+    const p = path.join(dir, name);
+    fs.writeFileSync(p, b);
+    return p;
+  };
 
   it('the defaults are the documented ones and setLimits rejects unknown keys and non-positive values', () => {
     expect(getLimits()).to.deep.equal(DEFAULT_LIMITS);
@@ -54,7 +68,16 @@ describe('limits (src/limits.ts) are enforced at every reader', () => {
   describe('maxImagePixels: header dimensions are checked before any pixel buffer exists', () => {
     const rgba = (w: number, h: number) => ({ width: w, height: h, data: Buffer.from(noise(w * h * 4)) });
     const files = async (): Promise<[string, Uint8Array][]> => [
-      ['PNG', makePng(12, 10, 8, 0, Array.from({ length: 10 }, (_, y) => noise(12, y + 1)))],
+      [
+        'PNG',
+        makePng(
+          12,
+          10,
+          8,
+          0,
+          Array.from({ length: 10 }, (_, y) => noise(12, y + 1)),
+        ),
+      ],
       ['GIF', new Uint8Array(await gifPlugin().encode(rgba(12, 10) as never))],
       ['BMP', new Uint8Array(bmpPlugin().encode(rgba(12, 10) as never))],
       ['TIFF', new Uint8Array(tiffPlugin().encode(rgba(12, 10) as never))],
@@ -68,11 +91,19 @@ describe('limits (src/limits.ts) are enforced at every reader', () => {
       }
     });
     it('maxImageFileBytes: a file one byte over the limit is refused from its size (LimitError), at the limit it decodes', async () => {
-      const png = makePng(12, 10, 8, 0, Array.from({ length: 10 }, (_, y) => noise(12, y + 1)));
+      const png = makePng(
+        12,
+        10,
+        8,
+        0,
+        Array.from({ length: 10 }, (_, y) => noise(12, y + 1)),
+      );
       const p = write('size.png', png);
       await withLimitsAsync({ maxImageFileBytes: png.length - 1 }, async () => {
         let err: unknown;
-        await decodeImage(p).catch((e) => { err = e; });
+        await decodeImage(p).catch((e) => {
+          err = e;
+        });
         expect(err).to.be.instanceOf(LimitError);
         expect((err as Error).message).to.match(/maxImageFileBytes/);
       });
@@ -80,7 +111,8 @@ describe('limits (src/limits.ts) are enforced at every reader', () => {
     });
     it('a 65535×65535 GIF header (tiny file) is refused under the default limit in < 50 ms', () => {
       const gif = Buffer.from('4749463839610000000000000000', 'hex');
-      gif.writeUInt16LE(65535, 6); gif.writeUInt16LE(65535, 8);
+      gif.writeUInt16LE(65535, 6);
+      gif.writeUInt16LE(65535, 8);
       const t0 = performance.now();
       expect(() => decodeBytes(gif, 'bomb.gif')).to.throw(LimitError, /maxImagePixels=90000000/);
       expect(performance.now() - t0).to.be.below(50);
@@ -88,7 +120,8 @@ describe('limits (src/limits.ts) are enforced at every reader', () => {
   });
 
   describe('maxCaptionChars: every text entry point', () => {
-    const at = 'a'.repeat(40), over = 'a'.repeat(41);
+    const at = 'a'.repeat(40),
+      over = 'a'.repeat(41);
     it('tokenizer encode / encodeWithOffsets / tokenize, parsePhrases, encodeTexts(strings): LimitError at 41 > 40', async () => {
       const tok = ClipTokenizer.default();
       await withLimitsAsync({ maxCaptionChars: 40 }, async () => {
@@ -100,7 +133,9 @@ describe('limits (src/limits.ts) are enforced at every reader', () => {
         const m = loadMicro();
         try {
           let err: unknown;
-          await m.encodeTexts([over], { truncate: true }).then(disposeOutput, (e) => { err = e; });
+          await m.encodeTexts([over], { truncate: true }).then(disposeOutput, (e) => {
+            err = e;
+          });
           expect(err).to.be.instanceOf(LimitError);
         } finally {
           m.dispose();
@@ -120,9 +155,15 @@ describe('limits (src/limits.ts) are enforced at every reader', () => {
   describe('maxBpeWordChars: long words are cut before BPE', () => {
     it('a 20,000-character word costs about the same per character at maxBpeWordChars 1000 as a 2,000-character one (BPE stays linear)', () => {
       const tok = new ClipTokenizer();
-      const time = (n: number) => { const w = 'qz'.repeat(n / 2); const t0 = performance.now(); tok.encode(w); return (performance.now() - t0) / n; };
+      const time = (n: number) => {
+        const w = 'qz'.repeat(n / 2);
+        const t0 = performance.now();
+        tok.encode(w);
+        return (performance.now() - t0) / n;
+      };
       time(2000);
-      const small = time(2000), big = time(20000);
+      const small = time(2000),
+        big = time(20000);
       expect(big).to.be.below(small * 5 + 0.05);
     });
   });
@@ -131,22 +172,51 @@ describe('limits (src/limits.ts) are enforced at every reader', () => {
     it('safetensors header over the limit → WeightsFormatError naming maxHeaderBytes', () => {
       const st = buildSafetensors([{ name: 'a', shape: [2], data: [1, 2] }]);
       const hlen = Number(st.readBigUInt64LE(0));
-      withLimits({ maxHeaderBytes: hlen - 1 }, () => expect(() => SafetensorsFile.fromBuffer(st)).to.throw(WeightsFormatError, /maxHeaderBytes/));
+      withLimits({ maxHeaderBytes: hlen - 1 }, () =>
+        expect(() => SafetensorsFile.fromBuffer(st)).to.throw(WeightsFormatError, /maxHeaderBytes/),
+      );
       withLimits({ maxHeaderBytes: hlen }, () => expect(SafetensorsFile.fromBuffer(st).names).to.deep.equal(['a']));
     });
     it('zip central directory over the limit → WeightsFormatError naming maxHeaderBytes', () => {
-      const p = write('cd.zip', buildZip([{ name: 'a', data: new Uint8Array(4) }, { name: 'b', data: new Uint8Array(4) }]));
+      const p = write(
+        'cd.zip',
+        buildZip([
+          { name: 'a', data: new Uint8Array(4) },
+          { name: 'b', data: new Uint8Array(4) },
+        ]),
+      );
       withLimits({ maxHeaderBytes: 60 }, () => expect(() => ZipFile.open(p)).to.throw(WeightsFormatError, /maxHeaderBytes/));
-      withLimits({ maxHeaderBytes: 200 }, () => { const z = ZipFile.open(p); expect(z.entries).to.have.length(2); z.close(); });
+      withLimits({ maxHeaderBytes: 200 }, () => {
+        const z = ZipFile.open(p);
+        expect(z.entries).to.have.length(2);
+        z.close();
+      });
     });
     it('pickle over the limit: unpickle refuses it; data.pkl of a torch archive over the limit is refused before unpickling', () => {
       // Ten views of one storage: a pickle larger than the archive's central directory.
-      const pk = stateDictPickle(Array.from({ length: 10 }, (_, i) => ({ name: `layer${i}.weight`, storageKey: '0', storageNumel: 2, shape: [2] })));
-      const policy = { global: () => { throw new Error('not reached'); }, reduce: () => null, newobj: () => null, persistentLoad: () => null };
-      withLimits({ maxHeaderBytes: pk.length - 1 }, () => expect(() => unpickle(pk, policy as never, 'x.pkl')).to.throw(WeightsFormatError, /maxHeaderBytes/));
+      const pk = stateDictPickle(
+        Array.from({ length: 10 }, (_, i) => ({ name: `layer${i}.weight`, storageKey: '0', storageNumel: 2, shape: [2] })),
+      );
+      const policy = {
+        global: () => {
+          throw new Error('not reached');
+        },
+        reduce: () => null,
+        newobj: () => null,
+        persistentLoad: () => null,
+      };
+      withLimits({ maxHeaderBytes: pk.length - 1 }, () =>
+        expect(() => unpickle(pk, policy as never, 'x.pkl')).to.throw(WeightsFormatError, /maxHeaderBytes/),
+      );
       const p = write('big.pt', buildTorchZip('archive', pk, { 0: f32Bytes([1, 2]) }));
-      withLimits({ maxHeaderBytes: pk.length - 1 }, () => expect(() => TorchCheckpoint.open(p)).to.throw(WeightsFormatError, /more than the .* allowed|maxHeaderBytes/));
-      withLimits({ maxHeaderBytes: pk.length }, () => { const c = TorchCheckpoint.open(p); expect(c.names).to.have.length(10); c.close(); });
+      withLimits({ maxHeaderBytes: pk.length - 1 }, () =>
+        expect(() => TorchCheckpoint.open(p)).to.throw(WeightsFormatError, /more than the .* allowed|maxHeaderBytes/),
+      );
+      withLimits({ maxHeaderBytes: pk.length }, () => {
+        const c = TorchCheckpoint.open(p);
+        expect(c.names).to.have.length(10);
+        c.close();
+      });
     });
   });
 
@@ -157,16 +227,32 @@ describe('limits (src/limits.ts) are enforced at every reader', () => {
       withLimits({ maxTensorBytes: 64 }, () => expect(SafetensorsFile.fromBuffer(st).read('a').data.length).to.equal(16));
     });
     it('torch: a [4,4] view is refused at 63, read at 64', () => {
-      const p = write('t.pt', buildTorchZip('archive', stateDictPickle([{ name: 'w', storageKey: '0', storageNumel: 16, shape: [4, 4] }]), { 0: f32Bytes(new Array(16).fill(2)) }));
+      const p = write(
+        't.pt',
+        buildTorchZip('archive', stateDictPickle([{ name: 'w', storageKey: '0', storageNumel: 16, shape: [4, 4] }]), {
+          0: f32Bytes(new Array(16).fill(2)),
+        }),
+      );
       withLimits({ maxTensorBytes: 63 }, () => expect(() => TorchCheckpoint.open(p)).to.throw(WeightsFormatError, /maxTensorBytes/));
-      withLimits({ maxTensorBytes: 64 }, () => { const c = TorchCheckpoint.open(p); expect(c.read('w').data.length).to.equal(16); c.close(); });
+      withLimits({ maxTensorBytes: 64 }, () => {
+        const c = TorchCheckpoint.open(p);
+        expect(c.read('w').data.length).to.equal(16);
+        c.close();
+      });
     });
     it('converted folder: a [4,4] weight is refused at 63, read at 64', () => {
       const out = path.join(dir, 'conv');
       fs.mkdirSync(out);
       const tower = { layers: 1, width: 4, heads: 1, mlpWidth: 16, act: 'quick_gelu' as const, layerNormEps: 1e-5 };
       const cfg = { embedDim: 4, vision: { ...tower, resolution: 8, patchSize: 4 }, text: { ...tower, contextLength: 4, vocabSize: 10 } };
-      writeConverted(out, cfg, { name: 'x', sha256: '0', family: 'x' }, [{ name: 'w', shape: [4, 4] }], () => ({ dtype: 'float32', shape: [4, 4], data: new Float32Array(16) }), { dtype: 'f32' });
+      writeConverted(
+        out,
+        cfg,
+        { name: 'x', sha256: '0', family: 'x' },
+        [{ name: 'w', shape: [4, 4] }],
+        () => ({ dtype: 'float32', shape: [4, 4], data: new Float32Array(16) }),
+        { dtype: 'f32' },
+      );
       withLimits({ maxTensorBytes: 63 }, () => expect(() => readConverted(out)).to.throw(WeightsFormatError, /maxTensorBytes/));
       withLimits({ maxTensorBytes: 64 }, () => expect(readConverted(out).weights.get('w')!.data.length).to.equal(16));
     });
@@ -176,20 +262,31 @@ describe('limits (src/limits.ts) are enforced at every reader', () => {
     it('3 images with batchSize 32 run in 3 chunks of 1 when one row exceeds maxBatchBytes; results equal the unchunked ones (max abs err ≤ 1e-5)', async () => {
       const m = loadMicro();
       const R = m.config.vision.resolution;
-      const px = tf.tensor4d(Float32Array.from({ length: 3 * 3 * R * R }, (_, i) => Math.sin(i)), [3, 3, R, R]);
+      const px = tf.tensor4d(
+        Float32Array.from({ length: 3 * 3 * R * R }, (_, i) => Math.sin(i)),
+        [3, 3, R, R],
+      );
       try {
         const starts: number[] = [];
-        const hooks = { hidden: { 1: (_h: tf.Tensor3D, info: { batchStart: number }) => { starts.push(info.batchStart); } } };
+        const hooks = {
+          hidden: {
+            1: (_h: tf.Tensor3D, info: { batchStart: number }) => {
+              starts.push(info.batchStart);
+            },
+          },
+        };
         const full = await m.encodeImages(px, { batchSize: 32, hooks });
         expect(starts).to.deep.equal([0]);
         starts.length = 0;
         const small = await withLimitsAsync({ maxBatchBytes: 1 }, () => m.encodeImages(px, { batchSize: 32, hooks }));
         expect(starts).to.deep.equal([0, 1, 2]);
-        const a = full.embeds.dataSync(), b = small.embeds.dataSync();
+        const a = full.embeds.dataSync(),
+          b = small.embeds.dataSync();
         let err = 0;
         for (let i = 0; i < a.length; i++) err = Math.max(err, Math.abs(a[i] - b[i]));
         expect(err).to.be.at.most(1e-5);
-        disposeOutput(full); disposeOutput(small);
+        disposeOutput(full);
+        disposeOutput(small);
       } finally {
         px.dispose();
         m.dispose();

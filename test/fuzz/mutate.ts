@@ -30,7 +30,10 @@ export function makeRng(seed: number): Rng {
 /** FNV-1a of a string, for deriving per-target seeds. */
 export function hashString(s: string): number {
   let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) { h ^= s.charCodeAt(i); h = Math.imul(h, 0x01000193); }
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
   return h >>> 0;
 }
 
@@ -41,16 +44,86 @@ export function caseSeed(seed: number, target: string, index: number): number {
 
 /** Numbers that break length and offset arithmetic. */
 export const INTERESTING_U32 = [
-  0, 1, 2, 3, 7, 8, 15, 16, 31, 32, 63, 64, 127, 128, 255, 256, 0x7fff, 0x8000, 0xffff, 0x10000,
-  0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff, 1000, 4096, 65535 * 2,
+  0,
+  1,
+  2,
+  3,
+  7,
+  8,
+  15,
+  16,
+  31,
+  32,
+  63,
+  64,
+  127,
+  128,
+  255,
+  256,
+  0x7fff,
+  0x8000,
+  0xffff,
+  0x10000,
+  0x7fffffff,
+  0x80000000,
+  0xfffffffe,
+  0xffffffff,
+  1000,
+  4096,
+  65535 * 2,
 ];
 export const INTERESTING_NUMBERS: unknown[] = [
-  0, -0, 1, -1, 2, 3, 0.5, -0.5, 1e-300, 1e300, Infinity, -Infinity, NaN, 2 ** 31, -(2 ** 31), 2 ** 32,
-  2 ** 53, 2 ** 53 + 2, -(2 ** 53), Number.MAX_VALUE, Number.MIN_VALUE, 1e9, 123456789, 7, 16, 1024, 65536,
+  0,
+  -0,
+  1,
+  -1,
+  2,
+  3,
+  0.5,
+  -0.5,
+  1e-300,
+  1e300,
+  Infinity,
+  -Infinity,
+  NaN,
+  2 ** 31,
+  -(2 ** 31),
+  2 ** 32,
+  2 ** 53,
+  2 ** 53 + 2,
+  -(2 ** 53),
+  Number.MAX_VALUE,
+  Number.MIN_VALUE,
+  1e9,
+  123456789,
+  7,
+  16,
+  1024,
+  65536,
 ];
 export const INTERESTING_VALUES: unknown[] = [
-  ...INTERESTING_NUMBERS, null, undefined, true, false, '', '0', '1', 'abc', '-1', '1e400', [], [1], [-1],
-  [1, 2, 3], {}, { a: 1 }, '\u0000', '__proto__', 'constructor', Symbol.for('x'), 10n,
+  ...INTERESTING_NUMBERS,
+  null,
+  undefined,
+  true,
+  false,
+  '',
+  '0',
+  '1',
+  'abc',
+  '-1',
+  '1e400',
+  [],
+  [1],
+  [-1],
+  [1, 2, 3],
+  {},
+  { a: 1 },
+  '\u0000',
+  '__proto__',
+  'constructor',
+  Symbol.for('x'),
+  10n,
 ];
 
 function writeU32(b: Uint8Array, at: number, v: number, le: boolean): void {
@@ -72,36 +145,71 @@ export function mutateBytes(r: Rng, input: Uint8Array, other?: Uint8Array, hot: 
   const at = (): number => (hot.length && r.chance(0.4) ? r.pick(hot) : r.int(Math.max(1, b.length)));
   for (let k = 0; k < ops; k++) {
     switch (r.int(11)) {
-      case 0: if (b.length) { const i = at(); if (i < b.length) b[i] ^= 1 << r.int(8); } break;
-      case 1: if (b.length) { const i = at(); if (i < b.length) b[i] = r.pick([0, 1, 0x7f, 0x80, 0xff, r.int(256)]); } break;
-      case 2: writeU32(b, at(), r.pick(INTERESTING_U32), r.chance(0.5)); break;
-      case 3: writeU16(b, at(), r.pick(INTERESTING_U32) & 0xffff, r.chance(0.5)); break;
-      case 4: b = b.slice(0, r.int(b.length + 1)); break; // truncate
-      case 5: { // delete a range
-        const i = r.int(b.length + 1), n = r.int(Math.min(64, b.length - i) + 1);
+      case 0:
+        if (b.length) {
+          const i = at();
+          if (i < b.length) b[i] ^= 1 << r.int(8);
+        }
+        break;
+      case 1:
+        if (b.length) {
+          const i = at();
+          if (i < b.length) b[i] = r.pick([0, 1, 0x7f, 0x80, 0xff, r.int(256)]);
+        }
+        break;
+      case 2:
+        writeU32(b, at(), r.pick(INTERESTING_U32), r.chance(0.5));
+        break;
+      case 3:
+        writeU16(b, at(), r.pick(INTERESTING_U32) & 0xffff, r.chance(0.5));
+        break;
+      case 4:
+        b = b.slice(0, r.int(b.length + 1));
+        break; // truncate
+      case 5: {
+        // delete a range
+        const i = r.int(b.length + 1),
+          n = r.int(Math.min(64, b.length - i) + 1);
         b = concat(b.subarray(0, i), b.subarray(i + n));
         break;
       }
-      case 6: { // duplicate a range in place
-        const i = r.int(b.length + 1), n = r.int(Math.min(256, b.length - i) + 1);
+      case 6: {
+        // duplicate a range in place
+        const i = r.int(b.length + 1),
+          n = r.int(Math.min(256, b.length - i) + 1);
         b = concat(b.subarray(0, i + n), b.subarray(i, i + n), b.subarray(i + n));
         break;
       }
-      case 7: { // insert random bytes
-        const i = r.int(b.length + 1), n = 1 + r.int(16);
-        b = concat(b.subarray(0, i), Uint8Array.from({ length: n }, () => r.int(256)), b.subarray(i));
+      case 7: {
+        // insert random bytes
+        const i = r.int(b.length + 1),
+          n = 1 + r.int(16);
+        b = concat(
+          b.subarray(0, i),
+          Uint8Array.from({ length: n }, () => r.int(256)),
+          b.subarray(i),
+        );
         break;
       }
-      case 8: { // splice with another seed
+      case 8: {
+        // splice with another seed
         if (other && other.length) {
-          const i = r.int(b.length + 1), j = r.int(other.length + 1);
+          const i = r.int(b.length + 1),
+            j = r.int(other.length + 1);
           b = concat(b.subarray(0, i), other.subarray(j));
         }
         break;
       }
-      case 9: b = concat(b, Uint8Array.from({ length: r.int(64) }, () => r.int(256))); break; // trailing junk
-      case 10: { // overwrite a run with one byte
-        const i = r.int(b.length + 1), n = r.int(Math.min(32, b.length - i) + 1);
+      case 9:
+        b = concat(
+          b,
+          Uint8Array.from({ length: r.int(64) }, () => r.int(256)),
+        );
+        break; // trailing junk
+      case 10: {
+        // overwrite a run with one byte
+        const i = r.int(b.length + 1),
+          n = r.int(Math.min(32, b.length - i) + 1);
         b.fill(r.pick([0, 0xff, r.int(256)]), i, i + n);
         break;
       }
@@ -115,7 +223,10 @@ export function concat(...parts: Uint8Array[]): Uint8Array {
   for (const p of parts) n += p.length;
   const out = new Uint8Array(n);
   let o = 0;
-  for (const p of parts) { out.set(p, o); o += p.length; }
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
   return out;
 }
 
@@ -128,14 +239,38 @@ export function mutateJson(r: Rng, value: unknown, edits = 1 + r.int(3)): unknow
 
 function randomJsonValue(r: Rng, depth = 0): unknown {
   switch (r.int(depth > 2 ? 4 : 6)) {
-    case 0: return r.pick(INTERESTING_NUMBERS.filter((x) => typeof x === 'number'));
-    case 1: return r.pick(['', 'F32', 'F16', 'BF16', 'I64', 'I32', 'F64', 'U8', 'float32', 'float16', 'x'.repeat(r.int(300)), '../../etc/passwd', 'a\u0000b', '\ud800']);
-    case 2: return r.pick([null, true, false]);
-    case 3: return r.int(1000) - 10;
-    case 4: return Array.from({ length: r.int(5) }, () => randomJsonValue(r, depth + 1));
+    case 0:
+      return r.pick(INTERESTING_NUMBERS.filter((x) => typeof x === 'number'));
+    case 1:
+      return r.pick([
+        '',
+        'F32',
+        'F16',
+        'BF16',
+        'I64',
+        'I32',
+        'F64',
+        'U8',
+        'float32',
+        'float16',
+        'x'.repeat(r.int(300)),
+        '../../etc/passwd',
+        'a\u0000b',
+        '\ud800',
+      ]);
+    case 2:
+      return r.pick([null, true, false]);
+    case 3:
+      return r.int(1000) - 10;
+    case 4:
+      return Array.from({ length: r.int(5) }, () => randomJsonValue(r, depth + 1));
     default: {
       const o: Record<string, unknown> = {};
-      for (let i = r.int(4); i > 0; i--) o[r.pick(['a', 'dtype', 'shape', 'data_offsets', 'name', 'paths', 'weights', '__proto__', 'constructor'])] = randomJsonValue(r, depth + 1);
+      for (let i = r.int(4); i > 0; i--)
+        o[r.pick(['a', 'dtype', 'shape', 'data_offsets', 'name', 'paths', 'weights', '__proto__', 'constructor'])] = randomJsonValue(
+          r,
+          depth + 1,
+        );
       return o;
     }
   }
@@ -151,9 +286,19 @@ function editAt(r: Rng, v: unknown, depth: number): unknown {
   }
   if (Array.isArray(v)) {
     const op = r.int(5);
-    if (op === 0 || v.length === 0) { v.push(randomJsonValue(r)); return v; }
-    if (op === 1) { v.splice(r.int(v.length), 1); return v; }
-    if (op === 2) { const i = r.int(v.length); v.splice(i, 0, v[i]); return v; }
+    if (op === 0 || v.length === 0) {
+      v.push(randomJsonValue(r));
+      return v;
+    }
+    if (op === 1) {
+      v.splice(r.int(v.length), 1);
+      return v;
+    }
+    if (op === 2) {
+      const i = r.int(v.length);
+      v.splice(i, 0, v[i]);
+      return v;
+    }
     const i = r.int(v.length);
     v[i] = editAt(r, v[i], depth + 1);
     return v;
@@ -161,9 +306,22 @@ function editAt(r: Rng, v: unknown, depth: number): unknown {
   const o = v as Record<string, unknown>;
   const keys = Object.keys(o);
   const op = r.int(6);
-  if (op === 0 || keys.length === 0) { o[r.pick(['extra', '__metadata__', 'x', 'dtype', 'shape', 'weights', 'config'])] = randomJsonValue(r); return o; }
-  if (op === 1) { delete o[r.pick(keys)]; return o; }
-  if (op === 2) { const a = r.pick(keys), b = r.pick(keys); const t = o[a]; o[a] = o[b]; o[b] = t; return o; }
+  if (op === 0 || keys.length === 0) {
+    o[r.pick(['extra', '__metadata__', 'x', 'dtype', 'shape', 'weights', 'config'])] = randomJsonValue(r);
+    return o;
+  }
+  if (op === 1) {
+    delete o[r.pick(keys)];
+    return o;
+  }
+  if (op === 2) {
+    const a = r.pick(keys),
+      b = r.pick(keys);
+    const t = o[a];
+    o[a] = o[b];
+    o[b] = t;
+    return o;
+  }
   const key = r.pick(keys);
   o[key] = editAt(r, o[key], depth + 1);
   return o;
@@ -171,12 +329,74 @@ function editAt(r: Rng, v: unknown, depth: number): unknown {
 
 /** Strings that break text pipelines: lone surrogates, combining marks, RTL, ZWJ, controls, huge runs. */
 const PIECES = [
-  'a', 'red', ' ', 'cube', 'and', 'the', 'blue sphere', ',', '.', "'s", "don't", '&amp;', '&#x1F600;', '&#0;', '&#xD800;',
-  '&lt;', '&nbsp;', '&notanentity;', '\u0301', '\u0308\u0308\u0308', 'e\u0301', '\u202e', '\u202d', '\u200f', '\u200d',
-  '👩‍👩‍👧', '👍🏽', '🇺🇸', '\ud800', '\udfff', '\udc00\ud800', '\u0000', '\u0007', '\t', '\n', '\r\n', '\u2028', '\ufeff',
-  '\ufffd', '\uffff', 'İ', 'ß', 'ﬁ', 'Ⅻ', '０１２', 'العربية', 'עברית', '中文字符', '日本語', '한국어', 'Ελληνικά', 'ÃƒÂ©',
-  'â€œ', '<|startoftext|>', '<|endoftext|>', '<|', '|>', '   ', '...', '!!!', '-', '—', '123', '3.14', 'x'.repeat(50),
-  '\u{10ffff}', '\u{1d400}', 'Z̤͔ͧ̑̓ä͖̭̈̇lͮ̒ͫǧ̗͚̚o̙̔ͮ̇͐̇',
+  'a',
+  'red',
+  ' ',
+  'cube',
+  'and',
+  'the',
+  'blue sphere',
+  ',',
+  '.',
+  "'s",
+  "don't",
+  '&amp;',
+  '&#x1F600;',
+  '&#0;',
+  '&#xD800;',
+  '&lt;',
+  '&nbsp;',
+  '&notanentity;',
+  '\u0301',
+  '\u0308\u0308\u0308',
+  'e\u0301',
+  '\u202e',
+  '\u202d',
+  '\u200f',
+  '\u200d',
+  '👩‍👩‍👧',
+  '👍🏽',
+  '🇺🇸',
+  '\ud800',
+  '\udfff',
+  '\udc00\ud800',
+  '\u0000',
+  '\u0007',
+  '\t',
+  '\n',
+  '\r\n',
+  '\u2028',
+  '\ufeff',
+  '\ufffd',
+  '\uffff',
+  'İ',
+  'ß',
+  'ﬁ',
+  'Ⅻ',
+  '０１２',
+  'العربية',
+  'עברית',
+  '中文字符',
+  '日本語',
+  '한국어',
+  'Ελληνικά',
+  'ÃƒÂ©',
+  'â€œ',
+  '<|startoftext|>',
+  '<|endoftext|>',
+  '<|',
+  '|>',
+  '   ',
+  '...',
+  '!!!',
+  '-',
+  '—',
+  '123',
+  '3.14',
+  'x'.repeat(50),
+  '\u{10ffff}',
+  '\u{1d400}',
+  'Z̤͔ͧ̑̓ä͖̭̈̇lͮ̒ͫǧ̗͚̚o̙̔ͮ̇͐̇',
 ];
 
 /** A random caption assembled from adversarial pieces; occasionally huge or random code units. */
@@ -184,7 +404,10 @@ export function randomCaption(r: Rng, maxLen = 400): string {
   const mode = r.int(10);
   if (mode === 0) return Array.from({ length: r.int(maxLen) }, () => String.fromCharCode(r.int(0x10000))).join('');
   if (mode === 1) return r.pick(PIECES).repeat(1 + r.int(Math.max(1, Math.floor(maxLen / 2))));
-  if (mode === 2) return String.fromCodePoint(...Array.from({ length: r.int(64) }, () => r.int(0x110000))).replace(/[\ud800-\udfff]/g, (c) => (r.chance(0.5) ? c : ''));
+  if (mode === 2)
+    return String.fromCodePoint(...Array.from({ length: r.int(64) }, () => r.int(0x110000))).replace(/[\ud800-\udfff]/g, (c) =>
+      r.chance(0.5) ? c : '',
+    );
   const parts: string[] = [];
   const n = 1 + r.int(20);
   for (let i = 0; i < n; i++) parts.push(r.pick(PIECES), r.chance(0.6) ? ' ' : '');

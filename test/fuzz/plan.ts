@@ -15,7 +15,9 @@ export const FUZZ_SEED = Number(process.env.FUZZ_SEED ?? 20240611);
 export const FUZZ_LIMITS: Partial<Limits> = { maxImagePixels: 1_000_000 };
 
 function plan(base: number): { name: string; cases: number }[] {
-  return Object.values(TARGETS).filter((t) => !t.name.startsWith('_')).map((t) => ({ name: t.name, cases: t.fixedCases ?? Math.max(1, Math.round(base * (t.weight ?? 1))) }));
+  return Object.values(TARGETS)
+    .filter((t) => !t.name.startsWith('_'))
+    .map((t) => ({ name: t.name, cases: t.fixedCases ?? Math.max(1, Math.round(base * (t.weight ?? 1))) }));
 }
 
 /** Quick form: a few hundred cases per cheap target. */

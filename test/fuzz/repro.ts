@@ -16,7 +16,8 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   setLimits(FUZZ_LIMITS);
-  const first = Number(caseArg), last = lastArg === undefined ? first : Number(lastArg);
+  const first = Number(caseArg),
+    last = lastArg === undefined ? first : Number(lastArg);
   for (let i = first; i <= last; i++) {
     const rep = await runTarget(t, { seed: Number(seedArg), cases: i + 1, only: i, perCaseMs: 2000, budgetMs: 1e9, rssBoundMB: 1e9 });
     console.log(formatReport(rep));
@@ -24,4 +25,7 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e) => { console.error(e); process.exit(1); });
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -10,7 +10,8 @@ import { TARGETS } from './targets';
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  let cases = 200, seed = FUZZ_SEED;
+  let cases = 200,
+    seed = FUZZ_SEED;
   const names: string[] = [];
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '--cases') cases = Number(args[++i]);
@@ -30,4 +31,7 @@ async function main(): Promise<void> {
   process.exit(violations.length ? 1 : 0);
 }
 
-main().catch((e) => { console.error(e); process.exit(2); });
+main().catch((e) => {
+  console.error(e);
+  process.exit(2);
+});

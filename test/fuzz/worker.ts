@@ -12,13 +12,23 @@ async function main(): Promise<void> {
   if (plan.limits) setLimits(plan.limits);
   for (const { name, cases, from } of plan.targets) {
     const t = TARGETS[name];
-    Atomics.store(hb, 2, plan.targets.findIndex((x) => x.name === name));
+    Atomics.store(
+      hb,
+      2,
+      plan.targets.findIndex((x) => x.name === name),
+    );
     Atomics.store(hb, 3, 2 * (t.perCaseMs ?? plan.perCaseMs));
     Atomics.store(hb, 0, -1);
     Atomics.store(hb, 1, Date.now() - plan.clockBase);
     const report = await runTarget(t, {
-      seed: plan.seed, cases, perCaseMs: plan.perCaseMs, budgetMs: plan.budgetMs, rssBoundMB: plan.rssBoundMB,
-      heartbeat: hb, clockBase: plan.clockBase, from,
+      seed: plan.seed,
+      cases,
+      perCaseMs: plan.perCaseMs,
+      budgetMs: plan.budgetMs,
+      rssBoundMB: plan.rssBoundMB,
+      heartbeat: hb,
+      clockBase: plan.clockBase,
+      from,
       progress: (r) => parentPort!.postMessage({ type: 'progress', report: r }),
     });
     parentPort!.postMessage({ type: 'report', report });

@@ -14,7 +14,11 @@ import { IMG_FIXTURES } from './fixtures';
 import { chunk, makePng, noise, rgbPng } from './make';
 
 let tmp = '';
-const write = (name: string, b: Uint8Array) => { const p = path.join(tmp, name); fs.writeFileSync(p, b); return p; };
+const write = (name: string, b: Uint8Array) => {
+  const p = path.join(tmp, name);
+  fs.writeFileSync(p, b);
+  return p;
+};
 const jpegFixture = () => fs.readFileSync(path.join(IMG_FIXTURES, 'jpeg', 'baseline-420.jpg'));
 
 describe('image/decode: formats and modes as Pillow opens them', () => {
@@ -54,9 +58,15 @@ describe('image/decode: formats and modes as Pillow opens them', () => {
   });
 
   it('GIF (first frame) → mode P with the palette colours; BMP 24-bit → RGB; TIFF RGBA → RGBA, same pixels', async () => {
-    const w = 4, h = 3;
+    const w = 4,
+      h = 3;
     const rgba = Buffer.alloc(w * h * 4);
-    for (let i = 0; i < w * h; i++) { rgba[i * 4] = i % 2 ? 255 : 0; rgba[i * 4 + 1] = 40; rgba[i * 4 + 2] = i < 6 ? 90 : 180; rgba[i * 4 + 3] = 255; }
+    for (let i = 0; i < w * h; i++) {
+      rgba[i * 4] = i % 2 ? 255 : 0;
+      rgba[i * 4 + 1] = 40;
+      rgba[i * 4 + 2] = i < 6 ? 90 : 180;
+      rgba[i * 4 + 3] = 255;
+    }
     const rgb = Uint8Array.from({ length: w * h * 3 }, (_, j) => rgba[Math.floor(j / 3) * 4 + (j % 3)]);
     const gifBuf = await gifPlugin().encode({ width: w, height: h, data: Buffer.from(rgba) } as never);
     const g = decodeBytes(new Uint8Array(gifBuf), 'a.gif');
@@ -86,13 +96,15 @@ describe('image/decode: formats and modes as Pillow opens them', () => {
     const rot = decodeBytes(withExif, 'e.jpg', { applyExif: true });
     expect([rot.width, rot.height]).to.deep.equal([53, 77]);
     // Top-left after a clockwise turn is the original bottom-left pixel.
-    const bl = (52 * 77) * 3;
+    const bl = 52 * 77 * 3;
     expect(Array.from(rot.data.subarray(0, 3))).to.deep.equal(Array.from(plain.data.subarray(bl, bl + 3)));
   });
 });
 
 describe('image/decode: bad input gives typed errors or correct tensors', () => {
-  before(() => { tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'abe-img-')); });
+  before(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'abe-img-'));
+  });
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
   const expectDecodeError = async (input: string | Uint8Array, re: RegExp, label?: string) => {
     try {
@@ -165,7 +177,10 @@ describe('image/decode: bad input gives typed errors or correct tensors', () => 
     expect(bomb.length).to.be.below(2000);
     const before = process.memoryUsage().rss;
     for (let i = 0; i < 5; i++) {
-      try { await decodeImage(write('bomb.png', bomb)); expect.fail('no error'); } catch (e) {
+      try {
+        await decodeImage(write('bomb.png', bomb));
+        expect.fail('no error');
+      } catch (e) {
         expect(e).to.be.instanceOf(LimitError);
         expect((e as Error).message).to.match(/bomb\.png: image is 50000×50000 = 2500000000 pixels, more than maxImagePixels=90000000/);
       }
@@ -178,7 +193,10 @@ describe('image/decode: bad input gives typed errors or correct tensors', () => 
     const sof = j.indexOf(Buffer.from([0xff, 0xc0]));
     j.writeUInt16BE(50000, sof + 5);
     j.writeUInt16BE(50000, sof + 7);
-    try { await decodeImage(j, {}, '<buffer #0>'); expect.fail('no error'); } catch (e) {
+    try {
+      await decodeImage(j, {}, '<buffer #0>');
+      expect.fail('no error');
+    } catch (e) {
       expect(e).to.be.instanceOf(LimitError);
       expect((e as Error).message).to.match(/^<buffer #0>: image is 50000×50000/);
     }
@@ -194,12 +212,18 @@ describe('image/decode: bad input gives typed errors or correct tensors', () => 
       expect.fail('no error');
     } catch (e) {
       expect(e).to.be.instanceOf(LimitError);
-      expect((e as Error).message).to.equal(`${p}: image file is ${png.length} bytes, more than maxImageFileBytes=${png.length - 1} (raise it with setLimits)`);
+      expect((e as Error).message).to.equal(
+        `${p}: image file is ${png.length} bytes, more than maxImageFileBytes=${png.length - 1} (raise it with setLimits)`,
+      );
     } finally {
       setLimits(prev);
     }
     setLimits({ maxImageFileBytes: png.length });
-    try { expect((await decodeImage(p)).width).to.equal(20); } finally { setLimits(prev); }
+    try {
+      expect((await decodeImage(p)).width).to.equal(20);
+    } finally {
+      setLimits(prev);
+    }
   });
 
   it('the pixel limit is configurable (setLimits maxImagePixels) and checked on the header alone', () => {

@@ -32,7 +32,8 @@ export function referenceImage(file: string): string {
 
 /** max and mean |a − b|. */
 export function absErr(a: ArrayLike<number>, b: ArrayLike<number>, offB = 0, n = a.length): { max: number; mean: number } {
-  let max = 0, sum = 0;
+  let max = 0,
+    sum = 0;
   for (let i = 0; i < n; i++) {
     const e = Math.abs(a[i] - b[offB + i]);
     if (!(e <= max)) max = e;

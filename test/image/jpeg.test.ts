@@ -37,7 +37,10 @@ describe('image/jpeg: libjpeg-turbo-exact decoding', () => {
     let seed = 7;
     for (let trial = 0; trial < 40; trial++) {
       const c = Buffer.from(b);
-      for (let k = 0; k < 8; k++) { seed = (seed * 1103515245 + 12345) >>> 0; c[600 + (seed % (c.length - 602))] = seed >>> 24; }
+      for (let k = 0; k < 8; k++) {
+        seed = (seed * 1103515245 + 12345) >>> 0;
+        c[600 + (seed % (c.length - 602))] = seed >>> 24;
+      }
       try {
         const d = decodeJpeg(c, 'corrupt.jpg');
         expect(d.data.length).to.equal(77 * 53 * 3);

@@ -26,10 +26,18 @@ describe('image/loader: loadImages', () => {
     const inputs = [paths[3], Buffer.from('garbage'), paths[7], '/nonexistent/x.png', paths[0]];
     const { pixels, ok, errors } = await loadImages(inputs, { resolution: 64, onError: 'skip' });
     expect(ok).to.deep.equal([0, 2, 4]);
-    expect(errors.map((e) => [e.index, e.source])).to.deep.equal([[1, '<buffer #1>'], [3, '/nonexistent/x.png']]);
+    expect(errors.map((e) => [e.index, e.source])).to.deep.equal([
+      [1, '<buffer #1>'],
+      [3, '/nonexistent/x.png'],
+    ]);
     errors.forEach((e) => expect(e.error).to.be.instanceOf(ImageDecodeError));
     const d = pixels.dataSync();
-    for (const [row, i] of [[0, 3], [1, 7], [2, 0]]) expect(absErr(d.subarray(row * PER, (row + 1) * PER), g.pixelValues, i * PER, PER).max).to.be.at.most(0.016);
+    for (const [row, i] of [
+      [0, 3],
+      [1, 7],
+      [2, 0],
+    ])
+      expect(absErr(d.subarray(row * PER, (row + 1) * PER), g.pixelValues, i * PER, PER).max).to.be.at.most(0.016);
     pixels.dispose();
   });
 
@@ -49,8 +57,18 @@ describe('image/loader: loadImages', () => {
     const { pixels } = await loadImages([], { resolution: 32 });
     expect(pixels.shape).to.deep.equal([0, 3, 32, 32]);
     pixels.dispose();
-    for (const bad of [{ resolution: 32, onError: 'ignore' }, { resolution: 32, concurrency: 0 }, { resolution: -1 }, { resolution: 32, size: 3 }]) {
-      try { await loadImages(paths, bad as never); expect.fail(JSON.stringify(bad)); } catch (e) { expect(e, JSON.stringify(bad)).to.be.instanceOf(OptionsError); }
+    for (const bad of [
+      { resolution: 32, onError: 'ignore' },
+      { resolution: 32, concurrency: 0 },
+      { resolution: -1 },
+      { resolution: 32, size: 3 },
+    ]) {
+      try {
+        await loadImages(paths, bad as never);
+        expect.fail(JSON.stringify(bad));
+      } catch (e) {
+        expect(e, JSON.stringify(bad)).to.be.instanceOf(OptionsError);
+      }
     }
   });
 });

@@ -5,7 +5,11 @@
  */
 import * as zlib from 'zlib';
 
-export interface TiffField { tag: number; type: 1 | 2 | 3 | 4 | 5 | 7; values: number[] }
+export interface TiffField {
+  tag: number;
+  type: 1 | 2 | 3 | 4 | 5 | 7;
+  values: number[];
+}
 
 export interface TiffPage {
   width: number;
@@ -24,15 +28,38 @@ export interface TiffPage {
 const TYPE_BYTES: Record<number, number> = { 1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 7: 1 };
 
 /** Several pages chained in order; `next(i)` may redirect page i's next-IFD pointer (to an IFD offset). */
-export function makeTiff(pages: TiffPage[], opts: { le?: boolean; next?: (page: number, ifdOffsets: number[]) => number | undefined } = {}): Buffer {
+export function makeTiff(
+  pages: TiffPage[],
+  opts: { le?: boolean; next?: (page: number, ifdOffsets: number[]) => number | undefined } = {},
+): Buffer {
   const le = opts.le ?? true;
   const parts: Buffer[] = [];
   let size = 0;
-  const put = (b: Uint8Array) => { const at = size; parts.push(Buffer.from(b)); size += b.length; if (size & 1) { parts.push(Buffer.alloc(1)); size++; } return at; };
-  const u16 = (v: number) => { const b = Buffer.alloc(2); if (le) b.writeUInt16LE(v); else b.writeUInt16BE(v); return b; };
-  const u32 = (v: number) => { const b = Buffer.alloc(4); if (le) b.writeUInt32LE(v >>> 0); else b.writeUInt32BE(v >>> 0); return b; };
+  const put = (b: Uint8Array) => {
+    const at = size;
+    parts.push(Buffer.from(b));
+    size += b.length;
+    if (size & 1) {
+      parts.push(Buffer.alloc(1));
+      size++;
+    }
+    return at;
+  };
+  const u16 = (v: number) => {
+    const b = Buffer.alloc(2);
+    if (le) b.writeUInt16LE(v);
+    else b.writeUInt16BE(v);
+    return b;
+  };
+  const u32 = (v: number) => {
+    const b = Buffer.alloc(4);
+    if (le) b.writeUInt32LE(v >>> 0);
+    else b.writeUInt32BE(v >>> 0);
+    return b;
+  };
   put(Buffer.concat([Buffer.from(le ? 'II' : 'MM', 'latin1'), u16(42), u32(0)]));
-  const ifdAt: number[] = [], nextAt: number[] = [];
+  const ifdAt: number[] = [],
+    nextAt: number[] = [];
   for (const p of pages) {
     const units = p.tile ? tiles(p) : strips(p);
     const comp = p.compression ?? 1;
@@ -47,10 +74,17 @@ export function makeTiff(pages: TiffPage[], opts: { le?: boolean; next?: (page: 
       { tag: 277, type: 3, values: [p.spp] },
       ...(p.spp === 4 ? [{ tag: 338, type: 3 as const, values: [2] }] : []),
       ...(p.tile
-        ? [{ tag: 322, type: 3 as const, values: [p.tile] }, { tag: 323, type: 3 as const, values: [p.tile] },
-          { tag: 324, type: 4 as const, values: offsets }, { tag: 325, type: 4 as const, values: counts }]
-        : [{ tag: 273, type: 4 as const, values: offsets }, { tag: 278, type: 4 as const, values: [p.rowsPerStrip ?? p.height] },
-          { tag: 279, type: 4 as const, values: counts }]),
+        ? [
+            { tag: 322, type: 3 as const, values: [p.tile] },
+            { tag: 323, type: 3 as const, values: [p.tile] },
+            { tag: 324, type: 4 as const, values: offsets },
+            { tag: 325, type: 4 as const, values: counts },
+          ]
+        : [
+            { tag: 273, type: 4 as const, values: offsets },
+            { tag: 278, type: 4 as const, values: [p.rowsPerStrip ?? p.height] },
+            { tag: 279, type: 4 as const, values: counts },
+          ]),
     ];
     const byTag = new Map<number, TiffField>();
     for (const f of [...std, ...(p.fields ?? [])]) byTag.set(f.tag, f);
@@ -60,9 +94,12 @@ export function makeTiff(pages: TiffPage[], opts: { le?: boolean; next?: (page: 
     u16(fields.length).copy(ifd, 0);
     fields.forEach((f, i) => {
       const e = 2 + i * 12;
-      u16(f.tag).copy(ifd, e); u16(f.type).copy(ifd, e + 2); u32(f.values.length).copy(ifd, e + 4);
+      u16(f.tag).copy(ifd, e);
+      u16(f.type).copy(ifd, e + 2);
+      u32(f.values.length).copy(ifd, e + 4);
       const v = encodeValues(f, le, u16, u32);
-      if (valueAt[i] >= 0) u32(valueAt[i]).copy(ifd, e + 8); else v.copy(ifd, e + 8);
+      if (valueAt[i] >= 0) u32(valueAt[i]).copy(ifd, e + 8);
+      else v.copy(ifd, e + 8);
     });
     const at = put(ifd);
     ifdAt.push(at);
@@ -84,13 +121,16 @@ function encodeValues(f: TiffField, le: boolean, u16: (v: number) => Buffer, u32
 }
 
 function strips(p: TiffPage): Uint8Array[] {
-  const row = p.width * p.spp, rps = p.rowsPerStrip ?? p.height, out: Uint8Array[] = [];
+  const row = p.width * p.spp,
+    rps = p.rowsPerStrip ?? p.height,
+    out: Uint8Array[] = [];
   for (let y = 0; y < p.height; y += rps) out.push(p.samples.subarray(y * row, Math.min(p.height, y + rps) * row));
   return out;
 }
 
 function tiles(p: TiffPage): Uint8Array[] {
-  const t = p.tile!, out: Uint8Array[] = [];
+  const t = p.tile!,
+    out: Uint8Array[] = [];
   for (let ty = 0; ty < p.height; ty += t) {
     for (let tx = 0; tx < p.width; tx += t) {
       const tile = new Uint8Array(t * t * p.spp);
@@ -117,7 +157,11 @@ function packBits(b: Uint8Array): Uint8Array {
   for (let i = 0; i < b.length;) {
     let run = 1;
     while (i + run < b.length && run < 128 && b[i + run] === b[i]) run++;
-    if (run >= 3) { out.push(257 - run, b[i]); i += run; continue; }
+    if (run >= 3) {
+      out.push(257 - run, b[i]);
+      i += run;
+      continue;
+    }
     const n = Math.min(128, b.length - i);
     out.push(n - 1, ...b.subarray(i, i + n));
     i += n;
@@ -128,24 +172,41 @@ function packBits(b: Uint8Array): Uint8Array {
 /** TIFF LZW (MSB-first, early change, clear before the 12-bit table fills). */
 export function lzw(b: Uint8Array): Uint8Array {
   const out: number[] = [];
-  let acc = 0, nbits = 0;
+  let acc = 0,
+    nbits = 0;
   const emit = (code: number, width: number) => {
-    acc = (acc << width) | code; nbits += width;
-    while (nbits >= 8) { out.push((acc >>> (nbits - 8)) & 255); nbits -= 8; }
+    acc = (acc << width) | code;
+    nbits += width;
+    while (nbits >= 8) {
+      out.push((acc >>> (nbits - 8)) & 255);
+      nbits -= 8;
+    }
     acc &= (1 << nbits) - 1;
   };
   // The decoder widens its codes one entry before the encoder's table reaches the power of two.
   const width = (n: number) => (n < 512 ? 9 : n < 1024 ? 10 : n < 2048 ? 11 : 12);
-  let dict = new Map<number, number>(), next = 258, prefix = -1;
+  let dict = new Map<number, number>(),
+    next = 258,
+    prefix = -1;
   emit(256, 9);
   for (const byte of b) {
-    if (prefix < 0) { prefix = byte; continue; }
+    if (prefix < 0) {
+      prefix = byte;
+      continue;
+    }
     const code = dict.get(prefix * 256 + byte);
-    if (code !== undefined) { prefix = code; continue; }
+    if (code !== undefined) {
+      prefix = code;
+      continue;
+    }
     emit(prefix, width(next));
     dict.set(prefix * 256 + byte, next++);
     prefix = byte;
-    if (next === 4094) { emit(256, width(next)); dict = new Map(); next = 258; }
+    if (next === 4094) {
+      emit(256, width(next));
+      dict = new Map();
+      next = 258;
+    }
   }
   if (prefix >= 0) emit(prefix, width(next));
   emit(257, width(next + 1));
@@ -178,13 +239,29 @@ export function editEntry(b: Buffer, tag: number, edit: { count?: number; value?
 /** TIFF LZW codes written at the widths a decoder reads them (to build invalid code sequences). */
 export function lzwCodes(seq: number[]): Uint8Array {
   const out: number[] = [];
-  let acc = 0, nb = 0, width = 9, next = 258, first = true;
+  let acc = 0,
+    nb = 0,
+    width = 9,
+    next = 258,
+    first = true;
   for (const c of seq) {
-    acc = (acc << width) | c; nb += width;
-    while (nb >= 8) { out.push((acc >>> (nb - 8)) & 255); nb -= 8; }
+    acc = (acc << width) | c;
+    nb += width;
+    while (nb >= 8) {
+      out.push((acc >>> (nb - 8)) & 255);
+      nb -= 8;
+    }
     acc &= (1 << nb) - 1;
-    if (c === 256) { width = 9; next = 258; first = true; continue; }
-    if (first) { first = false; continue; }
+    if (c === 256) {
+      width = 9;
+      next = 258;
+      first = true;
+      continue;
+    }
+    if (first) {
+      first = false;
+      continue;
+    }
     next++;
     if (next + 1 === 1 << width && width !== 12) width++;
   }

@@ -30,15 +30,29 @@ export function chunk(type: string, data: Uint8Array): Buffer {
  * A PNG whose rows are `rows` (raw sample bytes, without filter bytes; 16-bit samples big-endian).
  * `extra` chunks go between IHDR and IDAT. Width/height may lie about the data (for bomb tests).
  */
-export function makePng(width: number, height: number, bitDepth: number, colorType: number, rows: Uint8Array[], extra: Buffer[] = []): Buffer {
+export function makePng(
+  width: number,
+  height: number,
+  bitDepth: number,
+  colorType: number,
+  rows: Uint8Array[],
+  extra: Buffer[] = [],
+): Buffer {
   const ihdr = Buffer.alloc(13);
   ihdr.writeUInt32BE(width, 0);
   ihdr.writeUInt32BE(height, 4);
-  ihdr[8] = bitDepth; ihdr[9] = colorType; ihdr[10] = 0; ihdr[11] = 0; ihdr[12] = 0;
+  ihdr[8] = bitDepth;
+  ihdr[9] = colorType;
+  ihdr[10] = 0;
+  ihdr[11] = 0;
+  ihdr[12] = 0;
   const raw = Buffer.concat(rows.map((r) => Buffer.concat([Buffer.from([0]), Buffer.from(r)])));
   return Buffer.concat([
     Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', ihdr), ...extra, chunk('IDAT', zlib.deflateSync(raw)), chunk('IEND', Buffer.alloc(0)),
+    chunk('IHDR', ihdr),
+    ...extra,
+    chunk('IDAT', zlib.deflateSync(raw)),
+    chunk('IEND', Buffer.alloc(0)),
   ]);
 }
 
@@ -52,6 +66,9 @@ export function rgbPng(width: number, height: number, rgb: Uint8Array): Buffer {
 export function noise(n: number, seed = 1): Uint8Array {
   const out = new Uint8Array(n);
   let s = seed >>> 0;
-  for (let i = 0; i < n; i++) { s = (s * 1664525 + 1013904223) >>> 0; out[i] = s >>> 24; }
+  for (let i = 0; i < n; i++) {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    out[i] = s >>> 24;
+  }
   return out;
 }

@@ -28,7 +28,7 @@ describe('image/preprocess: CLIP _transform parity on the vendored tiny goldens'
     }
   });
 
-  it('fromRGBA on the RGBA image\'s raw pixels gives the same tensor as the decoded file (golden, max abs ≤ 0.016)', async () => {
+  it("fromRGBA on the RGBA image's raw pixels gives the same tensor as the decoded file (golden, max abs ≤ 0.016)", async () => {
     const i = g.imageInfo.findIndex((x) => x.mode === 'RGBA');
     const img = await decodeImage(referenceImage(g.imageFiles[i]));
     expect(img.mode).to.equal('RGBA');

@@ -4,7 +4,12 @@ import { noise } from './make';
 
 describe('image/resize: Pillow resampling invariants', () => {
   it('fixed-point taps of every output sum to 2^22 within rounding (normalised filter), support widens when shrinking', () => {
-    for (const [inS, outS] of [[300, 96], [37, 64], [500, 64], [640, 298]]) {
+    for (const [inS, outS] of [
+      [300, 96],
+      [37, 64],
+      [500, 64],
+      [640, 298],
+    ]) {
       const c = bicubicCoeffs(inS, outS);
       for (let i = 0; i < outS; i++) {
         let s = 0;
@@ -33,7 +38,12 @@ describe('image/resize: Pillow resampling invariants', () => {
 
   it('fully transparent areas come out black in RGB (premultiplied resize, alpha dropped)', () => {
     const data = new Uint8Array(8 * 8 * 4);
-    for (let i = 0; i < 64; i++) { data[i * 4] = 200; data[i * 4 + 1] = 100; data[i * 4 + 2] = 50; data[i * 4 + 3] = 0; }
+    for (let i = 0; i < 64; i++) {
+      data[i * 4] = 200;
+      data[i * 4 + 1] = 100;
+      data[i * 4 + 2] = 50;
+      data[i * 4 + 3] = 0;
+    }
     const r = resizeBicubic({ width: 8, height: 8, channels: 4, data }, 5, 5);
     for (let i = 0; i < 25; i++) expect(Array.from(r.data.subarray(i * 4, i * 4 + 4))).to.deep.equal([0, 0, 0, 0]);
   });

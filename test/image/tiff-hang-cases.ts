@@ -7,7 +7,12 @@
 import { decodeBytes } from '../../src/image/decode';
 import { editEntry, lzwCodes, makeTiff, TiffPage } from './make-tiff';
 
-const grey = (w: number, h: number): TiffPage => ({ width: w, height: h, samples: Uint8Array.from({ length: w * h }, (_, i) => i & 255), spp: 1 });
+const grey = (w: number, h: number): TiffPage => ({
+  width: w,
+  height: h,
+  samples: Uint8Array.from({ length: w * h }, (_, i) => i & 255),
+  spp: 1,
+});
 
 /** utif2's LZW table gets entry 259 → 511 (a code beyond the table, which it accepts) and then 511 → 259. */
 function lzwCycle(): Buffer {
@@ -18,20 +23,38 @@ function lzwCycle(): Buffer {
   return makeTiff([{ width: strip.length, height: 1, samples: strip, spp: 1, fields: [{ tag: 259, type: 3, values: [5] }] }]);
 }
 
-export interface HangCase { name: string; bytes: () => Buffer; decodes: boolean }
+export interface HangCase {
+  name: string;
+  bytes: () => Buffer;
+  decodes: boolean;
+}
 
 export const HANG_CASES: HangCase[] = [
-  { name: 'next-IFD offset of the only IFD points to itself', decodes: false, bytes: () => makeTiff([grey(3, 2)], { next: (_i, at) => at[0] }) },
-  { name: 'third IFD points back to the second', decodes: false, bytes: () => makeTiff([grey(3, 2), grey(2, 2), grey(1, 1)], { next: (i, at) => (i === 2 ? at[1] : undefined) }) },
+  {
+    name: 'next-IFD offset of the only IFD points to itself',
+    decodes: false,
+    bytes: () => makeTiff([grey(3, 2)], { next: (_i, at) => at[0] }),
+  },
+  {
+    name: 'third IFD points back to the second',
+    decodes: false,
+    bytes: () => makeTiff([grey(3, 2), grey(2, 2), grey(1, 1)], { next: (i, at) => (i === 2 ? at[1] : undefined) }),
+  },
   {
     name: 'SubIFDs entry (330) pointing at its own IFD is ignored, first page decoded',
     decodes: true,
-    bytes: () => { const b = makeTiff([{ ...grey(3, 2), fields: [{ tag: 330, type: 4, values: [0] }] }]); return editEntry(b, 330, { value: b.readUInt32LE(4) }); },
+    bytes: () => {
+      const b = makeTiff([{ ...grey(3, 2), fields: [{ tag: 330, type: 4, values: [0] }] }]);
+      return editEntry(b, 330, { value: b.readUInt32LE(4) });
+    },
   },
   {
     name: 'Exif IFD entry (34665) pointing at its own IFD is ignored, first page decoded',
     decodes: true,
-    bytes: () => { const b = makeTiff([{ ...grey(3, 2), fields: [{ tag: 34665, type: 4, values: [0] }] }]); return editEntry(b, 34665, { value: b.readUInt32LE(4) }); },
+    bytes: () => {
+      const b = makeTiff([{ ...grey(3, 2), fields: [{ tag: 34665, type: 4, values: [0] }] }]);
+      return editEntry(b, 34665, { value: b.readUInt32LE(4) });
+    },
   },
   { name: 'LZW strip whose code table points into a cycle (291 bytes)', decodes: false, bytes: lzwCycle },
 ];

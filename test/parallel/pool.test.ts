@@ -49,20 +49,29 @@ describe('parallel/EncoderPool (wasm workers vs the single-thread model, max abs
     const lean = await pool.encodeImages(px, { batchSize: 2, tokens: false });
     expect(lean.tokens.shape).to.deep.equal([5, 0, CONFIG.embedDim]);
     expect(maxAbsDiff(lean.embeds.dataSync(), ref.embeds.dataSync())).to.be.at.most(1e-5);
-    disposeOutput(ref); disposeOutput(out); disposeOutput(fromHost); disposeOutput(lean);
+    disposeOutput(ref);
+    disposeOutput(out);
+    disposeOutput(fromHost);
+    disposeOutput(lean);
     expect(tf.memory().numTensors).to.equal(before);
     px.dispose();
   });
 
   it('encodeTexts: token rows equal the model (int32 tensor and number[][])', async () => {
-    const ids = [[998, 5, 999, 0], [998, 7, 8, 999], [998, 999, 0, 0]];
+    const ids = [
+      [998, 5, 999, 0],
+      [998, 7, 8, 999],
+      [998, 999, 0, 0],
+    ];
     const ref = await model.encodeTexts(ids);
     const out = await pool.encodeTexts(tf.tensor2d(ids, [3, 4], 'int32'));
     const out2 = await pool.encodeTexts(ids, { batchSize: 1 });
     expect(maxAbsDiff(out.embeds.dataSync(), ref.embeds.dataSync())).to.be.at.most(1e-5);
     expect(maxAbsDiff(out.tokens.dataSync(), ref.tokens.dataSync())).to.be.at.most(1e-5);
     expect(maxAbsDiff(out2.embeds.dataSync(), ref.embeds.dataSync())).to.be.at.most(1e-5);
-    disposeOutput(ref); disposeOutput(out); disposeOutput(out2);
+    disposeOutput(ref);
+    disposeOutput(out);
+    disposeOutput(out2);
   });
 
   it('empty input gives empty outputs', async () => {
@@ -72,19 +81,34 @@ describe('parallel/EncoderPool (wasm workers vs the single-thread model, max abs
   });
 
   it('bad input → InputError / OptionsError naming the argument', async () => {
-    const err = async (p: Promise<unknown>) => p.then(() => null, (e) => e);
-    expect(await err(pool.encodeImages(new Float32Array(7)))).to.be.instanceOf(InputError).with.property('source', 'pixels');
+    const err = async (p: Promise<unknown>) =>
+      p.then(
+        () => null,
+        (e) => e,
+      );
+    expect(await err(pool.encodeImages(new Float32Array(7))))
+      .to.be.instanceOf(InputError)
+      .with.property('source', 'pixels');
     expect(await err(pool.encodeImages(tf.zeros([1, 3, 8, 8]) as tf.Tensor4D))).to.be.instanceOf(InputError);
     expect(await err(pool.encodeImages(new Float32Array(0), { batchSize: 0 }))).to.be.instanceOf(OptionsError);
-    expect(await err(pool.encodeTexts([[1, 2]], { tokens: 1 as never }))).to.be.instanceOf(OptionsError).with.property('source', 'opts.tokens');
-    expect(await err(pool.encodeTexts([[1, 2], [3]]))).to.be.instanceOf(InputError).with.property('source', 'ids');
+    expect(await err(pool.encodeTexts([[1, 2]], { tokens: 1 as never })))
+      .to.be.instanceOf(OptionsError)
+      .with.property('source', 'opts.tokens');
+    expect(await err(pool.encodeTexts([[1, 2], [3]])))
+      .to.be.instanceOf(InputError)
+      .with.property('source', 'ids');
     expect(await err(EncoderPool.create(CONFIG, weights, { workers: 0 }))).to.be.instanceOf(OptionsError);
-    expect(await err(EncoderPool.create(CONFIG, weights, { weightLayout: 'cols' as never }))).to.be.instanceOf(OptionsError).with.property('source', 'weightLayout');
+    expect(await err(EncoderPool.create(CONFIG, weights, { weightLayout: 'cols' as never })))
+      .to.be.instanceOf(OptionsError)
+      .with.property('source', 'weightLayout');
     expect(pool.weightLayout).to.equal('in-out');
   });
 
   it('a worker-side error (id outside the vocabulary) rejects with the typed error and the pool keeps working', async () => {
-    const e = await pool.encodeTexts([[998, 5000, 999]]).then(() => null, (x) => x);
+    const e = await pool.encodeTexts([[998, 5000, 999]]).then(
+      () => null,
+      (x) => x,
+    );
     expect(e).to.be.instanceOf(InputError);
     const ok = await pool.encodeTexts([[998, 999]]);
     expect(ok.embeds.shape).to.deep.equal([1, CONFIG.embedDim]);
@@ -105,7 +129,10 @@ describe('parallel/EncoderPool (wasm workers vs the single-thread model, max abs
   it('close() lets the workers exit; a closed pool refuses work with InputError', async () => {
     const p = await EncoderPool.create(CONFIG, weights, { workers: 1, backend: 'wasm' });
     await p.close();
-    const e = await p.encodeImages(new Float32Array(0)).then(() => null, (x) => x);
+    const e = await p.encodeImages(new Float32Array(0)).then(
+      () => null,
+      (x) => x,
+    );
     expect(e).to.be.instanceOf(InputError);
     await p.close(); // twice is fine
   });
@@ -127,7 +154,9 @@ describe('parallel/EncoderPool (wasm workers vs the single-thread model, max abs
           ${closeIt ? 'await pool.close(); console.log("closed");' : ''}
         })();`;
       const r = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', '-e', script], {
-        cwd: REPO, timeout: 90_000, encoding: 'utf8',
+        cwd: REPO,
+        timeout: 90_000,
+        encoding: 'utf8',
       });
       expect(r.error, `child did not exit in time: ${r.error}`).to.equal(undefined);
       expect(r.status, r.stderr).to.equal(0);
@@ -136,4 +165,3 @@ describe('parallel/EncoderPool (wasm workers vs the single-thread model, max abs
     });
   }
 });
-

@@ -18,8 +18,13 @@ for (const model of ['tiny', 'b32geo']) {
     files.forEach((file, i) => {
       it(file, async () => {
         const out = preprocess(await decodeImage(path.join(dir, 'images', file)), { resolution: R });
-        let max = 0, sum = 0;
-        for (let j = 0; j < per; j++) { const e = Math.abs(out[j] - golden[i * per + j]); max = Math.max(max, e); sum += e; }
+        let max = 0,
+          sum = 0;
+        for (let j = 0; j < per; j++) {
+          const e = Math.abs(out[j] - golden[i * per + j]);
+          max = Math.max(max, e);
+          sum += e;
+        }
         expect(max, `max abs ${max}`).to.be.at.most(0.016);
         expect(sum / per, `mean abs ${sum / per}`).to.be.at.most(0.002);
       });

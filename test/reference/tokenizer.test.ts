@@ -3,7 +3,11 @@ import * as fs from 'fs';
 import { ClipTokenizer, EOT_TOKEN, SOT_TOKEN, tokenizeToArrays } from '../../src/text';
 import { fixturePath, sharedPath } from '../helpers/paths';
 
-interface RefCase { text: string; ids: number[]; ids77: number[] }
+interface RefCase {
+  text: string;
+  ids: number[];
+  ids77: number[];
+}
 
 describe('reference: tokenizer against ../shared/reference/tokenizer_cases.json (exact)', function () {
   const cases: RefCase[] = JSON.parse(fs.readFileSync(sharedPath('reference', 'tokenizer_cases.json'), 'utf8'));
@@ -16,7 +20,10 @@ describe('reference: tokenizer against ../shared/reference/tokenizer_cases.json 
   it('ids (no truncation) and ids77 (truncate: true) match on every case', function () {
     const tok = ClipTokenizer.default();
     const bad: string[] = [];
-    const rows = tokenizeToArrays(cases.map((c) => c.text), { contextLength: 77, truncate: true });
+    const rows = tokenizeToArrays(
+      cases.map((c) => c.text),
+      { contextLength: 77, truncate: true },
+    );
     cases.forEach((c, i) => {
       if (JSON.stringify([SOT_TOKEN, ...tok.encode(c.text), EOT_TOKEN]) !== JSON.stringify(c.ids)) bad.push(`ids: ${c.text}`);
       const row = Array.from(rows[i]);

@@ -27,15 +27,24 @@ const CASES: { name: string; file: string; config?: string; dtype: 'f16' | 'f32'
 describe('reference: checkpoints convert and match their goldens', function () {
   this.timeout(600000);
   let dir: string;
-  before(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'abe-ref-weights-')); });
+  before(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'abe-ref-weights-'));
+  });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   for (const c of CASES) {
-    const what = c.name === 'micro' ? 'tensors = openai.safetensors rounded to F16, exactly' : `goldens (image/text embeds, logits) within ${TOL} · max(1, |ref|)`;
+    const what =
+      c.name === 'micro'
+        ? 'tensors = openai.safetensors rounded to F16, exactly'
+        : `goldens (image/text embeds, logits) within ${TOL} · max(1, |ref|)`;
     it(`${c.name}/${c.file} → ${c.dtype} folder → ${what}`, async () => {
       const src = sharedPath('reference', c.name, c.file);
       const out = path.join(dir, c.name);
-      const r = await convertCheckpoint(src, { out, dtype: c.dtype, config: c.config ? sharedPath('reference', c.name, c.config) : undefined });
+      const r = await convertCheckpoint(src, {
+        out,
+        dtype: c.dtype,
+        config: c.config ? sharedPath('reference', c.name, c.config) : undefined,
+      });
       expect(r.params).to.equal(c.params);
       expect(r.maxAbsDiff).to.equal(c.maxAbsDiff);
       if (c.name === 'micro') {

@@ -14,7 +14,11 @@ function child(quiet: boolean): { stderr: string; stdout: string } {
     quiet ? `require(${JSON.stringify(path.join(REPO, 'src', 'tensor', 'quiet.ts'))}).quietCpuBanner();` : '',
     "const t = tf.tensor1d([1, 2]); console.log(t.sum().dataSync()[0], tf.getBackend(), tf.env().getBool('PROD'));",
   ].join('\n');
-  const r = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', '-e', src], { cwd: REPO, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', '-e', src], {
+    cwd: REPO,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   return { stderr: r.stderr, stdout: r.stdout };
 }
 

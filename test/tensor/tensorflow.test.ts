@@ -26,18 +26,22 @@ describe('tensor/tensorflow matMul routing (every parity backend vs cpu, max abs
   const bias = tf.tidy(() => tf.randomNormal([23], 0, 1, 'float32', 4).arraySync() as number[]);
   type Case = [string, () => tf.Tensor];
   /** Every form's product, computed on the active backend (operands made and freed inside). */
-  const run = (): Record<string, Float32Array> => tf.tidy(() => {
-    const a = tf.tensor2d(A), b = tf.tensor2d(B), c = tf.tensor2d(C), bb = tf.tensor1d(bias);
-    const cases: Case[] = [
-      ['a·b (2-D)', () => tf.matMul(a, b)],
-      ['aᵀ·c (transposeA)', () => tf.matMul(a, c, true, false)],
-      ['a·cᵀ… (transposeB: c·bᵀ)', () => tf.matMul(c, b, false, true)],
-      ['fused a·b + bias, relu (batch-1 3-D inside)', () => tf.fused.matMul({ a, b, bias: bb, activation: 'relu' })],
-      ['[1,37,29]·[1,29,23] (3-D, batch 1)', () => tf.matMul(tf.expandDims(a, 0), tf.expandDims(b, 0))],
-      ['[2,37,29]·[2,29,23] (3-D, batch 2: tfjs-node\'s own kernel)', () => tf.matMul(tf.stack([a, a]), tf.stack([b, b]))],
-    ];
-    return Object.fromEntries(cases.map(([name, f]) => [name, f().dataSync() as Float32Array]));
-  });
+  const run = (): Record<string, Float32Array> =>
+    tf.tidy(() => {
+      const a = tf.tensor2d(A),
+        b = tf.tensor2d(B),
+        c = tf.tensor2d(C),
+        bb = tf.tensor1d(bias);
+      const cases: Case[] = [
+        ['a·b (2-D)', () => tf.matMul(a, b)],
+        ['aᵀ·c (transposeA)', () => tf.matMul(a, c, true, false)],
+        ['a·cᵀ… (transposeB: c·bᵀ)', () => tf.matMul(c, b, false, true)],
+        ['fused a·b + bias, relu (batch-1 3-D inside)', () => tf.fused.matMul({ a, b, bias: bb, activation: 'relu' })],
+        ['[1,37,29]·[1,29,23] (3-D, batch 1)', () => tf.matMul(tf.expandDims(a, 0), tf.expandDims(b, 0))],
+        ["[2,37,29]·[2,29,23] (3-D, batch 2: tfjs-node's own kernel)", () => tf.matMul(tf.stack([a, a]), tf.stack([b, b]))],
+      ];
+      return Object.fromEntries(cases.map(([name, f]) => [name, f().dataSync() as Float32Array]));
+    });
   let prev: string;
   let ref: Record<string, Float32Array>;
   before(async () => {
@@ -45,7 +49,9 @@ describe('tensor/tensorflow matMul routing (every parity backend vs cpu, max abs
     await initBackend({ backend: 'cpu' });
     ref = run();
   });
-  after(async () => { if (prev) await tf.setBackend(prev); });
+  after(async () => {
+    if (prev) await tf.setBackend(prev);
+  });
 
   for (const backend of PARITY_BACKENDS) {
     it(`${backend}: every form matches cpu; tuned only on tensorflow; no tensors left`, async () => {

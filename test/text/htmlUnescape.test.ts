@@ -14,8 +14,9 @@ describe('text/htmlUnescape: Python html.unescape semantics', function () {
   });
 
   it('decodes numeric references like Python: Windows-1252 fixes, U+FFFD for surrogates/overflow, drops invalid', function () {
-    expect(py('&#65 &#X41 &#0;|&#13;|&#x80;|&#x9F;|&#xD800;|&#99999999999;|&#1;|&#xFFFE;'))
-      .to.equal('A A \ufffd|\r|\u20ac|\u0178|\ufffd|\ufffd||');
+    expect(py('&#65 &#X41 &#0;|&#13;|&#x80;|&#x9F;|&#xD800;|&#99999999999;|&#1;|&#xFFFE;')).to.equal(
+      'A A \ufffd|\r|\u20ac|\u0178|\ufffd|\ufffd||',
+    );
     expect(py('&#x1F600;&#128512;')).to.equal('\u{1F600}\u{1F600}');
     expect(py('&#' + '9'.repeat(5000) + ';')).to.equal('\ufffd');
   });

@@ -3,22 +3,35 @@ import * as fs from 'fs';
 import { InputError, LimitError } from '../../src/errors';
 import { setLimits } from '../../src/limits';
 import { ClipTokenizer } from '../../src/text/tokenizer';
-import {
-  PhraseGroup, SimpleGroup, clearPhraseCache, groupTokenPositions, parsePhrases, resolveGroups,
-} from '../../src/text/phrases';
+import { PhraseGroup, SimpleGroup, clearPhraseCache, groupTokenPositions, parsePhrases, resolveGroups } from '../../src/text/phrases';
 import { fixturePath } from '../helpers/paths';
 
 /** `heldout`: labelled after the parser rules were written and not used to tune them. */
-interface Labelled { category: string; caption: string; groups: SimpleGroup[]; heldout?: boolean }
+interface Labelled {
+  category: string;
+  caption: string;
+  groups: SimpleGroup[];
+  heldout?: boolean;
+}
 
-const LABELLED: Labelled[] = fs.readFileSync(fixturePath('phrases', 'captions.jsonl'), 'utf8')
-  .split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as Labelled);
+const LABELLED: Labelled[] = fs
+  .readFileSync(fixturePath('phrases', 'captions.jsonl'), 'utf8')
+  .split('\n')
+  .filter((l) => l.trim())
+  .map((l) => JSON.parse(l) as Labelled);
 
 const key = (g: PhraseGroup): string => `${g.attributes.map((a) => `${a.start}:${a.end}`).join(',')}|${g.object.start}:${g.object.end}`;
 const show = (gs: readonly PhraseGroup[]): string =>
   gs.map((g) => `(${g.attributes.map((a) => a.text).join(', ')} | ${g.object.text})`).join(' ');
 
-interface Score { captions: number; exactCaptions: number; gold: number; predicted: number; matched: number; misses: string[] }
+interface Score {
+  captions: number;
+  exactCaptions: number;
+  gold: number;
+  predicted: number;
+  matched: number;
+  misses: string[];
+}
 
 /** Group-level scores: a predicted group counts when its object span and attribute spans equal a gold group's. */
 function score(items: Labelled[]): Score {
@@ -59,9 +72,11 @@ describe('text/phrases: parsePhrases on the hand-labelled set (test/fixtures/phr
     clearPhraseCache();
     const lines: string[] = [];
     const row = (name: string, s: Score): void => {
-      lines.push(`    ${name.padEnd(13)} captions ${String(s.captions).padStart(3)}  groups ${String(s.gold).padStart(3)}  `
-        + `precision ${pct(s.matched, s.predicted).padStart(6)}  recall ${pct(s.matched, s.gold).padStart(6)}  `
-        + `exact captions ${pct(s.exactCaptions, s.captions).padStart(6)}`);
+      lines.push(
+        `    ${name.padEnd(13)} captions ${String(s.captions).padStart(3)}  groups ${String(s.gold).padStart(3)}  ` +
+          `precision ${pct(s.matched, s.predicted).padStart(6)}  recall ${pct(s.matched, s.gold).padStart(6)}  ` +
+          `exact captions ${pct(s.exactCaptions, s.captions).padStart(6)}`,
+      );
     };
     for (const c of categories) row(c, score(LABELLED.filter((l) => l.category === c)));
     const aro = score(LABELLED.filter((l) => l.category === 'aro'));
@@ -84,19 +99,35 @@ describe('text/phrases: parsePhrases on the hand-labelled set (test/fixtures/phr
     const bad: string[] = [];
     const check = (caption: string, pairs: [string, string][]): void => {
       const got = parsePhrases(caption);
-      const want = resolveGroups(caption, pairs.map(([c, s]) => ({ attributes: [c], object: s })));
+      const want = resolveGroups(
+        caption,
+        pairs.map(([c, s]) => ({ attributes: [c], object: s })),
+      );
       if (got.map(key).join(' ') !== want.map(key).join(' ')) bad.push(`${caption}: ${show(got)}`);
     };
-    COLORS.forEach((c1, i) => SHAPES.forEach((s1, j) => {
-      check(`a ${c1} ${s1}`, [[c1, s1]]);
-      check(`a photo of a ${c1} ${s1}`, [[c1, s1]]);
-      // the training templates' other two forms, with a partner that differs in colour and shape
-      const c2 = COLORS[(i + 1 + j) % COLORS.length];
-      const s2 = SHAPES[(j + 1 + i) % SHAPES.length];
-      check(`a ${c1} ${s1} next to a ${c2} ${s2}`, [[c1, s1], [c2, s2]]);
-      check(`a photo of a ${c1} ${s1} and a ${c2} ${s2}`, [[c1, s1], [c2, s2]]);
-      for (const c of COLORS) for (const s of SHAPES) check(`a ${c1} ${s1} and a ${c} ${s}`, [[c1, s1], [c, s]]);
-    }));
+    COLORS.forEach((c1, i) =>
+      SHAPES.forEach((s1, j) => {
+        check(`a ${c1} ${s1}`, [[c1, s1]]);
+        check(`a photo of a ${c1} ${s1}`, [[c1, s1]]);
+        // the training templates' other two forms, with a partner that differs in colour and shape
+        const c2 = COLORS[(i + 1 + j) % COLORS.length];
+        const s2 = SHAPES[(j + 1 + i) % SHAPES.length];
+        check(`a ${c1} ${s1} next to a ${c2} ${s2}`, [
+          [c1, s1],
+          [c2, s2],
+        ]);
+        check(`a photo of a ${c1} ${s1} and a ${c2} ${s2}`, [
+          [c1, s1],
+          [c2, s2],
+        ]);
+        for (const c of COLORS)
+          for (const s of SHAPES)
+            check(`a ${c1} ${s1} and a ${c} ${s}`, [
+              [c1, s1],
+              [c, s],
+            ]);
+      }),
+    );
     expect(bad.slice(0, 10)).to.deep.equal([]);
   });
 
@@ -106,7 +137,11 @@ describe('text/phrases: parsePhrases on the hand-labelled set (test/fixtures/phr
     clearPhraseCache();
     const t0 = process.hrtime.bigint();
     let n = 0;
-    for (let r = 0; r < 3; r++) for (const c of caps) { parsePhrases(`${c} ${r}`); n++; }
+    for (let r = 0; r < 3; r++)
+      for (const c of caps) {
+        parsePhrases(`${c} ${r}`);
+        n++;
+      }
     const uncached = n / (Number(process.hrtime.bigint() - t0) / 1e9);
     const t1 = process.hrtime.bigint();
     for (let r = 0; r < 100; r++) for (const c of caps) parsePhrases(c);
@@ -167,8 +202,21 @@ describe('text/phrases: parsePhrases rules', () => {
 
 describe('text/phrases: bad input', () => {
   it('empty, whitespace, punctuation-only, emoji-only, no nouns, non-English → [] or defined groups, never a throw', () => {
-    for (const c of ['', '   ', '!!! ... ???', '🐶🐱🎉', '日本語のテキスト', 'very quickly and slowly', 'is are was',
-      'Ein roter Hund und eine blaue Katze', '🐶 a red dog 🐶', 'a\u0000b', '\ud800 a lone surrogate', 'red', "'s"]) {
+    for (const c of [
+      '',
+      '   ',
+      '!!! ... ???',
+      '🐶🐱🎉',
+      '日本語のテキスト',
+      'very quickly and slowly',
+      'is are was',
+      'Ein roter Hund und eine blaue Katze',
+      '🐶 a red dog 🐶',
+      'a\u0000b',
+      '\ud800 a lone surrogate',
+      'red',
+      "'s",
+    ]) {
       const g = parsePhrases(c);
       expect(Array.isArray(g)).to.equal(true);
       for (const x of g) for (const s of [...x.attributes, x.object]) expect(c.slice(s.start, s.end)).to.equal(s.text);
@@ -206,14 +254,27 @@ describe('text/phrases: bad input', () => {
 describe('text/phrases: resolveGroups (explicit groups, first free occurrence left to right)', () => {
   it('places repeated words on successive occurrences, at word boundaries, case-insensitively', () => {
     const c = 'A red cube and a red sphere near redwood';
-    const g = resolveGroups(c, [{ attributes: ['red'], object: 'cube' }, { attributes: ['red'], object: 'sphere' }, { attributes: [], object: 'redwood' }]);
-    expect(g.map((x) => [x.attributes.map((a) => a.start), x.object.start])).to.deep.equal([[[2], 6], [[17], 21], [[], 33]]);
+    const g = resolveGroups(c, [
+      { attributes: ['red'], object: 'cube' },
+      { attributes: ['red'], object: 'sphere' },
+      { attributes: [], object: 'redwood' },
+    ]);
+    expect(g.map((x) => [x.attributes.map((a) => a.start), x.object.start])).to.deep.equal([
+      [[2], 6],
+      [[17], 21],
+      [[], 33],
+    ]);
     expect(resolveGroups('A Traffic Light', [{ attributes: [], object: 'traffic light' }])[0].object.text).to.equal('Traffic Light');
   });
 
   it('a word missing from the caption, or a malformed group → InputError', () => {
     expect(() => resolveGroups('a red cube', [{ attributes: ['blue'], object: 'cube' }])).to.throw(InputError, /blue/);
-    expect(() => resolveGroups('a red cube', [{ attributes: [], object: 'cube' }, { attributes: [], object: 'cube' }])).to.throw(InputError);
+    expect(() =>
+      resolveGroups('a red cube', [
+        { attributes: [], object: 'cube' },
+        { attributes: [], object: 'cube' },
+      ]),
+    ).to.throw(InputError);
     expect(() => resolveGroups('a red cube', [{ attributes: 'red', object: 'cube' } as unknown as SimpleGroup])).to.throw(InputError);
     expect(() => resolveGroups('a red cube', [{ attributes: [], object: '' }])).to.throw(InputError);
   });
@@ -223,17 +284,61 @@ describe('text/phrases: groupTokenPositions', () => {
   // Token positions of the reference goldens (shared/reference/abe/README.md, groups table): every word is
   // one BPE token there, SOT at 0.
   const GOLDEN: [string, SimpleGroup[], number[][], number[]][] = [
-    ['a red cube and a blue sphere', [{ attributes: ['red'], object: 'cube' }, { attributes: ['blue'], object: 'sphere' }], [[2, 3], [6, 7]], [3, 7]],
-    ['a small wooden chair next to a dog', [{ attributes: ['small', 'wooden'], object: 'chair' }, { attributes: [], object: 'dog' }], [[2, 3, 4], [8]], [4, 8]],
-    ['two dogs playing in the snow', [{ attributes: [], object: 'dogs' }, { attributes: [], object: 'snow' }], [[2], [6]], [2, 6]],
-    ['the white plate and the black dog', [{ attributes: ['white'], object: 'plate' }, { attributes: ['black'], object: 'dog' }], [[2, 3], [6, 7]], [3, 7]],
+    [
+      'a red cube and a blue sphere',
+      [
+        { attributes: ['red'], object: 'cube' },
+        { attributes: ['blue'], object: 'sphere' },
+      ],
+      [
+        [2, 3],
+        [6, 7],
+      ],
+      [3, 7],
+    ],
+    [
+      'a small wooden chair next to a dog',
+      [
+        { attributes: ['small', 'wooden'], object: 'chair' },
+        { attributes: [], object: 'dog' },
+      ],
+      [[2, 3, 4], [8]],
+      [4, 8],
+    ],
+    [
+      'two dogs playing in the snow',
+      [
+        { attributes: [], object: 'dogs' },
+        { attributes: [], object: 'snow' },
+      ],
+      [[2], [6]],
+      [2, 6],
+    ],
+    [
+      'the white plate and the black dog',
+      [
+        { attributes: ['white'], object: 'plate' },
+        { attributes: ['black'], object: 'dog' },
+      ],
+      [
+        [2, 3],
+        [6, 7],
+      ],
+      [3, 7],
+    ],
   ];
 
-  it('explicit groups give the reference goldens\' positions and object-last positions', () => {
+  it("explicit groups give the reference goldens' positions and object-last positions", () => {
     for (const [caption, groups, positions, last] of GOLDEN) {
       const r = groupTokenPositions(caption, groups, 77);
-      expect(r.map((x) => x.positions), caption).to.deep.equal(positions);
-      expect(r.map((x) => x.objectLast), caption).to.deep.equal(last);
+      expect(
+        r.map((x) => x.positions),
+        caption,
+      ).to.deep.equal(positions);
+      expect(
+        r.map((x) => x.objectLast),
+        caption,
+      ).to.deep.equal(last);
       expect(r.every((x) => !x.truncated)).to.equal(true);
     }
   });
@@ -241,8 +346,14 @@ describe('text/phrases: groupTokenPositions', () => {
   it('parsed groups give the same positions as the explicit goldens', () => {
     for (const [caption, , positions, last] of GOLDEN) {
       const r = groupTokenPositions(caption, parsePhrases(caption), 77);
-      expect(r.map((x) => x.positions), caption).to.deep.equal(positions);
-      expect(r.map((x) => x.objectLast), caption).to.deep.equal(last);
+      expect(
+        r.map((x) => x.positions),
+        caption,
+      ).to.deep.equal(positions);
+      expect(
+        r.map((x) => x.objectLast),
+        caption,
+      ).to.deep.equal(last);
     }
   });
 

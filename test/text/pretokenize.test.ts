@@ -6,8 +6,20 @@ const texts = (s: string, max?: number): string[] => pretokenize(s, max).map((p)
 // Expected splits are regex.findall(SimpleTokenizer.pat, s) under CPython 3.11 + regex.
 describe('text/pretokenize: SimpleTokenizer.pat', function () {
   it('splits letters, single digits, punctuation runs, contractions and special tokens', function () {
-    expect(texts("it's 2024!! a<|endoftext|>b 'll'd")).to.deep.equal(
-      ['it', "'s", '2', '0', '2', '4', '!!', 'a', '<|endoftext|>', 'b', "'ll", "'d"]);
+    expect(texts("it's 2024!! a<|endoftext|>b 'll'd")).to.deep.equal([
+      'it',
+      "'s",
+      '2',
+      '0',
+      '2',
+      '4',
+      '!!',
+      'a',
+      '<|endoftext|>',
+      'b',
+      "'ll",
+      "'d",
+    ]);
     expect(texts("it'\u017f")).to.deep.equal(['it', "'\u017f"]); // IGNORECASE: ſ folds to s
   });
 
@@ -21,7 +33,12 @@ describe('text/pretokenize: SimpleTokenizer.pat', function () {
 
   it('reports indices into the cleaned text and cuts long pre-tokens without splitting surrogate pairs', function () {
     const p = pretokenize('ab abcdefg', 3);
-    expect(p.map((x) => [x.text, x.index])).to.deep.equal([['ab', 0], ['abc', 3], ['def', 6], ['g', 9]]);
+    expect(p.map((x) => [x.text, x.index])).to.deep.equal([
+      ['ab', 0],
+      ['abc', 3],
+      ['def', 6],
+      ['g', 9],
+    ]);
     expect(texts('<|endoftext|>', 3)).to.deep.equal(['<|endoftext|>']); // special tokens are never cut
     expect(texts('\u{1F600}\u{1F600}\u{1F600}', 3)).to.deep.equal(['\u{1F600}', '\u{1F600}', '\u{1F600}']);
   });

@@ -5,7 +5,11 @@ import { DEFAULT_CONTEXT_LENGTH, EOT_TOKEN, SOT_TOKEN, tokenize, tokenizeToArray
 import { OptionsError, TokenizerError } from '../../src/errors';
 import { fixturePath } from '../helpers/paths';
 
-interface RefCase { text: string; ids: number[]; ids77: number[] }
+interface RefCase {
+  text: string;
+  ids: number[];
+  ids77: number[];
+}
 const REF: RefCase[] = JSON.parse(fs.readFileSync(fixturePath('tokenizer', 'tokenizer_cases.json'), 'utf8'));
 
 function padded(ids: number[], L: number): number[] {
@@ -14,7 +18,10 @@ function padded(ids: number[], L: number): number[] {
 
 describe('text/tokenize: clip.tokenize', function () {
   it(`matches ids77 (truncate: true) on all ${REF.length} reference cases exactly, zero-padded to 77`, function () {
-    const rows = tokenizeToArrays(REF.map((c) => c.text), { truncate: true });
+    const rows = tokenizeToArrays(
+      REF.map((c) => c.text),
+      { truncate: true },
+    );
     const bad = REF.filter((c, i) => Array.from(rows[i]).join() !== padded(c.ids77, 77).join());
     expect(bad.map((c) => c.text)).to.deep.equal([]);
     expect(REF.filter((c) => c.ids.length > 77).length, 'cases longer than 77').to.be.at.least(7);

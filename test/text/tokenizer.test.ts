@@ -5,7 +5,11 @@ import { LimitError, TokenizerError } from '../../src/errors';
 import { DEFAULT_LIMITS, getLimits, setLimits } from '../../src/limits';
 import { fixturePath } from '../helpers/paths';
 
-interface RefCase { text: string; ids: number[]; ids77?: number[] }
+interface RefCase {
+  text: string;
+  ids: number[];
+  ids77?: number[];
+}
 
 // Vendored from ../shared/reference/tokenizer_cases.json (61 KB, openai/CLIP goldens).
 const REF: RefCase[] = JSON.parse(fs.readFileSync(fixturePath('tokenizer', 'tokenizer_cases.json'), 'utf8'));
@@ -102,25 +106,30 @@ describe('text/tokenizer: ClipTokenizer', function () {
         const covered = new Array(ids.length).fill(0);
         for (const w of words) {
           const inWord = ids.filter((_, k) => offsets[k][0] >= w.s && offsets[k][1] <= w.e);
-          offsets.forEach(([s, e], k) => { if (s >= w.s && e <= w.e) covered[k]++; });
+          offsets.forEach(([s, e], k) => {
+            if (s >= w.s && e <= w.e) covered[k]++;
+          });
           expect(tokenBytes(tok, inWord), w.w).to.deep.equal(utf8(tok.clean(w.w).replace(/ /g, '')));
         }
-        expect(covered.every((c) => c === 1), 'every token inside exactly one word').to.equal(true);
+        expect(
+          covered.every((c) => c === 1),
+          'every token inside exactly one word',
+        ).to.equal(true);
       });
     }
 
-    it('maps a token from a transformed character to that character\'s span', function () {
+    it("maps a token from a transformed character to that character's span", function () {
       const text = 'x &amp; İ ﬁ';
       const { ids, offsets } = tok.encodeWithOffsets(text);
       const spans = offsets.map(([s, e]) => text.slice(s, e));
       expect(spans[0]).to.equal('x');
-      expect(spans[1]).to.equal('&amp;');      // '&' comes from the whole entity
+      expect(spans[1]).to.equal('&amp;'); // '&' comes from the whole entity
       expect(spans.slice(2, -1).every((s) => s === 'İ')).to.equal(true); // 'i̇' (2 code points) from 'İ'
       expect(spans[spans.length - 1]).to.equal('ﬁ'); // 'fi' from the ligature
       expect(ids.length).to.be.at.least(4);
     });
 
-    it('maps tokens that split one character\'s UTF-8 bytes to that character', function () {
+    it("maps tokens that split one character's UTF-8 bytes to that character", function () {
       const text = 'a \u{13000}'; // EGYPTIAN HIEROGLYPH A001: 4 byte-level tokens in the reference
       const { ids, offsets } = tok.encodeWithOffsets(text);
       expect(ids).to.deep.equal([320, 172, 241, 222, 478]); // CPython reference
@@ -177,12 +186,16 @@ describe('text/tokenizer: ClipTokenizer', function () {
       expect(getLimits().maxCaptionChars).to.equal(DEFAULT_LIMITS.maxCaptionChars);
       let s = '';
       let seed = 1;
-      const rand = (n: number): number => { seed = (seed * 1103515245 + 12345) >>> 0; return (seed >>> 8) % n; };
+      const rand = (n: number): number => {
+        seed = (seed * 1103515245 + 12345) >>> 0;
+        return (seed >>> 8) % n;
+      };
       const parts: string[] = [];
       let len = 0;
       while (len < 1_000_000) {
         const w = Array.from({ length: 2 + rand(9) }, () => String.fromCharCode(97 + rand(26))).join('') + (rand(5) ? ' ' : ', ');
-        parts.push(w); len += w.length;
+        parts.push(w);
+        len += w.length;
       }
       s = parts.join('').slice(0, 1_000_000);
       const ids = tok.encode(s);
@@ -194,7 +207,8 @@ describe('text/tokenizer: ClipTokenizer', function () {
     it('encodes a single 100 kB "word" (chunked at maxBpeWordChars) and, unchunked, still finishes', function () {
       let seed = 7;
       const word = Array.from({ length: 100_000 }, () => {
-        seed = (seed * 1103515245 + 12345) >>> 0; return String.fromCharCode(97 + ((seed >>> 8) % 26));
+        seed = (seed * 1103515245 + 12345) >>> 0;
+        return String.fromCharCode(97 + ((seed >>> 8) % 26));
       }).join('');
       const ids = tok.encode(word);
       expect(ids.length).to.be.above(10_000);

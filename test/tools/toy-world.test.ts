@@ -12,7 +12,11 @@ import { expect } from 'chai';
 import { generate } from '../../tools/toy-world/generate';
 import { HELD_OUT, IMAGE_SIZE, OBJECT_GAP } from '../../tools/toy-world/world';
 
-interface Placed { color: string; shape: string; box: [number, number, number] }
+interface Placed {
+  color: string;
+  shape: string;
+  box: [number, number, number];
+}
 const heldOut = (o: { color?: string; shape: string }) => HELD_OUT.some(([c, s]) => c === o.color && s === o.shape);
 
 /** A caption of the world's template as objects with optional colours. */
@@ -26,7 +30,11 @@ const holds = (objs: Placed[], caption: string) =>
   parse(caption).every((n) => objs.some((o) => o.shape === n.shape && (!n.color || o.color === n.color)));
 
 function read(dir: string, file: string): any[] {
-  return fs.readFileSync(path.join(dir, file), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  return fs
+    .readFileSync(path.join(dir, file), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
 }
 
 describe('tools/toy-world generator (rules of the shapes world, exact checks)', function () {
@@ -39,7 +47,9 @@ describe('tools/toy-world generator (rules of the shapes world, exact checks)', 
     return out;
   };
   let dir: string;
-  before(async () => { dir = await make(5); });
+  before(async () => {
+    dir = await make(5);
+  });
   after(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
 
   it('every image: boxes inside, ≥ 2 px apart, objects distinct in colour and shape; split rules on held-out combinations', () => {
@@ -48,10 +58,15 @@ describe('tools/toy-world generator (rules of the shapes world, exact checks)', 
       expect(new Set(objs.map((o) => o.color)).size, m.image).to.equal(objs.length);
       expect(new Set(objs.map((o) => o.shape)).size, m.image).to.equal(objs.length);
       for (const [i, a] of objs.entries()) {
-        expect(a.box[0] >= 0 && a.box[1] >= 0 && a.box[0] + a.box[2] <= IMAGE_SIZE && a.box[1] + a.box[2] <= IMAGE_SIZE, m.image).to.equal(true);
+        expect(a.box[0] >= 0 && a.box[1] >= 0 && a.box[0] + a.box[2] <= IMAGE_SIZE && a.box[1] + a.box[2] <= IMAGE_SIZE, m.image).to.equal(
+          true,
+        );
         for (const b of objs.slice(i + 1)) {
-          const apart = a.box[0] >= b.box[0] + b.box[2] + OBJECT_GAP || b.box[0] >= a.box[0] + a.box[2] + OBJECT_GAP
-            || a.box[1] >= b.box[1] + b.box[2] + OBJECT_GAP || b.box[1] >= a.box[1] + a.box[2] + OBJECT_GAP;
+          const apart =
+            a.box[0] >= b.box[0] + b.box[2] + OBJECT_GAP ||
+            b.box[0] >= a.box[0] + a.box[2] + OBJECT_GAP ||
+            a.box[1] >= b.box[1] + b.box[2] + OBJECT_GAP ||
+            b.box[1] >= a.box[1] + a.box[2] + OBJECT_GAP;
           expect(apart, m.image).to.equal(true);
         }
       }
@@ -63,7 +78,16 @@ describe('tools/toy-world generator (rules of the shapes world, exact checks)', 
   it('every item: positive true of its image, negative false; seen items name training combinations only', () => {
     const byImage = new Map(read(dir, 'images.jsonl').map((m) => [m.image, m.objects as Placed[]]));
     const items = read(dir, 'items.jsonl');
-    expect([...new Set(items.map((i) => i.kind))]).to.include.members(['swap-att', 'replace-att', 'replace-obj', 'add-att', 'add-att-bind', 'add-att-one', 'add-att-one-bind', 'replace-obj-bare']);
+    expect([...new Set(items.map((i) => i.kind))]).to.include.members([
+      'swap-att',
+      'replace-att',
+      'replace-obj',
+      'add-att',
+      'add-att-bind',
+      'add-att-one',
+      'add-att-one-bind',
+      'replace-obj-bare',
+    ]);
     for (const it of items) {
       const objs = byImage.get(it.image)!;
       expect(holds(objs, it.positive), `${it.id} positive`).to.equal(true);
@@ -77,17 +101,29 @@ describe('tools/toy-world generator (rules of the shapes world, exact checks)', 
     const byImage = new Map(read(dir, 'images.jsonl').map((m) => [m.image, m.objects as Placed[]]));
     const rows = read(dir, path.join('retrieval', 'set-0.jsonl'));
     const counts = new Set<number>();
-    for (const row of rows) for (const c of row.captions as string[]) {
-      expect(rows.filter((r) => holds(byImage.get(r.image)!, c)).map((r) => r.image), c).to.deep.equal([row.image]);
-      counts.add(parse(c).filter((o) => o.color).length);
-    }
+    for (const row of rows)
+      for (const c of row.captions as string[]) {
+        expect(
+          rows.filter((r) => holds(byImage.get(r.image)!, c)).map((r) => r.image),
+          c,
+        ).to.deep.equal([row.image]);
+        counts.add(parse(c).filter((o) => o.color).length);
+      }
     expect([...counts].sort()).to.deep.equal([0, 1, 2]);
   });
 
   it('the same seed gives the same bytes; another seed other images', async () => {
     const hash = (d: string) => {
       const h = createHash('sha256');
-      for (const f of ['items.jsonl', 'images.jsonl', ...fs.readdirSync(path.join(d, 'images')).sort().map((x) => path.join('images', x))]) h.update(fs.readFileSync(path.join(d, f)));
+      for (const f of [
+        'items.jsonl',
+        'images.jsonl',
+        ...fs
+          .readdirSync(path.join(d, 'images'))
+          .sort()
+          .map((x) => path.join('images', x)),
+      ])
+        h.update(fs.readFileSync(path.join(d, f)));
       return h.digest('hex');
     };
     expect(hash(await make(5))).to.equal(hash(dir));

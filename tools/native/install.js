@@ -72,10 +72,16 @@ function parseArgs(argv) {
   return o;
 }
 
-function log(msg) { process.stderr.write(`native: ${msg}\n`); }
+function log(msg) {
+  process.stderr.write(`native: ${msg}\n`);
+}
 
 function run(cmd, args, opts = {}) {
-  const r = spawnSync(cmd, args, { stdio: opts.capture ? ['ignore', 'pipe', 'pipe'] : ['ignore', 'inherit', 'inherit'], encoding: 'utf8', ...opts });
+  const r = spawnSync(cmd, args, {
+    stdio: opts.capture ? ['ignore', 'pipe', 'pipe'] : ['ignore', 'inherit', 'inherit'],
+    encoding: 'utf8',
+    ...opts,
+  });
   if (r.error) throw new InstallError(`${opts.what || cmd} could not start: ${r.error.message}`);
   if (r.status !== 0) {
     const tail = opts.capture ? `: ${(r.stderr || r.stdout || '').trim().split('\n').slice(-3).join(' | ')}` : '';
@@ -95,11 +101,17 @@ function tfjsVersion() {
 /** Verify an install dir by loading it through our own initBackend in a child; returns its BackendInfo. */
 function verify(nativeDir) {
   const r = spawnSync(process.execPath, [path.join(__dirname, 'verify.js')], {
-    cwd: ROOT, encoding: 'utf8', env: { ...process.env, ABE_NATIVE_DIR: nativeDir, ABE_BACKEND: '' },
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, ABE_NATIVE_DIR: nativeDir, ABE_BACKEND: '' },
   });
   const line = (r.stdout || '').trim().split('\n').pop() || '';
   if (r.status === 0) {
-    try { return JSON.parse(line); } catch { /* fall through */ }
+    try {
+      return JSON.parse(line);
+    } catch {
+      /* fall through */
+    }
   }
   const why = ((r.stderr || '') + (r.stdout || '')).trim().split('\n').filter(Boolean).pop() || `exit ${r.status}`;
   return { error: why };
@@ -108,7 +120,10 @@ function verify(nativeDir) {
 /** Cheap checks of the TensorFlow source before anything is downloaded or built. */
 function checkSource(o) {
   if (o.libdir) {
-    if (!fs.existsSync(path.join(o.libdir, 'lib', 'libtensorflow.so')) && !fs.existsSync(path.join(o.libdir, 'lib', 'libtensorflow.so.2'))) {
+    if (
+      !fs.existsSync(path.join(o.libdir, 'lib', 'libtensorflow.so')) &&
+      !fs.existsSync(path.join(o.libdir, 'lib', 'libtensorflow.so.2'))
+    ) {
       throw new InstallError(`--libtensorflow ${o.libdir}: no lib/libtensorflow.so or lib/libtensorflow.so.2 inside`);
     }
     if (!fs.existsSync(path.join(o.libdir, 'include', 'tensorflow', 'c', 'c_api.h'))) {
@@ -131,9 +146,18 @@ function checkSource(o) {
 
 function findWheel() {
   let names = [];
-  try { names = fs.readdirSync(WHEEL_GLOB_DIR).filter((n) => WHEEL_RE.test(n)).sort(); } catch { /* no dir */ }
+  try {
+    names = fs
+      .readdirSync(WHEEL_GLOB_DIR)
+      .filter((n) => WHEEL_RE.test(n))
+      .sort();
+  } catch {
+    /* no dir */
+  }
   if (!names.length) {
-    throw new InstallError(`no TensorFlow given and no ${WHEEL_GLOB_DIR}/tensorflow_cpu-*.whl found; pass --tensorflow-wheel FILE or --libtensorflow DIR (or, with internet: npm install ${PKG})`);
+    throw new InstallError(
+      `no TensorFlow given and no ${WHEEL_GLOB_DIR}/tensorflow_cpu-*.whl found; pass --tensorflow-wheel FILE or --libtensorflow DIR (or, with internet: npm install ${PKG})`,
+    );
   }
   return path.join(WHEEL_GLOB_DIR, names[names.length - 1]);
 }
@@ -160,10 +184,23 @@ print(len(members))
     run('python3', ['-c', py, wheel, stage, ...WHEEL_MEMBERS], { capture: true, what: `extracting ${path.basename(wheel)}` });
   } else {
     // unzip takes shell-style patterns; same members.
-    run('unzip', ['-q', '-o', wheel, 'tensorflow/libtensorflow_cc.so.2', 'tensorflow/libtensorflow_framework.so.2',
-      'tensorflow/include/tensorflow/c/*', 'tensorflow/include/tensorflow/core/platform/ctstring*',
-      'tensorflow/include/tsl/platform/ctstring*', 'tensorflow/include/xla/tsl/c/*', '-d', stage],
-    { capture: true, what: `unzip ${path.basename(wheel)} (python3 not found)` });
+    run(
+      'unzip',
+      [
+        '-q',
+        '-o',
+        wheel,
+        'tensorflow/libtensorflow_cc.so.2',
+        'tensorflow/libtensorflow_framework.so.2',
+        'tensorflow/include/tensorflow/c/*',
+        'tensorflow/include/tensorflow/core/platform/ctstring*',
+        'tensorflow/include/tsl/platform/ctstring*',
+        'tensorflow/include/xla/tsl/c/*',
+        '-d',
+        stage,
+      ],
+      { capture: true, what: `unzip ${path.basename(wheel)} (python3 not found)` },
+    );
   }
   const tfdir = path.join(stage, 'tensorflow');
   fs.mkdirSync(path.join(deps, 'lib'), { recursive: true });
@@ -212,14 +249,20 @@ function nodeDir() {
   for (const d of [prefix, '/usr', '/usr/local']) {
     if (fs.existsSync(path.join(d, 'include', 'node', 'node_api.h'))) return d;
   }
-  throw new InstallError('Node headers (include/node/node_api.h) not found under the Node prefix, /usr or /usr/local; install them (Debian: apt-get install libnode-dev, or the nodejs package that ships them)');
+  throw new InstallError(
+    'Node headers (include/node/node_api.h) not found under the Node prefix, /usr or /usr/local; install them (Debian: apt-get install libnode-dev, or the nodejs package that ships them)',
+  );
 }
 
 function main() {
   const t0 = Date.now();
   const o = parseArgs(process.argv.slice(2));
-  if (o.help) { process.stdout.write(HELP); return 0; }
-  if (process.platform !== 'linux') throw new InstallError(`this offline route supports Linux only (here: ${process.platform}); use npm install ${PKG}`);
+  if (o.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (process.platform !== 'linux')
+    throw new InstallError(`this offline route supports Linux only (here: ${process.platform}); use npm install ${PKG}`);
   const version = tfjsVersion();
   const rel = path.relative(ROOT, TARGET);
   if (!rel || rel.startsWith('..') || path.isAbsolute(rel)) {
@@ -231,11 +274,18 @@ function main() {
   if (!o.force) {
     // Already usable from node_modules (the plain `npm install` route) or from a previous run.
     let inModules = false;
-    try { require.resolve(`${PKG}/package.json`, { paths: [ROOT] }); inModules = true; } catch { /* not there */ }
+    try {
+      require.resolve(`${PKG}/package.json`, { paths: [ROOT] });
+      inModules = true;
+    } catch {
+      /* not there */
+    }
     if (inModules || fs.existsSync(TARGET)) {
       const v = verify(TARGET);
       if (!v.error) {
-        log(`already installed and working (${v.name}, ${v.device || 'TensorFlow'}${inModules ? ', from node_modules' : `, in ${TARGET}`}); nothing to do (--force rebuilds)`);
+        log(
+          `already installed and working (${v.name}, ${v.device || 'TensorFlow'}${inModules ? ', from node_modules' : `, in ${TARGET}`}); nothing to do (--force rebuilds)`,
+        );
         return 0;
       }
       log(`an existing install does not load (${v.error}); rebuilding`);
@@ -244,15 +294,26 @@ function main() {
 
   checkSource(o);
   const tmp = fs.mkdtempSync(path.join(path.dirname(TARGET), `.native.tmp-${process.pid}-`));
-  const cleanup = () => { try { fs.rmSync(tmp, { recursive: true, force: true }); } catch { /* best effort */ } };
+  const cleanup = () => {
+    try {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    } catch {
+      /* best effort */
+    }
+  };
   try {
     const source = o.libdir ? `libtensorflow ${o.libdir}` : `wheel ${o.wheel}`;
     log(`building ${PKG}@${version} against ${source}`);
-    fs.writeFileSync(path.join(tmp, 'package.json'), JSON.stringify({ private: true, name: 'abe-clip-native', description: 'written by tools/native/install.js' }, null, 1) + '\n');
+    fs.writeFileSync(
+      path.join(tmp, 'package.json'),
+      JSON.stringify({ private: true, name: 'abe-clip-native', description: 'written by tools/native/install.js' }, null, 1) + '\n',
+    );
     const spec = o.pkg || `${PKG}@${version}`;
     let t = Date.now();
-    run('npm', ['install', '--prefix', tmp, '--ignore-scripts', '--no-audit', '--no-fund', '--no-package-lock', '--loglevel=error', spec],
-      { capture: true, what: `npm install ${spec}` });
+    run('npm', ['install', '--prefix', tmp, '--ignore-scripts', '--no-audit', '--no-fund', '--no-package-lock', '--loglevel=error', spec], {
+      capture: true,
+      what: `npm install ${spec}`,
+    });
     const pkgDir = path.join(tmp, 'node_modules', ...PKG.split('/'));
     const got = JSON.parse(fs.readFileSync(path.join(pkgDir, 'package.json'), 'utf8')).version;
     if (got !== version) throw new InstallError(`${spec} is version ${got} but our @tensorflow/tfjs-core is ${version}; they must match`);
@@ -264,14 +325,26 @@ function main() {
     t = Date.now();
     const deps = path.join(pkgDir, 'deps');
     fs.rmSync(deps, { recursive: true, force: true });
-    if (o.libdir) depsFromLibdir(o.libdir, deps); else depsFromWheel(o.wheel, deps, tmp);
+    if (o.libdir) depsFromLibdir(o.libdir, deps);
+    else depsFromWheel(o.wheel, deps, tmp);
     log(`TensorFlow library and headers in place: ${((Date.now() - t) / 1000).toFixed(1)} s`);
 
     t = Date.now();
     const jobs = String(Math.max(1, os.cpus().length));
-    run(process.execPath, [nodeGyp(), 'rebuild', `--nodedir=${nodeDir()}`, '--module_name=tfjs_binding',
-      `--module_path=${path.join(pkgDir, 'lib', 'napi-v8')}`, '--napi_build_version=8', '-j', jobs],
-    { cwd: pkgDir, capture: true, what: 'node-gyp rebuild (needs make, g++ and python3)' });
+    run(
+      process.execPath,
+      [
+        nodeGyp(),
+        'rebuild',
+        `--nodedir=${nodeDir()}`,
+        '--module_name=tfjs_binding',
+        `--module_path=${path.join(pkgDir, 'lib', 'napi-v8')}`,
+        '--napi_build_version=8',
+        '-j',
+        jobs,
+      ],
+      { cwd: pkgDir, capture: true, what: 'node-gyp rebuild (needs make, g++ and python3)' },
+    );
     fs.rmSync(path.join(pkgDir, 'build'), { recursive: true, force: true });
     log(`binding compiled: ${((Date.now() - t) / 1000).toFixed(1)} s`);
 
@@ -279,12 +352,20 @@ function main() {
     const v = verify(tmp);
     if (v.error) throw new InstallError(`the built backend does not load: ${v.error}`);
     log(`verified through initBackend: ${v.name} (${v.device}) in ${((Date.now() - t) / 1000).toFixed(1)} s`);
-    fs.writeFileSync(path.join(tmp, 'install.json'), JSON.stringify({ package: spec, version, source, builtAt: new Date().toISOString(), device: v.device }, null, 1) + '\n');
+    fs.writeFileSync(
+      path.join(tmp, 'install.json'),
+      JSON.stringify({ package: spec, version, source, builtAt: new Date().toISOString(), device: v.device }, null, 1) + '\n',
+    );
 
     // Swap into place: the old copy (if any) is renamed away first and removed only after the new one is in.
     const old = fs.existsSync(TARGET) ? `${tmp}.old` : undefined;
     if (old) fs.renameSync(TARGET, old);
-    try { fs.renameSync(tmp, TARGET); } catch (e) { if (old) fs.renameSync(old, TARGET); throw e; }
+    try {
+      fs.renameSync(tmp, TARGET);
+    } catch (e) {
+      if (old) fs.renameSync(old, TARGET);
+      throw e;
+    }
     if (old) fs.rmSync(old, { recursive: true, force: true });
     log(`installed in ${TARGET} in ${((Date.now() - t0) / 1000).toFixed(1)} s; check with: npx abe-clip backends`);
     return 0;
@@ -304,7 +385,11 @@ function removeStale() {
     const m = /^\.native\.tmp-(\d+)-/.exec(n);
     if (!m) continue;
     let alive = true;
-    try { process.kill(Number(m[1]), 0); } catch (e) { alive = e.code === 'EPERM'; }
+    try {
+      process.kill(Number(m[1]), 0);
+    } catch (e) {
+      alive = e.code === 'EPERM';
+    }
     if (alive) continue;
     fs.rmSync(path.join(parent, n), { recursive: true, force: true });
     log(`removed ${n}, left by an interrupted run`);

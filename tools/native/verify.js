@@ -21,7 +21,20 @@ const tf = require(require.resolve('@tensorflow/tfjs', { paths: [root] }));
   const info = await backend.initBackend({ backend: 'tfjs-node', source: 'tools/native/verify' });
   if (tf.getBackend() !== 'tensorflow') throw new Error(`our tfjs runs on '${tf.getBackend()}', not 'tensorflow'`);
   // [[1,2],[3,4]]·[[5,6],[7,8]] = [[19,22],[43,50]] (by hand).
-  const y = tf.tidy(() => tf.matMul(tf.tensor2d([[1, 2], [3, 4]]), tf.tensor2d([[5, 6], [7, 8]])).dataSync());
+  const y = tf.tidy(() =>
+    tf
+      .matMul(
+        tf.tensor2d([
+          [1, 2],
+          [3, 4],
+        ]),
+        tf.tensor2d([
+          [5, 6],
+          [7, 8],
+        ]),
+      )
+      .dataSync(),
+  );
   if (Array.from(y).join() !== '19,22,43,50') throw new Error(`matMul gave ${Array.from(y)} instead of 19,22,43,50`);
   process.stdout.write(JSON.stringify({ name: info.name, version: info.version, device: info.device.summary }) + '\n');
 })().catch((e) => {

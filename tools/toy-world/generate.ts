@@ -24,9 +24,20 @@ import type { Obj } from './world';
 
 export const GENERATOR_VERSION = 1;
 
-export interface GenerateOptions { out: string; seed: number; images: number; retrieval: number; stress: number }
+export interface GenerateOptions {
+  out: string;
+  seed: number;
+  images: number;
+  retrieval: number;
+  stress: number;
+}
 
-interface ImageMeta { image: string; split: string; background: Background; objects: Placed[] }
+interface ImageMeta {
+  image: string;
+  split: string;
+  background: Background;
+  objects: Placed[];
+}
 
 async function writePng(file: string, rgba: Uint8Array): Promise<void> {
   const img = Jimp.fromBitmap({ data: Buffer.from(rgba), width: IMAGE_SIZE, height: IMAGE_SIZE });
@@ -47,7 +58,10 @@ function place(r: () => number, objs: Obj[], size: [number, number]): Placed[] {
 class Writer {
   readonly items: Item[] = [];
   readonly metas: ImageMeta[] = [];
-  constructor(private readonly out: string, private readonly r: () => number) {
+  constructor(
+    private readonly out: string,
+    private readonly r: () => number,
+  ) {
     fs.mkdirSync(path.join(out, 'images'), { recursive: true });
   }
 
@@ -88,10 +102,15 @@ async function retrievalSets(w: Writer, r: () => number, sets: number, out: stri
     let index = 0;
     for (const [sa, sb] of pairs) {
       let objs: [Obj, Obj];
-      do objs = seenPair(r); while (!(objs[0].shape === sa && objs[1].shape === sb) && !(objs[0].shape === sb && objs[1].shape === sa));
+      do objs = seenPair(r);
+      while (!(objs[0].shape === sa && objs[1].shape === sb) && !(objs[0].shape === sb && objs[1].shape === sa));
       const twinned = r() < 0.5;
       const scenes: Obj[][] = [objs];
-      if (twinned) scenes.push([{ color: objs[1].color, shape: objs[0].shape }, { color: objs[0].color, shape: objs[1].shape }]);
+      if (twinned)
+        scenes.push([
+          { color: objs[1].color, shape: objs[0].shape },
+          { color: objs[0].color, shape: objs[1].shape },
+        ]);
       for (const scene of scenes) {
         const named = r() < 0.5 ? scene : [scene[1], scene[0]];
         const j = Math.floor(r() * 2);
@@ -100,7 +119,12 @@ async function retrievalSets(w: Writer, r: () => number, sets: number, out: stri
           caption(named.map((o, m) => (m === j ? o : { shape: o.shape }))),
           caption(named),
         ];
-        const rel = await w.image(`retrieval${k}_${String(index++).padStart(3, '0')}`, `retrieval-${k}`, place(r, scene, OBJECT_SIZE), 'plain');
+        const rel = await w.image(
+          `retrieval${k}_${String(index++).padStart(3, '0')}`,
+          `retrieval-${k}`,
+          place(r, scene, OBJECT_SIZE),
+          'plain',
+        );
         lines.push(JSON.stringify({ image: rel, captions }));
       }
     }
@@ -143,7 +167,15 @@ export async function generate(o: GenerateOptions): Promise<{ items: number; ima
   fs.writeFileSync(path.join(o.out, 'images.jsonl'), w.metas.map((x) => JSON.stringify(x)).join('\n') + '\n');
   const counts: Record<string, number> = {};
   for (const it of w.items) counts[`${it.kind}/${it.split}`] = (counts[`${it.kind}/${it.split}`] ?? 0) + 1;
-  const manifest = { generator: 'tools/toy-world', version: GENERATOR_VERSION, seed: o.seed, images: w.metas.length, items: w.items.length, retrievalSets: o.retrieval, counts };
+  const manifest = {
+    generator: 'tools/toy-world',
+    version: GENERATOR_VERSION,
+    seed: o.seed,
+    images: w.metas.length,
+    items: w.items.length,
+    retrievalSets: o.retrieval,
+    counts,
+  };
   fs.writeFileSync(path.join(o.out, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
   return { items: w.items.length, images: w.metas.length };
 }
@@ -154,9 +186,19 @@ if (require.main === module) {
     process.stdout.write('usage: tools/toy-world/generate.ts --out DIR [--seed 20261206] [--images 200] [--retrieval 4] [--stress 200]\n');
     process.exit(args.includes('--out') ? 0 : 2);
   }
-  const num = (k: string, d: number) => { const i = args.indexOf(k); const v = i >= 0 ? Number(args[i + 1]) : d; if (!Number.isInteger(v) || v < 0) throw new Error(`${k} must be a non-negative integer`); return v; };
+  const num = (k: string, d: number) => {
+    const i = args.indexOf(k);
+    const v = i >= 0 ? Number(args[i + 1]) : d;
+    if (!Number.isInteger(v) || v < 0) throw new Error(`${k} must be a non-negative integer`);
+    return v;
+  };
   const out = args[args.indexOf('--out') + 1];
   const t0 = Date.now();
-  generate({ out, seed: num('--seed', 20261206), images: num('--images', 200), retrieval: num('--retrieval', 4), stress: num('--stress', 200) })
-    .then((s) => process.stdout.write(`${out}: ${s.images} images, ${s.items} items (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`));
+  generate({
+    out,
+    seed: num('--seed', 20261206),
+    images: num('--images', 200),
+    retrieval: num('--retrieval', 4),
+    stress: num('--stress', 200),
+  }).then((s) => process.stdout.write(`${out}: ${s.images} images, ${s.items} items (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`));
 }

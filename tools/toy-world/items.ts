@@ -15,14 +15,27 @@ import type { Color, Obj, Shape } from './world';
 type Rand = () => number;
 
 export const PAIR_KINDS = [
-  'swap-att', 'replace-att', 'replace-obj', 'add-att', 'add-att-bind', 'add-att-one', 'add-att-one-bind', 'replace-obj-bare',
+  'swap-att',
+  'replace-att',
+  'replace-obj',
+  'add-att',
+  'add-att-bind',
+  'add-att-one',
+  'add-att-one-bind',
+  'replace-obj-bare',
 ] as const;
 export type PairKind = (typeof PAIR_KINDS)[number];
 
 export interface Item {
-  id: string; image: string; positive: string; negative: string; kind: string; split: string;
+  id: string;
+  image: string;
+  positive: string;
+  negative: string;
+  kind: string;
+  split: string;
   /** Stress items: object scale and background. */
-  scale?: string; background?: string;
+  scale?: string;
+  background?: string;
 }
 
 export function pick<T>(r: Rand, xs: readonly T[]): T {
@@ -42,7 +55,8 @@ export function distinct(objs: Obj[]): boolean {
  */
 export function seenPair(r: Rand): [Obj, Obj] {
   for (;;) {
-    const a = pick(r, TRAINING_OBJECTS), b = pick(r, TRAINING_OBJECTS);
+    const a = pick(r, TRAINING_OBJECTS),
+      b = pick(r, TRAINING_OBJECTS);
     if (distinct([a, b]) && isTraining(b.color, a.shape) && isTraining(a.color, b.shape)) return [a, b];
   }
 }
@@ -80,7 +94,14 @@ export function itemsFor(r: Rand, named: Obj[], all: Obj[], seen: boolean, kinds
   for (const kind of kinds) {
     if (kind === 'swap-att') {
       if (named.length !== 2) continue;
-      out.push([kind, pos, caption([{ color: named[1].color, shape: named[0].shape }, { color: named[0].color, shape: named[1].shape }])]);
+      out.push([
+        kind,
+        pos,
+        caption([
+          { color: named[1].color, shape: named[0].shape },
+          { color: named[0].color, shape: named[1].shape },
+        ]),
+      ]);
     } else if (kind === 'replace-att') {
       const neg = named.map((o, k) => (k === j ? { ...o, color: absentColor(r, all, o.shape, seen) } : o));
       out.push([kind, pos, caption(neg)]);
@@ -92,7 +113,9 @@ export function itemsFor(r: Rand, named: Obj[], all: Obj[], seen: boolean, kinds
       // add-att-one* name the colour of object 1-j (correctly) in both captions; all add a wrong colour to object j:
       // one absent from the image, or (-bind) the other object's colour, which only binding tells from the truth.
       const wrong = kind.endsWith('-bind') ? named[1 - j].color : absentColor(r, all, named[j].shape, seen);
-      const base = kind.startsWith('add-att-one') ? named.map((o, k) => (k === j ? { shape: o.shape } : o)) : named.map((o) => ({ shape: o.shape }));
+      const base = kind.startsWith('add-att-one')
+        ? named.map((o, k) => (k === j ? { shape: o.shape } : o))
+        : named.map((o) => ({ shape: o.shape }));
       const neg = base.map((o, k) => (k === j ? { color: wrong, shape: o.shape } : o));
       out.push([kind, caption(base), caption(neg)]);
     } else if (kind === 'replace-obj-bare') {

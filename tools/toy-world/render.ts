@@ -10,7 +10,11 @@ export type Background = 'plain' | 'stripes' | 'checks' | 'blotches' | 'bright';
 export const BACKGROUNDS: Background[] = ['plain', 'stripes', 'checks', 'blotches', 'bright'];
 
 /** A placed object: colour, shape and its square bounding box (top-left x, y and side, pixels). */
-export interface Placed { color: Color; shape: Shape; box: [number, number, number] }
+export interface Placed {
+  color: Color;
+  shape: Shape;
+  box: [number, number, number];
+}
 
 type Rand = () => number;
 const SUB = 4;
@@ -30,7 +34,8 @@ function gaussian(r: Rand): number {
 
 /** Star outline: ten vertices, one point up, a regular pentagram's inner radius, centred to span its box. */
 const STAR: [number, number][] = (() => {
-  const R = 0.5, r = R * 0.382;
+  const R = 0.5,
+    r = R * 0.382;
   const cy = R + (1 - (R + R * Math.cos(Math.PI / 5))) / 2;
   return Array.from({ length: 10 }, (_, k) => {
     const a = -Math.PI / 2 + (k * Math.PI) / 5;
@@ -42,8 +47,9 @@ const STAR: [number, number][] = (() => {
 function inPolygon(x: number, y: number, poly: [number, number][]): boolean {
   let inside = false;
   for (let i = 0, j = poly.length - 1; i < poly.length; j = i++) {
-    const [xi, yi] = poly[i], [xj, yj] = poly[j];
-    if ((yi > y) !== (yj > y) && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) inside = !inside;
+    const [xi, yi] = poly[i],
+      [xj, yj] = poly[j];
+    if (yi > y !== yj > y && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) inside = !inside;
   }
   return inside;
 }
@@ -51,12 +57,18 @@ function inPolygon(x: number, y: number, poly: [number, number][]): boolean {
 /** Whether the point (u, v) of the unit box, v downwards, lies inside the shape. */
 export function inside(shape: Shape, u: number, v: number): boolean {
   switch (shape) {
-    case 'square': return u >= 0 && u <= 1 && v >= 0 && v <= 1;
-    case 'circle': return (u - 0.5) ** 2 + (v - 0.5) ** 2 <= 0.25;
-    case 'triangle': return v <= 1 && v >= 2 * Math.abs(u - 0.5);
-    case 'cross': return (Math.abs(u - 0.5) <= 1 / 6 && v >= 0 && v <= 1) || (Math.abs(v - 0.5) <= 1 / 6 && u >= 0 && u <= 1);
-    case 'star': return inPolygon(u, v, STAR);
-    case 'diamond': return Math.abs(u - 0.5) + Math.abs(v - 0.5) <= 0.5;
+    case 'square':
+      return u >= 0 && u <= 1 && v >= 0 && v <= 1;
+    case 'circle':
+      return (u - 0.5) ** 2 + (v - 0.5) ** 2 <= 0.25;
+    case 'triangle':
+      return v <= 1 && v >= 2 * Math.abs(u - 0.5);
+    case 'cross':
+      return (Math.abs(u - 0.5) <= 1 / 6 && v >= 0 && v <= 1) || (Math.abs(v - 0.5) <= 1 / 6 && u >= 0 && u <= 1);
+    case 'star':
+      return inPolygon(u, v, STAR);
+    case 'diamond':
+      return Math.abs(u - 0.5) + Math.abs(v - 0.5) <= 0.5;
   }
 }
 
@@ -64,12 +76,16 @@ export function inside(shape: Shape, u: number, v: number): boolean {
 function background(r: Rand, kind: Background): Float32Array {
   const S = IMAGE_SIZE;
   const px = new Float32Array(S * S * 3);
-  const lo = kind === 'bright' ? 70 : BACKGROUND_BASE[0], hi = kind === 'bright' ? 120 : BACKGROUND_BASE[1];
+  const lo = kind === 'bright' ? 70 : BACKGROUND_BASE[0],
+    hi = kind === 'bright' ? 120 : BACKGROUND_BASE[1];
   const base = [0, 1, 2].map(() => uniform(r, lo, hi));
   const amp = [0, 1, 2].map(() => uniform(r, 0, GRADIENT_MAX));
-  const theta = uniform(r, 0, 2 * Math.PI), dx = Math.cos(theta), dy = Math.sin(theta);
+  const theta = uniform(r, 0, 2 * Math.PI),
+    dx = Math.cos(theta),
+    dy = Math.sin(theta);
   const second = [0, 1, 2].map(() => uniform(r, BACKGROUND_BASE[0], BACKGROUND_BASE[1] + 30));
-  const period = randInt(r, 4, 12), phase = uniform(r, 0, period);
+  const period = randInt(r, 4, 12),
+    phase = uniform(r, 0, period);
   const blobs = Array.from({ length: 6 }, () => [uniform(r, 0, S), uniform(r, 0, S), uniform(r, 6, 18)]);
   for (let y = 0; y < S; y++) {
     for (let x = 0; x < S; x++) {
@@ -78,7 +94,11 @@ function background(r: Rand, kind: Background): Float32Array {
       let w = 0;
       if (kind === 'stripes') w = Math.floor((x * dx + y * dy + phase + S) / period) % 2;
       else if (kind === 'checks') w = (Math.floor((x + phase) / period) + Math.floor((y + phase) / period)) % 2;
-      else if (kind === 'blotches') w = Math.min(1, blobs.reduce((s, [bx, by, br]) => s + Math.exp(-((x - bx) ** 2 + (y - by) ** 2) / (br * br)), 0));
+      else if (kind === 'blotches')
+        w = Math.min(
+          1,
+          blobs.reduce((s, [bx, by, br]) => s + Math.exp(-((x - bx) ** 2 + (y - by) ** 2) / (br * br)), 0),
+        );
       for (let c = 0; c < 3; c++) px[(y * S + x) * 3 + c] = (1 - w) * base[c] + w * second[c] + amp[c] * t;
     }
   }
@@ -98,9 +118,10 @@ export function render(r: Rand, objects: Placed[], kind: Background = 'plain'): 
     for (let y = Math.max(0, Math.floor(by)); y < Math.min(S, Math.ceil(by + side)); y++) {
       for (let x = Math.max(0, Math.floor(bx)); x < Math.min(S, Math.ceil(bx + side)); x++) {
         let hit = 0;
-        for (let sy = 0; sy < SUB; sy++) for (let sx = 0; sx < SUB; sx++) {
-          if (inside(o.shape, (x + (sx + 0.5) / SUB - bx) / side, (y + (sy + 0.5) / SUB - by) / side)) hit++;
-        }
+        for (let sy = 0; sy < SUB; sy++)
+          for (let sx = 0; sx < SUB; sx++) {
+            if (inside(o.shape, (x + (sx + 0.5) / SUB - bx) / side, (y + (sy + 0.5) / SUB - by) / side)) hit++;
+          }
         const a = hit / (SUB * SUB);
         if (a > 0) for (let c = 0; c < 3; c++) px[(y * S + x) * 3 + c] = (1 - a) * px[(y * S + x) * 3 + c] + a * rgb[c];
       }
@@ -128,8 +149,13 @@ export function placeBoxes(r: Rand, n: number, minSide: number, maxSide: number,
       for (let t = 0; t < 100 && !placed; t++) {
         const side = randInt(r, minSide, maxSide);
         const b: [number, number, number] = [randInt(r, 0, S - side), randInt(r, 0, S - side), side];
-        const clear = boxes.every(([x, y, s]) => b[0] >= x + s + gap || x >= b[0] + b[2] + gap || b[1] >= y + s + gap || y >= b[1] + b[2] + gap);
-        if (clear) { boxes.push(b); placed = true; }
+        const clear = boxes.every(
+          ([x, y, s]) => b[0] >= x + s + gap || x >= b[0] + b[2] + gap || b[1] >= y + s + gap || y >= b[1] + b[2] + gap,
+        );
+        if (clear) {
+          boxes.push(b);
+          placed = true;
+        }
       }
       if (!placed) break;
     }

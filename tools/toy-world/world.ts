@@ -32,7 +32,10 @@ export const HELD_OUT: ReadonlyArray<readonly [Color, Shape]> = [
   ['cyan', 'diamond'],
 ];
 
-export interface Obj { color: Color; shape: Shape }
+export interface Obj {
+  color: Color;
+  shape: Shape;
+}
 
 export const IMAGE_SIZE = 64;
 /** Object bounding boxes (square), in pixels, and the least gap between two boxes. */

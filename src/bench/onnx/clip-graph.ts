@@ -20,19 +20,26 @@ class Graph {
   private n = 0;
   constructor(private readonly weights: TensorMap) {}
 
-  private fresh(hint: string): string { return `${hint}_${this.n++}`; }
+  private fresh(hint: string): string {
+    return `${hint}_${this.n++}`;
+  }
   op(op: string, inputs: string[], attrs: Record<string, AttrValue> = {}, hint = op.toLowerCase()): string {
     const out = this.fresh(hint);
     this.nodes.push(node(op, inputs, [out], attrs));
     return out;
   }
-  constF(name: string, dims: number[], data: Float32Array): string { this.initializers.push(tensorProto(name, 'float', dims, data)); return name; }
+  constF(name: string, dims: number[], data: Float32Array): string {
+    this.initializers.push(tensorProto(name, 'float', dims, data));
+    return name;
+  }
   constI64(values: number[], scalar = false): string {
     const name = this.fresh('i64');
     this.initializers.push(tensorProto(name, 'int64', scalar ? [] : [values.length], BigInt64Array.from(values.map(BigInt))));
     return name;
   }
-  scalar(v: number): string { return this.constF(this.fresh('c'), [], Float32Array.of(v)); }
+  scalar(v: number): string {
+    return this.constF(this.fresh('c'), [], Float32Array.of(v));
+  }
   weight(name: string): string {
     const t = this.weights.get(name);
     if (!t) throw new Error(`internal: weight '${name}' missing`);
@@ -48,16 +55,39 @@ class Graph {
     return this.op('Add', [this.op('MatMul', [x, this.weightInOut(wName)]), this.weight(bName)]);
   }
   layerNorm(x: string, prefix: string, eps: number): string {
-    return this.op('LayerNormalization', [x, this.weight(`${prefix}.weight`), this.weight(`${prefix}.bias`)], { axis: -1, epsilon: { float: eps } });
+    return this.op('LayerNormalization', [x, this.weight(`${prefix}.weight`), this.weight(`${prefix}.bias`)], {
+      axis: -1,
+      epsilon: { float: eps },
+    });
   }
-  reshape(x: string, shape: number[]): string { return this.op('Reshape', [x, this.constI64(shape)]); }
-  transpose(x: string, perm: number[]): string { return this.op('Transpose', [x], { perm }); }
+  reshape(x: string, shape: number[]): string {
+    return this.op('Reshape', [x, this.constI64(shape)]);
+  }
+  transpose(x: string, perm: number[]): string {
+    return this.op('Transpose', [x], { perm });
+  }
 }
 
 /** One pre-LN residual block on x [n,T,W]; `mask` is an initializer [T,T] or null. */
-function block(g: Graph, x: string, prefix: string, n: number, T: number, W: number, heads: number, act: Activation, eps: number, mask: string | null): string {
+function block(
+  g: Graph,
+  x: string,
+  prefix: string,
+  n: number,
+  T: number,
+  W: number,
+  heads: number,
+  act: Activation,
+  eps: number,
+  mask: string | null,
+): string {
   const D = W / heads;
-  const qkv = g.linear(g.layerNorm(x, `${prefix}.ln_1`, eps), `${prefix}.attn`, `${prefix}.attn.in_proj_weight`, `${prefix}.attn.in_proj_bias`);
+  const qkv = g.linear(
+    g.layerNorm(x, `${prefix}.ln_1`, eps),
+    `${prefix}.attn`,
+    `${prefix}.attn.in_proj_weight`,
+    `${prefix}.attn.in_proj_bias`,
+  );
   const split = g.transpose(g.reshape(qkv, [n, T, 3, heads, D]), [2, 0, 3, 1, 4]); // [3,n,H,T,D]
   const [q, k, v] = [0, 1, 2].map((i) => g.op('Gather', [split, g.constI64([i], true)], { axis: 0 }));
   let scores = g.op('MatMul', [g.op('Mul', [q, g.scalar(1 / Math.sqrt(D))]), g.transpose(k, [0, 1, 3, 2])]);
@@ -66,24 +96,36 @@ function block(g: Graph, x: string, prefix: string, n: number, T: number, W: num
   const attn = g.linear(g.reshape(g.transpose(ctx, [0, 2, 1, 3]), [n, T, W]), `${prefix}.attn.out_proj`);
   const h = g.op('Add', [x, attn]);
   const f = g.linear(g.layerNorm(h, `${prefix}.ln_2`, eps), `${prefix}.mlp.c_fc`);
-  const a = act === 'quick_gelu'
-    ? g.op('Mul', [f, g.op('Sigmoid', [g.op('Mul', [f, g.scalar(1.702)])])])
-    : g.op('Mul', [g.op('Mul', [f, g.scalar(0.5)]), g.op('Add', [g.scalar(1), g.op('Erf', [g.op('Mul', [f, g.scalar(Math.SQRT1_2)])])])]);
+  const a =
+    act === 'quick_gelu'
+      ? g.op('Mul', [f, g.op('Sigmoid', [g.op('Mul', [f, g.scalar(1.702)])])])
+      : g.op('Mul', [g.op('Mul', [f, g.scalar(0.5)]), g.op('Add', [g.scalar(1), g.op('Erf', [g.op('Mul', [f, g.scalar(Math.SQRT1_2)])])])]);
   return g.op('Add', [h, g.linear(a, `${prefix}.mlp.c_proj`)]);
 }
 
 function finish(g: Graph, name: string, input: Msg, tokens: string, embeds: string, n: number, T: number, E: number): Uint8Array {
   g.nodes.push(node('Identity', [tokens], ['tokens']), node('Identity', [embeds], ['embeds']));
-  return model({
-    name, nodes: g.nodes, initializers: g.initializers, inputs: [input],
-    outputs: [valueInfo('embeds', 'float', [n, E]), valueInfo('tokens', 'float', [n, T, E])],
-  }, OPSET);
+  return model(
+    {
+      name,
+      nodes: g.nodes,
+      initializers: g.initializers,
+      inputs: [input],
+      outputs: [valueInfo('embeds', 'float', [n, E]), valueInfo('tokens', 'float', [n, T, E])],
+    },
+    OPSET,
+  );
 }
 
 /** Image tower: input `pixels` float32 [n,3,R,R] → `embeds` [n,E] (CLS), `tokens` [n,T,E] (every token). */
 export function visionGraph(c: ClipConfig, weights: TensorMap, n: number): Uint8Array {
   const g = new Graph(weights);
-  const p = c.vision.patchSize, grid = c.vision.resolution / p, P = grid * grid, T = P + 1, W = c.vision.width, eps = c.vision.layerNormEps;
+  const p = c.vision.patchSize,
+    grid = c.vision.resolution / p,
+    P = grid * grid,
+    T = P + 1,
+    W = c.vision.width,
+    eps = c.vision.layerNormEps;
   const patches = g.op('Conv', ['pixels', g.weight('visual.conv1.weight')], { kernel_shape: [p, p], strides: [p, p] }); // [n,W,g,g]
   const rows = g.transpose(g.reshape(patches, [n, W, P]), [0, 2, 1]);
   const cls = new Float32Array(n * W);
@@ -93,13 +135,24 @@ export function visionGraph(c: ClipConfig, weights: TensorMap, n: number): Uint8
   for (let i = 0; i < c.vision.layers; i++) x = block(g, x, `${VISION_BLOCK_PREFIX}${i}`, n, T, W, c.vision.heads, c.vision.act, eps, null);
   const tokens = g.op('MatMul', [g.layerNorm(x, 'visual.ln_post', eps), g.weight('visual.proj')]);
   const embeds = g.op('Gather', [tokens, g.constI64([0], true)], { axis: 1 });
-  return finish(g, 'clip-vision', valueInfo('pixels', 'float', [n, 3, c.vision.resolution, c.vision.resolution]), tokens, embeds, n, T, c.embedDim);
+  return finish(
+    g,
+    'clip-vision',
+    valueInfo('pixels', 'float', [n, 3, c.vision.resolution, c.vision.resolution]),
+    tokens,
+    embeds,
+    n,
+    T,
+    c.embedDim,
+  );
 }
 
 /** Text tower: input `ids` int32 [n,L] (L = context) → `embeds` [n,E] at each row's first largest id, `tokens` [n,L,E]. */
 export function textGraph(c: ClipConfig, weights: TensorMap, n: number): Uint8Array {
   const g = new Graph(weights);
-  const L = c.text.contextLength, W = c.text.width, eps = c.text.layerNormEps;
+  const L = c.text.contextLength,
+    W = c.text.width,
+    eps = c.text.layerNormEps;
   const causal = new Float32Array(L * L);
   for (let i = 0; i < L; i++) for (let j = i + 1; j < L; j++) causal[i * L + j] = MASK_BLOCKED;
   const mask = g.constF('causal_mask', [L, L], causal);

@@ -8,15 +8,26 @@ import type { TensorMap } from '../../weights/types';
 import { textGraph, visionGraph } from './clip-graph';
 
 /* The slice of onnxruntime-node's API used here (typed locally: the package is optional). */
-interface OrtTensor { data: Float32Array; dims: readonly number[]; dispose?(): void }
-interface OrtSession { run(feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>>; release(): Promise<void> }
+interface OrtTensor {
+  data: Float32Array;
+  dims: readonly number[];
+  dispose?(): void;
+}
+interface OrtSession {
+  run(feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>>;
+  release(): Promise<void>;
+}
 interface Ort {
   Tensor: new (type: string, data: Float32Array | Int32Array, dims: number[]) => OrtTensor;
   InferenceSession: { create(model: Uint8Array, opts: Record<string, unknown>): Promise<OrtSession> };
   env: { versions?: { common?: string } };
 }
 
-export interface OrtLoad { ort?: Ort; version?: string; error?: string }
+export interface OrtLoad {
+  ort?: Ort;
+  version?: string;
+  error?: string;
+}
 
 export function loadOrt(): OrtLoad {
   try {
@@ -26,18 +37,35 @@ export function loadOrt(): OrtLoad {
     const version = (require('onnxruntime-node/package.json') as { version: string }).version;
     return { ort, version };
   } catch (e) {
-    return { error: `onnxruntime-node not loadable (${(e as Error).message.split('\n')[0]}); install it with ONNXRUNTIME_NODE_INSTALL=skip npm install -D onnxruntime-node` };
+    return {
+      error: `onnxruntime-node not loadable (${(e as Error).message.split('\n')[0]}); install it with ONNXRUNTIME_NODE_INSTALL=skip npm install -D onnxruntime-node`,
+    };
   }
 }
 
 /** One tower at one batch size, as an onnxruntime session with `threads` intra-op threads. */
 export class OrtEncoder {
-  private constructor(private readonly ort: Ort, private readonly session: OrtSession, private readonly input: string, private readonly dims: number[]) {}
+  private constructor(
+    private readonly ort: Ort,
+    private readonly session: OrtSession,
+    private readonly input: string,
+    private readonly dims: number[],
+  ) {}
 
-  static async create(ort: Ort, tower: 'image' | 'text', c: ClipConfig, weights: TensorMap, batch: number, threads: number): Promise<OrtEncoder> {
+  static async create(
+    ort: Ort,
+    tower: 'image' | 'text',
+    c: ClipConfig,
+    weights: TensorMap,
+    batch: number,
+    threads: number,
+  ): Promise<OrtEncoder> {
     const bytes = tower === 'image' ? visionGraph(c, weights, batch) : textGraph(c, weights, batch);
     const session = await ort.InferenceSession.create(bytes, {
-      intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all',
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      graphOptimizationLevel: 'all',
     });
     const dims = tower === 'image' ? [batch, 3, c.vision.resolution, c.vision.resolution] : [batch, c.text.contextLength];
     return new OrtEncoder(ort, session, tower === 'image' ? 'pixels' : 'ids', dims);
@@ -53,5 +81,7 @@ export class OrtEncoder {
     return embeds;
   }
 
-  release(): Promise<void> { return this.session.release(); }
+  release(): Promise<void> {
+    return this.session.release();
+  }
 }

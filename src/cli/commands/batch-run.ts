@@ -21,8 +21,10 @@ export async function runSpecsHere(specs: JobSpec[], f: { shard?: string; json?:
         const label = `${spec.kind}${shard.count > 1 ? ` [shard ${shard.index}/${shard.count}]` : ''}`;
         const r = await runShards(job, shard, io.stderr, label);
         results.push({ job: spec.kind, ...r });
-        io.stderr.write(`${label}: done — ${r.items} ${job.unit} (${r.failed} failed) in ${fmtSeconds(r.seconds)}, ${r.itemsPerSecond.toFixed(1)}/s; ` +
-          `shards ${r.shardsWritten} written, ${r.shardsSkipped} already done${r.shardsLost ? `, ${r.shardsLost} finished by another worker` : ''} (${r.mine} of ${r.shards}) → ${r.out}\n`);
+        io.stderr.write(
+          `${label}: done — ${r.items} ${job.unit} (${r.failed} failed) in ${fmtSeconds(r.seconds)}, ${r.itemsPerSecond.toFixed(1)}/s; ` +
+            `shards ${r.shardsWritten} written, ${r.shardsSkipped} already done${r.shardsLost ? `, ${r.shardsLost} finished by another worker` : ''} (${r.mine} of ${r.shards}) → ${r.out}\n`,
+        );
       } finally {
         job.dispose();
       }

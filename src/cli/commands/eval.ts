@@ -11,24 +11,71 @@ import { writeReport } from '../../eval/write';
 import { defineCommand } from '../command';
 import { backendLine, reportMissing } from '../format';
 import { bundledBenchmark } from '../paths';
-import { applyThreads, checkCaptions, checkConfigFlags, CONFIG_FLAGS, ConfigFlags, DATASET_FLAGS, openScorer, requirePath, THREADS_FLAG } from '../setup';
+import {
+  applyThreads,
+  checkCaptions,
+  checkConfigFlags,
+  CONFIG_FLAGS,
+  ConfigFlags,
+  DATASET_FLAGS,
+  openScorer,
+  requirePath,
+  THREADS_FLAG,
+} from '../setup';
 import { runRetrieval } from './retrieval';
 
 type EvalFlags = ConfigFlags & {
-  dataset?: DatasetKind; data?: string; images?: string; 'caption-map'?: string; limit?: number; out: string;
-  strict?: boolean; task: 'pairs' | 'retrieval'; backend?: string; overlays: number; 'allow-outside-images'?: boolean; threads?: number;
+  dataset?: DatasetKind;
+  data?: string;
+  images?: string;
+  'caption-map'?: string;
+  limit?: number;
+  out: string;
+  strict?: boolean;
+  task: 'pairs' | 'retrieval';
+  backend?: string;
+  overlays: number;
+  'allow-outside-images'?: boolean;
+  threads?: number;
 };
 
 export const evalCommand = defineCommand<EvalFlags>({
   name: 'eval',
   summary: 'accuracy per subset on a pairwise benchmark for CLIP and ABE side by side, or retrieval Recall@K',
-  usage: 'abe-clip eval --dataset toy|sugarcrepe|aro-attribution|abc6k|winoground|pairs --data PATH --images DIR [options]\n       abe-clip eval --task retrieval --data CAPTIONS --images DIR [options]   (= abe-clip retrieval)',
+  usage:
+    'abe-clip eval --dataset toy|sugarcrepe|aro-attribution|abc6k|winoground|pairs --data PATH --images DIR [options]\n       abe-clip eval --task retrieval --data CAPTIONS --images DIR [options]   (= abe-clip retrieval)',
   flags: [
-    { name: 'dataset', type: 'string', choices: DATASET_KINDS, placeholder: 'NAME', help: `benchmark format: ${DATASET_KINDS.join(', ')} (required for --task pairs)` },
+    {
+      name: 'dataset',
+      type: 'string',
+      choices: DATASET_KINDS,
+      placeholder: 'NAME',
+      help: `benchmark format: ${DATASET_KINDS.join(', ')} (required for --task pairs)`,
+    },
     ...DATASET_FLAGS,
-    { name: 'out', type: 'string', default: 'abe-clip-eval', placeholder: 'DIR', help: 'output folder for report.html, report.json/.csv/.md and accuracy.png' },
-    { name: 'overlays', type: 'int', min: 0, default: 12, placeholder: 'N', help: 'explain overlays in report.html of N items an ABE configuration fixed or broke (0: none)' },
-    { name: 'task', type: 'string', choices: ['pairs', 'retrieval'], default: 'pairs', placeholder: 'pairs|retrieval', help: 'retrieval: the same as abe-clip retrieval (see abe-clip retrieval --help)' },
+    {
+      name: 'out',
+      type: 'string',
+      default: 'abe-clip-eval',
+      placeholder: 'DIR',
+      help: 'output folder for report.html, report.json/.csv/.md and accuracy.png',
+    },
+    {
+      name: 'overlays',
+      type: 'int',
+      min: 0,
+      default: 12,
+      placeholder: 'N',
+      help: 'explain overlays in report.html of N items an ABE configuration fixed or broke (0: none)',
+    },
+    {
+      name: 'task',
+      type: 'string',
+      choices: ['pairs', 'retrieval'],
+      default: 'pairs',
+      placeholder: 'pairs|retrieval',
+      help: 'retrieval: the same as abe-clip retrieval (see abe-clip retrieval --help)',
+    },
     ...CONFIG_FLAGS,
     THREADS_FLAG,
   ],
@@ -42,16 +89,21 @@ export const evalCommand = defineCommand<EvalFlags>({
     '',
     'An item is right when S(image, positive) > S(image, negative). Image features are cached in --cache',
     '(default .abe-cache), so a second run or an ablation does not re-encode the images. Captions longer than',
-    'the model\'s context are truncated and captions with no word are scored, both counted in the summary and',
+    "the model's context are truncated and captions with no word are scored, both counted in the summary and",
     'report.json (captionCheck); --strict makes them, and missing or undecodable images, an error.',
   ].join('\n'),
   async exec(f, io) {
     if (f.task === 'retrieval') {
-      if (f.dataset !== undefined) throw new UsageError(`--dataset ${f.dataset}`, 'does not apply to --task retrieval (its --data is a captions file; see abe-clip retrieval --help)');
+      if (f.dataset !== undefined)
+        throw new UsageError(
+          `--dataset ${f.dataset}`,
+          'does not apply to --task retrieval (its --data is a captions file; see abe-clip retrieval --help)',
+        );
       if (f['caption-map'] !== undefined) throw new UsageError('--caption-map', 'does not apply to --task retrieval');
       return runRetrieval({ ...f, out: f.out === 'abe-clip-eval' ? 'abe-clip-retrieval' : f.out }, io, 'eval --task retrieval');
     }
-    if (f.dataset === undefined) throw new UsageError('--dataset', `is required (one of ${DATASET_KINDS.join(', ')}; for Recall@K use abe-clip retrieval)`);
+    if (f.dataset === undefined)
+      throw new UsageError('--dataset', `is required (one of ${DATASET_KINDS.join(', ')}; for Recall@K use abe-clip retrieval)`);
     const data = f.data ?? (f.dataset === 'toy' ? bundledBenchmark() : undefined);
     if (!data) throw new UsageError('--data', `is required for --dataset ${f.dataset}`);
     requirePath('--data', data);
@@ -59,7 +111,13 @@ export const evalCommand = defineCommand<EvalFlags>({
     if (f['caption-map']) requirePath('--caption-map', f['caption-map'], 'file');
     checkConfigFlags(f);
     const out = prepareOutDir(f.out);
-    const ds = loadDataset(f.dataset, { data, images: f.images, captionMap: f['caption-map'], limit: f.limit, allowOutsideImages: f['allow-outside-images'] });
+    const ds = loadDataset(f.dataset, {
+      data,
+      images: f.images,
+      captionMap: f['caption-map'],
+      limit: f.limit,
+      allowOutsideImages: f['allow-outside-images'],
+    });
     const threads = applyThreads(f.threads, true);
     const backend = await initBackend({ backend: f.backend, source: '--backend' });
     io.stderr.write(`${backendLine(backend)}\n`);
@@ -68,12 +126,27 @@ export const evalCommand = defineCommand<EvalFlags>({
       io.stderr.write(`${ds.name}: ${ds.items.length} items from ${ds.source}\n`);
       const run = await runPairs(ds, s.chunks, { strict: f.strict, progress: io.stderr, label: ds.name });
       reportMissing(run.missing, run.failed, io);
-      io.stderr.write(`${run.scored.length} items in ${run.seconds.toFixed(1)} s (${(run.scored.length / run.seconds).toFixed(1)} items/s, ${s.threads} thread${s.threads === 1 ? '' : 's'})\n`);
-      const captions = checkCaptions(run.scored.flatMap((r) => [r.item.positive, r.item.negative]), s.contextLength, { strict: f.strict, source: ds.source }, io);
+      io.stderr.write(
+        `${run.scored.length} items in ${run.seconds.toFixed(1)} s (${(run.scored.length / run.seconds).toFixed(1)} items/s, ${s.threads} thread${s.threads === 1 ? '' : 's'})\n`,
+      );
+      const captions = checkCaptions(
+        run.scored.flatMap((r) => [r.item.positive, r.item.negative]),
+        s.contextLength,
+        { strict: f.strict, source: ds.source },
+        io,
+      );
       const sum = summarise(run);
       const extras = datasetExtras(ds.name, run);
       extras.json = { ...(extras.json ?? {}), threads: s.threads, itemsPerSecond: run.scored.length / run.seconds };
-      const ctx = { command: 'eval', dataset: ds, model: s.modelLabel, backend: backend.name, options: s.scorer.options, extra: extras.json, captions };
+      const ctx = {
+        command: 'eval',
+        dataset: ds,
+        model: s.modelLabel,
+        backend: backend.name,
+        options: s.scorer.options,
+        extra: extras.json,
+        captions,
+      };
       const overlays = await drawOverlays(s.scorer, pickOverlayItems(run, sum.baseline, f.overlays), out);
       const written = await writeReport(out, run, sum, ctx, [], overlays);
       io.stdout.write(formatTable(sum) + '\n');

@@ -12,15 +12,24 @@ import { applyThreads, checkCaptions, checkConfigFlags, CONFIG_FLAGS, ConfigFlag
 /** The configurations explain can draw: those with an ABE term (clip has no parts to show). */
 const ABE_CONFIGS = Object.keys(NAMED_CONFIGS).filter((n) => n !== 'clip');
 
-export const explain = defineCommand<ConfigFlags & { image: string; text: string; out: string; config: string; json?: boolean; backend?: string; threads?: number }>({
+export const explain = defineCommand<
+  ConfigFlags & { image: string; text: string; out: string; config: string; json?: boolean; backend?: string; threads?: number }
+>({
   name: 'explain',
-  summary: 'draw each phrase group\'s sim_p map and chosen patches over the image, labelled with Δ',
+  summary: "draw each phrase group's sim_p map and chosen patches over the image, labelled with Δ",
   usage: 'abe-clip explain --weights W --image a.jpg --text "a red cube and a blue sphere" --out heat.png',
   flags: [
     { name: 'image', type: 'string', required: true, placeholder: 'FILE', help: 'image file' },
     { name: 'text', type: 'string', required: true, placeholder: 'CAPTION', help: 'caption' },
     { name: 'out', type: 'string', required: true, placeholder: 'FILE.png', help: 'output PNG' },
-    { name: 'config', type: 'string', default: 'abe', choices: ABE_CONFIGS, placeholder: 'NAME', help: `configuration whose parts are drawn (${ABE_CONFIGS.join(' or ')})` },
+    {
+      name: 'config',
+      type: 'string',
+      default: 'abe',
+      choices: ABE_CONFIGS,
+      placeholder: 'NAME',
+      help: `configuration whose parts are drawn (${ABE_CONFIGS.join(' or ')})`,
+    },
     { name: 'json', type: 'boolean', help: 'print only JSON on stdout: {scores, groups (Δ, chosen patches, region and its term), out}' },
     ...CONFIG_FLAGS.filter((x) => x.name !== 'configs'),
     THREADS_FLAG,
@@ -42,10 +51,20 @@ export const explain = defineCommand<ConfigFlags & { image: string; text: string
       if (f.json) {
         io.stdout.write(JSON.stringify({ scores: r.scores, groups: r.groups, out: f.out }, null, 2) + '\n');
       } else {
-        const lines = r.groups.map((g) => `  ${g.words.padEnd(24)} ` + (g.delta !== null
-          ? `Δ=${(g.delta >= 0 ? '+' : '') + g.delta.toFixed(4)}  patches [${g.chosen.join(', ')}]`
-          : g.region !== null ? `region ${g.region}  term ${(g.regionTerm! >= 0 ? '+' : '') + g.regionTerm!.toFixed(4)}  p·r ${g.regionSim!.toFixed(4)}` : 'no region'));
-        io.stdout.write(`${Object.entries(r.scores).map(([k, v]) => `${k} ${v.toFixed(3)}`).join('   ')}\n${lines.join('\n')}\nwrote ${f.out}\n`);
+        const lines = r.groups.map(
+          (g) =>
+            `  ${g.words.padEnd(24)} ` +
+            (g.delta !== null
+              ? `Δ=${(g.delta >= 0 ? '+' : '') + g.delta.toFixed(4)}  patches [${g.chosen.join(', ')}]`
+              : g.region !== null
+                ? `region ${g.region}  term ${(g.regionTerm! >= 0 ? '+' : '') + g.regionTerm!.toFixed(4)}  p·r ${g.regionSim!.toFixed(4)}`
+                : 'no region'),
+        );
+        io.stdout.write(
+          `${Object.entries(r.scores)
+            .map(([k, v]) => `${k} ${v.toFixed(3)}`)
+            .join('   ')}\n${lines.join('\n')}\nwrote ${f.out}\n`,
+        );
       }
     } finally {
       s.dispose();

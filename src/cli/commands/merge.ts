@@ -9,7 +9,13 @@ export const merge = defineCommand<{ out?: string; json?: boolean }>({
   usage: 'abe-clip merge DIR [DIR …] --out MERGED',
   positionals: true,
   flags: [
-    { name: 'out', type: 'string', required: true, placeholder: 'DIR', help: 'folder for embeds.npy + meta.jsonl (embed) or scores.jsonl (score)' },
+    {
+      name: 'out',
+      type: 'string',
+      required: true,
+      placeholder: 'DIR',
+      help: 'folder for embeds.npy + meta.jsonl (embed) or scores.jsonl (score)',
+    },
     { name: 'json', type: 'boolean', help: 'print the summary as JSON' },
   ],
   notes: 'Give the job folder (e.g. OUT/images), or one folder per --shard worker when each wrote its own.\n',

@@ -18,7 +18,13 @@ import type { FlagSpec } from '../args';
 import type { Io } from '../main';
 
 export type RetrievalFlags = ConfigFlags & {
-  data?: string; images?: string; limit?: number; out: string; strict?: boolean; backend?: string; 'allow-outside-images'?: boolean;
+  data?: string;
+  images?: string;
+  limit?: number;
+  out: string;
+  strict?: boolean;
+  backend?: string;
+  'allow-outside-images'?: boolean;
 };
 
 const KS = [1, 5, 10];
@@ -27,7 +33,11 @@ export const RETRIEVAL_FLAGS: FlagSpec[] = [
   { name: 'data', type: 'string', required: true, placeholder: 'FILE', help: `captions file: ${RETRIEVAL_FORMATS}` },
   { name: 'images', type: 'string', required: true, placeholder: 'DIR', help: 'folder the image names are relative to' },
   { name: 'limit', type: 'int', min: 1, placeholder: 'N', help: 'use the first N captions (and their images)' },
-  { name: 'strict', type: 'boolean', help: 'fail on a caption longer than the model\'s context or with no word (default: truncate or score it, and warn)' },
+  {
+    name: 'strict',
+    type: 'boolean',
+    help: "fail on a caption longer than the model's context or with no word (default: truncate or score it, and warn)",
+  },
   { name: 'allow-outside-images', type: 'boolean', help: 'accept image paths outside the images folder (absolute or ../)' },
 ];
 
@@ -37,14 +47,20 @@ export const retrieval = defineCommand<RetrievalFlags>({
   usage: 'abe-clip retrieval --data captions.jsonl --images DIR [--limit N] [--out DIR] [options]',
   flags: [
     ...RETRIEVAL_FLAGS,
-    { name: 'out', type: 'string', default: 'abe-clip-retrieval', placeholder: 'DIR', help: 'output folder for retrieval.json, retrieval.md and report.html' },
+    {
+      name: 'out',
+      type: 'string',
+      default: 'abe-clip-retrieval',
+      placeholder: 'DIR',
+      help: 'output folder for retrieval.json, retrieval.md and report.html',
+    },
     ...CONFIG_FLAGS,
   ],
   notes: [
     'Captions file formats (each caption belongs to one image; an image may have several captions):',
     '  JSON lines   {"image": "a.jpg", "caption": "a red cube"}  or  {"image": "a.jpg", "captions": ["…", "…"]}',
     '  text         a.jpg<TAB>a red cube        (one caption per line; any file name not ending in .jsonl)',
-    'Every image must exist (a missing one is an error: it would change every other query\'s rank).',
+    "Every image must exist (a missing one is an error: it would change every other query's rank).",
     'Recall@K counts a query right when a true match is among its K best; ties count against it. A K at or',
     'above the number of candidates is 1.0 by construction: the command warns and retrieval.json marks it.',
     '',
@@ -75,7 +91,10 @@ export async function runRetrieval(f: RetrievalFlags, io: Io, command: string): 
   }
   const missing = set.images.filter((p) => !fs.existsSync(p));
   if (missing.length) {
-    throw new UsageError(`--images ${f.images}`, `${missing.length} image file(s) of the captions file are missing (first: ${missing[0]}); retrieval needs every image`);
+    throw new UsageError(
+      `--images ${f.images}`,
+      `${missing.length} image file(s) of the captions file are missing (first: ${missing[0]}); retrieval needs every image`,
+    );
   }
   const backend = await initBackend({ backend: f.backend, source: '--backend' });
   io.stderr.write(`${backendLine(backend)}\n`);
@@ -84,8 +103,12 @@ export async function runRetrieval(f: RetrievalFlags, io: Io, command: string): 
     const caps = checkCaptions(set.captions, s.contextLength, { strict: f.strict, source: set.source }, io);
     const trivial = trivialKs(set.images.length, set.captionImage, KS);
     const notes: string[] = [];
-    if (trivial.imageToText.length) notes.push(`image→text R@${trivial.imageToText.join(', R@')} (every image's true caption is always within the top K of ${set.captions.length} captions)`);
-    if (trivial.textToImage.length) notes.push(`text→image R@${trivial.textToImage.join(', R@')} (K ≥ the ${set.images.length} candidate images)`);
+    if (trivial.imageToText.length)
+      notes.push(
+        `image→text R@${trivial.imageToText.join(', R@')} (every image's true caption is always within the top K of ${set.captions.length} captions)`,
+      );
+    if (trivial.textToImage.length)
+      notes.push(`text→image R@${trivial.textToImage.join(', R@')} (K ≥ the ${set.images.length} candidate images)`);
     for (const n of notes) io.stderr.write(`warning: ${n} is 1.0 by construction; use more images for a meaningful figure\n`);
     const refs = set.images.map((p) => ({ key: p, path: p }));
     const { scores } = await s.scorer.matrix(refs, set.captions, io.stderr);
@@ -93,17 +116,35 @@ export async function runRetrieval(f: RetrievalFlags, io: Io, command: string): 
     for (const cfg of s.scorer.configs) results[cfg] = recallAtK(scores[cfg], set.images.length, set.captionImage, KS);
     const ks = KS.map((k) => `R@${k}`);
     const mark = (dir: number[], k: number): string => (dir.includes(k) ? '*' : '');
-    const rows = [['config', ...KS.map((k) => `i→t R@${k}${mark(trivial.imageToText, k)}`), ...KS.map((k) => `t→i R@${k}${mark(trivial.textToImage, k)}`)]];
+    const rows = [
+      [
+        'config',
+        ...KS.map((k) => `i→t R@${k}${mark(trivial.imageToText, k)}`),
+        ...KS.map((k) => `t→i R@${k}${mark(trivial.textToImage, k)}`),
+      ],
+    ];
     for (const cfg of s.scorer.configs) {
       rows.push([cfg, ...ks.map((k) => results[cfg].imageToText[k].toFixed(3)), ...ks.map((k) => results[cfg].textToImage[k].toFixed(3))]);
     }
-    const table = columns(rows, rows[0].map((_, j) => j > 0));
+    const table = columns(
+      rows,
+      rows[0].map((_, j) => j > 0),
+    );
     const footnote = notes.length ? `* 1.0 by construction: ${notes.join('; ')}` : '';
     const recall: Record<string, Pick<RecallResult, 'imageToText' | 'textToImage'>> = {};
     for (const [cfg, r] of Object.entries(results)) recall[cfg] = { imageToText: r.imageToText, textToImage: r.textToImage };
     const json = {
-      tool: 'abe-clip', command, createdAt: new Date().toISOString(), model: s.modelLabel, backend: backend.name, device: deviceReport(backend),
-      data: set.source, images: set.images.length, captions: set.captions.length, configs: s.scorer.configs, options: s.scorer.options,
+      tool: 'abe-clip',
+      command,
+      createdAt: new Date().toISOString(),
+      model: s.modelLabel,
+      backend: backend.name,
+      device: deviceReport(backend),
+      data: set.source,
+      images: set.images.length,
+      captions: set.captions.length,
+      configs: s.scorer.configs,
+      options: s.scorer.options,
       recall,
       trivialK: trivial,
       captionCheck: captionJson(caps),
@@ -112,19 +153,39 @@ export async function runRetrieval(f: RetrievalFlags, io: Io, command: string): 
         images: set.images.map(shownPath),
         captions: set.captions.map((c, k) => ({ caption: c, image: set.captionImage[k] })),
       },
-      ranks: Object.fromEntries(Object.entries(results).map(([cfg, r]) => [cfg, {
-        imageToText: r.ranks.imageToText.map((x) => x + 1), textToImage: r.ranks.textToImage.map((x) => x + 1),
-      }])),
+      ranks: Object.fromEntries(
+        Object.entries(results).map(([cfg, r]) => [
+          cfg,
+          {
+            imageToText: r.ranks.imageToText.map((x) => x + 1),
+            textToImage: r.ranks.textToImage.map((x) => x + 1),
+          },
+        ]),
+      ),
     };
     fs.writeFileSync(path.join(out, 'retrieval.json'), JSON.stringify(json, null, 1) + '\n');
-    const md = `# Retrieval: ${set.images.length} images, ${set.captions.length} captions (model \`${s.modelLabel}\`)\n\n` +
+    const md =
+      `# Retrieval: ${set.images.length} images, ${set.captions.length} captions (model \`${s.modelLabel}\`)\n\n` +
       `| ${rows[0].join(' | ')} |\n|${rows[0].map((_, j) => (j ? '---:' : '---')).join('|')}|\n` +
-      rows.slice(1).map((r) => `| ${r.join(' | ')} |`).join('\n') + '\n' + (footnote ? `\n${footnote}\n` : '') +
-      '\nretrieval.json holds every query\'s rank (`ranks`, 1 = first).\n';
+      rows
+        .slice(1)
+        .map((r) => `| ${r.join(' | ')} |`)
+        .join('\n') +
+      '\n' +
+      (footnote ? `\n${footnote}\n` : '') +
+      "\nretrieval.json holds every query's rank (`ranks`, 1 = first).\n";
     fs.writeFileSync(path.join(out, 'retrieval.md'), md);
     const html = writeRetrievalHtml(out, { json, scores, images: set.images, captions: set.captions, captionImage: set.captionImage });
-    io.stdout.write(table + '\n' + (footnote ? footnote + '\n' : '') + '\nwrote ' +
-      ['retrieval.json', 'retrieval.md', ...html.map((x) => path.basename(x))].map((x) => path.join(path.relative(process.cwd(), out) || '.', x)).join(', ') + '\n');
+    io.stdout.write(
+      table +
+        '\n' +
+        (footnote ? footnote + '\n' : '') +
+        '\nwrote ' +
+        ['retrieval.json', 'retrieval.md', ...html.map((x) => path.basename(x))]
+          .map((x) => path.join(path.relative(process.cwd(), out) || '.', x))
+          .join(', ') +
+        '\n',
+    );
   } finally {
     s.dispose();
   }

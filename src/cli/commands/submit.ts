@@ -12,7 +12,7 @@ import { EMBED_FLAGS } from './embed';
 export const submit = defineCommand<{ queue: string; 'queue-name': string; attempts: number; json?: boolean }>({
   name: 'submit',
   summary: 'enqueue the shards of an embed/score job on a Redis (BullMQ) queue',
-  usage: 'abe-clip submit --queue redis://127.0.0.1:6379 -- embed|score [that command\'s flags]',
+  usage: "abe-clip submit --queue redis://127.0.0.1:6379 -- embed|score [that command's flags]",
   positionals: true,
   flags: [
     { name: 'queue', type: 'string', required: true, placeholder: 'URL', help: 'Redis URL, redis://HOST:PORT[/DB]' },
@@ -20,7 +20,8 @@ export const submit = defineCommand<{ queue: string; 'queue-name': string; attem
     { name: 'attempts', type: 'int', min: 1, default: 3, placeholder: 'N', help: 'tries per shard before it is marked failed' },
     { name: 'json', type: 'boolean', help: 'print the result as JSON' },
   ],
-  notes: 'The job\'s flags are those of `abe-clip embed` or `abe-clip score` (file mode); its manifest is created now,\n' +
+  notes:
+    "The job's flags are those of `abe-clip embed` or `abe-clip score` (file mode); its manifest is created now,\n" +
     'and workers (`abe-clip worker --queue URL`) refuse anything that does not match it.\n',
   async exec(f, io) {
     const [cmd, ...rest] = f._;
@@ -34,14 +35,19 @@ export const submit = defineCommand<{ queue: string; 'queue-name': string; attem
     try {
       for (const spec of specs) {
         const job = await openJob(spec, pool);
-        try { results.push(await submitJob(queue, job, f.attempts)); } finally { job.dispose(); }
+        try {
+          results.push(await submitJob(queue, job, f.attempts));
+        } finally {
+          job.dispose();
+        }
       }
     } finally {
       await queue.close();
       pool.dispose();
     }
     if (f.json) io.stdout.write(JSON.stringify(results, null, 2) + '\n');
-    for (const r of results) io.stderr.write(`submitted ${r.queued} shards (${r.alreadyDone} already done, ${r.shards} in all) → ${r.out}\n`);
+    for (const r of results)
+      io.stderr.write(`submitted ${r.queued} shards (${r.alreadyDone} already done, ${r.shards} in all) → ${r.out}\n`);
     return 0;
   },
 });

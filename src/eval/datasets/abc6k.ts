@@ -13,7 +13,10 @@ import { imagePath, isObject, readJson, readJsonl, readText, str } from './read'
 
 /** Collapse runs of whitespace, drop whitespace before punctuation, trim. */
 export function normaliseCaption(s: string): string {
-  return s.replace(/\s+/g, ' ').replace(/ ([.,;:!?])/g, '$1').trim();
+  return s
+    .replace(/\s+/g, ' ')
+    .replace(/ ([.,;:!?])/g, '$1')
+    .trim();
 }
 
 export function readCaptionMap(file: string): Map<string, string> {
@@ -39,19 +42,39 @@ export function loadAbc6k(file: string, imagesDir: string, captionMapFile: strin
   const map = readCaptionMap(captionMapFile);
   const lines = readText(file).split(/\r?\n/);
   while (lines.length && !lines[lines.length - 1].trim()) lines.pop();
-  if (lines.length % 2) throw new DatasetError(`${file}:${lines.length}`, `odd number of lines (${lines.length}): expected original/swapped pairs`);
+  if (lines.length % 2)
+    throw new DatasetError(`${file}:${lines.length}`, `odd number of lines (${lines.length}): expected original/swapped pairs`);
   const items: PairItem[] = [];
-  let identical = 0, unmapped = 0;
+  let identical = 0,
+    unmapped = 0;
   for (let k = 0; k < lines.length; k += 2) {
-    const pos = normaliseCaption(lines[k]), neg = normaliseCaption(lines[k + 1]);
+    const pos = normaliseCaption(lines[k]),
+      neg = normaliseCaption(lines[k + 1]);
     if (!pos || !neg) throw new DatasetError(`${file}:${pos ? k + 2 : k + 1}`, 'empty caption line');
-    if (pos === neg) { identical++; continue; }
+    if (pos === neg) {
+      identical++;
+      continue;
+    }
     const img = map.get(pos);
-    if (img === undefined) { unmapped++; continue; }
-    items.push({ id: `abc-${k / 2}`, image: imagePath(imagesDir, img), positive: pos, negative: neg, kind: 'abc6k', split: 'all', meta: { line: k + 1 } });
+    if (img === undefined) {
+      unmapped++;
+      continue;
+    }
+    items.push({
+      id: `abc-${k / 2}`,
+      image: imagePath(imagesDir, img),
+      positive: pos,
+      negative: neg,
+      kind: 'abc6k',
+      split: 'all',
+      meta: { line: k + 1 },
+    });
   }
   if (!items.length) {
-    throw new DatasetError(captionMapFile, `no caption of ${path.basename(file)} is in the caption map (${unmapped} unmapped, ${identical} identical pairs)`);
+    throw new DatasetError(
+      captionMapFile,
+      `no caption of ${path.basename(file)} is in the caption map (${unmapped} unmapped, ${identical} identical pairs)`,
+    );
   }
   const dropped = [];
   if (identical) dropped.push({ reason: 'identical after whitespace normalisation', count: identical });

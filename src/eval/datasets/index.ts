@@ -36,13 +36,26 @@ export function loadDataset(kind: DatasetKind, o: LoadDatasetOptions): PairDatas
   };
   let ds: PairDataset;
   switch (kind) {
-    case 'toy': ds = loadToy(o.data, o.images); break;
-    case 'sugarcrepe': ds = loadSugarCrepe(o.data, needImages()); break;
-    case 'aro-attribution': ds = loadAroAttribution(o.data, needImages()); break;
-    case 'abc6k': ds = loadAbc6k(o.data, needImages(), o.captionMap); break;
-    case 'winoground': ds = loadWinoground(o.data, needImages()); break;
-    case 'pairs': ds = loadPairs(o.data, o.images ?? path.dirname(o.data)); break;
-    default: throw new UsageError('--dataset', `unknown dataset '${kind as string}'; use one of ${DATASET_KINDS.join(', ')}`);
+    case 'toy':
+      ds = loadToy(o.data, o.images);
+      break;
+    case 'sugarcrepe':
+      ds = loadSugarCrepe(o.data, needImages());
+      break;
+    case 'aro-attribution':
+      ds = loadAroAttribution(o.data, needImages());
+      break;
+    case 'abc6k':
+      ds = loadAbc6k(o.data, needImages(), o.captionMap);
+      break;
+    case 'winoground':
+      ds = loadWinoground(o.data, needImages());
+      break;
+    case 'pairs':
+      ds = loadPairs(o.data, o.images ?? path.dirname(o.data));
+      break;
+    default:
+      throw new UsageError('--dataset', `unknown dataset '${kind as string}'; use one of ${DATASET_KINDS.join(', ')}`);
   }
   if (!o.allowOutsideImages) {
     const root = o.images ?? (fs.existsSync(o.data) && fs.statSync(o.data).isDirectory() ? o.data : path.dirname(o.data));

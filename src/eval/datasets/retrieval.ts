@@ -17,11 +17,17 @@ export const RETRIEVAL_FORMATS = 'JSON lines {"image", "caption"} (or "captions"
  */
 export function retrievalFolderHint(dir: string): string {
   let names: string[] = [];
-  try { names = fs.readdirSync(dir); } catch { /* unreadable: the generic message */ }
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    /* unreadable: the generic message */
+  }
   const sugar = names.some((n) => /^(swap|replace|add)_(att|obj|rel)\.json$/.test(n));
   const base = `is a folder; retrieval reads one captions file: ${RETRIEVAL_FORMATS}`;
-  if (sugar) return `${base}. This looks like a SugarCrepe folder, a pairwise benchmark: run abe-clip eval --dataset sugarcrepe --data ${dir} --images DIR`;
-  if (names.some((n) => n.endsWith('.json'))) return `${base}. For a pairwise benchmark folder use abe-clip eval --dataset NAME --data ${dir}`;
+  if (sugar)
+    return `${base}. This looks like a SugarCrepe folder, a pairwise benchmark: run abe-clip eval --dataset sugarcrepe --data ${dir} --images DIR`;
+  if (names.some((n) => n.endsWith('.json')))
+    return `${base}. For a pairwise benchmark folder use abe-clip eval --dataset NAME --data ${dir}`;
   return base;
 }
 
@@ -40,21 +46,32 @@ export function loadRetrieval(file: string, imagesDir: string, allowOutsideImage
       } else pairs.push({ image, caption: str(value, 'caption', where) });
     }
   } else {
-    readText(file).split(/\r?\n/).forEach((raw, k) => {
-      if (!raw.trim()) return;
-      const tab = raw.indexOf('\t');
-      if (tab <= 0) throw new DatasetError(`${file}:${k + 1}`, 'expected image<TAB>caption (or use a .jsonl of {image, caption})');
-      pairs.push({ image: raw.slice(0, tab), caption: raw.slice(tab + 1).trim() });
-    });
+    readText(file)
+      .split(/\r?\n/)
+      .forEach((raw, k) => {
+        if (!raw.trim()) return;
+        const tab = raw.indexOf('\t');
+        if (tab <= 0) throw new DatasetError(`${file}:${k + 1}`, 'expected image<TAB>caption (or use a .jsonl of {image, caption})');
+        pairs.push({ image: raw.slice(0, tab), caption: raw.slice(tab + 1).trim() });
+      });
   }
   if (!pairs.length) throw new DatasetError(file, 'holds no captions');
   const index = new Map<string, number>();
   const images: string[] = [];
   const captionImage = pairs.map((p) => {
     let k = index.get(p.image);
-    if (k === undefined) { k = images.length; index.set(p.image, k); images.push(imagePath(imagesDir, p.image)); }
+    if (k === undefined) {
+      k = images.length;
+      index.set(p.image, k);
+      images.push(imagePath(imagesDir, p.image));
+    }
     return k;
   });
-  if (!allowOutsideImages) confineImages(images.map((image, k) => ({ id: `image ${k + 1}`, image })), imagesDir, file);
+  if (!allowOutsideImages)
+    confineImages(
+      images.map((image, k) => ({ id: `image ${k + 1}`, image })),
+      imagesDir,
+      file,
+    );
   return { source: file, images, captions: pairs.map((p) => p.caption), captionImage };
 }

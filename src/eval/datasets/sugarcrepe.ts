@@ -14,7 +14,11 @@ import { imagePath, isObject, readJson, str } from './read';
 export function loadSugarCrepe(data: string, imagesDir: string): PairDataset {
   let files: string[];
   if (fs.existsSync(data) && fs.statSync(data).isDirectory()) {
-    files = fs.readdirSync(data).filter((f) => f.endsWith('.json')).sort().map((f) => path.join(data, f));
+    files = fs
+      .readdirSync(data)
+      .filter((f) => f.endsWith('.json'))
+      .sort()
+      .map((f) => path.join(data, f));
     if (!files.length) throw new DatasetError(data, 'folder holds no .json files (expected SugarCrepe data/*.json)');
   } else files = [data];
   const items: PairItem[] = [];

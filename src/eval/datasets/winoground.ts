@@ -25,7 +25,8 @@ export function loadWinoground(file: string, imagesDir: string): PairDataset {
   for (const { line, value } of readJsonl(file)) {
     const where = `${file}:${line}`;
     const id = value.id === undefined ? `line-${line}` : typeof value.id === 'string' ? value.id : renderValue(value.id);
-    const c0 = str(value, 'caption_0', where), c1 = str(value, 'caption_1', where);
+    const c0 = str(value, 'caption_0', where),
+      c1 = str(value, 'caption_1', where);
     const i0 = resolveImage(imagesDir, str(value, 'image_0', where));
     const i1 = resolveImage(imagesDir, str(value, 'image_1', where));
     const kind = typeof value.collapsed_tag === 'string' ? value.collapsed_tag : 'all';

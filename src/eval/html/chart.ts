@@ -17,16 +17,25 @@ export interface SvgBarSpec {
 const css = (k: number) => `rgb(${PALETTE[k % PALETTE.length].join(',')})`;
 
 export function svgBarChart(spec: SvgBarSpec): string {
-  const G = spec.groups.length, S = spec.series.length;
-  const left = 56, right = 12, top = 40, bottom = 44, barW = 14, gap = 18;
+  const G = spec.groups.length,
+    S = spec.series.length;
+  const left = 56,
+    right = 12,
+    top = 40,
+    bottom = 44,
+    barW = 14,
+    gap = 18;
   const groupW = S * barW + gap;
   const width = left + right + Math.max(1, G) * groupW;
-  const height = 284, plotH = height - top - bottom;
+  const height = 284,
+    plotH = height - top - bottom;
   const [lo, hi] = spec.yRange;
   const y = (v: number) => top + plotH - ((v - lo) / (hi - lo)) * plotH;
   const parts: string[] = [];
   const desc = `${spec.series.map((s) => s.name).join(', ')} per cell; ${G} cells.`;
-  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-labelledby="chart-title chart-desc" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" font-family="sans-serif" font-size="11">`);
+  parts.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-labelledby="chart-title chart-desc" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" font-family="sans-serif" font-size="11">`,
+  );
   parts.push(`<title id="chart-title">${escapeHtml(spec.title)}</title><desc id="chart-desc">${escapeHtml(desc)}</desc>`);
   for (const t of niceTicks(lo, hi, 5)) {
     if (t < lo - 1e-9 || t > hi + 1e-9) continue;
@@ -42,11 +51,15 @@ export function svgBarChart(spec: SvgBarSpec): string {
       const v = s.values[gi];
       if (!Number.isFinite(v)) return;
       const yv = y(Math.max(lo, Math.min(hi, v)));
-      parts.push(`<rect x="${x0 + si * barW}" y="${yv}" width="${barW - 2}" height="${top + plotH - yv}" fill="${css(si)}">` +
-        `<title>${escapeHtml(`${g}: ${s.name} ${v.toFixed(3)}`)}</title></rect>`);
+      parts.push(
+        `<rect x="${x0 + si * barW}" y="${yv}" width="${barW - 2}" height="${top + plotH - yv}" fill="${css(si)}">` +
+          `<title>${escapeHtml(`${g}: ${s.name} ${v.toFixed(3)}`)}</title></rect>`,
+      );
     });
     const lines = g.split(' / ');
-    lines.forEach((l, k) => parts.push(`<text x="${x0 + (S * barW) / 2}" y="${top + plotH + 14 + k * 12}" text-anchor="middle">${escapeHtml(l)}</text>`));
+    lines.forEach((l, k) =>
+      parts.push(`<text x="${x0 + (S * barW) / 2}" y="${top + plotH + 14 + k * 12}" text-anchor="middle">${escapeHtml(l)}</text>`),
+    );
   });
   let lx = left;
   spec.series.forEach((s, si) => {

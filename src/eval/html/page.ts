@@ -47,18 +47,46 @@ export interface ItemTable {
 function interner(): { list: string[]; at(s: string): number } {
   const index = new Map<string, number>();
   const list: string[] = [];
-  return { list, at(s) { let k = index.get(s); if (k === undefined) { k = list.length; index.set(s, k); list.push(s); } return k; } };
+  return {
+    list,
+    at(s) {
+      let k = index.get(s);
+      if (k === undefined) {
+        k = list.length;
+        index.set(s, k);
+        list.push(s);
+      }
+      return k;
+    },
+  };
 }
 
 /** The browser's item table; image paths relative to the report folder (opened from disk, links stay valid). */
 export function itemTable(run: RunResult, outDir: string, overlays: Record<string, string>): ItemTable {
-  const kinds = interner(), splits = interner(), images = interner(), captions = interner();
+  const kinds = interner(),
+    splits = interner(),
+    images = interner(),
+    captions = interner();
   const rows = run.scored.slice(0, MAX_ITEMS);
   const scores: Record<string, number[]> = Object.fromEntries(run.configs.map((c) => [c, [] as number[]]));
   const right: Record<string, string[]> = Object.fromEntries(run.configs.map((c) => [c, [] as string[]]));
   const t: ItemTable = {
-    configs: run.configs, kinds: kinds.list, splits: splits.list, images: images.list, captions: captions.list,
-    id: [], kind: [], split: [], image: [], pos: [], neg: [], scores, right: {}, overlays, total: run.scored.length, leftOut: run.scored.length - rows.length,
+    configs: run.configs,
+    kinds: kinds.list,
+    splits: splits.list,
+    images: images.list,
+    captions: captions.list,
+    id: [],
+    kind: [],
+    split: [],
+    image: [],
+    pos: [],
+    neg: [],
+    scores,
+    right: {},
+    overlays,
+    total: run.scored.length,
+    leftOut: run.scored.length - rows.length,
   };
   for (const r of rows) {
     t.id.push(r.item.id);
@@ -82,22 +110,40 @@ const pStr = (p: number) => (p < 0.001 ? '<.001' : p.toFixed(3).replace(/^0/, ''
 function summaryTable(sum: EvalSummary): string {
   const others = sum.configs.filter((c) => c !== sum.baseline);
   const head = ['kind', 'split', 'n', ...sum.configs, ...others.map((c) => `p(${c})`)];
-  const rows = sum.cells.map((c) => [
-    `<td>${escapeHtml(c.kind)}</td><td>${escapeHtml(c.split)}</td><td class="num" data-n>${c.n}</td>`,
-    ...sum.configs.map((cfg) => `<td class="num" data-config="${escapeHtml(cfg)}" data-correct="${c.correct[cfg]}">${pct(c.accuracy[cfg])} (${c.correct[cfg]})</td>`),
-    ...others.map((cfg) => `<td class="num">${pStr(c.vsBaseline[cfg].p)}</td>`),
-  ].join(''));
-  return `<table id="summary" class="summary"><caption>Accuracy per kind × split (items right in brackets); p = McNemar exact test against <code>${escapeHtml(sum.baseline)}</code> on the same items</caption>` +
+  const rows = sum.cells.map((c) =>
+    [
+      `<td>${escapeHtml(c.kind)}</td><td>${escapeHtml(c.split)}</td><td class="num" data-n>${c.n}</td>`,
+      ...sum.configs.map(
+        (cfg) =>
+          `<td class="num" data-config="${escapeHtml(cfg)}" data-correct="${c.correct[cfg]}">${pct(c.accuracy[cfg])} (${c.correct[cfg]})</td>`,
+      ),
+      ...others.map((cfg) => `<td class="num">${pStr(c.vsBaseline[cfg].p)}</td>`),
+    ].join(''),
+  );
+  return (
+    `<table id="summary" class="summary"><caption>Accuracy per kind × split (items right in brackets); p = McNemar exact test against <code>${escapeHtml(sum.baseline)}</code> on the same items</caption>` +
     `<thead><tr>${head.map((h) => `<th scope="col">${escapeHtml(h)}</th>`).join('')}</tr></thead>` +
-    `<tbody>${sum.cells.map((c, k) => `<tr data-kind="${escapeHtml(c.kind)}" data-split="${escapeHtml(c.split)}">${rows[k]}</tr>`).join('')}</tbody></table>`;
+    `<tbody>${sum.cells.map((c, k) => `<tr data-kind="${escapeHtml(c.kind)}" data-split="${escapeHtml(c.split)}">${rows[k]}</tr>`).join('')}</tbody></table>`
+  );
 }
 
 function splitHalfList(sum: EvalSummary): string {
   const rows = Object.entries(sum.splitHalf);
   if (!rows.length) return '';
-  return `<p>Split-half stability of the overall gain over <code>${escapeHtml(sum.baseline)}</code> (random halves of the images):</p><ul>` +
-    rows.map(([cfg, r]) => `<li><code>${escapeHtml(cfg)}</code>: gain per half ${(r.meanGain * 100).toFixed(1)} ± ${(r.sdGain * 100).toFixed(1)} points; ` +
-      (r.meanGain === 0 && r.sdGain === 0 ? 'no gain in any half' : `same sign in both halves in ${(r.agreement * 100).toFixed(0)}% of ${r.halvings} halvings`) + '</li>').join('') + '</ul>';
+  return (
+    `<p>Split-half stability of the overall gain over <code>${escapeHtml(sum.baseline)}</code> (random halves of the images):</p><ul>` +
+    rows
+      .map(
+        ([cfg, r]) =>
+          `<li><code>${escapeHtml(cfg)}</code>: gain per half ${(r.meanGain * 100).toFixed(1)} ± ${(r.sdGain * 100).toFixed(1)} points; ` +
+          (r.meanGain === 0 && r.sdGain === 0
+            ? 'no gain in any half'
+            : `same sign in both halves in ${(r.agreement * 100).toFixed(0)}% of ${r.halvings} halvings`) +
+          '</li>',
+      )
+      .join('') +
+    '</ul>'
+  );
 }
 
 export function asset(name: string): string {
@@ -106,7 +152,12 @@ export function asset(name: string): string {
 
 /** The fields of report.json / ablation.json the page reads (all optional: the page renders what is there). */
 export interface ReportJsonView {
-  command?: unknown; createdAt?: unknown; model?: unknown; backend?: unknown; seconds?: unknown; note?: unknown;
+  command?: unknown;
+  createdAt?: unknown;
+  model?: unknown;
+  backend?: unknown;
+  seconds?: unknown;
+  note?: unknown;
   dataset?: { name?: unknown; source?: unknown; scored?: unknown; items?: unknown };
   missingImages?: { count?: number; items?: number };
   undecodableImages?: unknown[];
@@ -147,22 +198,33 @@ export function reportHtml(p: PageInput): string {
     series: shown.map((cfg) => ({ name: cfg, values: cells.map((c) => c.accuracy[cfg]) })),
     yRange: [0, 1],
   });
-  const chartNote = shown.length < p.sum.configs.length
-    ? `The chart shows ${p.sum.baseline} and the ${shown.length - 1} best of ${p.sum.configs.length - 1} configurations by overall accuracy; the table holds all.`
-    : 'The table above holds the same numbers.';
+  const chartNote =
+    shown.length < p.sum.configs.length
+      ? `The chart shows ${p.sum.baseline} and the ${shown.length - 1} best of ${p.sum.configs.length - 1} configurations by overall accuracy; the table holds all.`
+      : 'The table above holds the same numbers.';
   const text = (x: unknown) => (x === undefined || x === null ? '–' : typeof x === 'string' ? x : JSON.stringify(x));
   const provenance: [string, string][] = [
-    ['command', text(j.command)], ['created', text(j.createdAt)], ['model', text(j.model)], ['backend', text(j.backend)],
-    ['dataset', `${text(j.dataset?.name)} (${text(j.dataset?.source)})`], ['items', `${text(j.dataset?.scored)} scored of ${text(j.dataset?.items)}`],
-    ['time', typeof j.seconds === 'number' && Number.isFinite(j.seconds) ? `${j.seconds.toFixed(1)} s` : '–'], ['configurations', p.sum.configs.join(', ')],
+    ['command', text(j.command)],
+    ['created', text(j.createdAt)],
+    ['model', text(j.model)],
+    ['backend', text(j.backend)],
+    ['dataset', `${text(j.dataset?.name)} (${text(j.dataset?.source)})`],
+    ['items', `${text(j.dataset?.scored)} scored of ${text(j.dataset?.items)}`],
+    ['time', typeof j.seconds === 'number' && Number.isFinite(j.seconds) ? `${j.seconds.toFixed(1)} s` : '–'],
+    ['configurations', p.sum.configs.join(', ')],
   ];
-  const missing = j.missingImages?.count ? `<p class="warn">${j.missingImages.count} image file(s) missing (${j.missingImages.items} items skipped); report.json lists them.</p>` : '';
-  const failed = Array.isArray(j.undecodableImages) && j.undecodableImages.length ? `<p class="warn">${j.undecodableImages.length} image(s) could not be decoded and were skipped.</p>` : '';
+  const missing = j.missingImages?.count
+    ? `<p class="warn">${j.missingImages.count} image file(s) missing (${j.missingImages.items} items skipped); report.json lists them.</p>`
+    : '';
+  const failed =
+    Array.isArray(j.undecodableImages) && j.undecodableImages.length
+      ? `<p class="warn">${j.undecodableImages.length} image(s) could not be decoded and were skipped.</p>`
+      : '';
   const note = typeof j.note === 'string' ? `<p class="note">${escapeHtml(j.note)}</p>` : '';
-  const leftOut = p.table.leftOut ? `<p class="warn" id="left-out">The item browser holds the first ${p.table.id.length} of ${p.table.total} items; ${p.table.leftOut} are left out of the page (report.json has all).</p>` : '';
-  const data = p.sidecar
-    ? `<script src="${SIDECAR}"></script>`
-    : `<script>window.REPORT_ITEMS = ${scriptJson(p.table)};</script>`;
+  const leftOut = p.table.leftOut
+    ? `<p class="warn" id="left-out">The item browser holds the first ${p.table.id.length} of ${p.table.total} items; ${p.table.leftOut} are left out of the page (report.json has all).</p>`
+    : '';
+  const data = p.sidecar ? `<script src="${SIDECAR}"></script>` : `<script>window.REPORT_ITEMS = ${scriptJson(p.table)};</script>`;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>abe-clip ${escapeHtml(text(j.command))}: ${escapeHtml(text(j.dataset?.name))}</title>

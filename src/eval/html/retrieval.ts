@@ -13,7 +13,12 @@ export const TOP_K = 5;
 
 /** The fields of retrieval.json the page reads. */
 export interface RetrievalJsonView {
-  command?: unknown; createdAt?: unknown; model?: unknown; backend?: unknown; data?: unknown; options?: unknown;
+  command?: unknown;
+  createdAt?: unknown;
+  model?: unknown;
+  backend?: unknown;
+  data?: unknown;
+  options?: unknown;
   recall: Record<string, { imageToText: Record<string, number>; textToImage: Record<string, number> }>;
   /** config → 1-based rank of each query's true match, per direction. */
   ranks: Record<string, { imageToText: number[]; textToImage: number[] }>;
@@ -37,14 +42,18 @@ function topK(at: (j: number) => number, n: number, k: number): number[] {
     const v = at(j);
     let p = best.length;
     while (p > 0 && at(best[p - 1]) < v) p--;
-    if (p < k) { best.splice(p, 0, j); if (best.length > k) best.pop(); }
+    if (p < k) {
+      best.splice(p, 0, j);
+      if (best.length > k) best.pop();
+    }
   }
   return best;
 }
 
 /** The browser's data: queries, ranks (1-based, from retrieval.json) and top-k lists per configuration. */
 export function retrievalTable(input: RetrievalPageInput, outDir: string): Record<string, unknown> {
-  const nI = input.images.length, nC = input.captions.length;
+  const nI = input.images.length,
+    nC = input.captions.length;
   const configs = Object.keys(input.scores);
   const top: Record<string, { t2i: number[][]; i2t: number[][] }> = {};
   for (const cfg of configs) {
@@ -69,11 +78,24 @@ export function retrievalHtml(input: RetrievalPageInput, data: Record<string, un
   const configs = Object.keys(input.scores);
   const ks = Object.keys(j.recall[configs[0]].imageToText);
   const head = ['config', ...ks.map((k) => `image→text ${k}`), ...ks.map((k) => `text→image ${k}`)];
-  const rows = configs.map((cfg) => `<tr data-config="${escapeHtml(cfg)}"><th scope="row">${escapeHtml(cfg)}</th>` +
-    ks.map((k) => `<td class="num" data-dir="imageToText" data-k="${k}">${Number(j.recall[cfg].imageToText[k]).toFixed(3)}</td>`).join('') +
-    ks.map((k) => `<td class="num" data-dir="textToImage" data-k="${k}">${Number(j.recall[cfg].textToImage[k]).toFixed(3)}</td>`).join('') + '</tr>');
-  const trivial = [...(j.trivialK?.imageToText ?? []).map((k) => `image→text R@${k}`), ...(j.trivialK?.textToImage ?? []).map((k) => `text→image R@${k}`)];
-  const note = trivial.length ? `<p class="warn">${escapeHtml(trivial.join(', '))}: 1.0 by construction (K is at least the number of candidates).</p>` : '';
+  const rows = configs.map(
+    (cfg) =>
+      `<tr data-config="${escapeHtml(cfg)}"><th scope="row">${escapeHtml(cfg)}</th>` +
+      ks
+        .map((k) => `<td class="num" data-dir="imageToText" data-k="${k}">${Number(j.recall[cfg].imageToText[k]).toFixed(3)}</td>`)
+        .join('') +
+      ks
+        .map((k) => `<td class="num" data-dir="textToImage" data-k="${k}">${Number(j.recall[cfg].textToImage[k]).toFixed(3)}</td>`)
+        .join('') +
+      '</tr>',
+  );
+  const trivial = [
+    ...(j.trivialK?.imageToText ?? []).map((k) => `image→text R@${k}`),
+    ...(j.trivialK?.textToImage ?? []).map((k) => `text→image R@${k}`),
+  ];
+  const note = trivial.length
+    ? `<p class="warn">${escapeHtml(trivial.join(', '))}: 1.0 by construction (K is at least the number of candidates).</p>`
+    : '';
   const script = sidecar ? `<script src="${SIDECAR}"></script>` : `<script>window.REPORT_ITEMS = ${scriptJson(data)};</script>`;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">

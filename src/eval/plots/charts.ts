@@ -4,9 +4,19 @@
  */
 import { font, niceTicks, PALETTE, Raster, RGB, textWidth, asciiText, Font } from './raster';
 
-export interface Series { name: string; values: number[]; color?: RGB; dashed?: boolean }
+export interface Series {
+  name: string;
+  values: number[];
+  color?: RGB;
+  dashed?: boolean;
+}
 
-interface Box { x: number; y: number; w: number; h: number }
+interface Box {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
 
 const AXIS: RGB = [40, 40, 40];
 const GRID: RGB = [225, 225, 225];
@@ -59,11 +69,18 @@ export interface BarChartSpec {
 }
 
 export async function barChart(spec: BarChartSpec): Promise<Raster> {
-  const f12 = await font(12), f16 = await font(16), f10 = await font(10);
-  const nG = spec.groups.length, nS = spec.series.length;
-  const barW = nS > 3 ? 18 : 24, gap = 26;
+  const f12 = await font(12),
+    f16 = await font(16),
+    f10 = await font(10);
+  const nG = spec.groups.length,
+    nS = spec.series.length;
+  const barW = nS > 3 ? 18 : 24,
+    gap = 26;
   const plotW = Math.max(360, nG * (nS * barW + gap) + gap);
-  const left = 80, top = 64, plotH = 300, bottom = 70;
+  const left = 80,
+    top = 64,
+    plotH = 300,
+    bottom = 70;
   const width = Math.max(left + plotW + 30, legendWidth(f12, spec.series) + 120);
   const r = new Raster(width, top + plotH + bottom);
   r.text(f16, width / 2, 12, spec.title, 'center');
@@ -107,7 +124,8 @@ export function xPositions(spec: Pick<LinePanelSpec, 'x' | 'xValues'>, box: Box)
   const n = spec.x.length;
   const v = spec.xValues;
   if (v && v.length === n && v.every(Number.isFinite)) {
-    const lo = Math.min(...v), hi = Math.max(...v);
+    const lo = Math.min(...v),
+      hi = Math.max(...v);
     if (hi > lo) return (i) => box.x + 20 + ((v[i] - lo) / (hi - lo)) * (box.w - 40);
   }
   return (i) => box.x + (n === 1 ? box.w / 2 : 20 + (i * (box.w - 40)) / (n - 1));
@@ -118,9 +136,12 @@ function xTicks(spec: LinePanelSpec, box: Box): { x: number; label: string }[] {
   const v = spec.xValues;
   const xs = xPositions(spec, box);
   if (v && v.length === spec.x.length && v.every(Number.isFinite) && Math.max(...v) > Math.min(...v)) {
-    const lo = Math.min(...v), hi = Math.max(...v);
+    const lo = Math.min(...v),
+      hi = Math.max(...v);
     const at = (t: number): number => box.x + 20 + ((t - lo) / (hi - lo)) * (box.w - 40);
-    return niceTicks(lo, hi, 5).filter((t) => t >= lo - 1e-9 && t <= hi + 1e-9).map((t) => ({ x: at(t), label: fmtTick(t) }));
+    return niceTicks(lo, hi, 5)
+      .filter((t) => t >= lo - 1e-9 && t <= hi + 1e-9)
+      .map((t) => ({ x: at(t), label: fmtTick(t) }));
   }
   return spec.x.map((label, i) => ({ x: xs(i), label }));
 }
@@ -130,7 +151,11 @@ function linePanel(r: Raster, box: Box, spec: LinePanelSpec, fonts: { f12: Font;
   r.text(f14, box.x + box.w / 2, box.y - 26, spec.title, 'center');
   const vals = spec.series.flatMap((s) => s.values.filter(Number.isFinite));
   let [lo, hi] = spec.yRange ?? [Math.min(...vals), Math.max(...vals)];
-  if (!spec.yRange) { const pad = Math.max(0.01, (hi - lo) * 0.1); lo -= pad; hi += pad; }
+  if (!spec.yRange) {
+    const pad = Math.max(0.01, (hi - lo) * 0.1);
+    lo -= pad;
+    hi += pad;
+  }
   const y = yAxis(r, f12, box, lo, hi, spec.yLabel);
   const xs = xPositions(spec, box);
   for (const t of xTicks(spec, box)) {
@@ -142,7 +167,10 @@ function linePanel(r: Raster, box: Box, spec: LinePanelSpec, fonts: { f12: Font;
     const c = s.color ?? PALETTE[k % PALETTE.length];
     let prev: [number, number] | undefined;
     s.values.forEach((v, i) => {
-      if (!Number.isFinite(v)) { prev = undefined; return; }
+      if (!Number.isFinite(v)) {
+        prev = undefined;
+        return;
+      }
       const p: [number, number] = [xs(i), y(v)];
       if (prev) r.line(prev[0], prev[1], p[0], p[1], c, 2, s.dashed ? [5, 4] : undefined);
       if (!s.dashed) r.dot(p[0], p[1], 3, c);
@@ -153,25 +181,42 @@ function linePanel(r: Raster, box: Box, spec: LinePanelSpec, fonts: { f12: Font;
 
 /** Several line panels side by side (wrapping every `perRow`) sharing one legend and title. */
 export async function linePlots(title: string, panels: LinePanelSpec[], perRow = 3): Promise<Raster> {
-  const f12 = await font(12), f14 = await font(14), f16 = await font(16);
-  const pw = 300, ph = 220, padL = 80, padT = 44, padB = 56;
-  const cols = Math.min(perRow, Math.max(1, panels.length)), rows = Math.ceil(panels.length / cols);
+  const f12 = await font(12),
+    f14 = await font(14),
+    f16 = await font(16);
+  const pw = 300,
+    ph = 220,
+    padL = 80,
+    padT = 44,
+    padB = 56;
+  const cols = Math.min(perRow, Math.max(1, panels.length)),
+    rows = Math.ceil(panels.length / cols);
   const seriesNames = new Map<string, Series>();
-  panels.forEach((p) => p.series.forEach((s, k) => { if (!seriesNames.has(s.name)) seriesNames.set(s.name, { ...s, color: s.color ?? PALETTE[k % PALETTE.length] }); }));
+  panels.forEach((p) =>
+    p.series.forEach((s, k) => {
+      if (!seriesNames.has(s.name)) seriesNames.set(s.name, { ...s, color: s.color ?? PALETTE[k % PALETTE.length] });
+    }),
+  );
   const allSeries = [...seriesNames.values()];
   const width = Math.max(cols * (pw + padL + 20) + 20, legendWidth(f12, allSeries) + 40);
   const top = 44 + Math.ceil(legendWidth(f12, allSeries) / (width - 40)) * 18;
   const r = new Raster(width, top + rows * (ph + padT + padB));
   r.text(f16, width / 2, 12, title, 'center');
   // Wrap the shared legend over several lines when it is wider than the image.
-  let line: Series[] = [], ly = 40;
+  let line: Series[] = [],
+    ly = 40;
   for (const s of allSeries) {
-    if (line.length && legendWidth(f12, [...line, s]) > width - 40) { legend(r, f12, 20, ly, line); line = []; ly += 18; }
+    if (line.length && legendWidth(f12, [...line, s]) > width - 40) {
+      legend(r, f12, 20, ly, line);
+      line = [];
+      ly += 18;
+    }
     line.push(s);
   }
   if (line.length) legend(r, f12, 20, ly, line);
   panels.forEach((p, k) => {
-    const cx = k % cols, cy = Math.floor(k / cols);
+    const cx = k % cols,
+      cy = Math.floor(k / cols);
     const box = { x: 20 + cx * (pw + padL + 20) + padL, y: top + cy * (ph + padT + padB) + padT, w: pw, h: ph };
     const colored = { ...p, series: p.series.map((s) => ({ ...s, color: seriesNames.get(s.name)!.color })) };
     linePanel(r, box, colored, { f12, f14 });

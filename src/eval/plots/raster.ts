@@ -32,8 +32,14 @@ export function font(size: FontSize, color: 'black' | 'white' = 'black'): Promis
 
 /** Replace characters the bitmap fonts lack (Δ, λ, ×, …) by ASCII. */
 export function asciiText(s: string): string {
-  return s.replace(/Δ/g, 'delta').replace(/λ/g, 'lambda').replace(/×/g, 'x').replace(/[–—]/g, '-').replace(/≥/g, '>=')
-    .replace(/≤/g, '<=').replace(/[^\x20-\x7e]/g, '?');
+  return s
+    .replace(/Δ/g, 'delta')
+    .replace(/λ/g, 'lambda')
+    .replace(/×/g, 'x')
+    .replace(/[–—]/g, '-')
+    .replace(/≥/g, '>=')
+    .replace(/≤/g, '<=')
+    .replace(/[^\x20-\x7e]/g, '?');
 }
 
 export class Raster {
@@ -49,22 +55,28 @@ export class Raster {
 
   /** Blend one pixel with colour `c` at opacity `a` (0..1). */
   setPixel(x: number, y: number, c: RGB, a = 1): void {
-    x = Math.round(x); y = Math.round(y);
+    x = Math.round(x);
+    y = Math.round(y);
     if (x < 0 || y < 0 || x >= this.width || y >= this.height) return;
-    const d = this.img.bitmap.data, o = (y * this.width + x) * 4;
+    const d = this.img.bitmap.data,
+      o = (y * this.width + x) * 4;
     for (let ch = 0; ch < 3; ch++) d[o + ch] = Math.round(d[o + ch] * (1 - a) + c[ch] * a);
     d[o + 3] = 255;
   }
 
   fillRect(x: number, y: number, w: number, h: number, c: RGB, a = 1): void {
-    const x0 = Math.max(0, Math.round(x)), y0 = Math.max(0, Math.round(y));
-    const x1 = Math.min(this.width, Math.round(x + w)), y1 = Math.min(this.height, Math.round(y + h));
+    const x0 = Math.max(0, Math.round(x)),
+      y0 = Math.max(0, Math.round(y));
+    const x1 = Math.min(this.width, Math.round(x + w)),
+      y1 = Math.min(this.height, Math.round(y + h));
     for (let yy = y0; yy < y1; yy++) for (let xx = x0; xx < x1; xx++) this.setPixel(xx, yy, c, a);
   }
 
   strokeRect(x: number, y: number, w: number, h: number, c: RGB, t = 1): void {
-    this.fillRect(x, y, w, t, c); this.fillRect(x, y + h - t, w, t, c);
-    this.fillRect(x, y, t, h, c); this.fillRect(x + w - t, y, t, h, c);
+    this.fillRect(x, y, w, t, c);
+    this.fillRect(x, y + h - t, w, t, c);
+    this.fillRect(x, y, t, h, c);
+    this.fillRect(x + w - t, y, t, h, c);
   }
 
   /** A line of thickness `t`; `dash` = [on, off] lengths in pixels for a dashed line. */
@@ -75,17 +87,21 @@ export class Raster {
     for (let s = 0; s <= steps; s++) {
       const along = (s / steps) * len;
       if (dash && along % (dash[0] + dash[1]) > dash[0]) continue;
-      const x = x0 + ((x1 - x0) * s) / steps, y = y0 + ((y1 - y0) * s) / steps;
+      const x = x0 + ((x1 - x0) * s) / steps,
+        y = y0 + ((y1 - y0) * s) / steps;
       if (t <= 1) this.setPixel(x, y, c);
-      else for (let dy = -r; dy <= r; dy++) for (let dx = -r; dx <= r; dx++) if (dx * dx + dy * dy <= r * r + 0.5) this.setPixel(x + dx, y + dy, c);
+      else
+        for (let dy = -r; dy <= r; dy++)
+          for (let dx = -r; dx <= r; dx++) if (dx * dx + dy * dy <= r * r + 0.5) this.setPixel(x + dx, y + dy, c);
     }
   }
 
   /** A filled circle (plot markers). */
   dot(cx: number, cy: number, radius: number, c: RGB): void {
-    for (let dy = -radius; dy <= radius; dy++) for (let dx = -radius; dx <= radius; dx++) {
-      if (dx * dx + dy * dy <= radius * radius + 0.5) this.setPixel(cx + dx, cy + dy, c);
-    }
+    for (let dy = -radius; dy <= radius; dy++)
+      for (let dx = -radius; dx <= radius; dx++) {
+        if (dx * dx + dy * dy <= radius * radius + 0.5) this.setPixel(cx + dx, cy + dy, c);
+      }
   }
 
   /**
@@ -103,7 +119,8 @@ export class Raster {
   /** Text rotated 90° counter-clockwise (a y-axis label), centred on (cx, cy). */
   verticalText(f: Font, cx: number, cy: number, text: string): void {
     const s = asciiText(text);
-    const w = textWidth(f, s) + 4, h = f.common.lineHeight + 2;
+    const w = textWidth(f, s) + 4,
+      h = f.common.lineHeight + 2;
     const tmp = new Jimp({ width: w, height: h, color: 0xffffffff });
     tmp.print({ font: f, x: 2, y: 1, text: s });
     tmp.rotate(90);
@@ -131,7 +148,10 @@ export function stack(parts: Raster[], gap = 8): Raster {
   const h = parts.reduce((s, p) => s + p.height, 0) + gap * (parts.length - 1);
   const out = new Raster(w, h);
   let y = 0;
-  for (const p of parts) { out.blit(p.img, (w - p.width) / 2, y); y += p.height + gap; }
+  for (const p of parts) {
+    out.blit(p.img, (w - p.width) / 2, y);
+    y += p.height + gap;
+  }
   return out;
 }
 
@@ -147,20 +167,36 @@ export function textWidth(f: Font, s: string): number {
 
 /** Distinct, colour-blind-friendlier series colours (Okabe–Ito). */
 export const PALETTE: RGB[] = [
-  [0, 114, 178], [230, 159, 0], [0, 158, 115], [204, 121, 167], [86, 180, 233], [213, 94, 0], [240, 228, 66], [0, 0, 0],
+  [0, 114, 178],
+  [230, 159, 0],
+  [0, 158, 115],
+  [204, 121, 167],
+  [86, 180, 233],
+  [213, 94, 0],
+  [240, 228, 66],
+  [0, 0, 0],
 ];
 
 /** Perceptual-ish colormap (viridis, 5 anchors, linear between) for values in [0, 1]. */
 export function viridis(t: number): RGB {
-  const stops: RGB[] = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]];
+  const stops: RGB[] = [
+    [68, 1, 84],
+    [59, 82, 139],
+    [33, 145, 140],
+    [94, 201, 98],
+    [253, 231, 37],
+  ];
   const x = Math.min(1, Math.max(0, Number.isFinite(t) ? t : 0)) * (stops.length - 1);
-  const i = Math.min(stops.length - 2, Math.floor(x)), f = x - i;
+  const i = Math.min(stops.length - 2, Math.floor(x)),
+    f = x - i;
   return [0, 1, 2].map((c) => Math.round(stops[i][c] + (stops[i + 1][c] - stops[i][c]) * f)) as RGB;
 }
 
 /** "Nice" axis ticks covering [lo, hi]. */
 export function niceTicks(lo: number, hi: number, target = 5): number[] {
-  if (!(hi > lo)) { hi = lo + 1; }
+  if (!(hi > lo)) {
+    hi = lo + 1;
+  }
   const raw = (hi - lo) / target;
   const mag = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;

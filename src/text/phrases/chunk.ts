@@ -13,8 +13,7 @@ export interface WordGroup {
 
 /** A noun used as a modifier that is an attribute rather than part of a compound ("metal pole", "sitting dog"). */
 function attributeNoun(w: Word): boolean {
-  return COLOURS.has(w.lower) || MATERIALS.has(w.lower) || ADJECTIVES.has(w.lower)
-    || (/ing$/.test(w.lower) && !ING_NOUNS.has(w.lower));
+  return COLOURS.has(w.lower) || MATERIALS.has(w.lower) || ADJECTIVES.has(w.lower) || (/ing$/.test(w.lower) && !ING_NOUNS.has(w.lower));
 }
 
 /**
@@ -28,14 +27,31 @@ function modifiersBefore(words: Word[], first: number, taken: boolean[], attrs: 
     if (taken[j] || w.after === '.') break;
     if (w.after === ',' && !(w.pos === 'adj' && attrs.length > 0)) break;
     const left = words[j - 1];
-    if (w.pos === 'adj') { attrs.unshift(j); j--; continue; }
-    if (w.pos === 'verb' && w.participle
-      && (!left || left.after !== '' || ['det', 'num', 'adj', 'prep', 'conj'].includes(left.pos))) {
-      attrs.unshift(j); j--; continue;
+    if (w.pos === 'adj') {
+      attrs.unshift(j);
+      j--;
+      continue;
     }
-    if (w.pos === 'adv' && attrs.length > 0 && (words[j + 1].pos === 'adj' || words[j + 1].pos === 'adv')) { j--; continue; }
-    if (w.pos === 'conj' && (w.lower === 'and' || w.lower === 'or' || w.lower === '&') && attrs.length > 0
-      && left?.pos === 'adj' && left.after === '' && !taken[j - 1]) { j--; continue; }
+    if (w.pos === 'verb' && w.participle && (!left || left.after !== '' || ['det', 'num', 'adj', 'prep', 'conj'].includes(left.pos))) {
+      attrs.unshift(j);
+      j--;
+      continue;
+    }
+    if (w.pos === 'adv' && attrs.length > 0 && (words[j + 1].pos === 'adj' || words[j + 1].pos === 'adv')) {
+      j--;
+      continue;
+    }
+    if (
+      w.pos === 'conj' &&
+      (w.lower === 'and' || w.lower === 'or' || w.lower === '&') &&
+      attrs.length > 0 &&
+      left?.pos === 'adj' &&
+      left.after === '' &&
+      !taken[j - 1]
+    ) {
+      j--;
+      continue;
+    }
     break;
   }
   let npStart = j + 1;
@@ -50,12 +66,18 @@ export function chunk(words: Word[]): WordGroup[] {
   const groups: WordGroup[] = [];
   let i = 0;
   while (i < n) {
-    if (words[i].pos !== 'noun') { i++; continue; }
+    if (words[i].pos !== 'noun') {
+      i++;
+      continue;
+    }
     let last = i;
     while (last + 1 < n && words[last].after === '' && !words[last].possessive && words[last + 1].pos === 'noun') last++;
     for (let k = i; k <= last; k++) taken[k] = true;
     const head = words[last];
-    if ((CONTAINERS.has(head.lower) && words[last + 1]?.lower === 'of' && head.after === '')) { i = last + 1; continue; }
+    if (CONTAINERS.has(head.lower) && words[last + 1]?.lower === 'of' && head.after === '') {
+      i = last + 1;
+      continue;
+    }
     const attrs: number[] = [];
     let first = i;
     while (first < last && attributeNoun(words[first])) attrs.push(first++);
@@ -85,7 +107,7 @@ function subjectsOf(words: Word[], groups: WordGroup[], c: number): WordGroup[] 
   for (;;) {
     const p = g.npStart - 1;
     const prev = words[p];
-    if (!prev || prev.pos !== 'prep' || prev.lower === 'of' && CONTAINERS.has(words[p - 1]?.lower ?? '')) break;
+    if (!prev || prev.pos !== 'prep' || (prev.lower === 'of' && CONTAINERS.has(words[p - 1]?.lower ?? ''))) break;
     const outer = endingAt(groups, p - 1);
     if (!outer || words[p - 1].after !== '') break;
     g = outer;
@@ -115,8 +137,7 @@ function attachPredicates(words: Word[], groups: WordGroup[], taken: boolean[]):
     if (words[c].pos !== 'cop' || words[c].after === '.') continue;
     let k = c + 1;
     let negated = false;
-    while (k < n && (words[k].pos === 'adv' || words[k].pos === 'neg' || PAINT_VERBS.has(words[k].lower))
-      && words[k - 1].after === '') {
+    while (k < n && (words[k].pos === 'adv' || words[k].pos === 'neg' || PAINT_VERBS.has(words[k].lower)) && words[k - 1].after === '') {
       if (words[k].pos === 'neg') negated = true;
       k++;
     }

@@ -49,12 +49,15 @@ export const ING_NOUNS = set(`
  * Nouns that are not objects when followed by "of" ("a photo of a dog", "on top of", "a group of people"):
  * the group is the noun after "of".
  */
-export const CONTAINERS: ReadonlySet<string> = new Set([...set(`
+export const CONTAINERS: ReadonlySet<string> = new Set([
+  ...set(`
   photo photos picture pictures image images photograph photographs pic pics view views shot shots closeup
   close-up group groups pair pairs bunch bunches couple herd herds flock flocks lot lots number
   set sets pile piles stack stacks row rows line lines kind kinds type types sort sorts side sides top
   front back middle edge edges bottom end center centre piece pieces slice slices handful variety assortment
-  collection display scene shot couple dozens dozen bunch crowd team fleet array series selection`), 'close up']);
+  collection display scene shot couple dozens dozen bunch crowd team fleet array series selection`),
+  'close up',
+]);
 
 /** Copulas and copula-like verbs after which an adjective describes the subject ("the car is green"). */
 export const COPULAS = set(`
@@ -105,4 +108,6 @@ export const COMPOUND_NOUNS: readonly string[] = `
   skate board|snow board|city bus|close up|light house|frisbee golf|kitchen counter|kitchen sink|
   bathroom sink|orange juice|guinea pig|polar bear|teddy bears|living area|dining room|waiting room|
   pickup truck|grizzly bear|zebra crossing|cross walk|side walk`
-  .split('|').map((s) => s.trim().replace(/\s+/g, ' ')).filter((s) => s.length > 0);
+  .split('|')
+  .map((s) => s.trim().replace(/\s+/g, ' '))
+  .filter((s) => s.length > 0);

@@ -1,12 +1,22 @@
 import nlp from 'compromise/two';
 import {
-  ADJECTIVES, AMBIGUOUS_HEADS, COLOURS, COMPOUND_NOUNS, CONJUNCTIONS, COPULAS, DETERMINERS, ING_NOUNS,
-  MATERIALS, NEGATIONS, NON_OBJECTS, PREPOSITIONS, RELATIVES,
+  ADJECTIVES,
+  AMBIGUOUS_HEADS,
+  COLOURS,
+  COMPOUND_NOUNS,
+  CONJUNCTIONS,
+  COPULAS,
+  DETERMINERS,
+  ING_NOUNS,
+  MATERIALS,
+  NEGATIONS,
+  NON_OBJECTS,
+  PREPOSITIONS,
+  RELATIVES,
 } from './lexicon';
 
 /** Coarse part of speech the chunker works with. */
-export type Pos =
-  | 'det' | 'num' | 'adj' | 'noun' | 'verb' | 'cop' | 'conj' | 'prep' | 'pron' | 'rel' | 'adv' | 'neg' | 'other';
+export type Pos = 'det' | 'num' | 'adj' | 'noun' | 'verb' | 'cop' | 'conj' | 'prep' | 'pron' | 'rel' | 'adv' | 'neg' | 'other';
 
 export interface Word {
   /** Character span [start, end) in the original caption (UTF-16 code units). */
@@ -24,7 +34,13 @@ export interface Word {
   after: '' | ',' | '.';
 }
 
-interface Term { text: string; tags: string[]; offset: { start: number; length: number }; pre: string; post: string }
+interface Term {
+  text: string;
+  tags: string[];
+  offset: { start: number; length: number };
+  pre: string;
+  post: string;
+}
 
 // compromise's `two` build tags without the phrase chunker of `three`, about 1.5× faster, which matters
 // for 100k captions.
@@ -89,8 +105,7 @@ function basePos(lower: string, tags: ReadonlySet<string>): Pos {
 }
 
 function isParticiple(lower: string, tags: ReadonlySet<string>): boolean {
-  return tags.has('Gerund') || tags.has('Participle') || tags.has('PastTense') || tags.has('Passive')
-    || /(ed|ing)$/.test(lower);
+  return tags.has('Gerund') || tags.has('Participle') || tags.has('PastTense') || tags.has('Passive') || /(ed|ing)$/.test(lower);
 }
 
 /** Joins hyphenated parts ("black-and-white", "double-decker") into one word. */
@@ -98,8 +113,13 @@ function mergeHyphens(parts: { term: Term; start: number; end: number }[], capti
   const words: Word[] = [];
   for (let i = 0; i < parts.length; i++) {
     let j = i;
-    while (j + 1 < parts.length && parts[j].term.post === '-' && caption.charAt(parts[j].end) === '-'
-      && parts[j + 1].start === parts[j].end + 1) j++;
+    while (
+      j + 1 < parts.length &&
+      parts[j].term.post === '-' &&
+      caption.charAt(parts[j].end) === '-' &&
+      parts[j + 1].start === parts[j].end + 1
+    )
+      j++;
     const first = parts[i];
     const last = parts[j];
     const lower = caption.slice(first.start, last.end).toLowerCase();
@@ -113,30 +133,38 @@ function mergeHyphens(parts: { term: Term; start: number; end: number }[], capti
       const partPos = parts.slice(i, j + 1).map((p) => basePos(p.term.text.toLowerCase(), new Set(p.term.tags)));
       const lastPos = partPos[partPos.length - 1];
       // "2-story", "six-year-old" are attributes too.
-      pos = partPos[0] === 'num' ? (lastPos === 'num' ? 'num' : 'adj')
-        : lastPos === 'noun' && !partPos.includes('conj') ? 'noun' : 'adj';
+      pos = partPos[0] === 'num' ? (lastPos === 'num' ? 'num' : 'adj') : lastPos === 'noun' && !partPos.includes('conj') ? 'noun' : 'adj';
     }
     words.push({
-      start: first.start, end: last.end, lower, pos, tags: lastTags,
+      start: first.start,
+      end: last.end,
+      lower,
+      pos,
+      tags: lastTags,
       participle: isParticiple(lower, lastTags),
-      possessive: pos === 'noun' && (lastTags.has('Possessive') || /['’]s$/.test(lower)
-        || (/s$/.test(lower) && /^['’]/.test(last.term.post))),
-      after: punctuation(last.term.post.replace(/^;/, first.term.pre.endsWith('&') ? '' : ';')
-        + (parts[j + 1]?.term.pre ?? '')),
+      possessive:
+        pos === 'noun' && (lastTags.has('Possessive') || /['’]s$/.test(lower) || (/s$/.test(lower) && /^['’]/.test(last.term.post))),
+      after: punctuation(last.term.post.replace(/^;/, first.term.pre.endsWith('&') ? '' : ';') + (parts[j + 1]?.term.pre ?? '')),
     });
     i = j;
   }
   return words;
 }
 
-interface Trie { next: Map<string, Trie>; end: boolean }
+interface Trie {
+  next: Map<string, Trie>;
+  end: boolean;
+}
 const COMPOUND_TRIE: Trie = (() => {
   const root: Trie = { next: new Map(), end: false };
   for (const c of COMPOUND_NOUNS) {
     let node = root;
     for (const w of c.split(' ')) {
       let n = node.next.get(w);
-      if (!n) { n = { next: new Map(), end: false }; node.next.set(w, n); }
+      if (!n) {
+        n = { next: new Map(), end: false };
+        node.next.set(w, n);
+      }
       node = n;
     }
     node.end = true;
@@ -168,14 +196,28 @@ function mergeCompounds(words: Word[]): Word[] {
         continue;
       }
       // Only the last word may be inflected ("traffic lights"), so an inflected match ends the walk.
-      if (singular(words[j].lower).slice(1).some((f) => node.next.get(f)?.end)) best = j;
+      if (
+        singular(words[j].lower)
+          .slice(1)
+          .some((f) => node.next.get(f)?.end)
+      )
+        best = j;
       break;
     }
     if (best > i) {
       const last = words[best];
       out.push({
-        start: words[i].start, end: last.end, lower: words.slice(i, best + 1).map((w) => w.lower).join(' '),
-        pos: 'noun', tags: last.tags, participle: false, possessive: last.possessive, after: last.after,
+        start: words[i].start,
+        end: last.end,
+        lower: words
+          .slice(i, best + 1)
+          .map((w) => w.lower)
+          .join(' '),
+        pos: 'noun',
+        tags: last.tags,
+        participle: false,
+        possessive: last.possessive,
+        after: last.after,
       });
       i = best;
     } else out.push(words[i]);
@@ -195,20 +237,37 @@ function fixPos(words: Word[]): void {
       if (nx && (nx.pos === 'cop' || nx.pos === 'verb' || nx.pos === 'adv' || nx.pos === 'neg')) w.pos = 'rel';
     }
     // "a man riding a wave": compromise often calls the -ing verb after a noun a noun.
-    if (w.pos === 'noun' && /ing$/.test(w.lower) && !ING_NOUNS.has(w.lower) && prev?.pos === 'noun'
-      && prev.after === '' && !prev.possessive) w.pos = 'verb';
+    if (
+      w.pos === 'noun' &&
+      /ing$/.test(w.lower) &&
+      !ING_NOUNS.has(w.lower) &&
+      prev?.pos === 'noun' &&
+      prev.after === '' &&
+      !prev.possessive
+    )
+      w.pos = 'verb';
   }
   // A noun phrase that compromise left without a noun ("the white surf and ...", "the silver fork"): its
   // last word is the head. Before the ambiguous words, so that "silver" then sees a noun after it.
   for (let i = 0; i < n; i++) {
     const w = words[i];
-    if (!(w.pos === 'adj' || w.pos === 'verb' || w.pos === 'adv') || COLOURS.has(w.lower) || ADJECTIVES.has(w.lower)
-      || MATERIALS.has(w.lower) || AMBIGUOUS_HEADS.has(w.lower)) continue;
+    if (
+      !(w.pos === 'adj' || w.pos === 'verb' || w.pos === 'adv') ||
+      COLOURS.has(w.lower) ||
+      ADJECTIVES.has(w.lower) ||
+      MATERIALS.has(w.lower) ||
+      AMBIGUOUS_HEADS.has(w.lower)
+    )
+      continue;
     const next = w.after === '' ? words[i + 1] : undefined;
     if (next && (next.pos === 'noun' || next.pos === 'adj' || next.pos === 'adv' || next.pos === 'other')) continue;
     let j = i - 1;
-    while (j >= 0 && words[j].after !== '.' && (words[j].pos === 'adj' || words[j].pos === 'adv'
-      || (words[j].pos === 'conj' && words[j - 1]?.pos === 'adj'))) j--;
+    while (
+      j >= 0 &&
+      words[j].after !== '.' &&
+      (words[j].pos === 'adj' || words[j].pos === 'adv' || (words[j].pos === 'conj' && words[j - 1]?.pos === 'adj'))
+    )
+      j--;
     if (j >= 0 && j < i && words[j].after === '' && words[j].pos === 'det' && (j === i - 1 || words[i - 1].pos === 'adj')) {
       w.pos = 'noun';
     }

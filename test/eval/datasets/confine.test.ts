@@ -12,9 +12,12 @@ import { decodeImage } from '../../../src/image/decode';
 
 describe('eval/datasets: image paths stay inside the dataset folder by default', () => {
   let tmp: string;
-  before(() => { tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'abe-confine-')); });
+  before(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'abe-confine-'));
+  });
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
-  const item = (image: string) => JSON.stringify({ id: 'x', image, positive: 'a red cube', negative: 'a blue cube', kind: 'swap-att', split: 'seen' });
+  const item = (image: string) =>
+    JSON.stringify({ id: 'x', image, positive: 'a red cube', negative: 'a blue cube', kind: 'swap-att', split: 'seen' });
 
   it('"../x.png", an absolute path and a symlink leaving the folder → DatasetError; allowOutsideImages accepts them', () => {
     const dir = path.join(tmp, 'ds');
@@ -34,7 +37,11 @@ describe('eval/datasets: image paths stay inside the dataset folder by default',
     const f = path.join(tmp, 'x.png');
     fs.writeFileSync(f, 'SECRET-TOKEN-1234');
     let err: unknown;
-    try { await decodeImage(f); } catch (e) { err = e; }
+    try {
+      await decodeImage(f);
+    } catch (e) {
+      err = e;
+    }
     expect(err).to.be.instanceOf(ImageDecodeError);
     const msg = (err as Error).message;
     expect(msg).to.not.match(/SECRET|53 45 43|5345/i);
@@ -67,7 +74,10 @@ describe('eval/datasets: retrieval image paths are confined too', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'abe-retr-'));
     try {
       const f = path.join(dir, 'captions.jsonl');
-      fs.writeFileSync(f, `${JSON.stringify({ image: 'a.png', caption: 'a cat' })}\n${JSON.stringify({ image: '../b.png', caption: 'a dog' })}\n`);
+      fs.writeFileSync(
+        f,
+        `${JSON.stringify({ image: 'a.png', caption: 'a cat' })}\n${JSON.stringify({ image: '../b.png', caption: 'a dog' })}\n`,
+      );
       const images = path.join(dir, 'images');
       expect(() => loadRetrieval(f, images)).to.throw(DatasetError, /image 2\).*outside the images folder/);
       expect(loadRetrieval(f, images, true).images).to.have.length(2);

@@ -17,15 +17,31 @@ describe('eval/datasets loaders (fixtures in the upstream formats)', () => {
   it('toy: items.jsonl fields, images relative to the file', () => {
     const ds = loadToy(F('toy-items.jsonl'));
     expect(ds.items).to.have.length(12);
-    expect(ds.items[0]).to.deep.include({ id: 'seen-swap-att-0000', kind: 'swap-att', split: 'seen', positive: 'a orange star and a cyan circle' });
+    expect(ds.items[0]).to.deep.include({
+      id: 'seen-swap-att-0000',
+      kind: 'swap-att',
+      split: 'seen',
+      positive: 'a orange star and a cyan circle',
+    });
     expect(ds.items[0].image).to.equal(path.join(F(), 'images', 'seen_0000.png'));
   });
 
   it('SugarCrepe: data/*.json keyed by number; the file name is the subset', () => {
     const ds = loadSugarCrepe(F('sugarcrepe', 'data'), IMG);
-    expect(ds.items.map((i) => i.id)).to.deep.equal(['replace_obj-0', 'replace_obj-1', 'replace_obj-2', 'swap_att-0', 'swap_att-1', 'swap_att-2']);
+    expect(ds.items.map((i) => i.id)).to.deep.equal([
+      'replace_obj-0',
+      'replace_obj-1',
+      'replace_obj-2',
+      'swap_att-0',
+      'swap_att-1',
+      'swap_att-2',
+    ]);
     const it0 = ds.items.find((i) => i.id === 'swap_att-1')!;
-    expect(it0).to.deep.include({ kind: 'swap_att', positive: 'a white triangle and a green star.', negative: 'a green triangle and a white star.' });
+    expect(it0).to.deep.include({
+      kind: 'swap_att',
+      positive: 'a white triangle and a green star.',
+      negative: 'a green triangle and a white star.',
+    });
     expect(it0.image).to.equal(path.join(IMG, 'seen_0001.png'));
     expect(loadSugarCrepe(F('sugarcrepe', 'data', 'swap_att.json'), IMG).items).to.have.length(3);
   });
@@ -40,7 +56,9 @@ describe('eval/datasets loaders (fixtures in the upstream formats)', () => {
   });
 
   it('ABC-6K: alternating lines, whitespace before punctuation normalised, identical pairs dropped, caption map', () => {
-    expect(normaliseCaption('A room with white walls and a blue sink and door .')).to.equal('A room with white walls and a blue sink and door.');
+    expect(normaliseCaption('A room with white walls and a blue sink and door .')).to.equal(
+      'A room with white walls and a blue sink and door.',
+    );
     expect(normaliseCaption('  a ,  b  ; c !')).to.equal('a, b; c!');
     const ds = loadAbc6k(F('abc6k', 'ABC-6K.txt'), IMG, F('abc6k', 'caption-map.json'));
     expect(ds.items.map((i) => [i.positive, i.negative])).to.deep.equal([
@@ -58,15 +76,27 @@ describe('eval/datasets loaders (fixtures in the upstream formats)', () => {
   it('Winoground: two items per example (text-score halves), collapsed_tag as subset, extension found', () => {
     const ds = loadWinoground(F('winoground', 'examples.jsonl'), IMG);
     expect(ds.items).to.have.length(4);
-    expect(ds.items[0]).to.deep.include({ id: '0-i0', positive: 'a orange star and a cyan circle', negative: 'a cyan star and a orange circle', kind: 'Object' });
-    expect(ds.items[1]).to.deep.include({ id: '0-i1', positive: 'a cyan star and a orange circle', negative: 'a orange star and a cyan circle' });
+    expect(ds.items[0]).to.deep.include({
+      id: '0-i0',
+      positive: 'a orange star and a cyan circle',
+      negative: 'a cyan star and a orange circle',
+      kind: 'Object',
+    });
+    expect(ds.items[1]).to.deep.include({
+      id: '0-i1',
+      positive: 'a cyan star and a orange circle',
+      negative: 'a orange star and a cyan circle',
+    });
     expect(ds.items[1].image).to.equal(path.join(IMG, 'seen_0002.png'));
   });
 
   it('generic pairs JSONL: subset/split optional, ids from the line when absent', () => {
     const ds = loadPairs(F('pairs', 'pairs.jsonl'), IMG);
     expect(ds.items.map((i) => [i.id, i.kind, i.split])).to.deep.equal([
-      ['line-1', 'swap', 'all'], ['line-2', 'swap', 'all'], ['line-3', 'replace', 'all'], ['custom-id', 'replace', 'dev'],
+      ['line-1', 'swap', 'all'],
+      ['line-2', 'swap', 'all'],
+      ['line-3', 'replace', 'all'],
+      ['custom-id', 'replace', 'dev'],
     ]);
   });
 
@@ -81,7 +111,10 @@ describe('eval/datasets loaders (fixtures in the upstream formats)', () => {
 
   describe('bad input → DatasetError naming the line or field', () => {
     it('wrong field type names file:line and the field', () => {
-      expect(() => loadPairs(F('bad', 'wrong-field.jsonl'), IMG)).to.throw(DatasetError, /wrong-field\.jsonl:2: field 'positive' must be a string/);
+      expect(() => loadPairs(F('bad', 'wrong-field.jsonl'), IMG)).to.throw(
+        DatasetError,
+        /wrong-field\.jsonl:2: field 'positive' must be a string/,
+      );
     });
     it('broken JSON line names the line', () => {
       expect(() => loadPairs(F('bad', 'broken-line.jsonl'), IMG)).to.throw(DatasetError, /broken-line\.jsonl:2: not valid JSON/);
@@ -106,7 +139,12 @@ describe('eval/datasets loaders (fixtures in the upstream formats)', () => {
   it('limitItems takes items round-robin over (kind, split) cells, in file order', () => {
     const ds = loadToy(F('toy-items.jsonl'));
     const l = limitItems(ds.items, 4);
-    expect(l.map((i) => i.id)).to.deep.equal(['seen-swap-att-0000', 'seen-swap-att-0001', 'seen-replace-att-0000', 'seen-replace-obj-0000']);
+    expect(l.map((i) => i.id)).to.deep.equal([
+      'seen-swap-att-0000',
+      'seen-swap-att-0001',
+      'seen-replace-att-0000',
+      'seen-replace-obj-0000',
+    ]);
     expect(loadDataset('toy', { data: F('toy-items.jsonl'), limit: 6 }).items).to.have.length(6);
   });
 });

@@ -16,8 +16,14 @@ async function colours(png: Buffer): Promise<{ w: number; h: number; n: number; 
 describe('eval/plots (jimp only)', () => {
   it('bar chart: a PNG with the series colours and text', async () => {
     const r = await barChart({
-      title: 'toy', yLabel: 'accuracy', groups: ['swap-att\nseen', 'swap-att\nunseen'],
-      series: [{ name: 'clip', values: [0.773, 0.73] }, { name: 'abe', values: [0.8, NaN] }], yRange: [0, 1],
+      title: 'toy',
+      yLabel: 'accuracy',
+      groups: ['swap-att\nseen', 'swap-att\nunseen'],
+      series: [
+        { name: 'clip', values: [0.773, 0.73] },
+        { name: 'abe', values: [0.8, NaN] },
+      ],
+      yRange: [0, 1],
     });
     const c = await colours(await r.png());
     expect(c.w).to.be.greaterThan(300);
@@ -26,7 +32,16 @@ describe('eval/plots (jimp only)', () => {
     expect(c.n).to.be.greaterThan(20); // anti-aliased text present
   });
   it('line plots: one panel per option, wrapped rows', async () => {
-    const panel = { title: 't', xLabel: 'lambda', yLabel: 'acc', x: ['0', '1'], series: [{ name: 'a', values: [0.5, 0.7] }, { name: 'b', values: [0.6, 0.6], dashed: true }] };
+    const panel = {
+      title: 't',
+      xLabel: 'lambda',
+      yLabel: 'acc',
+      x: ['0', '1'],
+      series: [
+        { name: 'a', values: [0.5, 0.7] },
+        { name: 'b', values: [0.6, 0.6], dashed: true },
+      ],
+    };
     const r = await linePlots('sweep', [panel, panel, panel, panel], 3);
     expect(r.width).to.be.greaterThan(3 * 300);
     expect(r.height).to.be.greaterThan(2 * 220);
@@ -35,7 +50,11 @@ describe('eval/plots (jimp only)', () => {
     const RED = [220, 40, 40];
     const img = new Jimp({ width: 64, height: 64, color: 0xdc2828ff });
     const r = await alignmentHeatmap({
-      title: 'a red cube', image: img as never, gridH: 8, gridW: 8, regions: [Uint8Array.from({ length: 64 }, (_, j) => (j >= 60 ? 1 : 0))],
+      title: 'a red cube',
+      image: img as never,
+      gridH: 8,
+      gridW: 8,
+      regions: [Uint8Array.from({ length: 64 }, (_, j) => (j >= 60 ? 1 : 0))],
       groups: [{ label: 'red cube', delta: 0.01, simP: Array.from({ length: 64 }, (_, j) => j), chosen: [0, 1] }],
     });
     const png = await r.png();
@@ -46,14 +65,17 @@ describe('eval/plots (jimp only)', () => {
     // Panel 1 starts at x = 16 + 224 + 16, y = 40 (no subtitle); cells are 28 px. Sample the centre of every cell
     // that no outline or label touches: its colour is the image colour scaled toward black (same channel ratios).
     let checked = 0;
-    for (let gy = 1; gy < 7; gy++) for (let gx = 1; gx < 7; gx++) {
-      const x = 256 + gx * 28 + 14, y = 40 + gy * 28 + 14;
-      const k = (y * im.bitmap.width + x) * 4, [R, G, B] = [im.bitmap.data[k], im.bitmap.data[k + 1], im.bitmap.data[k + 2]];
-      expect(R, `cell ${gx},${gy}`).to.be.greaterThan(0);
-      expect(Math.abs(G / R - 40 / 220), `cell ${gx},${gy} hue`).to.be.below(0.03);
-      expect(Math.abs(B / R - 40 / 220), `cell ${gx},${gy} hue`).to.be.below(0.03);
-      checked++;
-    }
+    for (let gy = 1; gy < 7; gy++)
+      for (let gx = 1; gx < 7; gx++) {
+        const x = 256 + gx * 28 + 14,
+          y = 40 + gy * 28 + 14;
+        const k = (y * im.bitmap.width + x) * 4,
+          [R, G, B] = [im.bitmap.data[k], im.bitmap.data[k + 1], im.bitmap.data[k + 2]];
+        expect(R, `cell ${gx},${gy}`).to.be.greaterThan(0);
+        expect(Math.abs(G / R - 40 / 220), `cell ${gx},${gy} hue`).to.be.below(0.03);
+        expect(Math.abs(B / R - 40 / 220), `cell ${gx},${gy} hue`).to.be.below(0.03);
+        checked++;
+      }
     expect(checked).to.equal(36);
   });
   it('helpers: viridis ends, nice ticks, ASCII fallbacks, stacking', () => {

@@ -13,10 +13,17 @@ describe(`fuzz, long form (seed ${FUZZ_SEED}; ≥ 20,000 cases in ≤ 10 min; ze
   let seconds = 0;
   before(async () => {
     const t0 = Date.now();
-    reports = await runPlan({ seed: FUZZ_SEED, targets: LONG_PLAN, limits: FUZZ_LIMITS, onReport: (r) => console.log(`      ${formatReport(r)}`) });
+    reports = await runPlan({
+      seed: FUZZ_SEED,
+      targets: LONG_PLAN,
+      limits: FUZZ_LIMITS,
+      onReport: (r) => console.log(`      ${formatReport(r)}`),
+    });
     seconds = (Date.now() - t0) / 1000;
     const total = reports.reduce((s, r) => s + r.cases, 0);
-    console.log(`      total ${total} cases in ${seconds.toFixed(1)} s, ${reports.reduce((s, r) => s + r.violations.length, 0)} violations`);
+    console.log(
+      `      total ${total} cases in ${seconds.toFixed(1)} s, ${reports.reduce((s, r) => s + r.violations.length, 0)} violations`,
+    );
   });
   it('runs ≥ 20,000 cases within 10 minutes', () => {
     const total = reports.reduce((s, r) => s + r.cases, 0);

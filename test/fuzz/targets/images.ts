@@ -19,7 +19,11 @@ import { chunk, makePng, noise } from '../../image/make';
 import type { Target } from '../harness';
 import { INTERESTING_VALUES, mutateBytes, Rng, showValue } from '../mutate';
 
-interface Seed { format: string; bytes: Uint8Array; hot: number[] }
+interface Seed {
+  format: string;
+  bytes: Uint8Array;
+  hot: number[];
+}
 
 function rgba(w: number, h: number, seed: number): Buffer {
   const n = noise(w * h * 4, seed);
@@ -42,7 +46,10 @@ function jpegHot(b: Uint8Array): number[] {
   for (let o = 2; o + 4 <= b.length;) {
     if (b[o] !== 0xff) break;
     const m = b[o + 1];
-    if (m === 0xd8 || (m >= 0xd0 && m <= 0xd7)) { o += 2; continue; }
+    if (m === 0xd8 || (m >= 0xd0 && m <= 0xd7)) {
+      o += 2;
+      continue;
+    }
     const len = (b[o + 2] << 8) | b[o + 3];
     hot.push(o + 1, o + 2, o + 3);
     if (m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc) {
@@ -59,11 +66,23 @@ function jpegHot(b: Uint8Array): number[] {
 async function buildSeeds(): Promise<Seed[]> {
   const seeds: Seed[] = [];
   const add = (format: string, bytes: Uint8Array, hot: number[]) => seeds.push({ format, bytes: new Uint8Array(bytes), hot });
-  const w = 9, h = 7;
+  const w = 9,
+    h = 7;
   const img = rgba(w, h, 3);
   add('png', await pngPlugin().encode({ width: w, height: h, data: img } as never), []);
   add('png', makePng(5, 3, 1, 0, [Uint8Array.of(0xa0), Uint8Array.of(0x50), Uint8Array.of(0xff)]), []);
-  add('png', makePng(3, 2, 8, 3, [Uint8Array.of(0, 1, 2), Uint8Array.of(2, 1, 0)], [chunk('PLTE', Uint8Array.of(255, 0, 0, 0, 255, 0, 0, 0, 255)), chunk('tRNS', Uint8Array.of(255, 0))]), []);
+  add(
+    'png',
+    makePng(
+      3,
+      2,
+      8,
+      3,
+      [Uint8Array.of(0, 1, 2), Uint8Array.of(2, 1, 0)],
+      [chunk('PLTE', Uint8Array.of(255, 0, 0, 0, 255, 0, 0, 0, 255)), chunk('tRNS', Uint8Array.of(255, 0))],
+    ),
+    [],
+  );
   add('png', makePng(2, 2, 16, 6, [noise(16, 5), noise(16, 6)]), []);
   add('png', makePng(4, 3, 8, 0, [noise(4, 1), noise(4, 2), noise(4, 3)], [chunk('tRNS', Uint8Array.of(0, 7))]), []);
   add('jpeg', await new Jimp({ width: 17, height: 11, data: rgba(17, 11, 4) }).getBuffer('image/jpeg', { quality: 80 }), []);
@@ -72,7 +91,11 @@ async function buildSeeds(): Promise<Seed[]> {
   add('tiff', tiffPlugin().encode({ width: w, height: h, data: img } as never), [2, 4, 5, 6, 7, 8, 9]);
   const jpegDir = fixturePath('images', 'jpeg');
   if (fs.existsSync(jpegDir)) {
-    for (const f of fs.readdirSync(jpegDir).filter((x) => x.endsWith('.jpg')).sort()) add('jpeg', fs.readFileSync(`${jpegDir}/${f}`), []);
+    for (const f of fs
+      .readdirSync(jpegDir)
+      .filter((x) => x.endsWith('.jpg'))
+      .sort())
+      add('jpeg', fs.readFileSync(`${jpegDir}/${f}`), []);
   }
   for (const s of seeds) {
     if (s.format === 'png') s.hot = pngHot(s.bytes);
@@ -99,14 +122,18 @@ function fixPngCrcs(b: Uint8Array): void {
     let c = -1;
     for (let i = o + 4; i < o + 8 + len; i++) c = CRC_TABLE[(c ^ b[i]) & 0xff] ^ (c >>> 8);
     c = (c ^ -1) >>> 0;
-    b[o + 8 + len] = c >>> 24; b[o + 9 + len] = (c >>> 16) & 0xff; b[o + 10 + len] = (c >>> 8) & 0xff; b[o + 11 + len] = c & 0xff;
+    b[o + 8 + len] = c >>> 24;
+    b[o + 9 + len] = (c >>> 16) & 0xff;
+    b[o + 10 + len] = (c >>> 8) & 0xff;
+    b[o + 11 + len] = c & 0xff;
     o += 12 + len;
   }
 }
 
 /** A PNG whose IDAT is a small zlib bomb for its declared size (interlaced or not). */
 function pngBomb(r: Rng): Uint8Array {
-  const w = 1 + r.int(900), h = 1 + r.int(900);
+  const w = 1 + r.int(900),
+    h = 1 + r.int(900);
   const b = makePng(w, h, 8, 2, [new Uint8Array(0)]);
   const bomb = zlib.deflateSync(Buffer.alloc(1 + r.int(4_000_000)));
   const ihdr = b.subarray(0, 33);
@@ -126,8 +153,10 @@ function mutateImage(r: Rng, seeds: Seed[]): Uint8Array {
 }
 
 export function checkDecoded(img: { width: number; height: number; channels: number; data: Uint8Array; mode: string }): string | null {
-  if (!(Number.isInteger(img.width) && img.width >= 1 && Number.isInteger(img.height) && img.height >= 1)) return `size ${img.width}×${img.height}`;
-  if (img.data.length !== img.width * img.height * img.channels) return `${img.data.length} bytes for ${img.width}×${img.height}×${img.channels}`;
+  if (!(Number.isInteger(img.width) && img.width >= 1 && Number.isInteger(img.height) && img.height >= 1))
+    return `size ${img.width}×${img.height}`;
+  if (img.data.length !== img.width * img.height * img.channels)
+    return `${img.data.length} bytes for ${img.width}×${img.height}×${img.channels}`;
   return null;
 }
 
@@ -149,7 +178,10 @@ export const imageDecode: Target<Uint8Array, Seed[]> = {
   describe: (b) => `${b.length} bytes: ${Buffer.from(b.subarray(0, 64)).toString('hex')}`,
 };
 
-interface LoadCase { inputs: (Uint8Array | string | unknown)[]; options: Record<string, unknown> }
+interface LoadCase {
+  inputs: (Uint8Array | string | unknown)[];
+  options: Record<string, unknown>;
+}
 
 export const imageLoad: Target<LoadCase, Seed[]> = {
   name: 'image-load',
@@ -160,7 +192,15 @@ export const imageLoad: Target<LoadCase, Seed[]> = {
     const inputs: unknown[] = [];
     for (let i = 0; i < n; i++) {
       const k = r.int(10);
-      inputs.push(k < 4 ? r.pick(seeds).bytes : k < 8 ? mutateImage(r, seeds) : k === 8 ? r.pick(['/nonexistent/x.png', '/', '', '/dev/null']) : r.pick(INTERESTING_VALUES));
+      inputs.push(
+        k < 4
+          ? r.pick(seeds).bytes
+          : k < 8
+            ? mutateImage(r, seeds)
+            : k === 8
+              ? r.pick(['/nonexistent/x.png', '/', '', '/dev/null'])
+              : r.pick(INTERESTING_VALUES),
+      );
     }
     const options: Record<string, unknown> = { resolution: r.chance(0.85) ? 1 + r.int(24) : r.pick(INTERESTING_VALUES) };
     if (r.chance(0.5)) options.onError = r.chance(0.8) ? r.pick(['throw', 'skip']) : r.pick(INTERESTING_VALUES);

@@ -8,6 +8,21 @@ import { captions, phrases, tokenizer } from './text';
 import { convertedTarget, pickleTarget, safetensorsBytes, safetensorsHeader, torchFile, zipTarget } from './weights';
 
 export const TARGETS: Record<string, Target> = Object.fromEntries(
-  [safetensorsBytes, safetensorsHeader, zipTarget, pickleTarget, torchFile, convertedTarget,
-    imageDecode, imageLoad, tokenizer, phrases, captions, encoders, scorer, regressions, selftest].map((t) => [t.name, t as Target]),
+  [
+    safetensorsBytes,
+    safetensorsHeader,
+    zipTarget,
+    pickleTarget,
+    torchFile,
+    convertedTarget,
+    imageDecode,
+    imageLoad,
+    tokenizer,
+    phrases,
+    captions,
+    encoders,
+    scorer,
+    regressions,
+    selftest,
+  ].map((t) => [t.name, t as Target]),
 );

@@ -41,7 +41,13 @@ function sharedModules(levels: number): Buffer {
   p.setitems().build().op(0x72, 0, 0, 0, 0);
   for (let i = 1; i <= levels; i++) {
     p.op(0x30).global('__torch__', 'M').emptyTuple().newobj().emptyDict().mark();
-    p.str('a').op(0x6a, i - 1, 0, 0, 0).str('b').op(0x6a, i - 1, 0, 0, 0).setitems().build().op(0x72, i, 0, 0, 0);
+    p.str('a')
+      .op(0x6a, i - 1, 0, 0, 0)
+      .str('b')
+      .op(0x6a, i - 1, 0, 0, 0)
+      .setitems()
+      .build()
+      .op(0x72, i, 0, 0, 0);
   }
   return buildTorchZip('archive', p.stop().bytes(), { 0: new Uint8Array(4) });
 }
@@ -63,7 +69,8 @@ function setEntryCount(tag: number, count: number): Buffer {
     for (let i = 0; i < n; i++) {
       const e = ifd + 2 + i * 12;
       if ((le ? b.readUInt16LE(e) : b.readUInt16BE(e)) === tag) {
-        if (le) b.writeUInt32LE(count, e + 4); else b.writeUInt32BE(count, e + 4);
+        if (le) b.writeUInt32LE(count, e + 4);
+        else b.writeUInt32BE(count, e + 4);
       }
     }
   });
@@ -75,20 +82,35 @@ function gifFrameSize(w: number, h: number): Buffer {
   const b = Buffer.from(GIF_SEED);
   let o = 13;
   if (b[10] & 0x80) o += 3 << ((b[10] & 7) + 1);
-  while (o < b.length && b[o] === 0x21) { o += 2; while (o < b.length && b[o] !== 0) o += b[o] + 1; o++; }
+  while (o < b.length && b[o] === 0x21) {
+    o += 2;
+    while (o < b.length && b[o] !== 0) o += b[o] + 1;
+    o++;
+  }
   if (b[o] !== 0x2c) throw new Error('no image descriptor in the seed GIF');
   b.writeUInt16LE(w, o + 5);
   b.writeUInt16LE(h, o + 7);
   return b;
 }
 
-interface Known { name: string; run(): unknown; mayReturn?: boolean }
+interface Known {
+  name: string;
+  run(): unknown;
+  mayReturn?: boolean;
+}
 
 export const KNOWN: Known[] = [
   {
     // src/image/decode.ts → utif2: the next-IFD offset points back at the first IFD; utif follows the chain forever.
     name: 'TIFF whose next-IFD offset points to itself (1.2 KB) → ImageDecodeError, not an endless loop',
-    run: () => decodeBytes(tiffWith((b, ifd, n, le) => { if (le) b.writeUInt32LE(ifd, ifd + 2 + n * 12); else b.writeUInt32BE(ifd, ifd + 2 + n * 12); }), 'loop.tif'),
+    run: () =>
+      decodeBytes(
+        tiffWith((b, ifd, n, le) => {
+          if (le) b.writeUInt32LE(ifd, ifd + 2 + n * 12);
+          else b.writeUInt32BE(ifd, ifd + 2 + n * 12);
+        }),
+        'loop.tif',
+      ),
   },
   {
     // src/image/decode.ts → utif2 reads `count` values of an IFD entry without checking them against the file size.
@@ -127,7 +149,10 @@ export const KNOWN: Known[] = [
   },
   // Template literals throw TypeError on a Symbol, JSON.stringify on a BigInt (error-message formatting).
   { name: 'loadImages resolution: Symbol → OptionsError', run: () => loadImages([], { resolution: Symbol('r') } as never) },
-  { name: 'loadImages concurrency: Symbol → OptionsError', run: () => loadImages([], { resolution: 4, concurrency: Symbol('c') } as never) },
+  {
+    name: 'loadImages concurrency: Symbol → OptionsError',
+    run: () => loadImages([], { resolution: 4, concurrency: Symbol('c') } as never),
+  },
   { name: 'loadImages onError: 10n → OptionsError', run: () => loadImages([], { resolution: 4, onError: 10n } as never) },
   {
     // src/text/tokenize.ts: contextLength had no upper bound: 1e9 allocated 4 GB per caption.
@@ -136,19 +161,29 @@ export const KNOWN: Known[] = [
   },
   // src/abe/captions.ts: contextLength had no check: 1e9 allocated 4 GB per caption, −1 threw RangeError.
   { name: 'prepareCaptions contextLength 1e9 → InputError', run: () => prepareCaptions(['a red cube'], 1e9) },
-  { name: 'prepareCaptions with ids and contextLength Number.MAX_VALUE → InputError (was RangeError from new Int32Array)', run: () => prepareCaptions([{ text: 'x', ids: [49406, 49407] }], Number.MAX_VALUE) },
+  {
+    name: 'prepareCaptions with ids and contextLength Number.MAX_VALUE → InputError (was RangeError from new Int32Array)',
+    run: () => prepareCaptions([{ text: 'x', ids: [49406, 49407] }], Number.MAX_VALUE),
+  },
   { name: 'prepareCaptions contextLength −1 → InputError', run: () => prepareCaptions([{ text: 'a red cube', ids: [49406, 49407] }], -1) },
   // src/abe/options.ts, src/abe/parse.ts, src/text/phrases.ts, src/clip/inputs.ts: messages formatting odd values.
   { name: 'AbeScorer options {gamma: 10n} → OptionsError', run: () => resolveOptions({ gamma: 10n } as never) },
   { name: 'AbeScorer options {refine: 10n} → OptionsError', run: () => resolveOptions({ refine: 10n } as never) },
-  { name: 'prepareCaptions ids holding a Symbol → InputError', run: () => prepareCaptions([{ text: 'x', ids: [49406, Symbol('s') as never, 49407] }], 77) },
+  {
+    name: 'prepareCaptions ids holding a Symbol → InputError',
+    run: () => prepareCaptions([{ text: 'x', ids: [49406, Symbol('s') as never, 49407] }], 77),
+  },
   { name: 'groupTokenPositions contextLength Symbol → InputError', run: () => groupTokenPositions('a red cube', [], Symbol('L') as never) },
   {
     // src/weights/torch.ts: the error message JSON.stringify'd the persistent id, which threw on a BigInt.
     name: 'torch.save archive whose persistent id holds a LONG1 beyond 2^53 → WeightsFormatError / UnsafePickleError',
     run: () => {
       const p = new PickleWriter();
-      p.mark().raw(Buffer.from([0x8a, 9, 1, 2, 3, 4, 5, 6, 7, 8, 0x70])).tuple().persid().stop();
+      p.mark()
+        .raw(Buffer.from([0x8a, 9, 1, 2, 3, 4, 5, 6, 7, 8, 0x70]))
+        .tuple()
+        .persid()
+        .stop();
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'abe-regr-'));
       const f = path.join(dir, 'x.pt');
       try {
@@ -160,18 +195,37 @@ export const KNOWN: Known[] = [
     },
   },
   // Issue 15 (an independent attack on every reader): structure, not bytes.
-  { name: 'TorchScript module DAG, 60 levels of shared children (2 KB) → WeightsFormatError (was 212 s, 3.9 GB)', run: () => openTorchBytes(sharedModules(60)) },
+  {
+    name: 'TorchScript module DAG, 60 levels of shared children (2 KB) → WeightsFormatError (was 212 s, 3.9 GB)',
+    run: () => openTorchBytes(sharedModules(60)),
+  },
   {
     name: 'stride-0 view of a 1-element storage declaring 16384×16384 → WeightsFormatError (was 4 GB written)',
-    run: () => openTorchBytes(buildTorchZip('archive', stateDictPickle([{ name: 'w', storageKey: '0', storageNumel: 1, shape: [16384, 16384], stride: [0, 0] }]), { 0: new Uint8Array(4) })),
+    run: () =>
+      openTorchBytes(
+        buildTorchZip(
+          'archive',
+          stateDictPickle([{ name: 'w', storageKey: '0', storageNumel: 1, shape: [16384, 16384], stride: [0, 0] }]),
+          { 0: new Uint8Array(4) },
+        ),
+      ),
   },
   {
     name: 'PNG of 1 × 90,000,000 pixels (inside maxImagePixels) → LimitError from the header (was OOM after 105 s)',
     run: () => {
       const ihdr = Buffer.alloc(13);
-      ihdr.writeUInt32BE(1, 0); ihdr.writeUInt32BE(90_000_000, 4); ihdr[8] = 8;
-      return decodeBytes(Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr),
-        chunk('IDAT', zlib.deflateSync(Buffer.alloc(1 << 16))), chunk('IEND', Buffer.alloc(0))]), 'tall.png');
+      ihdr.writeUInt32BE(1, 0);
+      ihdr.writeUInt32BE(90_000_000, 4);
+      ihdr[8] = 8;
+      return decodeBytes(
+        Buffer.concat([
+          Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+          chunk('IHDR', ihdr),
+          chunk('IDAT', zlib.deflateSync(Buffer.alloc(1 << 16))),
+          chunk('IEND', Buffer.alloc(0)),
+        ]),
+        'tall.png',
+      );
     },
   },
   {

@@ -17,13 +17,28 @@ export const selftest: Target<number, null> = {
   generate: (_r, _c, i) => i,
   run(i) {
     switch (i) {
-      case 1: throw new TypeError('untyped on purpose');
-      case 2: return 'bad';
-      case 3: tf.scalar(1); return 'ok'; // a tensor nobody frees, on every call
-      case 4: for (;;) { /* endless on purpose */ }
-      case 5: throw new InputError('selftest', 'a typed error is fine');
-      case 6: { const t0 = Date.now(); while (Date.now() - t0 < 400) { /* slow on purpose */ } return 'ok'; }
-      default: return 'ok';
+      case 1:
+        throw new TypeError('untyped on purpose');
+      case 2:
+        return 'bad';
+      case 3:
+        tf.scalar(1);
+        return 'ok'; // a tensor nobody frees, on every call
+      case 4:
+        for (;;) {
+          /* endless on purpose */
+        }
+      case 5:
+        throw new InputError('selftest', 'a typed error is fine');
+      case 6: {
+        const t0 = Date.now();
+        while (Date.now() - t0 < 400) {
+          /* slow on purpose */
+        }
+        return 'ok';
+      }
+      default:
+        return 'ok';
     }
   },
   check: (res) => (res === 'ok' ? null : `result ${String(res)}`),
