@@ -38,6 +38,20 @@ export function otsuThreshold(values: ArrayLike<number>): number {
   return t;
 }
 
+/** The 8-neighbours of patch j on a [grid, grid] patch grid (fewer at the border). */
+function neighbours8(j: number, grid: number): number[] {
+  const r = Math.floor(j / grid),
+    c = j % grid;
+  const out: number[] = [];
+  for (let dr = -1; dr <= 1; dr++)
+    for (let dc = -1; dc <= 1; dc++) {
+      const rr = r + dr,
+        cc = c + dc;
+      if ((dr || dc) && rr >= 0 && cc >= 0 && rr < grid && cc < grid) out.push(rr * grid + cc);
+    }
+  return out;
+}
+
 /** 8-connected components of a [g,g] 0/1 mask, largest first (ties: the one whose first patch comes first). */
 export function components(mask: Uint8Array, grid: number): number[][] {
   const seen = new Uint8Array(mask.length);
@@ -50,19 +64,12 @@ export function components(mask: Uint8Array, grid: number): number[][] {
     while (stack.length) {
       const j = stack.pop()!;
       comp.push(j);
-      const r = Math.floor(j / grid),
-        c = j % grid;
-      for (let dr = -1; dr <= 1; dr++)
-        for (let dc = -1; dc <= 1; dc++) {
-          const rr = r + dr,
-            cc = c + dc;
-          if (rr < 0 || cc < 0 || rr >= grid || cc >= grid) continue;
-          const k = rr * grid + cc;
-          if (mask[k] && !seen[k]) {
-            seen[k] = 1;
-            stack.push(k);
-          }
+      for (const k of neighbours8(j, grid)) {
+        if (mask[k] && !seen[k]) {
+          seen[k] = 1;
+          stack.push(k);
         }
+      }
     }
     comp.sort((a, b) => a - b);
     out.push(comp);
@@ -76,14 +83,7 @@ export function dilate(mask: Uint8Array, grid: number, steps: number): Uint8Arra
     const next = cur.slice();
     for (let j = 0; j < cur.length; j++) {
       if (!cur[j]) continue;
-      const r = Math.floor(j / grid),
-        c = j % grid;
-      for (let dr = -1; dr <= 1; dr++)
-        for (let dc = -1; dc <= 1; dc++) {
-          const rr = r + dr,
-            cc = c + dc;
-          if (rr >= 0 && cc >= 0 && rr < grid && cc < grid) next[rr * grid + cc] = 1;
-        }
+      for (const k of neighbours8(j, grid)) next[k] = 1;
     }
     cur = next;
   }
@@ -208,17 +208,7 @@ function mergeSimilar(pieces: number[][], feats: Float32Array, E: number, grid: 
   let out = pieces.map((p) => p.slice());
   const touch = (a: number[], b: number[]) => {
     const set = new Set(b);
-    return a.some((j) => {
-      const r = Math.floor(j / grid),
-        c = j % grid;
-      for (let dr = -1; dr <= 1; dr++)
-        for (let dc = -1; dc <= 1; dc++) {
-          const rr = r + dr,
-            cc = c + dc;
-          if (rr >= 0 && cc >= 0 && rr < grid && cc < grid && set.has(rr * grid + cc)) return true;
-        }
-      return false;
-    });
+    return a.some((j) => neighbours8(j, grid).some((k) => set.has(k)));
   };
   for (;;) {
     let best: [number, number] | null = null,
