@@ -9,46 +9,12 @@ import { expect } from 'chai';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { main } from '../../src/cli/main';
 import { weightsContentId } from '../../src/io/content-hash';
+import { CliRun, inProcess } from '../helpers/cli';
 import { REPO } from '../helpers/paths';
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function run(args: string[]): Promise<Run> {
-  let stdout = '',
-    stderr = '';
-  const io = {
-    stdout: {
-      write: (s: string) => {
-        stdout += s;
-        return true;
-      },
-    } as unknown as NodeJS.WritableStream,
-    stderr: {
-      write: (s: string) => {
-        stderr += s;
-        return true;
-      },
-    } as unknown as NodeJS.WritableStream,
-  };
-  // The cache's warnings go to the process's stderr (the library has no io object): capture both.
-  const write = process.stderr.write.bind(process.stderr);
-  process.stderr.write = ((s: string) => {
-    stderr += s;
-    return true;
-  }) as typeof process.stderr.write;
-  try {
-    const code = await main(args, io);
-    return { code, stdout, stderr };
-  } finally {
-    process.stderr.write = write;
-  }
-}
+// The cache's warnings go to the process's stderr (the library has no io object): capture both.
+const run = (args: string[]): Promise<CliRun> => inProcess(args, { processStderr: true });
 
 function allFiles(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];

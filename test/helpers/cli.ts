@@ -7,7 +7,11 @@ export interface CliRun {
   stderr: string;
 }
 
-export async function inProcess(args: string[]): Promise<CliRun> {
+/**
+ * `processStderr`: also capture what goes to the process's own stderr while the call runs (library warnings,
+ * e.g. the feature cache's, have no io object), into the same `stderr`.
+ */
+export async function inProcess(args: string[], opts: { processStderr?: boolean } = {}): Promise<CliRun> {
   let stdout = '',
     stderr = '';
   const io = {
@@ -24,6 +28,17 @@ export async function inProcess(args: string[]): Promise<CliRun> {
       },
     } as unknown as NodeJS.WritableStream,
   };
-  const code = await main(args, io);
-  return { code, stdout, stderr };
+  const write = process.stderr.write.bind(process.stderr);
+  if (opts.processStderr) {
+    process.stderr.write = ((s: string) => {
+      stderr += s;
+      return true;
+    }) as typeof process.stderr.write;
+  }
+  try {
+    const code = await main(args, io);
+    return { code, stdout, stderr };
+  } finally {
+    process.stderr.write = write;
+  }
 }
