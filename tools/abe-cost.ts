@@ -2,11 +2,12 @@
  * Cost of ABE-CLIP per FRESH image–caption pair, against CLIP, on ViT-B/32 geometry (random weights: the time of a
  * pass does not depend on the values; the region sizes do, so the token counts are reported).
  *
- *   npx ts-node --transpile-only tools/abe-cost.ts [--pairs 8] [--repeats 2] [--quick] [--json]
+ *   npx ts-node --transpile-only tools/abe-cost.ts [--pairs 8] [--repeats 3] [--quick] [--json]
  *
  * Each run: a new AbeScorer (empty caches), `pairs` distinct images and distinct captions, scorePairs of pair i =
- * (image i, caption i). Configurations are interleaved in every repeat (the machine is shared and noisy); the
- * ratios to CLIP are taken within a repeat. Pass counts come from the towers' block stacks: "image passes" =
+ * (image i, caption i). Every configuration of a repeat scores the same images and captions (new ones each repeat);
+ * configurations are interleaved in every repeat (the machine may be shared and noisy) and the ratios to CLIP are
+ * taken within a repeat. Pass counts come from the towers' block stacks: "image passes" =
  * Σ rows · FLOP(T tokens) / FLOP(1 + P tokens), "text passes" = the same against a full-context text pass.
  * Images: two bright squares on a dark background per image (so the found regions have object-like sizes).
  */
@@ -24,7 +25,7 @@ const val = (k: string, d: string) => {
   return i >= 0 ? argv[i + 1] : d;
 };
 const PAIRS = Number(val('--pairs', '8'));
-const REPEATS = Number(val('--repeats', '2'));
+const REPEATS = Number(val('--repeats', '3'));
 const QUICK = argv.includes('--quick');
 
 const COLOURS = ['red', 'green', 'blue', 'yellow', 'purple', 'white', 'orange', 'cyan'];
@@ -34,6 +35,8 @@ const CONFIGS: [string, ConfigName | Partial<AbeOptions>][] = [
   ['clip', 'clip'],
   ['abe (patch level)', 'abe'],
   ['abe+regions', 'abe+regions'],
+  ['abe+regions, regions start at 1/3 depth', { ...NAMED_CONFIGS['abe+regions'], regionStart: 1 / 3 }],
+  ['abe+regions, cross-shaped dilation', { ...NAMED_CONFIGS['abe+regions'], regionRing: 'cross' }],
   ['abe+regions, encode crop', { ...NAMED_CONFIGS['abe+regions'], regionFeatures: 'crop' }],
   ['abe+regions-v1 (crop, phrase term, + patch term)', 'abe+regions-v1'],
 ];
@@ -61,7 +64,8 @@ async function main(): Promise<void> {
       const W = tower === model.vision.transformer ? c.vision.width : c.text.width;
       const f = blockFlops(T, W, 4 * W, to - from) / (key === 'img' ? fullImg : fullTxt);
       count[key] += n * f;
-      if (key === 'img' && T < P + 1) {
+      // Token-subset (region) passes are the image passes with a per-row [rows,K,K] mask (packed subsets).
+      if (key === 'img' && ctx.defaultMask?.rank === 3) {
         count.regionRows += n;
         count.regionTokens += n * T;
       }
@@ -109,9 +113,9 @@ async function main(): Promise<void> {
   }
   for (let rep = 0; rep < REPEATS; rep++) {
     let clipS = 0;
+    const px = images(PAIRS),
+      caps = captions(PAIRS);
     for (const [name, cfg] of CONFIGS) {
-      const px = images(PAIRS),
-        caps = captions(PAIRS);
       const sc = new AbeScorer(model, cfg);
       count.img = 0;
       count.txt = 0;
@@ -124,22 +128,23 @@ async function main(): Promise<void> {
         caps.map((_, i) => [i, i] as [number, number]),
       );
       const sec = Number(process.hrtime.bigint() - t0) / 1e9;
-      px.dispose();
       if (name === 'clip') clipS = sec;
       const r = results.get(name) ?? { s: [], ratio: [], img: 0, txt: 0, tokens: 0, rows: 0 };
       r.s.push(sec);
       r.ratio.push(sec / clipS);
       r.img = count.img / PAIRS;
       r.txt = count.txt / PAIRS;
-      r.tokens = count.regionRows ? count.regionTokens / count.regionRows : 0;
+      r.tokens = count.regionTokens / PAIRS;
       r.rows = count.regionRows / PAIRS;
       results.set(name, r);
       process.stderr.write(`[abe-cost] repeat ${rep + 1} ${name}: ${sec.toFixed(2)} s\n`);
     }
+    px.dispose();
   }
   const med = (v: number[]) => {
-    const s = [...v].sort((a, b) => a - b);
-    return s[Math.floor((s.length - 1) / 2)];
+    const s = [...v].sort((a, b) => a - b),
+      h = s.length >> 1;
+    return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
   };
   const rows = [...results].map(([name, r]) => ({
     name,
@@ -148,8 +153,8 @@ async function main(): Promise<void> {
     ratios: r.ratio,
     imagePasses: r.img,
     textPasses: r.txt,
-    regionPassesPerPair: r.rows,
-    tokensPerRegionPass: r.tokens,
+    regionRowsPerPair: r.rows,
+    regionTokensPerPair: r.tokens,
   }));
   if (argv.includes('--json')) {
     process.stdout.write(
@@ -161,11 +166,11 @@ async function main(): Promise<void> {
     `backend ${backend.name}, ${QUICK ? 'quick geometry' : 'ViT-B/32 geometry'}, ${PAIRS} fresh pairs × ${REPEATS} interleaved repeats (median)\n`,
   );
   process.stdout.write(
-    '| configuration | image passes / pair | text passes / pair | region passes / pair (tokens each) | s / 1000 pairs | × CLIP (per repeat) |\n|---|---:|---:|---:|---:|---:|\n',
+    '| configuration | image passes / pair | text passes / pair | region tokens / pair (packed rows) | s / 1000 pairs | × CLIP (per repeat) |\n|---|---:|---:|---:|---:|---:|\n',
   );
   for (const r of rows) {
     process.stdout.write(
-      `| ${r.name} | ${r.imagePasses.toFixed(2)} | ${r.textPasses.toFixed(2)} | ${r.regionPassesPerPair.toFixed(1)}${r.tokensPerRegionPass ? ` (${r.tokensPerRegionPass.toFixed(1)})` : ''} | ${r.secondsPer1000Pairs.toFixed(0)} | ${r.ratioToClip.toFixed(2)} (${r.ratios.map((x) => x.toFixed(2)).join(', ')}) |\n`,
+      `| ${r.name} | ${r.imagePasses.toFixed(2)} | ${r.textPasses.toFixed(2)} | ${r.regionTokensPerPair.toFixed(1)} (${r.regionRowsPerPair.toFixed(2)}) | ${r.secondsPer1000Pairs.toFixed(0)} | ${r.ratioToClip.toFixed(2)} (${r.ratios.map((x) => x.toFixed(2)).join(', ')}) |\n`,
     );
   }
   model.dispose();

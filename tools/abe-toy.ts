@@ -536,7 +536,7 @@ async function main(): Promise<void> {
               Math.max(0, Math.min(py0 + patch, y + side) - Math.max(py0, y));
             if (ov >= (patch * patch) / 4) m[j] = 1;
           }
-          return dilate(m, grid, ro.regionDilation);
+          return dilate(m, grid, ro.regionDilation, ro.regionRing);
         })
         .slice(0, ro.maxRegions);
       const fg = new Uint8Array(P);

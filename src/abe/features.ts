@@ -41,10 +41,11 @@ export function regionKey(
   dilation: number,
   encode: 'crop' | 'tokens' = 'crop',
   proposal: 'found' | 'random' = 'found',
-  find: { background?: string; minSize?: number; split?: string } = {},
+  find: { background?: string; minSize?: number; split?: string; ring?: string } = {},
+  start = 0,
 ): string {
-  const extra = `${find.background && find.background !== 'median' ? `/bg-${find.background}` : ''}${find.minSize ? `/min${find.minSize}` : ''}${find.split && find.split !== 'one' ? `/split-${find.split}` : ''}`;
-  return `${source}/max${maxRegions}/dil${dilation}${encode === 'tokens' ? '/tokens' : ''}${proposal === 'random' ? '/random' : ''}${extra}`;
+  const extra = `${find.background && find.background !== 'median' ? `/bg-${find.background}` : ''}${find.minSize ? `/min${find.minSize}` : ''}${find.split && find.split !== 'one' ? `/split-${find.split}` : ''}${find.ring && find.ring !== 'square' ? `/ring-${find.ring}` : ''}`;
+  return `${source}/max${maxRegions}/dil${dilation}${encode === 'tokens' ? '/tokens' : ''}${start ? `/from${start}` : ''}${proposal === 'random' ? '/random' : ''}${extra}`;
 }
 
 export function contentHash(data: Float32Array): string {

@@ -7,8 +7,8 @@ import { InputError } from '../errors';
 import { encodeTokenSubsets, VisionTransformer } from '../clip/vision';
 import { contentHash, FeatureCache, ImageFeatures, ImageRegions, regionKey } from './features';
 import type { AbeModel } from './model';
-import { AbeOptions, hiddenIndex } from './options';
-import { imagePass, l2normalize, patchKey } from './patches';
+import { AbeOptions, hiddenIndex, regionStartIndex } from './options';
+import { imagePass, ImagePassOutput, l2normalize, patchKey } from './patches';
 import { findRegions, FindOptions, maskImage, randomMasks } from './regions';
 
 export interface CacheOptions {
@@ -25,32 +25,39 @@ export type ImagesInput = tf.Tensor4D | readonly ImageFeatures[];
 /** What a configuration needs of an image: patch-feature keys and region keys (with their source features). */
 export interface Needs {
   patches: string[];
-  regions: { key: string; source: string }[];
+  regions: { key: string; source: string; start: number }[];
 }
 
 export function needsOf(model: AbeModel, o: AbeOptions): Needs {
   const c = model.config;
   const patches: string[] = [];
-  const regions: { key: string; source: string }[] = [];
+  const regions: { key: string; source: string; start: number }[] = [];
   if (o.fuse !== 'none') patches.push(patchKey(o.patchFeatures, hiddenIndex(o.patchLayer, c.vision.layers, 'patchLayer')));
   if (o.regionFeatures !== 'none') {
     const source = patchKey(o.regionSource, c.vision.layers);
     patches.push(source);
-    regions.push({ key: regionKey(source, o.maxRegions, o.regionDilation, o.regionFeatures, o.regionProposal, findOptionsOf(o)), source });
+    const start = regionStartIndex(o, c.vision.layers);
+    regions.push({
+      key: regionKey(source, o.maxRegions, o.regionDilation, o.regionFeatures, o.regionProposal, findOptionsOf(o), start),
+      source,
+      start,
+    });
   }
   return { patches, regions };
 }
 
 /** The finder's switches of a configuration (regions.ts FindOptions). */
 export function findOptionsOf(o: AbeOptions): FindOptions {
-  return { background: o.regionBackground, minSize: o.regionMinSize, split: o.regionSplit };
+  return { background: o.regionBackground, minSize: o.regionMinSize, split: o.regionSplit, ring: o.regionRing };
 }
 
 /**
  * Embeddings [Σ masks · E] (L2-normalised) of the given region masks of images in `px` (rows of the chunk):
  * `tokens` = one token-subset pass per mask (CLS + the mask's patch tokens), `crop` = one pass of the image with
  * everything outside the mask painted with the median background pixel; all masks in batched calls. Used for the
- * regions the finder yields and for given masks (true boxes in the attribution ablations).
+ * regions the finder yields and for given masks (true boxes in the attribution ablations). `tokens` passes that
+ * start inside the tower (regionStart > 0) take the hidden state there from `state` ([chunk rows, 1+P, W]); without
+ * it, one more full pass of the chunk computes it.
  */
 export async function encodeRegions(
   model: AbeModel,
@@ -58,6 +65,7 @@ export async function encodeRegions(
   chunkHost: Float32Array,
   list: readonly { row: number; masks: readonly Uint8Array[]; foreground: Uint8Array }[],
   o: AbeOptions,
+  state?: tf.Tensor3D,
 ): Promise<Float32Array> {
   const c = model.config;
   const R = c.vision.resolution,
@@ -79,16 +87,24 @@ export async function encodeRegions(
   if (o.regionFeatures === 'tokens' && subsets.length) {
     const v = model.vision as unknown;
     if (!(v instanceof VisionTransformer)) throw new InputError('options', "regionFeatures 'tokens' needs a ClipModel's vision tower");
-    embeds = new Float32Array(subsets.length * E);
-    for (let s0 = 0; s0 < subsets.length; s0 += o.imageBatchSize) {
-      const d = tf.tidy(
-        () =>
-          l2normalize(
-            encodeTokenSubsets(v, px, owner.slice(s0, s0 + o.imageBatchSize), subsets.slice(s0, s0 + o.imageBatchSize)),
-          ).dataSync() as Float32Array,
-      );
-      embeds.set(d, s0 * E);
-      await tf.nextFrame();
+    const layer = regionStartIndex(o, c.vision.layers);
+    let own: ImagePassOutput | null = null;
+    if (layer > 0 && !state) own = await imagePass(model, px, [], o.imageBatchSize, [layer]);
+    const start = layer > 0 ? { hidden: state ?? own!.states.get(layer)!, layer } : undefined;
+    try {
+      embeds = new Float32Array(subsets.length * E);
+      for (let s0 = 0; s0 < subsets.length; s0 += o.imageBatchSize) {
+        const d = tf.tidy(
+          () =>
+            l2normalize(
+              encodeTokenSubsets(v, px, owner.slice(s0, s0 + o.imageBatchSize), subsets.slice(s0, s0 + o.imageBatchSize), start),
+            ).dataSync() as Float32Array,
+        );
+        embeds.set(d, s0 * E);
+        await tf.nextFrame();
+      }
+    } finally {
+      if (own) tf.dispose([own.embeds, ...own.states.values()]);
     }
   } else if (masked.length) {
     const all = new Float32Array(masked.length * size);
@@ -153,7 +169,7 @@ export class ImageFeatureExtractor {
       );
     }
     const wantPatches = new Set<string>();
-    const wantRegions = new Map<string, { key: string; source: string; o: AbeOptions }>();
+    const wantRegions = new Map<string, { key: string; source: string; start: number; o: AbeOptions }>();
     for (const o of list) {
       const nd = needsOf(this.model, o);
       nd.patches.forEach((k) => wantPatches.add(k));
@@ -184,7 +200,9 @@ export class ImageFeatureExtractor {
       const px = tf.tensor4d(chunkHost, [idx.length, 3, R, R]);
       try {
         const keys = [...wantPatches].filter((k) => idx.some((i) => !feats[i].patches[k]));
-        const out = await imagePass(this.model, px, keys, batchSize);
+        const todoRegions = [...wantRegions.values()].filter((rk) => idx.some((i) => !feats[i].regions[rk.key]));
+        const states = [...new Set(todoRegions.map((rk) => rk.start).filter((l) => l > 0))];
+        const out = await imagePass(this.model, px, keys, batchSize, states);
         try {
           const emb = out.embeds.dataSync() as Float32Array;
           const pd = new Map([...out.patches].map(([k, t]) => [k, t.dataSync() as Float32Array]));
@@ -193,10 +211,10 @@ export class ImageFeatureExtractor {
             f.embed = emb.slice(r * E, (r + 1) * E);
             for (const [k, d] of pd) if (!feats[i].patches[k]) feats[i].patches[k] = d.slice(r * P * E, (r + 1) * P * E);
           });
+          for (const rk of todoRegions) await this.addRegions(feats, idx, px, chunkHost, rk.key, rk.source, rk.o, out.states.get(rk.start));
         } finally {
-          tf.dispose([out.embeds, ...out.patches.values()]);
+          tf.dispose([out.embeds, ...out.patches.values(), ...out.states.values()]);
         }
-        for (const rk of wantRegions.values()) await this.addRegions(feats, idx, px, chunkHost, rk.key, rk.source, rk.o);
       } finally {
         px.dispose();
       }
@@ -234,6 +252,7 @@ export class ImageFeatureExtractor {
     key: string,
     source: string,
     o: AbeOptions,
+    state?: tf.Tensor3D,
   ): Promise<void> {
     const c = this.model.config;
     const P = (c.vision.resolution / c.vision.patchSize) ** 2,
@@ -247,7 +266,7 @@ export class ImageFeatureExtractor {
       found.set(i, reg);
       list.push({ row, masks: reg.masks, foreground: reg.foreground });
     });
-    const embeds = await encodeRegions(this.model, px, chunkHost, list, o);
+    const embeds = await encodeRegions(this.model, px, chunkHost, list, o, state);
     let k = 0;
     for (const [i, reg] of found) {
       const count = reg.masks.length;

@@ -37,6 +37,7 @@ export type RegionAssignBy = 'phrase' | 'object' | 'both';
 export type RegionBackground = 'median' | 'border';
 /** Splitting of components (regions.ts FindOptions): only a single component (`one`), or any while the halves differ like objects (`all`). */
 export type RegionSplit = 'one' | 'all';
+export type RegionRing = 'square' | 'cross';
 
 export interface AbeOptions {
   // Semantic Refinement (METHOD.md §2)
@@ -68,6 +69,15 @@ export interface AbeOptions {
   regionSplit: RegionSplit;
   /** Dilation of each region, in patches (8-neighbourhood). */
   regionDilation: number;
+  /** Dilation neighbourhood: `square` (8 neighbours) or `cross` (4 edge neighbours, fewer tokens per region pass). */
+  regionRing: RegionRing;
+  /**
+   * `tokens` regions only: where in the image tower a region pass starts, as a fraction of its depth. 0 = from the
+   * patch embeddings (the region's tokens never meet the rest of the image); f > 0 = the region's tokens are taken
+   * from the full-image pass at hidden state round(f · layers) and only the later blocks run on the subset, which
+   * saves that fraction of the region passes' cost but lets the first blocks mix in the rest of the image.
+   */
+  regionStart: number;
   regionAssign: RegionAssign;
   regionAssignBy: RegionAssignBy;
   regionTerm: RegionTerm;
@@ -111,6 +121,8 @@ export const DEFAULT_OPTIONS: Readonly<AbeOptions> = Object.freeze({
   regionMinSize: 0,
   regionSplit: 'one',
   regionDilation: 1,
+  regionRing: 'square',
+  regionStart: 0,
   regionAssign: 'joint',
   regionAssignBy: 'phrase',
   regionTerm: 'phrase',
@@ -174,6 +186,7 @@ const ENUMS: Partial<Record<keyof AbeOptions, readonly string[]>> = {
   regionAssignBy: ['phrase', 'object', 'both'],
   regionBackground: ['median', 'border'],
   regionSplit: ['one', 'all'],
+  regionRing: ['square', 'cross'],
   regionTerm: ['phrase', 'phrase-all', 'centered', 'centered-same', 'object', 'caption'],
   regionProposal: ['found', 'random'],
 };
@@ -188,6 +201,7 @@ const RANGES: Partial<Record<keyof AbeOptions, [number, number, boolean]>> = {
   maxRegions: [1, 16, true],
   regionMinSize: [0, 1, false],
   regionDilation: [0, 16, true],
+  regionStart: [0, 0.99, false],
   regionLambda: [-100, 100, false],
   regionMaxMaps: [1, 1_000_000, true],
   imageBatchSize: [1, 1_000_000, true],
@@ -260,6 +274,11 @@ export function hiddenIndex(index: number, layers: number, key: string): number 
   if (i < 0 || i > layers)
     throw new OptionsError('options', `${key} ${index} is outside the hidden states 0..${layers} (or −1..−${layers + 1})`);
   return i;
+}
+
+/** Hidden index where `tokens` region passes start: regionStart (a fraction of the depth) · layers, rounded. */
+export function regionStartIndex(o: AbeOptions, layers: number): number {
+  return o.regionFeatures === 'tokens' ? Math.min(layers - 1, Math.round(o.regionStart * layers)) : 0;
 }
 
 export function applyTemplate(template: string, phrase: string): string {

@@ -67,16 +67,24 @@ export interface ImagePassOutput {
   embeds: tf.Tensor2D;
   /** [n, P, E] normalised, by key. */
   patches: Map<PatchKey, tf.Tensor3D>;
+  /** [n, 1 + P, W] hidden states asked for by index (where `tokens` region passes start). */
+  states: Map<number, tf.Tensor3D>;
 }
 
 /**
  * One image-encoder pass over pixels [n,3,R,R] → g_I and the requested patch features. `keys` are patch keys
  * (`tokens@l` with a resolved hidden index). The caller disposes the returned tensors.
  */
-export async function imagePass(model: AbeModel, pixels: tf.Tensor4D, keys: PatchKey[], batchSize: number): Promise<ImagePassOutput> {
+export async function imagePass(
+  model: AbeModel,
+  pixels: tf.Tensor4D,
+  keys: PatchKey[],
+  batchSize: number,
+  states: readonly number[] = [],
+): Promise<ImagePassOutput> {
   const layers = model.vision.layers;
   // Hidden state l is the hook point blocks.{l}.resid.pre; the last one (layers) comes as the encoder's tokens.
-  const wanted = new Set<number>();
+  const wanted = new Set<number>(states);
   for (const k of keys) {
     if (!k.startsWith('tokens@')) wanted.add(layers - 1);
     else if (Number(k.slice(7)) !== layers) wanted.add(Number(k.slice(7)));
@@ -102,7 +110,7 @@ export async function imagePass(model: AbeModel, pixels: tf.Tensor4D, keys: Patc
         patches.set(k, attentionPathPatches(model, state(layers - 1), k as 'value' | 'selfself'));
       }
     }
-    return { embeds, patches };
+    return { embeds, patches, states: new Map(states.map((l) => [l, tf.clone(state(l))])) };
   } finally {
     disposeOutput(out);
   }

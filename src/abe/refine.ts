@@ -50,14 +50,12 @@ export async function embedStrings(
   return strings.map((s) => got.get(s)!);
 }
 
-/** Length of a short text pass (phrases): "a photo of a small red wooden chair" is 10 tokens with SOT/EOT. */
-export const SHORT_PASS = 16;
-
 /**
- * Normalised EOT embeddings of token rows [L] each. A chunk whose rows all end (EOT) within SHORT_PASS tokens runs
- * on those positions only: the text tower is causal, so positions after a row's EOT never reach its pooled token,
- * and a phrase costs 16/77 of a full-context pass. Rows are sorted by length so short rows share chunks.
- * Returns [rows·E] in the input order.
+ * Normalised EOT embeddings of token rows [L] each. Rows are sorted by where their EOT falls and each chunk runs on
+ * the positions up to its longest row's EOT: the text tower is causal, so positions after a row's EOT never reach its
+ * pooled token, and a phrase ("a red cube", 5 tokens with SOT/EOT) costs 5/77 of a full-context pass. A chunk ends at
+ * batchSize rows or where a row is over 1.25× its shortest, so no row runs on more than 25 % padding. The model keeps
+ * one causal mask per length it has run at (at most the context length of them). Returns [rows·E] in the input order.
  */
 export async function encodeTrimmed(model: AbeModel, rows: readonly Int32Array[], batchSize: number): Promise<Float32Array> {
   const E = model.config.embedDim;
@@ -68,11 +66,12 @@ export async function encodeTrimmed(model: AbeModel, rows: readonly Int32Array[]
   });
   const order = rows.map((_, i) => i).sort((a, b) => len[a] - len[b]);
   const out = new Float32Array(rows.length * E);
-  for (let s = 0; s < order.length; s += batchSize) {
-    const idx = order.slice(s, s + batchSize);
-    // Two lengths only (SHORT_PASS or the full row): the model keeps one causal mask per length it has seen.
-    const longest = Math.max(...idx.map((i) => len[i]));
-    const Lc = longest <= SHORT_PASS ? Math.min(SHORT_PASS, rows[idx[0]].length) : rows[idx[0]].length;
+  for (let s = 0; s < order.length;) {
+    let e = s + 1;
+    while (e < order.length && e - s < batchSize && len[order[e]] <= 1.25 * len[order[s]]) e++;
+    const idx = order.slice(s, e);
+    s = e;
+    const Lc = len[idx[idx.length - 1]];
     const ids = tf.tensor2d(concatIntRows(idx.map((i) => rows[i].subarray(0, Lc))), [idx.length, Lc], 'int32');
     let res;
     try {

@@ -38,8 +38,8 @@ export function otsuThreshold(values: ArrayLike<number>): number {
   return t;
 }
 
-/** The 8-neighbours of patch j on a [grid, grid] patch grid (fewer at the border). */
-function neighbours8(j: number, grid: number): number[] {
+/** The 8-neighbours (or with `cross`, the 4 edge neighbours) of patch j on a [grid, grid] patch grid (fewer at the border). */
+function neighbours8(j: number, grid: number, cross = false): number[] {
   const r = Math.floor(j / grid),
     c = j % grid;
   const out: number[] = [];
@@ -47,7 +47,7 @@ function neighbours8(j: number, grid: number): number[] {
     for (let dc = -1; dc <= 1; dc++) {
       const rr = r + dr,
         cc = c + dc;
-      if ((dr || dc) && rr >= 0 && cc >= 0 && rr < grid && cc < grid) out.push(rr * grid + cc);
+      if ((dr || dc) && !(cross && dr && dc) && rr >= 0 && cc >= 0 && rr < grid && cc < grid) out.push(rr * grid + cc);
     }
   return out;
 }
@@ -77,13 +77,13 @@ export function components(mask: Uint8Array, grid: number): number[][] {
   return out.sort((a, b) => b.length - a.length || a[0] - b[0]);
 }
 
-export function dilate(mask: Uint8Array, grid: number, steps: number): Uint8Array {
+export function dilate(mask: Uint8Array, grid: number, steps: number, ring: 'square' | 'cross' = 'square'): Uint8Array {
   let cur = mask;
   for (let s = 0; s < steps; s++) {
     const next = cur.slice();
     for (let j = 0; j < cur.length; j++) {
       if (!cur[j]) continue;
-      for (const k of neighbours8(j, grid)) next[k] = 1;
+      for (const k of neighbours8(j, grid, ring === 'cross')) next[k] = 1;
     }
     cur = next;
   }
@@ -167,9 +167,11 @@ export interface FindOptions {
    * differ less are merged again; the largest maxRegions pieces are kept. No count is assumed.
    */
   split: 'one' | 'all';
+  /** Dilation neighbourhood: `square` (8 neighbours, a full ring) or `cross` (4 edge neighbours: corners stay out). */
+  ring: 'square' | 'cross';
 }
 
-export const FIND_DEFAULTS: Readonly<FindOptions> = Object.freeze({ background: 'median', minSize: 0, split: 'one' });
+export const FIND_DEFAULTS: Readonly<FindOptions> = Object.freeze({ background: 'median', minSize: 0, split: 'one', ring: 'square' });
 
 function medianFeature(feats: Float32Array, rows: readonly number[], E: number): Float32Array {
   const med = new Float32Array(E);
@@ -278,7 +280,7 @@ export function findRegions(
   const masks = comps.slice(0, maxRegions).map((c) => {
     const m = new Uint8Array(P);
     for (const j of c) m[j] = 1;
-    return dilate(m, grid, dilation);
+    return dilate(m, grid, dilation, o.ring);
   });
   return { foreground, masks };
 }

@@ -19,7 +19,7 @@ export class TextTransformer {
   readonly transformer: Transformer;
   readonly lnFinal: LayerNorm;
   readonly projection: tf.Tensor2D; // [W, E]
-  private readonly masks = new Map<number, tf.Tensor2D>();
+  private fullMask: tf.Tensor2D | null = null;
 
   constructor(
     private readonly ws: WeightStore,
@@ -43,16 +43,19 @@ export class TextTransformer {
     return this.transformer.layers;
   }
 
-  /** The causal additive mask [L,L] (kept with the model; callers must not dispose it). */
+  /**
+   * The causal additive mask [L,L]. The full-context one is kept with the model (callers must not dispose it); a
+   * shorter one is its top-left corner, a new tensor for the caller's tf.tidy, so the model holds one mask whatever
+   * lengths it runs at.
+   */
   causalMask(L: number): tf.Tensor2D {
-    let m = this.masks.get(L);
-    if (!m) {
-      const data = new Float32Array(L * L);
-      for (let i = 0; i < L; i++) for (let j = i + 1; j < L; j++) data[i * L + j] = MASK_BLOCKED;
-      m = this.ws.derived(() => tf.tensor2d(data, [L, L]));
-      this.masks.set(L, m);
+    if (!this.fullMask) {
+      const C = this.contextLength;
+      const data = new Float32Array(C * C);
+      for (let i = 0; i < C; i++) for (let j = i + 1; j < C; j++) data[i * C + j] = MASK_BLOCKED;
+      this.fullMask = this.ws.derived(() => tf.tensor2d(data, [C, C]));
     }
-    return m;
+    return L === this.contextLength ? this.fullMask : tf.slice(this.fullMask, [0, 0], [L, L]);
   }
 
   /** ids int32 [m,L] (L ≤ context) → hidden state 0 [m,L,W] = token + positional embedding; hook point `embed`. */

@@ -82,37 +82,61 @@ export class VisionTransformer {
 }
 
 /**
- * Token-subset passes (used by ABE's `regionFeatures: 'tokens'`): row r runs the tower on the CLS token and the
+ * Token-subset passes (used by ABE's `regionFeatures: 'tokens'`): subset r runs the tower on the CLS token and the
  * patch tokens `subsets[r]` (0..P−1, row-major) of image `image[r]` of `pixels`, each with its own position
- * embedding, and returns the pooled CLS embedding ln_post(h_CLS) @ proj, [rows, E] (not normalised).
- * Rows of different lengths are padded to the longest and the padding is masked out as attention keys, so a
- * row's result does not depend on its batch. Call inside tf.tidy, or dispose the result.
+ * embedding, and returns the pooled CLS embedding ln_post(h_CLS) @ proj, [subsets, E] (not normalised).
+ * Subsets are packed first-fit-decreasing into rows of max(1 + P, longest) tokens with a block-diagonal attention
+ * mask, so a pass costs the tokens the subsets hold rather than every subset padded to the longest; a subset's
+ * result does not depend on what shares its row. With `start` (hidden state `layer` of the full images, [n,1+P,W]),
+ * the subsets' tokens are taken from it and only blocks layer.. run on them. Call inside tf.tidy, or dispose the
+ * result.
  */
 export function encodeTokenSubsets(
   v: VisionTransformer,
   pixels: tf.Tensor4D,
   image: ArrayLike<number>,
   subsets: readonly ArrayLike<number>[],
+  start?: { hidden: tf.Tensor3D; layer: number },
 ): tf.Tensor2D {
   return tf.tidy(() => {
-    const rows = subsets.length,
-      T = v.tokens,
+    const T = v.tokens,
       W = v.width;
-    const K = 1 + Math.max(0, ...Array.from(subsets, (s) => s.length));
-    const h0 = tf.reshape(v.embed(pixels), [pixels.shape[0] * T, W]);
-    const idx = new Int32Array(rows * K);
-    const mask = new Float32Array(rows * K * K);
-    for (let r = 0; r < rows; r++) {
-      const s = subsets[r],
-        base = image[r] * T;
-      idx[r * K] = base;
-      for (let k = 0; k < K - 1; k++) idx[r * K + 1 + k] = k < s.length ? base + 1 + s[k] : base;
-      for (let k = 1 + s.length; k < K; k++) for (let q = 0; q < K; q++) mask[(r * K + q) * K + k] = -1e9;
+    const len = Array.from(subsets, (s) => 1 + s.length);
+    const cap = Math.max(T, ...len);
+    const fill: number[] = [];
+    const rowOf = new Int32Array(len.length),
+      startOf = new Int32Array(len.length);
+    for (const r of len.map((_, i) => i).sort((a, b) => len[b] - len[a])) {
+      let k = fill.findIndex((f) => f + len[r] <= cap);
+      if (k < 0) k = fill.push(0) - 1;
+      rowOf[r] = k;
+      startOf[r] = fill[k];
+      fill[k] += len[r];
     }
+    const rows = fill.length,
+      K = Math.max(...fill);
+    const h0 = tf.reshape(start ? start.hidden : v.embed(pixels), [pixels.shape[0] * T, W]);
+    const idx = new Int32Array(rows * K);
+    const mask = new Float32Array(rows * K * K).fill(-1e9);
+    const cls = new Int32Array(len.length);
+    len.forEach((n, r) => {
+      const s = subsets[r],
+        base = image[r] * T,
+        at = rowOf[r] * K + startOf[r];
+      cls[r] = at;
+      idx[at] = base;
+      for (let k = 1; k < n; k++) idx[at + k] = base + 1 + s[k - 1];
+      for (let q = 0; q < n; q++) mask.fill(0, (at + q) * K + startOf[r], (at + q) * K + startOf[r] + n);
+    });
+    // Unused places at a row's end attend to themselves only; nothing attends to them.
+    fill.forEach((f, k) => {
+      for (let q = f; q < K; q++) mask[(k * K + q) * K + q] = 0;
+    });
     const h = tf.reshape(tf.gather(h0, tf.tensor1d(idx, 'int32')), [rows, K, W]) as tf.Tensor3D;
     const m = tf.tensor3d(mask, [rows, K, K]);
     // A per-row [rows,K,K] mask where the blocks expect [T,T]: the attention adds either shape (as a mask hook may return).
-    const last = v.transformer.run(h, { batchStart: 0, defaultMask: m as unknown as tf.Tensor2D });
-    return tf.reshape(v.head(tf.slice(last, [0, 0, 0], [rows, 1, W]) as tf.Tensor3D), [rows, -1]) as tf.Tensor2D;
+    const last = v.transformer.run(h, { batchStart: 0, defaultMask: m as unknown as tf.Tensor2D }, start?.layer ?? 0);
+    const pooled = tf.gather(tf.reshape(last, [rows * K, W]), tf.tensor1d(cls, 'int32'));
+    return tf.reshape(v.head(tf.reshape(pooled, [len.length, 1, W]) as tf.Tensor3D), [len.length, -1]) as tf.Tensor2D;
   });
 }

@@ -34,6 +34,12 @@ describe('abe/regions', () => {
     expect(Array.from(dilate(m, 4, 1)).reduce((a, b) => a + b, 0)).to.equal(9);
     expect(Array.from(dilate(m, 4, 0))).to.deep.equal(Array.from(m));
   });
+  it('dilate with the cross ring grows by the 4 edge neighbours (corners stay out; two steps reach them)', () => {
+    const m = new Uint8Array(16);
+    m[5] = 1;
+    expect(Array.from(dilate(m, 4, 1, 'cross')).flatMap((v, j) => (v ? [j] : []))).to.deep.equal([1, 4, 5, 6, 9]);
+    expect(Array.from(dilate(m, 4, 2, 'cross')).reduce((a, b) => a + b, 0)).to.equal(11); // Manhattan distance ≤ 2 on the grid
+  });
   it('splitTwoMeans separates two feature clusters of one component', () => {
     const E = 2;
     const feats = new Float32Array(16 * E);

@@ -3,7 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
-import { AbeScorer, prepareCaptions, refine, resolveOptions } from '../../src/abe';
+import { AbeScorer, NAMED_CONFIGS, prepareCaptions, refine, resolveOptions } from '../../src/abe';
 import type { AbeOptions, ImageFeatures } from '../../src/abe';
 import { patchKey } from '../../src/abe/patches';
 import { regionKey } from '../../src/abe/features';
@@ -473,6 +473,68 @@ describe('abe/scorer: region terms comparable across captions (random tiny model
     for (let k = 0; k < ref.length; k++) expect(a[k]).to.be.closeTo(ref[k], 1e-4);
     for (let k = 0; k < E; k++) expect(b[k]).to.be.closeTo(alone[k], 1e-4);
     for (let k = 0; k < E; k++) expect(b[E + k]).to.be.closeTo(ref[E + k], 1e-4);
+  });
+
+  it('token-subset passes packed into shared rows = the full image pass with the other keys masked out (1e-4)', async () => {
+    const { encodeTokenSubsets } = await import('../../src/clip/vision');
+    const T = 1 + P;
+    const subsets = [Int32Array.from([0, 5, 6, 9]), Int32Array.from([1, 2, 3, 7, 8, 11]), Int32Array.from([4]), Int32Array.from([2, 3])];
+    const owners = [2, 0, 3, 2];
+    const packed = tf.tidy(() => encodeTokenSubsets(model.vision, pixels, owners, subsets).dataSync() as Float32Array);
+    for (let r = 0; r < subsets.length; r++) {
+      const keep = new Set([0, ...Array.from(subsets[r], (j) => 1 + j)]);
+      const maskData = new Float32Array(T * T);
+      for (let q = 0; q < T; q++) for (let k = 0; k < T; k++) if (!keep.has(k)) maskData[q * T + k] = -1e9;
+      const mask = tf.tensor2d(maskData, [T, T]);
+      const one = tf.slice(pixels, [owners[r], 0, 0, 0], [1, -1, -1, -1]) as tf.Tensor4D;
+      const attentionMask = Object.fromEntries(Array.from({ length: model.vision.layers }, (_, b) => [b, () => mask]));
+      const out = await model.encodeImages(one, { tokens: false, hooks: { attentionMask } });
+      const ref = out.embeds.dataSync() as Float32Array;
+      tf.dispose([out.embeds, out.tokens, mask, one]);
+      for (let k = 0; k < E; k++) expect(packed[r * E + k], `subset ${r}`).to.be.closeTo(ref[k], 1e-4);
+    }
+  });
+
+  it('token-subset passes from hidden state 1 = the full image pass with the other keys masked out from block 1 on (1e-4)', async () => {
+    const { encodeTokenSubsets } = await import('../../src/clip/vision');
+    const T = 1 + P;
+    const subsets = [Int32Array.from([0, 5, 6, 9]), Int32Array.from([2, 3, 7])];
+    const owners = [1, 3];
+    const full = await model.encodeImages(pixels, { tokens: false, cache: ['blocks.1.resid.pre'] });
+    const hidden = full.cache!['blocks.1.resid.pre'] as tf.Tensor3D;
+    const got = tf.tidy(() => encodeTokenSubsets(model.vision, pixels, owners, subsets, { hidden, layer: 1 }).dataSync() as Float32Array);
+    tf.dispose([full.embeds, full.tokens, ...Object.values(full.cache!)]);
+    for (let r = 0; r < subsets.length; r++) {
+      const keep = new Set([0, ...Array.from(subsets[r], (j) => 1 + j)]);
+      const maskData = new Float32Array(T * T);
+      for (let q = 0; q < T; q++) for (let k = 0; k < T; k++) if (!keep.has(k)) maskData[q * T + k] = -1e9;
+      const mask = tf.tensor2d(maskData, [T, T]);
+      const one = tf.slice(pixels, [owners[r], 0, 0, 0], [1, -1, -1, -1]) as tf.Tensor4D;
+      const attentionMask = Object.fromEntries(Array.from({ length: model.vision.layers }, (_, b) => [b, () => (b >= 1 ? mask : null)]));
+      const out = await model.encodeImages(one, { tokens: false, hooks: { attentionMask } });
+      const ref = out.embeds.dataSync() as Float32Array;
+      tf.dispose([out.embeds, out.tokens, mask, one]);
+      for (let k = 0; k < E; k++) expect(got[r * E + k], `subset ${r}`).to.be.closeTo(ref[k], 1e-4);
+    }
+  });
+
+  it('regionStart: the scorer (state from its image pass) = encodeRegions alone (its own pass), and ≠ regionStart 0', async () => {
+    const { encodeRegions } = await import('../../src/abe/image-features');
+    const o = resolveOptions({ ...NAMED_CONFIGS['abe+regions'], regionStart: 0.5 });
+    const before = tf.memory().numTensors;
+    const feats = await new AbeScorer(model, o).imageFeatures(pixels);
+    const feats0 = await new AbeScorer(model, { ...o, regionStart: 0 }).imageFeatures(pixels);
+    const [key] = Object.keys(feats[0].regions);
+    const [key0] = Object.keys(feats0[0].regions);
+    expect(key).to.not.equal(key0);
+    const list = feats.map((f, row) => ({ row, masks: f.regions[key].masks, foreground: f.regions[key].foreground }));
+    const alone = await encodeRegions(model, pixels, pixels.dataSync() as Float32Array, list, o);
+    expect(tf.memory().numTensors).to.equal(before);
+    const got = Float32Array.from(feats.flatMap((f) => Array.from(f.regions[key].embeds)));
+    const got0 = Float32Array.from(feats0.flatMap((f) => Array.from(f.regions[key0].embeds)));
+    expect(got.length).to.equal(alone.length);
+    for (let k = 0; k < got.length; k++) expect(got[k]).to.be.closeTo(alone[k], 1e-5);
+    expect(Math.max(...got.map((x, k) => Math.abs(x - got0[k])))).to.be.above(1e-3);
   });
 
   it('the text cache is bounded (textEntries) and scores do not change when entries are evicted', async () => {
