@@ -3,8 +3,9 @@
  * (nested) selection and out-of-sample estimates.
  *
  *   npx ts-node --transpile-only tools/abe-toy.ts [--data DIR] [--cache DIR] [--out report.json] [--halvings 100]
- *     [--regions-only] [--weights model.safetensors] [--heldout DIR [--only-heldout]]   evaluate the SHIPPED named configurations (options.ts) once on another
- *     bench folder (tools/toy-world output: its retrieval sets and stress cells are used); --only-heldout skips the grid
+ *     [--regions-only] [--weights model.safetensors] [--heldout DIR[,DIR2…] [--only-heldout]]   evaluate the SHIPPED named configurations (options.ts) once on another
+ *     bench folder (tools/toy-world output: its retrieval sets and stress cells are used; several folders are pooled cell by
+ *     cell); --only-heldout skips the grid (and --out then writes the held-out table as JSON)
  *
  * DIR is a bench folder (items.jsonl + images/; default ../shared/toy-shapes/bench). Cells:
  * - the folder's own kinds × splits (swap-att, replace-att, replace-obj, and any others it holds);
@@ -372,18 +373,24 @@ async function main(): Promise<void> {
   };
 
   async function evalHeldout(): Promise<unknown> {
-    const hb = loadBench(path.resolve(HELDOUT), 'heldout');
-    const H = await prepare(
-      hb,
-      SHIPPED.map((n) => (NAMED_CONFIGS[n] ?? EXTRA_CONFIGS[n]) as Partial<AbeOptions>),
-    );
-    const res: Record<string, Record<string, { acc: number; ci: [number, number]; n: number }>> = {};
-    const corr: Record<string, Uint8Array> = {};
-    for (const name of SHIPPED) {
-      const sc = new AbeScorer(model, name as 'abe', CACHE ? { dir: CACHE } : {});
-      const r = await scoreAll(sc, hb, H.feats, H.caps, {});
-      corr[name] = correctOf(hb, r.abe);
+    // Several folders (comma-separated) are pooled: each is scored on its own, then every cell's units are concatenated.
+    const cellOf: string[] = [];
+    const corr: Record<string, number[]> = {};
+    for (const dir of HELDOUT.split(',')) {
+      const hb = loadBench(path.resolve(dir), 'heldout');
+      const H = await prepare(
+        hb,
+        SHIPPED.map((n) => (NAMED_CONFIGS[n] ?? EXTRA_CONFIGS[n]) as Partial<AbeOptions>),
+      );
+      for (const name of SHIPPED) {
+        const sc = new AbeScorer(model, name as 'abe', CACHE ? { dir: CACHE } : {});
+        const r = await scoreAll(sc, hb, H.feats, H.caps, {});
+        (corr[name] ??= []).push(...correctOf(hb, r.abe));
+      }
+      cellOf.push(...hb.units.map((u) => u.cell));
     }
+    const hb = { cells: [...new Set(cellOf)], units: cellOf.map((cell) => ({ cell })) };
+    const res: Record<string, Record<string, { acc: number; ci: [number, number]; n: number }>> = {};
     const br2 = rng(7);
     for (const name of Object.keys(corr)) {
       res[name] = {};
@@ -425,7 +432,12 @@ async function main(): Promise<void> {
   }
 
   if (ONLY_HELDOUT) {
-    await evalHeldout();
+    const heldout = await evalHeldout();
+    if (OUT)
+      fs.writeFileSync(
+        OUT,
+        JSON.stringify({ backend: backend.name, weights: WEIGHTS, heldout: HELDOUT.split(','), cells: heldout }, null, 1),
+      );
     model.dispose();
     return;
   }
