@@ -55,9 +55,9 @@ export function findOptionsOf(o: AbeOptions): FindOptions {
  * Embeddings [Σ masks · E] (L2-normalised) of the given region masks of images in `px` (rows of the chunk):
  * `tokens` = one token-subset pass per mask (CLS + the mask's patch tokens), `crop` = one pass of the image with
  * everything outside the mask painted with the median background pixel; all masks in batched calls. Used for the
- * regions the finder yields and for given masks (true boxes in the attribution ablations). `tokens` passes that
- * start inside the tower (regionStart > 0) take the hidden state there from `state` ([chunk rows, 1+P, W]); without
- * it, one more full pass of the chunk computes it.
+ * regions the finder yields and for given masks (true boxes in the attribution ablations). `tokens` passes take
+ * their first hidden state (index regionStart · layers) from `state` ([chunk rows, 1+P, W]) when given; without it,
+ * index 0 is the chunk's embedded patches and a later index costs one more full pass of the chunk.
  */
 export async function encodeRegions(
   model: AbeModel,
@@ -90,7 +90,8 @@ export async function encodeRegions(
     const layer = regionStartIndex(o, c.vision.layers);
     let own: ImagePassOutput | null = null;
     if (layer > 0 && !state) own = await imagePass(model, px, [], o.imageBatchSize, [layer]);
-    const start = layer > 0 ? { hidden: state ?? own!.states.get(layer)!, layer } : undefined;
+    const hidden = state ?? own?.states.get(layer);
+    const start = hidden ? { hidden, layer } : undefined;
     try {
       embeds = new Float32Array(subsets.length * E);
       for (let s0 = 0; s0 < subsets.length; s0 += o.imageBatchSize) {
@@ -201,7 +202,8 @@ export class ImageFeatureExtractor {
       try {
         const keys = [...wantPatches].filter((k) => idx.some((i) => !feats[i].patches[k]));
         const todoRegions = [...wantRegions.values()].filter((rk) => idx.some((i) => !feats[i].regions[rk.key]));
-        const states = [...new Set(todoRegions.map((rk) => rk.start).filter((l) => l > 0))];
+        // Token-subset passes start from a hidden state of this pass (index 0 = the embedded patches: not embedded twice).
+        const states = [...new Set(todoRegions.filter((rk) => rk.o.regionFeatures === 'tokens').map((rk) => rk.start))];
         const out = await imagePass(this.model, px, keys, batchSize, states);
         try {
           const emb = out.embeds.dataSync() as Float32Array;

@@ -518,7 +518,7 @@ describe('abe/scorer: region terms comparable across captions (random tiny model
     }
   });
 
-  it('regionStart: the scorer (state from its image pass) = encodeRegions alone (its own pass), and ≠ regionStart 0', async () => {
+  it('regionStart 0.5 and 0: the scorer (start state from its image pass) = encodeRegions alone (own pass / embedding), 1e-5; the two differ', async () => {
     const { encodeRegions } = await import('../../src/abe/image-features');
     const o = resolveOptions({ ...NAMED_CONFIGS['abe+regions'], regionStart: 0.5 });
     const before = tf.memory().numTensors;
@@ -529,11 +529,14 @@ describe('abe/scorer: region terms comparable across captions (random tiny model
     expect(key).to.not.equal(key0);
     const list = feats.map((f, row) => ({ row, masks: f.regions[key].masks, foreground: f.regions[key].foreground }));
     const alone = await encodeRegions(model, pixels, pixels.dataSync() as Float32Array, list, o);
+    const list0 = feats0.map((f, row) => ({ row, masks: f.regions[key0].masks, foreground: f.regions[key0].foreground }));
+    const alone0 = await encodeRegions(model, pixels, pixels.dataSync() as Float32Array, list0, { ...o, regionStart: 0 });
     expect(tf.memory().numTensors).to.equal(before);
     const got = Float32Array.from(feats.flatMap((f) => Array.from(f.regions[key].embeds)));
     const got0 = Float32Array.from(feats0.flatMap((f) => Array.from(f.regions[key0].embeds)));
     expect(got.length).to.equal(alone.length);
     for (let k = 0; k < got.length; k++) expect(got[k]).to.be.closeTo(alone[k], 1e-5);
+    for (let k = 0; k < got0.length; k++) expect(got0[k]).to.be.closeTo(alone0[k], 1e-5);
     expect(Math.max(...got.map((x, k) => Math.abs(x - got0[k])))).to.be.above(1e-3);
   });
 
