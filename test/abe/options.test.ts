@@ -49,6 +49,10 @@ describe('abe/options', () => {
       { regionAssignBy: 'shape' },
       { regionMinSize: 1.5 },
       { regionMinSize: -0.1 },
+      { regionStart: 1 },
+      { regionStart: -0.5 },
+      { regionStart: 'half' },
+      { regionRing: 'diamond' },
     ];
     for (const b of bad) {
       expect(() => resolveOptions(b as never), JSON.stringify(b)).to.throw(OptionsError);
