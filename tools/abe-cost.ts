@@ -35,6 +35,7 @@ const CONFIGS: [string, ConfigName | Partial<AbeOptions>][] = [
   ['clip', 'clip'],
   ['abe (patch level)', 'abe'],
   ['abe+regions', 'abe+regions'],
+  ['abe+regions-r2 (regions found on value-path features)', 'abe+regions-r2'],
   ['abe+regions, regions start at 1/3 depth', { ...NAMED_CONFIGS['abe+regions'], regionStart: 1 / 3 }],
   ['abe+regions, cross-shaped dilation', { ...NAMED_CONFIGS['abe+regions'], regionRing: 'cross' }],
   ['abe+regions, encode crop', { ...NAMED_CONFIGS['abe+regions'], regionFeatures: 'crop' }],

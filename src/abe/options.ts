@@ -153,15 +153,16 @@ export const DEFAULT_OPTIONS: Readonly<AbeOptions> = Object.freeze({
 export const NAMED_CONFIGS: Readonly<Record<string, Readonly<Partial<AbeOptions>>>> = Object.freeze({
   clip: Object.freeze({ fuse: 'none', regionFeatures: 'none' } as Partial<AbeOptions>),
   abe: Object.freeze({} as Partial<AbeOptions>),
+  // Third-round choice (METHOD.md): regions found on the final tokens (no value-path block: within the cost target).
   'abe+regions': Object.freeze({
     fuse: 'none',
     regionFeatures: 'tokens',
+    regionSource: 'tokens',
     regionTerm: 'phrase-all',
     regionAssignBy: 'both',
-    regionBackground: 'border',
-    maxRegions: 2,
+    maxRegions: 4,
     regionDilation: 1,
-    regionLambda: 3,
+    regionLambda: 2,
   } as Partial<AbeOptions>),
 });
 
@@ -171,6 +172,17 @@ export const NAMED_CONFIGS: Readonly<Record<string, Readonly<Partial<AbeOptions>
  */
 export const EXTRA_CONFIGS: Readonly<Record<string, Readonly<Partial<AbeOptions>>>> = Object.freeze({
   'abe+regions-v1': Object.freeze({ regionFeatures: 'crop', lambda: 0.5 } as Partial<AbeOptions>),
+  // The second round's `abe+regions` (value-path region finding: 1.99–2.06× CLIP per fresh pair).
+  'abe+regions-r2': Object.freeze({
+    fuse: 'none',
+    regionFeatures: 'tokens',
+    regionTerm: 'phrase-all',
+    regionAssignBy: 'both',
+    regionBackground: 'border',
+    maxRegions: 2,
+    regionDilation: 1,
+    regionLambda: 3,
+  } as Partial<AbeOptions>),
 });
 
 export type ConfigName = keyof typeof NAMED_CONFIGS | keyof typeof EXTRA_CONFIGS;

@@ -7,6 +7,7 @@ import { AbeScorer, NAMED_CONFIGS, prepareCaptions, refine, resolveOptions } fro
 import type { AbeOptions, ImageFeatures } from '../../src/abe';
 import { patchKey } from '../../src/abe/patches';
 import { regionKey } from '../../src/abe/features';
+import { needsOf } from '../../src/abe/image-features';
 import { assignRegions } from '../../src/abe/regions';
 import { InputError, OptionsError } from '../../src/errors';
 import type { ClipModel } from '../../src/clip/model';
@@ -407,11 +408,7 @@ describe('abe/scorer: region terms comparable across captions (random tiny model
     };
     const pe = await embed(p.groups.map((g) => o.template.replace('{}', [...g.attributes, g.object].join(' '))));
     const oe = await embed(p.groups.map((g) => o.template.replace('{}', g.object)));
-    const key = regionKey(o.regionSource, o.maxRegions, o.regionDilation, 'tokens', 'found', {
-      background: o.regionBackground,
-      minSize: o.regionMinSize,
-      split: o.regionSplit,
-    });
+    const key = needsOf(model, o).regions[0].key;
     expect(feats.filter((f) => f.regions[key].masks.length > 0)).to.have.length.greaterThan(0);
     for (let i = 0; i < r.n; i++) {
       const reg = feats[i].regions[key],
