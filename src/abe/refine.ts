@@ -54,8 +54,8 @@ export async function embedStrings(
  * Normalised EOT embeddings of token rows [L] each. Rows are sorted by where their EOT falls and each chunk runs on
  * the positions up to its longest row's EOT: the text tower is causal, so positions after a row's EOT never reach its
  * pooled token, and a phrase ("a red cube", 5 tokens with SOT/EOT) costs 5/77 of a full-context pass. A chunk ends at
- * batchSize rows or where a row is over 1.25× its shortest, so no row runs on more than 25 % padding. The model keeps
- * one causal mask per length it has run at (at most the context length of them). Returns [rows·E] in the input order.
+ * batchSize rows or where a row is over 1.25× its shortest, so no row runs on more than 25 % padding (the model's
+ * causal mask of a shorter length is a corner of its full-context one). Returns [rows·E] in the input order.
  */
 export async function encodeTrimmed(model: AbeModel, rows: readonly Int32Array[], batchSize: number): Promise<Float32Array> {
   const E = model.config.embedDim;

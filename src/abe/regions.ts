@@ -39,7 +39,7 @@ export function otsuThreshold(values: ArrayLike<number>): number {
 }
 
 /** The 8-neighbours (or with `cross`, the 4 edge neighbours) of patch j on a [grid, grid] patch grid (fewer at the border). */
-function neighbours8(j: number, grid: number, cross = false): number[] {
+function neighbours(j: number, grid: number, cross = false): number[] {
   const r = Math.floor(j / grid),
     c = j % grid;
   const out: number[] = [];
@@ -64,7 +64,7 @@ export function components(mask: Uint8Array, grid: number): number[][] {
     while (stack.length) {
       const j = stack.pop()!;
       comp.push(j);
-      for (const k of neighbours8(j, grid)) {
+      for (const k of neighbours(j, grid)) {
         if (mask[k] && !seen[k]) {
           seen[k] = 1;
           stack.push(k);
@@ -83,7 +83,7 @@ export function dilate(mask: Uint8Array, grid: number, steps: number, ring: 'squ
     const next = cur.slice();
     for (let j = 0; j < cur.length; j++) {
       if (!cur[j]) continue;
-      for (const k of neighbours8(j, grid, ring === 'cross')) next[k] = 1;
+      for (const k of neighbours(j, grid, ring === 'cross')) next[k] = 1;
     }
     cur = next;
   }
@@ -210,7 +210,7 @@ function mergeSimilar(pieces: number[][], feats: Float32Array, E: number, grid: 
   let out = pieces.map((p) => p.slice());
   const touch = (a: number[], b: number[]) => {
     const set = new Set(b);
-    return a.some((j) => neighbours8(j, grid).some((k) => set.has(k)));
+    return a.some((j) => neighbours(j, grid).some((k) => set.has(k)));
   };
   for (;;) {
     let best: [number, number] | null = null,

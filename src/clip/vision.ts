@@ -98,6 +98,7 @@ export function encodeTokenSubsets(
   subsets: readonly ArrayLike<number>[],
   start?: { hidden: tf.Tensor3D; layer: number },
 ): tf.Tensor2D {
+  if (!subsets.length) return tf.zeros([0, v.proj.shape[1]]);
   return tf.tidy(() => {
     const T = v.tokens,
       W = v.width;

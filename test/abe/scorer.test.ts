@@ -472,12 +472,15 @@ describe('abe/scorer: region terms comparable across captions (random tiny model
     for (let k = 0; k < E; k++) expect(b[E + k]).to.be.closeTo(ref[E + k], 1e-4);
   });
 
-  it('token-subset passes packed into shared rows = the full image pass with the other keys masked out (1e-4)', async () => {
+  it('token-subset passes packed into shared rows = the full image pass with the other keys masked out (1e-4); no subsets → [0, E]', async () => {
     const { encodeTokenSubsets } = await import('../../src/clip/vision');
     const T = 1 + P;
     const subsets = [Int32Array.from([0, 5, 6, 9]), Int32Array.from([1, 2, 3, 7, 8, 11]), Int32Array.from([4]), Int32Array.from([2, 3])];
     const owners = [2, 0, 3, 2];
     const packed = tf.tidy(() => encodeTokenSubsets(model.vision, pixels, owners, subsets).dataSync() as Float32Array);
+    const none = encodeTokenSubsets(model.vision, pixels, [], []);
+    expect(none.shape).to.deep.equal([0, E]);
+    none.dispose();
     for (let r = 0; r < subsets.length; r++) {
       const keep = new Set([0, ...Array.from(subsets[r], (j) => 1 + j)]);
       const maskData = new Float32Array(T * T);
