@@ -472,9 +472,23 @@ describe('abe/scorer: region terms comparable across captions (random tiny model
     for (let k = 0; k < E; k++) expect(b[E + k]).to.be.closeTo(ref[E + k], 1e-4);
   });
 
+  /** Reference for a token subset: image `owner`'s full pass with every other key masked out from block `from` on. */
+  async function maskedPass(owner: number, subset: Int32Array, from: number): Promise<Float32Array> {
+    const T = 1 + P;
+    const keep = new Set([0, ...Array.from(subset, (j) => 1 + j)]);
+    const maskData = new Float32Array(T * T);
+    for (let q = 0; q < T; q++) for (let k = 0; k < T; k++) if (!keep.has(k)) maskData[q * T + k] = -1e9;
+    const mask = tf.tensor2d(maskData, [T, T]);
+    const one = tf.slice(pixels, [owner, 0, 0, 0], [1, -1, -1, -1]) as tf.Tensor4D;
+    const attentionMask = Object.fromEntries(Array.from({ length: model.vision.layers }, (_, b) => [b, () => (b >= from ? mask : null)]));
+    const out = await model.encodeImages(one, { tokens: false, hooks: { attentionMask } });
+    const ref = out.embeds.dataSync() as Float32Array;
+    tf.dispose([out.embeds, out.tokens, mask, one]);
+    return ref;
+  }
+
   it('token-subset passes packed into shared rows = the full image pass with the other keys masked out (1e-4); no subsets → [0, E]', async () => {
     const { encodeTokenSubsets } = await import('../../src/clip/vision');
-    const T = 1 + P;
     const subsets = [Int32Array.from([0, 5, 6, 9]), Int32Array.from([1, 2, 3, 7, 8, 11]), Int32Array.from([4]), Int32Array.from([2, 3])];
     const owners = [2, 0, 3, 2];
     const packed = tf.tidy(() => encodeTokenSubsets(model.vision, pixels, owners, subsets).dataSync() as Float32Array);
@@ -482,22 +496,13 @@ describe('abe/scorer: region terms comparable across captions (random tiny model
     expect(none.shape).to.deep.equal([0, E]);
     none.dispose();
     for (let r = 0; r < subsets.length; r++) {
-      const keep = new Set([0, ...Array.from(subsets[r], (j) => 1 + j)]);
-      const maskData = new Float32Array(T * T);
-      for (let q = 0; q < T; q++) for (let k = 0; k < T; k++) if (!keep.has(k)) maskData[q * T + k] = -1e9;
-      const mask = tf.tensor2d(maskData, [T, T]);
-      const one = tf.slice(pixels, [owners[r], 0, 0, 0], [1, -1, -1, -1]) as tf.Tensor4D;
-      const attentionMask = Object.fromEntries(Array.from({ length: model.vision.layers }, (_, b) => [b, () => mask]));
-      const out = await model.encodeImages(one, { tokens: false, hooks: { attentionMask } });
-      const ref = out.embeds.dataSync() as Float32Array;
-      tf.dispose([out.embeds, out.tokens, mask, one]);
+      const ref = await maskedPass(owners[r], subsets[r], 0);
       for (let k = 0; k < E; k++) expect(packed[r * E + k], `subset ${r}`).to.be.closeTo(ref[k], 1e-4);
     }
   });
 
   it('token-subset passes from hidden state 1 = the full image pass with the other keys masked out from block 1 on (1e-4)', async () => {
     const { encodeTokenSubsets } = await import('../../src/clip/vision');
-    const T = 1 + P;
     const subsets = [Int32Array.from([0, 5, 6, 9]), Int32Array.from([2, 3, 7])];
     const owners = [1, 3];
     const full = await model.encodeImages(pixels, { tokens: false, cache: ['blocks.1.resid.pre'] });
@@ -505,15 +510,7 @@ describe('abe/scorer: region terms comparable across captions (random tiny model
     const got = tf.tidy(() => encodeTokenSubsets(model.vision, pixels, owners, subsets, { hidden, layer: 1 }).dataSync() as Float32Array);
     tf.dispose([full.embeds, full.tokens, ...Object.values(full.cache!)]);
     for (let r = 0; r < subsets.length; r++) {
-      const keep = new Set([0, ...Array.from(subsets[r], (j) => 1 + j)]);
-      const maskData = new Float32Array(T * T);
-      for (let q = 0; q < T; q++) for (let k = 0; k < T; k++) if (!keep.has(k)) maskData[q * T + k] = -1e9;
-      const mask = tf.tensor2d(maskData, [T, T]);
-      const one = tf.slice(pixels, [owners[r], 0, 0, 0], [1, -1, -1, -1]) as tf.Tensor4D;
-      const attentionMask = Object.fromEntries(Array.from({ length: model.vision.layers }, (_, b) => [b, () => (b >= 1 ? mask : null)]));
-      const out = await model.encodeImages(one, { tokens: false, hooks: { attentionMask } });
-      const ref = out.embeds.dataSync() as Float32Array;
-      tf.dispose([out.embeds, out.tokens, mask, one]);
+      const ref = await maskedPass(owners[r], subsets[r], 1);
       for (let k = 0; k < E; k++) expect(got[r * E + k], `subset ${r}`).to.be.closeTo(ref[k], 1e-4);
     }
   });
