@@ -31,6 +31,7 @@ import { initBackend } from '../src/backend';
 import { AbeScorer, EXTRA_CONFIGS, NAMED_CONFIGS, resolveOptions } from '../src/abe';
 import { encodeRegions, needsOf } from '../src/abe/image-features';
 import { dilate } from '../src/abe/regions';
+import type { Item as RawItem } from './toy-world/items';
 
 const SHIPPED = [...Object.keys(NAMED_CONFIGS), ...Object.keys(EXTRA_CONFIGS)];
 import type { AbeOptions, CaptionInput, ImageFeatures } from '../src/abe';
@@ -77,14 +78,6 @@ export function groupsOf(caption: string): CaptionInput {
   return { text: caption, groups };
 }
 
-interface RawItem {
-  id: string;
-  image: string;
-  positive: string;
-  negative: string;
-  kind: string;
-  split: string;
-}
 /** A scored unit: a pairwise item or one retrieval query. `s` indexes the score vector. */
 export interface Unit {
   cell: string;

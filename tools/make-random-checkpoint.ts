@@ -16,6 +16,7 @@ import { canonicalShapes } from '../src/weights/names';
 import { floatToHalf } from '../src/weights/dtype';
 import { FlagSpec, parseFlags } from '../src/cli/args';
 import { UsageError } from '../src/errors';
+import { runMain } from './run-main';
 
 const B32 = KNOWN_FAMILIES['ViT-B/32'];
 
@@ -209,14 +210,6 @@ if (require.main === module) {
       process.exit(1);
     });
   } else {
-    toolMain(process.argv.slice(2)).then(
-      (code) => {
-        process.exitCode = code;
-      },
-      (e) => {
-        console.error(e);
-        process.exit(1);
-      },
-    );
+    runMain(toolMain);
   }
 }

@@ -33,6 +33,7 @@ import { writeFileAtomic, writeSafetensorsF16 } from './toy-train/safetensors-ou
 import { TokenTable } from './toy-train/tokens';
 import { benchAccuracy, toTensorMap, toVariables, trainStep, validate } from './toy-train/train';
 import type { BenchData } from './toy-train/train';
+import { runMain } from './run-main';
 
 const FLAGS: FlagSpec[] = [
   { name: 'out', type: 'string', required: true, placeholder: 'DIR', help: 'folder for openai.safetensors + config.json (created)' },
@@ -243,13 +244,5 @@ export async function toolMain(argv: string[]): Promise<number> {
 }
 
 if (require.main === module) {
-  toolMain(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (e) => {
-      console.error(e);
-      process.exit(1);
-    },
-  );
+  runMain(toolMain);
 }

@@ -32,26 +32,31 @@ export interface ProbeResult {
 /** [[1,2],[3,4]]·[[5,6],[7,8]] = [[19,22],[43,50]], worked by hand. */
 const PRODUCT = '19,22,43,50';
 
+/** Runs that product on the current backend; throws with what it gave when the answer is wrong. */
+export function checkKnownProduct(): void {
+  const y = tf.tidy(() =>
+    tf
+      .matMul(
+        tf.tensor2d([
+          [1, 2],
+          [3, 4],
+        ]),
+        tf.tensor2d([
+          [5, 6],
+          [7, 8],
+        ]),
+      )
+      .dataSync(),
+  );
+  if (Array.from(y).join() !== PRODUCT) throw new Error(`loads, but a 2×2 matMul gave ${Array.from(y)} instead of ${PRODUCT}`);
+}
+
 export async function probeHere(name: ProbeName): Promise<ProbeResult> {
   const t0 = Date.now();
   const base = { name, install: INSTALL_COMMANDS[name] };
   try {
     const info = await initBackend({ backend: name, source: name });
-    const y = tf.tidy(() =>
-      tf
-        .matMul(
-          tf.tensor2d([
-            [1, 2],
-            [3, 4],
-          ]),
-          tf.tensor2d([
-            [5, 6],
-            [7, 8],
-          ]),
-        )
-        .dataSync(),
-    );
-    if (Array.from(y).join() !== PRODUCT) throw new Error(`loads, but a 2×2 matMul gave ${Array.from(y)} instead of ${PRODUCT}`);
+    checkKnownProduct();
     const skip = autoSkipReason(info);
     return {
       ...base,

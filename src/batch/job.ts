@@ -10,6 +10,7 @@ import * as path from 'path';
 import { commitShard, removeStaleTemps, shardTempDir, writeDurable } from './atomic';
 import { Manifest, openManifest } from './manifest';
 import { BatchProgress } from './progress';
+import type { Summary } from './progress';
 import { shardName, shardsOf, ShardSpec } from './shards';
 import type { JobSpec } from './spec';
 
@@ -80,17 +81,10 @@ export async function runShard(job: BatchJob, k: number): Promise<{ result: 'wri
   return { result: commitShard(tmp, final) ? 'written' : 'lost', ...outcome };
 }
 
-export interface RunSummary {
+export interface RunSummary extends Summary {
   out: string;
   shards: number;
   mine: number;
-  items: number;
-  failed: number;
-  seconds: number;
-  itemsPerSecond: number;
-  shardsWritten: number;
-  shardsSkipped: number;
-  shardsLost: number;
 }
 
 /** Every shard of `spec`'s share, in order, skipping finished ones. */

@@ -21,10 +21,11 @@ import { matmulGflops, MatmulResult } from './matmul';
 import { forceGc } from './memory';
 import { benchPreprocess, PreprocessResult } from './preprocess';
 import { randomClipWeights, weightsBytes } from './random-weights';
-import { BenchReport, ModelBench, PeerBenchReport } from './report';
+import { BenchReport, BenchRun, ModelBench, PeerBenchReport } from './report';
 import { benchScoring, ScoreBenchResult } from './scoring';
 import { scoringInFreshProcess } from './scoring-job';
 import { comparePeer, PeerPlan } from './peer';
+import type { PeerComparison } from './peer';
 import { setTensorflowThreads, tensorflowKernelsTuned } from '../tensor/tensorflow';
 import type { MeasureOptions } from './stats';
 
@@ -203,6 +204,21 @@ export function deviceSummary(
   return info.tfBackend;
 }
 
+/** Where and on what this run happened: the fields both reports share. */
+function benchRun(quick: boolean, info: Parameters<typeof deviceSummary>[0], threads: number, peer: PeerComparison): BenchRun {
+  return {
+    quick,
+    date: new Date().toISOString(),
+    node: process.version,
+    cpus: availableCores(),
+    loadAverage: os.loadavg()[0],
+    backend: info.name,
+    device: deviceSummary(info, threads),
+    threads,
+    peer,
+  };
+}
+
 /** The onnxruntime comparison alone (`bench --peer`): the acceptance ratios of issue #19 in about a minute. */
 export async function runPeerBench(o: BenchOptions = {}): Promise<PeerBenchReport> {
   const progress = o.onProgress ?? (() => {});
@@ -212,18 +228,7 @@ export async function runPeerBench(o: BenchOptions = {}): Promise<PeerBenchRepor
   const info = await initBackend(o.backend ? { backend: o.backend } : {});
   const c = o.quick ? QUICK_CONFIG : VIT_B32_CONFIG;
   const peer = await comparePeer(c, o.quick ? QUICK.peer : FULL.peer, info, threads, progress);
-  return {
-    quick: Boolean(o.quick),
-    date: new Date().toISOString(),
-    node: process.version,
-    cpus: availableCores(),
-    loadAverage: os.loadavg()[0],
-    backend: info.name,
-    device: deviceSummary(info, threads),
-    threads,
-    geometry: o.quick ? 'tiny-random (quick)' : 'vit-b32-random',
-    peer,
-  };
+  return { ...benchRun(Boolean(o.quick), info, threads, peer), geometry: o.quick ? 'tiny-random (quick)' : 'vit-b32-random' };
 }
 
 /** Run every measurement; see BenchReport for the fields. Takes a few minutes (seconds with `quick`). */
@@ -334,16 +339,8 @@ export async function runBench(o: BenchOptions = {}): Promise<BenchReport> {
   const encodeMsPerImage = default8.medianMs / 8;
   const encodeMs1024 = (big.n * 1000) / all32.perSecond;
   const report: BenchReport = {
-    quick,
-    date: new Date().toISOString(),
-    node: process.version,
-    cpus: availableCores(),
-    loadAverage: os.loadavg()[0],
-    backend: info.name,
-    device: deviceSummary(info, threads),
+    ...benchRun(quick, info, threads, peer),
     simd: info.simd ?? null,
-    threads,
-    peer,
     matmulGflops1024: mm1024.gflops,
     matmulGflops2048: (matmul.find((m) => m.n === 2048) ?? matmul[matmul.length - 1]).gflops,
     matmul,

@@ -18,6 +18,10 @@ import { availableCores } from '../parallel/pool';
 import { setTensorflowThreads } from '../tensor/tensorflow';
 import { backendInfo } from '../backend';
 import type { FlagSpec } from './args';
+import { loadDataset } from '../eval/datasets';
+import type { DatasetKind } from '../eval/datasets';
+import type { PairDataset } from '../eval/types';
+import { bundledBenchmark } from './paths';
 
 export interface ConfigFlags {
   weights: string;
@@ -78,6 +82,37 @@ export function applyThreads(flag: number | undefined, pooled: boolean): number 
   const threads = n ?? availableCores();
   setTensorflowThreads(pooled && threads > 1 ? 1 : threads);
   return threads;
+}
+
+/** The values of DATASET_FLAGS (and `--dataset`). */
+export interface DatasetFlags {
+  data?: string;
+  images?: string;
+  'caption-map'?: string;
+  limit?: number;
+  strict?: boolean;
+  'allow-outside-images'?: boolean;
+}
+
+/** The benchmark file the flags name (toy: the bundled one by default), with every given path checked to exist. */
+export function datasetPath(kind: DatasetKind, f: DatasetFlags): string {
+  const data = f.data ?? (kind === 'toy' ? bundledBenchmark() : undefined);
+  if (!data) throw new UsageError('--data', `is required for --dataset ${kind}`);
+  requirePath('--data', data);
+  if (f.images) requirePath('--images', f.images, 'folder');
+  if (f['caption-map']) requirePath('--caption-map', f['caption-map'], 'file');
+  return data;
+}
+
+/** The benchmark's items, from `datasetPath`'s file and the other dataset flags. */
+export function openDataset(kind: DatasetKind, data: string, f: DatasetFlags): PairDataset {
+  return loadDataset(kind, {
+    data,
+    images: f.images,
+    captionMap: f['caption-map'],
+    limit: f.limit,
+    allowOutsideImages: f['allow-outside-images'] === true,
+  });
 }
 
 /** Where a benchmark's items and images come from (eval and ablate). */

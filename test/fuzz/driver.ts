@@ -8,7 +8,7 @@
 import * as path from 'path';
 import { Worker } from 'worker_threads';
 import type { Limits } from '../../src/limits';
-import { DEFAULT_RSS_BOUND_MB, mergeReports, TargetReport, Violation } from './harness';
+import { DEFAULT_RSS_BOUND_MB, emptyReport, mergeReports, TargetReport, Violation } from './harness';
 
 export interface Plan {
   seed: number;
@@ -48,22 +48,7 @@ require(${JSON.stringify(path.join(__dirname, 'worker.ts'))});
 
 /** The part of a target that ran before its worker died: cases before `upTo` counted, mix unknown. */
 function partialReport(name: string, seed: number, asked: number, from: number, upTo: number, v: Violation): TargetReport {
-  return {
-    target: name,
-    seed,
-    cases: Math.max(0, upTo - from) + (v.index >= 0 ? 1 : 0),
-    asked,
-    ok: 0,
-    errors: {},
-    ms: 0,
-    maxCaseMs: 0,
-    rssStartMB: 0,
-    rssEndMB: 0,
-    tensorsStart: 0,
-    tensorsEnd: 0,
-    lazyTensors: 0,
-    violations: [v],
-  };
+  return { ...emptyReport(name, seed, asked), cases: Math.max(0, upTo - from) + (v.index >= 0 ? 1 : 0), violations: [v] };
 }
 
 /** Run every target of the plan; returns one report per target, in plan order. */

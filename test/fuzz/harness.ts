@@ -120,12 +120,13 @@ function errorName(e: unknown): string {
   return `${typeof e}: ${String(e).slice(0, 300)}`;
 }
 
-export async function runTarget(t: Target, o: RunOptions): Promise<TargetReport> {
-  const rep: TargetReport = {
-    target: t.name,
-    seed: o.seed,
+/** A report with nothing run yet. */
+export function emptyReport(target: string, seed: number, asked: number): TargetReport {
+  return {
+    target,
+    seed,
     cases: 0,
-    asked: o.cases,
+    asked,
     ok: 0,
     errors: {},
     ms: 0,
@@ -137,6 +138,10 @@ export async function runTarget(t: Target, o: RunOptions): Promise<TargetReport>
     lazyTensors: 0,
     violations: [],
   };
+}
+
+export async function runTarget(t: Target, o: RunOptions): Promise<TargetReport> {
+  const rep = emptyReport(t.name, o.seed, o.cases);
   const start = performance.now();
   let ctx: unknown;
   try {

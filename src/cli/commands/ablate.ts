@@ -9,7 +9,7 @@ import { weightsContentId } from '../../io/content-hash';
 import { NAMED_CONFIGS } from '../../abe/options';
 import { ablationCsv, ablationPanels, ablationRows, gridPoints, parseGrid, pointLabel } from '../../eval/ablate';
 import { captionJson, captionsClean } from '../../eval/captions';
-import { DATASET_KINDS, DatasetKind, loadDataset } from '../../eval/datasets';
+import { DATASET_KINDS, DatasetKind } from '../../eval/datasets';
 import { linePlots } from '../../eval/plots/charts';
 import { itemTable, writeHtmlReport } from '../../eval/html/page';
 import { imageProblemsJson, imageProblemsMarkdown, prepareOutDir, summarise } from '../../eval/report';
@@ -18,29 +18,25 @@ import { ModelScorer } from '../../eval/scoring';
 import { loadClip } from '../../clip/load';
 import { defineCommand } from '../command';
 import { backendLine, columns, reportMissing } from '../format';
-import { bundledBenchmark } from '../paths';
 import {
   applyThreads,
   checkCaptions,
   checkConfigFlags,
   DATASET_FLAGS,
+  DatasetFlags,
+  datasetPath,
+  openDataset,
   openChunkScorer,
   parseSets,
-  requirePath,
   THREADS_FLAG,
 } from '../setup';
 
 const ABE_CONFIGS = Object.keys(NAMED_CONFIGS).filter((n) => n !== 'clip');
 
-type Flags = {
+type Flags = DatasetFlags & {
   grid: string[];
   dataset: DatasetKind;
-  data?: string;
-  images?: string;
-  'caption-map'?: string;
-  limit?: number;
   out: string;
-  strict?: boolean;
   weights: string;
   config: string;
   set: string[];
@@ -112,20 +108,10 @@ export const ablate = defineCommand<Flags>({
         throw e;
       }
     }
-    const data = f.data ?? (f.dataset === 'toy' ? bundledBenchmark() : undefined);
-    if (!data) throw new UsageError('--data', `is required for --dataset ${f.dataset}`);
-    requirePath('--data', data);
-    if (f.images) requirePath('--images', f.images, 'folder');
-    if (f['caption-map']) requirePath('--caption-map', f['caption-map'], 'file');
+    const data = datasetPath(f.dataset, f);
     const { modelPath } = checkConfigFlags({ weights: f.weights, configs: 'clip', set: [] });
     const out = prepareOutDir(f.out);
-    const ds = loadDataset(f.dataset, {
-      data,
-      images: f.images,
-      captionMap: f['caption-map'],
-      limit: f.limit,
-      allowOutsideImages: f['allow-outside-images'] === true,
-    });
+    const ds = openDataset(f.dataset, data, f);
     const threads = applyThreads(f.threads, true);
     const backend = await initBackend({ backend: f.backend, source: '--backend' });
     io.stderr.write(`${backendLine(backend)}\n${points.length} grid point(s) × ${ds.items.length} items\n`);

@@ -2,7 +2,7 @@
 import * as path from 'path';
 import { initBackend } from '../../backend';
 import { UsageError } from '../../errors';
-import { DATASET_KINDS, DatasetKind, loadDataset } from '../../eval/datasets';
+import { DATASET_KINDS, DatasetKind } from '../../eval/datasets';
 import { datasetExtras } from '../../eval/metrics';
 import { formatTable, prepareOutDir, summarise } from '../../eval/report';
 import { runPairs } from '../../eval/runner';
@@ -10,7 +10,6 @@ import { drawOverlays, pickOverlayItems } from '../../eval/overlays';
 import { writeReport } from '../../eval/write';
 import { defineCommand } from '../command';
 import { backendLine, reportMissing } from '../format';
-import { bundledBenchmark } from '../paths';
 import {
   applyThreads,
   checkCaptions,
@@ -18,26 +17,23 @@ import {
   CONFIG_FLAGS,
   ConfigFlags,
   DATASET_FLAGS,
+  DatasetFlags,
+  datasetPath,
+  openDataset,
   openScorer,
-  requirePath,
   THREADS_FLAG,
 } from '../setup';
 import { runRetrieval } from './retrieval';
 
-type EvalFlags = ConfigFlags & {
-  dataset?: DatasetKind;
-  data?: string;
-  images?: string;
-  'caption-map'?: string;
-  limit?: number;
-  out: string;
-  strict?: boolean;
-  task: 'pairs' | 'retrieval';
-  backend?: string;
-  overlays: number;
-  'allow-outside-images'?: boolean;
-  threads?: number;
-};
+type EvalFlags = ConfigFlags &
+  DatasetFlags & {
+    dataset?: DatasetKind;
+    out: string;
+    task: 'pairs' | 'retrieval';
+    backend?: string;
+    overlays: number;
+    threads?: number;
+  };
 
 export const evalCommand = defineCommand<EvalFlags>({
   name: 'eval',
@@ -104,20 +100,10 @@ export const evalCommand = defineCommand<EvalFlags>({
     }
     if (f.dataset === undefined)
       throw new UsageError('--dataset', `is required (one of ${DATASET_KINDS.join(', ')}; for Recall@K use abe-clip retrieval)`);
-    const data = f.data ?? (f.dataset === 'toy' ? bundledBenchmark() : undefined);
-    if (!data) throw new UsageError('--data', `is required for --dataset ${f.dataset}`);
-    requirePath('--data', data);
-    if (f.images) requirePath('--images', f.images, 'folder');
-    if (f['caption-map']) requirePath('--caption-map', f['caption-map'], 'file');
+    const data = datasetPath(f.dataset, f);
     checkConfigFlags(f);
     const out = prepareOutDir(f.out);
-    const ds = loadDataset(f.dataset, {
-      data,
-      images: f.images,
-      captionMap: f['caption-map'],
-      limit: f.limit,
-      allowOutsideImages: f['allow-outside-images'],
-    });
+    const ds = openDataset(f.dataset, data, f);
     const threads = applyThreads(f.threads, true);
     const backend = await initBackend({ backend: f.backend, source: '--backend' });
     io.stderr.write(`${backendLine(backend)}\n`);
