@@ -138,15 +138,17 @@ export const DEFAULT_OPTIONS: Readonly<AbeOptions> = Object.freeze({
  * Named configurations (reports name their columns after these):
  * - `clip`: the plain CLIP score (S_abe = S_clip).
  * - `abe`: the paper's patch-level reading with the best patch-level switches on the toy dev split.
- * - `abe+regions`: region re-encoding (our extension): regions found against the BORDER background reference (at most
- *   2: more regions give a wrong caption more regions to fit, see METHOD.md), each region's patch tokens (+ CLS)
- *   through the ViT, groups jointly assigned to distinct regions by phrase + object similarity (a phrase does not take
- *   the region of another object that merely has its colour), and the region term `phrase-all`: p_k·r for EVERY group
- *   (a group without attributes scores its object phrase, the attribute-free baseline), averaged over the caption's
- *   groups and added to every caption — so "a red star" competes with "a star" on the same footing. No patch term.
- *   Chosen (second round) on a toy-world development folder (seed 502) among the token-subset `phrase-all`
- *   configurations (the cost target); tools/abe-toy.ts and METHOD.md give the selection, the nested out-of-sample
- *   estimates and the held-out check (seed 20261207).
+ * - `abe+regions`: region re-encoding (our extension): regions found on the image pass's final tokens against the
+ *   median-patch background (at most 4), each region's patch tokens (+ CLS) through the ViT, groups jointly assigned to
+ *   distinct regions by phrase + object similarity (a phrase does not take the region of another object that merely
+ *   has its colour), and the region term `phrase-all`: p_k·r for EVERY group (a group without attributes scores its
+ *   object phrase, the attribute-free baseline), averaged over the caption's groups and added to every caption — so "a
+ *   red star" competes with "a star" on the same footing. No patch term. Chosen (third round) on a toy-world
+ *   development folder (seed 502) among the token-subset `phrase-all` configurations whose regions are found on the
+ *   final tokens (the cost target); tools/abe-toy.ts and METHOD.md give the selection, the nested out-of-sample
+ *   estimates and the held-out checks (seeds 20261209–20261211).
+ * - `abe+regions-r2` (EXTRA_CONFIGS): the second round's choice (border background, at most 2 regions, λ_r 3,
+ *   regions found on the value path); kept for comparison.
  * - `abe+regions-v1`: the first region configuration (masked full-image crops, uncentred phrase term added only to
  *   captions with attributes, plus the patch term at λ 0.5): rewards captions for having attributes; kept for comparison.
  */
