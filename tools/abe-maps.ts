@@ -13,7 +13,7 @@
  * not a method.
  *
  * Everything comes from the library: image features, the region-term text rows (TextFeatureBuilder), the assignment
- * and term (regionPairTerm). The tool checks that its recomputed term equals the scorer's (abe − clip) before it reports.
+ * and term (pairRegion). The tool checks that its recomputed term equals the scorer's (abe − clip) before it reports.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -21,7 +21,8 @@ import { initBackend } from '../src/backend';
 import { AbeScorer, EXTRA_CONFIGS, hiddenIndex, NAMED_CONFIGS, resolveOptions, TextFeatureBuilder } from '../src/abe';
 import type { AbeOptions, ConfigName } from '../src/abe';
 import { needsOf } from '../src/abe/image-features';
-import { regionPairTerm } from '../src/abe/regions';
+import { pairRegion } from '../src/abe/score';
+import { dotAt } from '../src/tensor/host';
 import { createClip } from '../src/clip/model';
 import { loadImages } from '../src/image';
 import { canonicalize } from '../src/weights/names';
@@ -81,24 +82,16 @@ async function main(): Promise<number> {
   const t = await texts.build(caps, o, hiddenIndex(o.refineLayer, canon.config.text.layers, 'refineLayer'));
   const key = needsOf(model, o).regions[0].key;
   const E = canon.config.embedDim,
-    R = o.maxRegions,
     scale = o.regionLambda * model.logitScale;
 
-  /** The caption's region term on its own best map, and its p_k·r rows for every region. */
+  /** The caption's region term on its own best map (the scorer's `pairRegion`), and its similarity `at(k, r, phrase | object)`. */
   const termOf = (img: number, cap: number) => {
     const reg = feats[img].regions[key];
-    const count = reg.masks.length,
-      q0 = t.start[cap],
+    const q0 = t.start[cap],
       K = t.start[cap + 1] - q0;
-    const bp = new Float32Array(K * R),
-      bo = new Float32Array(K * R);
-    for (let k = 0; k < K; k++)
-      for (let r = 0; r < count; r++) {
-        bp[k * R + r] = dot(reg.embeds, r * E, t.pRegion, (q0 + k) * E, E);
-        bo[k * R + r] = dot(reg.embeds, r * E, t.oRegion, (q0 + k) * E, E);
-      }
-    const v = regionPairTerm(bp, bo, (k) => t.table.hasAttr[q0 + k] === 1, K, R, count, o);
-    return { v, bp, objects: t.groups.slice(q0, q0 + K).map((g) => g.object) };
+    const at = (k: number, r: number, obj: number) => dotAt(reg.embeds, r * E, obj ? t.oRegion : t.pRegion, (q0 + k) * E, E);
+    const v = pairRegion(at, q0, K, reg.masks.length, t, o, () => 0);
+    return { v, at, objects: t.groups.slice(q0, q0 + K).map((g) => g.object) };
   };
 
   const stats: Record<string, CellStats> = {};
@@ -118,7 +111,7 @@ async function main(): Promise<number> {
     // The wrong caption's groups on the regions the true caption gave the same objects.
     const onTrue = neg.objects.map((obj) => pos.objects.indexOf(obj));
     if (new Set(onTrue).size !== onTrue.length || onTrue.includes(-1)) return void skipped++;
-    const negOnTrue = onTrue.reduce((a, k, kn) => a + neg.bp[kn * R + pos.v!.regions[k]], 0) / onTrue.length;
+    const negOnTrue = onTrue.reduce((a, k, kn) => a + neg.at(kn, pos.v!.regions[k], 0), 0) / onTrue.length;
     const s = (stats[u.cell] ??= { n: 0, remapped: 0, termRight: 0, termRightOnTrueMap: 0, fusedRight: 0, clipRight: 0 });
     s.n++;
     if (onTrue.some((k, kn) => neg.v!.regions[kn] !== pos.v!.regions[k])) s.remapped++;
@@ -145,12 +138,6 @@ async function main(): Promise<number> {
     );
   model.dispose();
   return 0;
-}
-
-function dot(a: Float32Array, ao: number, b: Float32Array, bo: number, n: number): number {
-  let s = 0;
-  for (let i = 0; i < n; i++) s += a[ao + i] * b[bo + i];
-  return s;
 }
 
 if (require.main === module) runMain(main);

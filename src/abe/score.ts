@@ -5,7 +5,7 @@
  * pairs out, so the two entry points cannot disagree.
  */
 import * as tf from '@tensorflow/tfjs';
-import { concatRows } from '../tensor/host';
+import { concatRows, dotAt } from '../tensor/host';
 import { alignRows, distinctTextRows, TextRows } from './align';
 import type { ImageFeatures } from './features';
 import { disposeFusion, fuse, fusionTensors, membership } from './fuse';
@@ -199,7 +199,7 @@ export function regionTerm(
       const q0 = t.start[m],
         K = t.start[m + 1] - q0;
       const at = (k: number, r: number, obj: number) => sims[(i * Rmax + r) * 2 * Q + obj * Q + q0 + k];
-      const v = pairRegion(at, q0, K, counts[i], t, o, (r) => dot(chunk[i].regions[key].embeds, r * E, t.gT, m * E, E));
+      const v = pairRegion(at, q0, K, counts[i], t, o, (r) => dotAt(chunk[i].regions[key].embeds, r * E, t.gT, m * E, E));
       if (!v) continue;
       out[i * M + m] = scale * v.mean;
       if (parts) regionParts(parts, (s0 + i) * Q + q0, v, at, K);
@@ -296,10 +296,4 @@ export async function scorePairsOf(
     if (j0 < J) await tf.nextFrame();
   }
   return { clip, abe };
-}
-
-function dot(a: Float32Array, ao: number, b: Float32Array, bo: number, n: number): number {
-  let s = 0;
-  for (let i = 0; i < n; i++) s += a[ao + i] * b[bo + i];
-  return s;
 }

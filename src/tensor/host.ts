@@ -30,3 +30,10 @@ export function concatRows(parts: readonly Float32Array[]): Float32Array {
 export function concatIntRows(parts: readonly Int32Array[]): Int32Array {
   return concatInto(new Int32Array(total(parts)), parts);
 }
+
+/** Dot product of n entries of a (from ao) and b (from bo): one row of each, without copying either out. */
+export function dotAt(a: Float32Array, ao: number, b: Float32Array, bo: number, n: number): number {
+  let s = 0;
+  for (let i = 0; i < n; i++) s += a[ao + i] * b[bo + i];
+  return s;
+}
